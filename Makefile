@@ -1,0 +1,26 @@
+# The two set-up commands of the README: `make quickstart` (the local identity provider) and `make test`.
+PYTHON ?= python3
+VENV ?= venv
+BIN := $(VENV)/bin
+
+.PHONY: install quickstart test lint
+
+$(BIN)/idpkit: pyproject.toml
+	scripts/install-system-packages
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/idpkit
+
+quickstart: install
+	$(BIN)/idpkit local up
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy

@@ -1,0 +1,3 @@
+from idpkit.cli import main
+
+main()

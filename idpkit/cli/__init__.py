@@ -1,0 +1,45 @@
+"""The `idpkit` command line: one group per concern, every command taking `--stack NAME`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from idpkit import __version__
+from idpkit.cli.local import local
+from idpkit.cli.outputs import outputs
+from idpkit.console import stderr
+from idpkit.errors import ExitCode, IdpkitError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="idpkit")
+def cli() -> None:
+    """Deploy, configure, test and operate a hardened Keycloak identity provider for PHI APIs.
+
+    Exit codes: 0 success, 1 error, 2 changes pending (plan/drift), 3 stack not running, 64 usage.
+    """
+
+
+cli.add_command(local)
+cli.add_command(outputs)
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        stderr.print("aborted")
+        sys.exit(ExitCode.ERROR)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(ExitCode.USAGE if isinstance(error, click.UsageError) else ExitCode.ERROR)
+    except IdpkitError as error:
+        stderr.print(f"[bold red]error:[/bold red] {error.message}", highlight=False)
+        if error.hint:
+            stderr.print(f"hint: {error.hint}", highlight=False)
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    sys.exit(ExitCode.OK)

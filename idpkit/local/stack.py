@@ -1,0 +1,379 @@
+"""`idpkit local up | down | status`: bring the local stack up, idempotently, and take it down cleanly."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import requests
+
+from idpkit.console import Reporter
+from idpkit.errors import IdpkitError
+from idpkit.keycloak_server import release
+from idpkit.keycloak_server.options import DatabaseSettings, ServerSettings, render_keycloak_conf
+from idpkit.local import database, distribution, front_door, service_user
+from idpkit.local.files import make_directory, write_private, write_public
+from idpkit.local.java import JavaRuntime, find_java
+from idpkit.local.layout import HOSTNAME, LOOPBACK, REALM, LocalLayout
+from idpkit.local.pki import ensure_pki
+from idpkit.local.process import ManagedProcess
+from idpkit.local.service_user import ServiceAccount
+from idpkit.outputs import StackOutputs, write_local_outputs
+
+DatabaseChoice = Literal["dev-file", "postgres"]
+BOOTSTRAP_ADMIN = "idpkit-bootstrap"
+# Keycloak's default heap is 70% of the machine's memory; a local stack needs far less.
+KEYCLOAK_HEAP = "-Xms256m -Xmx1024m"
+HEALTH_TIMEOUT = 240.0
+_SERVERS = ("nginx", "keycloak", "postgres")
+
+
+@dataclass(frozen=True)
+class UpResult:
+    outputs: StackOutputs
+    changed: bool
+    """False when everything was already up and configured as asked: `up` changed nothing."""
+    seconds: float
+    java: str
+    database: DatabaseChoice
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    name: str
+    pid: int | None
+
+
+@dataclass(frozen=True)
+class StackStatus:
+    servers: tuple[ServerStatus, ...]
+    healthy: bool
+    database: DatabaseChoice | None
+
+
+def up(layout: LocalLayout, reporter: Reporter, database_choice: DatabaseChoice | None = None) -> UpResult:
+    started = time.monotonic()
+    chosen = database_choice or _saved_database(layout) or "dev-file"
+    with _translate_disk_errors(layout.root):
+        java = find_java()
+        nginx = front_door.nginx_binary()
+        if chosen == "postgres":
+            database.postgres_bin_dir()
+        _check_ports_free(layout, chosen)
+        account = service_user.account()
+        changed = _prepare_directories(layout)
+        changed |= _ensure_keycloak_unpacked(layout, reporter)
+        changed |= ensure_pki(layout.pki, dns_names=(HOSTNAME,), ip_addresses=(LOOPBACK,))
+        if chosen == "postgres":
+            with reporter.step("starting PostgreSQL"):
+                was_running = database.process(layout).pid() is not None
+                database_password: str | None = database.start(layout, account)
+                changed |= not was_running
+        else:
+            database_password = None
+            changed |= database.process(layout).stop()
+        changed |= _ensure_keycloak(layout, reporter, java, chosen, database_password, account)
+        changed |= _ensure_front_door(layout, nginx, account)
+        _wait_healthy(layout, reporter)
+        outputs = _outputs(layout)
+        write_local_outputs(outputs)
+        _save_database(layout, chosen)
+    return UpResult(outputs, changed, time.monotonic() - started, f"{java.major} ({java.source})", chosen)
+
+
+def down(layout: LocalLayout, *, purge: bool) -> list[str]:
+    """Stop every server of the stack; with `purge`, delete its state (the download cache stays)."""
+    stopped = [name for name in _SERVERS if _process(layout, name).stop()]
+    if purge and layout.root.exists():
+        shutil.rmtree(layout.root)
+    return stopped
+
+
+def status(layout: LocalLayout) -> StackStatus:
+    servers = tuple(ServerStatus(name, _process(layout, name).pid()) for name in _SERVERS)
+    return StackStatus(servers=servers, healthy=_health_ready(layout), database=_saved_database(layout))
+
+
+def log_files(layout: LocalLayout) -> dict[str, Path]:
+    return {name: _process(layout, name).log_file for name in _SERVERS} | {
+        "nginx-access": layout.logs / "nginx-access.log",
+        "nginx-error": layout.logs / "nginx-error.log",
+    }
+
+
+def server_settings(layout: LocalLayout, database_settings: DatabaseSettings) -> ServerSettings:
+    """The local stack's Keycloak options, from the definition the AWS hosts use too."""
+    ports = layout.ports
+    return ServerSettings(
+        public_url=f"https://{HOSTNAME}:{ports.browser}",
+        admin_url=f"https://{HOSTNAME}:{ports.keycloak}",
+        bind_address=LOOPBACK,
+        https_port=ports.keycloak,
+        certificate_file=str(layout.pki.server_certificate),
+        certificate_key_file=str(layout.pki.server_key),
+        trusted_proxy_addresses=(LOOPBACK,),
+        database=database_settings,
+        management_bind_address=LOOPBACK,
+        management_port=ports.management,
+    )
+
+
+def _process(layout: LocalLayout, name: str) -> ManagedProcess:
+    return database.process(layout) if name == "postgres" else layout.process(name)
+
+
+def _outputs(layout: LocalLayout) -> StackOutputs:
+    ports = layout.ports
+    base_url = f"https://{HOSTNAME}:{ports.browser}"
+    return StackOutputs(
+        base_url=base_url,
+        m2m_url=f"https://{HOSTNAME}:{ports.m2m}",
+        admin_url=f"https://{HOSTNAME}:{ports.keycloak}",
+        realm=REALM,
+        issuer=f"{base_url}/realms/{REALM}",
+        ca_bundle=str(layout.pki.server_ca),
+        admin_credentials=str(layout.admin_credentials_file),
+    )
+
+
+def _prepare_directories(layout: LocalLayout) -> bool:
+    existed = layout.root.exists()
+    # As root the service user must traverse (not list) the state tree; otherwise it is the owner's alone.
+    traverse_only = 0o711 if service_user.account() else 0o700
+    for directory in (layout.root.parent.parent, layout.root.parent, layout.root):
+        make_directory(directory, traverse_only)
+    make_directory(layout.secrets, 0o700)
+    make_directory(layout.run, 0o700)
+    make_directory(layout.logs, 0o700)
+    make_directory(layout.pki.directory, 0o711 if service_user.account() else 0o700)
+    make_directory(layout.nginx_dir / "tmp", 0o700, service_owned=True)
+    return not existed
+
+
+def _ensure_keycloak_unpacked(layout: LocalLayout, reporter: Reporter) -> bool:
+    version_file = layout.keycloak_home / "version.txt"
+    if version_file.exists() and release.VERSION in version_file.read_text():
+        return False
+    _process(layout, "keycloak").stop()
+    archive = distribution.ensure_archive(reporter)
+    distribution.unpack(archive, layout.root, reporter)
+    return True
+
+
+def _ensure_keycloak(
+    layout: LocalLayout,
+    reporter: Reporter,
+    java: JavaRuntime,
+    database_choice: DatabaseChoice,
+    database_password: str | None,
+    account: ServiceAccount | None,
+) -> bool:
+    database_settings = (
+        database.database_settings(layout) if database_choice == "postgres" else DatabaseSettings(vendor="dev-file")
+    )
+    conf = render_keycloak_conf(server_settings(layout, database_settings))
+    conf_changed = _write_if_changed(layout.keycloak_conf, conf, private=True)
+    keycloak = layout.process("keycloak")
+    running = keycloak.pid() is not None
+    if running and not conf_changed:
+        return False
+    if running:
+        with reporter.step("stopping Keycloak to apply the changed configuration"):
+            keycloak.stop()
+    env = _keycloak_environment(layout, java, database_password)
+    stamp = hashlib.sha256(f"{release.VERSION}\n{java.home}\n{conf}".encode()).hexdigest()
+    if not layout.build_stamp.exists() or layout.build_stamp.read_text() != stamp:
+        with reporter.step("building the optimized Keycloak server (kc.sh build)"):
+            _run_build(layout, env)
+        write_public(layout.build_stamp, stamp)
+    make_directory(layout.keycloak_home / "data", 0o700, service_owned=True)
+    with reporter.step("starting Keycloak"):
+        keycloak.start(
+            [str(layout.keycloak_home / "bin" / "kc.sh"), "start", "--optimized"],
+            env=env,
+            cwd=layout.keycloak_home,
+            account=account,
+        )
+    return True
+
+
+def _keycloak_environment(layout: LocalLayout, java: JavaRuntime, database_password: str | None) -> dict[str, str]:
+    bootstrap = _bootstrap_admin(layout)
+    env = {
+        "PATH": f"{java.home / 'bin'}:/usr/bin:/bin",
+        "JAVA_HOME": str(java.home),
+        "LANG": "C.UTF-8",
+        "JAVA_OPTS_KC_HEAP": KEYCLOAK_HEAP,
+        # Read once, on the first start against an empty database; harmless afterwards.
+        "KC_BOOTSTRAP_ADMIN_USERNAME": bootstrap["username"],
+        "KC_BOOTSTRAP_ADMIN_PASSWORD": bootstrap["password"],
+    }
+    if database_password is not None:
+        env["KC_DB_PASSWORD"] = database_password
+    return env
+
+
+def _bootstrap_admin(layout: LocalLayout) -> dict[str, str]:
+    """The bootstrap admin: a random password in a 0600 file, never printed."""
+    if not layout.bootstrap_admin_file.exists():
+        credentials = {"username": BOOTSTRAP_ADMIN, "password": secrets.token_urlsafe(24)}
+        write_private(layout.bootstrap_admin_file, json.dumps(credentials))
+    loaded: dict[str, str] = json.loads(layout.bootstrap_admin_file.read_text())
+    if not layout.admin_credentials_file.exists():
+        # Until `idpkit realm apply` creates the kit's service account, the bootstrap admin is the admin.
+        write_private(layout.admin_credentials_file, json.dumps(loaded))
+    return loaded
+
+
+def _run_build(layout: LocalLayout, env: dict[str, str]) -> None:
+    completed = subprocess.run(
+        [str(layout.keycloak_home / "bin" / "kc.sh"), "build"],
+        env={key: value for key, value in env.items() if not key.startswith("KC_")},
+        cwd=layout.keycloak_home,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    (layout.logs / "keycloak-build.log").write_text(completed.stdout + completed.stderr)
+    if completed.returncode != 0:
+        raise IdpkitError(f"kc.sh build failed; see {layout.logs / 'keycloak-build.log'}")
+
+
+def _ensure_front_door(layout: LocalLayout, nginx: str, account: ServiceAccount | None) -> bool:
+    conf_path = layout.nginx_dir / "nginx.conf"
+    conf_changed = _write_if_changed(conf_path, front_door.render_nginx_conf(layout, account), private=False)
+    server = layout.process("nginx")
+    running = server.pid() is not None
+    if running and not conf_changed:
+        return False
+    front_door.check_config(nginx, conf_path, layout.nginx_dir)
+    if running:
+        server.stop()
+    server.start(
+        front_door.nginx_command(nginx, conf_path, layout.nginx_dir), env={}, cwd=layout.nginx_dir, account=None
+    )
+    return True
+
+
+def _wait_healthy(layout: LocalLayout, reporter: Reporter) -> None:
+    keycloak = layout.process("keycloak")
+    deadline = time.monotonic() + HEALTH_TIMEOUT
+    with reporter.step("waiting for Keycloak to report ready"):
+        while not _health_ready(layout):
+            if keycloak.exited_early():
+                raise IdpkitError(f"Keycloak exited during start-up:\n{_tail(keycloak.log_file)}")
+            if time.monotonic() > deadline:
+                raise IdpkitError(
+                    f"Keycloak did not become ready within {HEALTH_TIMEOUT:.0f} s; see {keycloak.log_file}"
+                )
+            time.sleep(1)
+    nginx = layout.process("nginx")
+    base_url = _outputs(layout).base_url
+    while True:
+        try:
+            response = requests.get(f"{base_url}/", verify=str(layout.pki.server_ca), timeout=5, allow_redirects=False)
+        except requests.ConnectionError:
+            response = None
+        if response is not None and response.status_code not in (502, 503, 504):
+            return
+        if nginx.exited_early():
+            raise IdpkitError(f"nginx exited during start-up:\n{_tail(layout.logs / 'nginx-error.log')}")
+        if time.monotonic() > deadline:
+            raise IdpkitError(f"the front door {base_url} did not reach Keycloak; see {layout.logs}")
+        time.sleep(0.5)
+
+
+def _health_ready(layout: LocalLayout) -> bool:
+    url = f"https://{LOOPBACK}:{layout.ports.management}/health/ready"
+    try:
+        response = requests.get(url, verify=str(layout.pki.server_ca), timeout=3)
+    except (requests.RequestException, OSError):
+        return False
+    return response.status_code == 200
+
+
+def _check_ports_free(layout: LocalLayout, database_choice: DatabaseChoice) -> None:
+    ports = layout.ports
+    owned = {
+        "nginx": (ports.browser, ports.m2m),
+        "keycloak": (ports.keycloak, ports.management),
+        "postgres": (ports.postgres,) if database_choice == "postgres" else (),
+    }
+    for name, numbers in owned.items():
+        if _process(layout, name).pid() is not None:
+            continue
+        for port in numbers:
+            with socket.socket() as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    probe.bind((LOOPBACK, port))
+                except OSError as error:
+                    raise IdpkitError(
+                        f"port {port} ({name}) is already in use by another program",
+                        hint=f"find it with `ss -ltnp 'sport = :{port}'` and stop it",
+                    ) from error
+
+
+def _write_if_changed(path: Path, content: str, *, private: bool) -> bool:
+    if path.exists() and path.read_text() == content:
+        return False
+    if private:
+        write_private(path, content, service_readable=True)
+    else:
+        write_public(path, content)
+    return True
+
+
+def _saved_database(layout: LocalLayout) -> DatabaseChoice | None:
+    try:
+        saved: DatabaseChoice = json.loads(layout.settings_file.read_text())["database"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return saved
+
+
+def _save_database(layout: LocalLayout, choice: DatabaseChoice) -> None:
+    if _saved_database(layout) != choice:
+        write_public(layout.settings_file, json.dumps({"database": choice}) + "\n")
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return f"(no log at {path})"
+
+
+@contextmanager
+def _translate_disk_errors(where: Path) -> Iterator[None]:
+    try:
+        yield
+    except OSError as error:
+        if error.errno == errno.ENOSPC:
+            raise IdpkitError(f"no space left on the disk holding {where}") from error
+        if error.errno == errno.EACCES:
+            raise IdpkitError(f"permission denied: {error.filename}") from error
+        raise
+
+
+def describe(result: UpResult) -> dict[str, object]:
+    return {
+        "status": "started" if result.changed else "already up",
+        "changed": result.changed,
+        "seconds": round(result.seconds, 1),
+        "keycloak": release.VERSION,
+        "java": result.java,
+        "database": result.database,
+        "outputs": result.outputs.to_dict(),
+    }

@@ -1,0 +1,141 @@
+"""The stack outputs contract: the one interface between a stack (local or AWS) and every command.
+
+`idpkit outputs --stack NAME --json` prints these keys; the local stack writes them to its state
+directory, AWS stacks export them from the Pulumi program (`pulumi stack output --json`).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from idpkit import paths
+from idpkit.errors import ExitCode, IdpkitError
+
+LOCAL_STACK = "local"
+OUTPUTS_FILE = "outputs.json"
+SECRETS_MANAGER_ARN_PREFIX = "arn:aws:secretsmanager:"
+
+
+@dataclass(frozen=True)
+class StackOutputs:
+    """What every command needs to reach a stack."""
+
+    base_url: str
+    """Keycloak root URL through the browser-facing listener."""
+    m2m_url: str
+    """Keycloak root URL through the machine-to-machine (mutual TLS) listener."""
+    admin_url: str
+    """Keycloak root URL for the admin API and console; never the public listener."""
+    realm: str
+    """Name of the hardened realm."""
+    issuer: str
+    """The realm's issuer (`iss`), as tokens and discovery carry it."""
+    ca_bundle: str | None
+    """PEM file that verifies the server certificates; `None` means the system trust store."""
+    admin_credentials: str
+    """Path of a 0600 JSON file, or a Secrets Manager ARN, holding the kit's admin credentials."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def tls_verify(self) -> str | bool:
+        """The `verify` argument for requests/python-keycloak."""
+        return self.ca_bundle if self.ca_bundle else True
+
+
+@dataclass(frozen=True)
+class AdminCredentials:
+    """The kit's admin login in `master`: a service account, or the bootstrap admin before it exists."""
+
+    client_id: str | None = None
+    client_secret: str | None = None
+    username: str | None = None
+    password: str | None = None
+
+    @property
+    def is_service_account(self) -> bool:
+        return self.client_id is not None and self.client_secret is not None
+
+    def __repr__(self) -> str:  # never leak secrets through logs or tracebacks
+        who = self.client_id if self.is_service_account else self.username
+        return f"AdminCredentials({who!r}, secret=***)"
+
+
+def load_outputs(stack: str) -> StackOutputs:
+    """The outputs of `stack`: the local stack's file, or `pulumi stack output` for an AWS stack."""
+    raw = _local_outputs() if stack == LOCAL_STACK else _pulumi_outputs(stack)
+    missing = [name for name in StackOutputs.__dataclass_fields__ if name not in raw]
+    if missing:
+        raise IdpkitError(f"stack {stack!r}: outputs lack {', '.join(missing)}")
+    return StackOutputs(**{name: raw[name] for name in StackOutputs.__dataclass_fields__})
+
+
+def write_local_outputs(outputs: StackOutputs) -> None:
+    target = paths.stack_dir(LOCAL_STACK) / OUTPUTS_FILE
+    target.write_text(json.dumps(outputs.to_dict(), indent=2) + "\n")
+
+
+def load_admin_credentials(outputs: StackOutputs) -> AdminCredentials:
+    source = outputs.admin_credentials
+    if source.startswith(SECRETS_MANAGER_ARN_PREFIX):
+        data = _secrets_manager_json(source)
+    else:
+        try:
+            data = json.loads(Path(source).read_text())
+        except (OSError, ValueError) as error:
+            raise IdpkitError(f"admin credentials {source}: cannot be read ({error})") from error
+    fields = {key: data.get(key) for key in ("client_id", "client_secret", "username", "password")}
+    credentials = AdminCredentials(**fields)
+    if not credentials.is_service_account and not (credentials.username and credentials.password):
+        raise IdpkitError(f"admin credentials {source}: need client_id+client_secret or username+password")
+    return credentials
+
+
+def _local_outputs() -> dict[str, Any]:
+    source = paths.stack_dir(LOCAL_STACK) / OUTPUTS_FILE
+    if not source.exists():
+        raise IdpkitError(
+            "the local stack has not been brought up on this machine",
+            hint="run `idpkit local up` first",
+            exit_code=ExitCode.NOT_RUNNING,
+        )
+    loaded: dict[str, Any] = json.loads(source.read_text())
+    return loaded
+
+
+def _pulumi_outputs(stack: str) -> dict[str, Any]:
+    if shutil.which("pulumi") is None:
+        raise IdpkitError(
+            f"stack {stack!r} is an AWS stack and needs the Pulumi CLI, which is not on PATH",
+            hint="install it from https://www.pulumi.com/docs/install/ and log in to your state backend",
+        )
+    completed = subprocess.run(
+        ["pulumi", "stack", "output", "--json", "--stack", stack],
+        cwd=paths.project_root(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise IdpkitError(f"pulumi stack output --stack {stack} failed: {completed.stderr.strip()}")
+    loaded: dict[str, Any] = json.loads(completed.stdout)
+    return loaded
+
+
+def _secrets_manager_json(arn: str) -> dict[str, Any]:
+    import boto3  # noqa: PLC0415 - only AWS stacks need it, and it is slow to import
+
+    region = arn.split(":")[3]
+    client = boto3.client("secretsmanager", region_name=region)
+    try:
+        value = client.get_secret_value(SecretId=arn)["SecretString"]
+    except Exception as error:  # botocore raises many types; the message is what the user needs
+        raise IdpkitError(f"admin credentials {arn}: cannot be read ({error})") from error
+    loaded: dict[str, Any] = json.loads(value)
+    return loaded
