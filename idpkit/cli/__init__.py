@@ -7,6 +7,7 @@ import sys
 import click
 
 from idpkit import __version__
+from idpkit.cli.certs import certs
 from idpkit.cli.local import local
 from idpkit.cli.outputs import outputs
 from idpkit.console import stderr
@@ -22,6 +23,7 @@ def cli() -> None:
     """
 
 
+cli.add_command(certs)
 cli.add_command(local)
 cli.add_command(outputs)
 

@@ -8,6 +8,7 @@ environment of its process (`KC_DB_PASSWORD`, `KC_BOOTSTRAP_ADMIN_*`).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -55,10 +56,13 @@ class ClientCertificateLookup:
     """Keycloak's x509 lookup provider; the host-local proxy speaks RFC 9440 `Client-Cert`."""
     header: str = "Client-Cert"
     """Header carrying the verified leaf certificate."""
-    chain_header_prefix: str = "Client-Cert-Chain"
+    chain_header: str = "Client-Cert-Chain"
     """Header carrying the chain, when forwarded."""
     certificate_chain_length: int = 1
     """How many chain certificates Keycloak reads."""
+    client_ca_bundle: str | None = None
+    """PEM bundle of the client CAs: Keycloak re-validates each forwarded certificate's chain against it
+    (`x509.casubjectdn` on clients needs it), so a certificate is checked at the proxy and in Keycloak."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,8 @@ class ServerSettings:
     """Server log file; `None` logs to the console only."""
     client_certificate_lookup: ClientCertificateLookup | None = None
     """Header-based client certificate lookup behind a proxy; `None` disables it."""
+    discovery_override_file: str | None = None
+    """JSON file merged into every realm's discovery document (see `discovery_override`); `None`: none."""
     features: tuple[str, ...] = field(default=ENABLED_FEATURES)
     """Keycloak features enabled beyond the defaults."""
 
@@ -140,7 +146,34 @@ def server_options(settings: ServerSettings) -> dict[str, str]:
         options.update({"log": "console,file", "log-file": settings.log_file})
     if settings.client_certificate_lookup:
         options.update(_certificate_lookup_options(settings.client_certificate_lookup))
+    if settings.discovery_override_file:
+        options["spi-well-known--openid-configuration--openid-configuration-override"] = (
+            settings.discovery_override_file
+        )
     return options
+
+
+# Endpoints a mutual-TLS client calls (RFC 8705 §5); Keycloak would advertise them on the browser URL.
+_MTLS_ENDPOINTS = {
+    "token_endpoint": "protocol/openid-connect/token",
+    "revocation_endpoint": "protocol/openid-connect/revoke",
+    "introspection_endpoint": "protocol/openid-connect/token/introspect",
+    "device_authorization_endpoint": "protocol/openid-connect/auth/device",
+    "userinfo_endpoint": "protocol/openid-connect/userinfo",
+    "pushed_authorization_request_endpoint": "protocol/openid-connect/ext/par/request",
+}
+
+
+def discovery_override(m2m_url: str, realm: str) -> str:
+    """Discovery fields Keycloak cannot derive itself: `mtls_endpoint_aliases` on the M2M listener.
+
+    Keycloak copies its ordinary endpoints into `mtls_endpoint_aliases`; its documented hook for
+    changing them is this override file, which applies to every realm. The kit serves one public
+    realm (the master realm is never public), so the aliases name that realm.
+    """
+    realm_url = f"{m2m_url}/realms/{realm}"
+    aliases = {name: f"{realm_url}/{path}" for name, path in _MTLS_ENDPOINTS.items()}
+    return json.dumps({"tls_client_certificate_bound_access_tokens": True, "mtls_endpoint_aliases": aliases}, indent=2)
 
 
 def render_keycloak_conf(settings: ServerSettings) -> str:
@@ -168,9 +201,12 @@ def _database_options(database: DatabaseSettings) -> dict[str, str]:
 
 def _certificate_lookup_options(lookup: ClientCertificateLookup) -> dict[str, str]:
     prefix = f"spi-x509cert-lookup--{lookup.provider}"
-    return {
+    options = {
         "spi-x509cert-lookup--provider": lookup.provider,
         f"{prefix}--ssl-client-cert": lookup.header,
-        f"{prefix}--ssl-cert-chain-prefix": lookup.chain_header_prefix,
+        f"{prefix}--ssl-cert-chain": lookup.chain_header,
         f"{prefix}--certificate-chain-length": str(lookup.certificate_chain_length),
     }
+    if lookup.client_ca_bundle:
+        options["truststore-paths"] = lookup.client_ca_bundle
+    return options

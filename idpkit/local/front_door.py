@@ -1,49 +1,40 @@
 """The local front door: nginx standing in for the AWS Application Load Balancer.
 
 Two HTTPS listeners, as on AWS: a browser listener without client certificates, and a
-machine-to-machine (M2M) listener that requires a client certificate issued by the client CA
-and not on its CRL. Both strip client-supplied certificate headers (RFC 9700 §4.13), never serve
-the admin API or the master realm, and add HSTS.
+machine-to-machine (M2M) listener that requires a client certificate issued by the client CA and
+not on its CRL, then passes it on exactly as the ALB in `verify` mode does (`X-Amzn-Mtls-Clientcert-*`,
+ALB's URL encoding). Both overwrite client-supplied certificate headers (RFC 9700 §4.13), never serve
+the admin API or the master realm, add HSTS, and forward to the host-local proxy — the same server
+blocks as on the AWS hosts (`idpkit.keycloak_server.host_proxy`) — which alone talks to Keycloak.
 """
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+from importlib import resources
 from pathlib import Path
 
 from idpkit.errors import IdpkitError
+from idpkit.keycloak_server.host_proxy import (
+    BCP195_OPENSSL_CIPHERS,
+    LEAF_HEADER,
+    NJS_MODULE_PATH,
+    HostProxySettings,
+    render_http_block,
+    strip_client_certificate_headers,
+)
 from idpkit.local.layout import HOSTNAME, LISTEN_ADDRESS, LOOPBACK, LocalLayout
 from idpkit.local.service_user import ServiceAccount
 
-# BCP 195 (RFC 9325 §4.2) TLS 1.2 suites in OpenSSL names; TLS 1.3 suites are OpenSSL's defaults.
-BCP195_OPENSSL_CIPHERS = ":".join(
-    (
-        "ECDHE-ECDSA-AES128-GCM-SHA256",
-        "ECDHE-RSA-AES128-GCM-SHA256",
-        "ECDHE-ECDSA-AES256-GCM-SHA384",
-        "ECDHE-RSA-AES256-GCM-SHA384",
-        "ECDHE-ECDSA-CHACHA20-POLY1305",
-        "ECDHE-RSA-CHACHA20-POLY1305",
-    )
-)
-# Every header through which some proxy or Keycloak lookup provider passes a client certificate.
-# A client must never be able to set one (RFC 9700 §4.13): each is overwritten with "" upstream.
-CLIENT_CERTIFICATE_HEADERS = (
-    "X-Amzn-Mtls-Clientcert",
-    "X-Amzn-Mtls-Clientcert-Leaf",
+NGINX_PACKAGES = "nginx-light libnginx-mod-http-js"
+_ALB_HEADERS = (
+    LEAF_HEADER,
     "X-Amzn-Mtls-Clientcert-Serial-Number",
     "X-Amzn-Mtls-Clientcert-Issuer",
     "X-Amzn-Mtls-Clientcert-Subject",
     "X-Amzn-Mtls-Clientcert-Validity",
-    "Client-Cert",
-    "Client-Cert-Chain",
-    "X-Client-Cert",
-    "X-SSL-Client-Cert",
-    "SSL-Client-Cert",
-    "X-Forwarded-Client-Cert",
 )
-NGINX_PACKAGE = "nginx-light"
 
 
 def nginx_binary() -> str:
@@ -51,31 +42,60 @@ def nginx_binary() -> str:
     if found is None:
         raise IdpkitError(
             "nginx is not installed; the local stack's front door needs it",
-            hint=f"apt-get install {NGINX_PACKAGE}",
+            hint=f"apt-get install {NGINX_PACKAGES}",
         )
     return found
 
 
-def render_nginx_conf(layout: LocalLayout, account: ServiceAccount | None) -> str:
+def host_proxy_settings(layout: LocalLayout) -> HostProxySettings:
+    pki = layout.pki
+    return HostProxySettings(
+        bind_address=LOOPBACK,
+        browser_port=layout.ports.host_proxy_browser,
+        m2m_port=layout.ports.host_proxy_m2m,
+        keycloak_port=layout.ports.keycloak,
+        certificate_file=str(pki.server_certificate),
+        certificate_key_file=str(pki.server_key),
+        keycloak_ca_file=str(pki.server_ca),
+        keycloak_server_name=HOSTNAME,
+        njs_script=str(layout.nginx_dir / "host_proxy.js"),
+    )
+
+
+def alb_emulation_source() -> str:
+    return resources.files("idpkit.local").joinpath("njs/alb_emulation.js").read_text()
+
+
+def render_nginx_conf(layout: LocalLayout, account: ServiceAccount | None, *, with_host_proxy: bool = True) -> str:
+    """The local nginx configuration: front door plus (unless `with_host_proxy` is False) the host proxy."""
     pki = layout.pki
     ports = layout.ports
     temp = layout.nginx_dir / "tmp"
-    strip_headers = "\n".join(f'        proxy_set_header {name} "";' for name in CLIENT_CERTIFICATE_HEADERS)
     user_line = f"user {account.name} {account.name};" if account else ""
-    proxied_locations = f"""
+    alb_headers = f"""            proxy_set_header {LEAF_HEADER} $idpkit_alb_leaf;
+            proxy_set_header X-Amzn-Mtls-Clientcert-Serial-Number $ssl_client_serial;
+            proxy_set_header X-Amzn-Mtls-Clientcert-Issuer $ssl_client_i_dn;
+            proxy_set_header X-Amzn-Mtls-Clientcert-Subject $ssl_client_s_dn;
+            proxy_set_header X-Amzn-Mtls-Clientcert-Validity $idpkit_alb_validity;"""
+
+    m2m_certificate_headers = strip_client_certificate_headers("            ", keep=_ALB_HEADERS) + "\n" + alb_headers
+
+    def locations(upstream_port: int, certificate_headers: str) -> str:
+        return f"""
         # The admin API/console and the master realm are served only on the admin URL (loopback).
         location /admin {{ return 404; }}
         location /realms/master {{ return 404; }}
         location / {{
-            proxy_pass https://keycloak;
-{strip_headers}
+            proxy_pass https://{LOOPBACK}:{upstream_port};
+{certificate_headers}
             proxy_set_header Host $http_host;
             proxy_set_header X-Forwarded-For $remote_addr;
             proxy_set_header X-Forwarded-Proto https;
-            proxy_set_header X-Forwarded-Host $host;
             proxy_set_header X-Forwarded-Port $server_port;
         }}"""
+
     return f"""# Rendered by idpkit (idpkit/local/front_door.py): edit that file, not this one.
+load_module {NJS_MODULE_PATH};
 {user_line}
 worker_processes 1;
 pid {layout.run}/nginx-master.pid;
@@ -104,33 +124,34 @@ http {{
     proxy_hide_header Strict-Transport-Security;
     add_header Strict-Transport-Security "max-age=63072000; includeSubDomains" always;
 
-    upstream keycloak {{
-        server {LOOPBACK}:{ports.keycloak};
-        keepalive 16;
-    }}
     proxy_http_version 1.1;
     proxy_set_header Connection "";
     proxy_ssl_verify on;
     proxy_ssl_trusted_certificate {pki.server_ca};
     proxy_ssl_name {HOSTNAME};
     proxy_ssl_server_name on;
-    proxy_ssl_protocols TLSv1.3;
 
-    server {{  # browser listener
+    js_import alb from {layout.nginx_dir / "alb_emulation.js"};
+    js_set $idpkit_alb_leaf alb.leaf;
+    js_set $idpkit_alb_validity alb.validity;
+
+    server {{  # front door, browser listener
         listen {LISTEN_ADDRESS}:{ports.browser} ssl;
         server_name {HOSTNAME};
-{proxied_locations}
+{locations(ports.host_proxy_browser, strip_client_certificate_headers("            "))}
     }}
 
-    server {{  # machine-to-machine listener: mutual TLS against the client CA bundle and its CRL
+    server {{  # front door, M2M listener: mutual TLS against the client CA bundle and its CRL
         listen {LISTEN_ADDRESS}:{ports.m2m} ssl;
         server_name {HOSTNAME};
         ssl_verify_client on;
         ssl_verify_depth 2;
         ssl_client_certificate {pki.client_ca_bundle};
         ssl_crl {pki.crl};
-{proxied_locations}
+{locations(ports.host_proxy_m2m, m2m_certificate_headers)}
     }}
+
+{render_http_block(host_proxy_settings(layout)) if with_host_proxy else ""}
 }}
 """
 

@@ -24,7 +24,11 @@ class LocalPorts:
     m2m: int = 8444
     """Front door, machine-to-machine listener (client certificate required)."""
     keycloak: int = 18443
-    """Keycloak's own HTTPS port (loopback): admin API and console, and the front door's upstream."""
+    """Keycloak's own HTTPS port (loopback): admin API and console; the host proxy's upstream."""
+    host_proxy_browser: int = 18444
+    """Host-local proxy, browser port (as on an AWS host): the front door's browser upstream."""
+    host_proxy_m2m: int = 18445
+    """Host-local proxy, M2M port (as on an AWS host): the front door's M2M upstream."""
     management: int = 9000
     """Keycloak's management interface (health, metrics), loopback only."""
     postgres: int = 15432

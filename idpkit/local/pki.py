@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,12 +78,19 @@ def ensure_pki(pki: LocalPki, dns_names: tuple[str, ...], ip_addresses: tuple[st
     if changed or not _valid(pki.server_certificate, pki.server_key):
         _write_server_certificate(pki, dns_names, ip_addresses)
         changed = True
-    if not _valid(pki.client_ca, pki.client_ca_key):
-        _write_ca(pki.client_ca, pki.client_ca_key, "idpkit local client CA")
-        write_public(pki.client_ca_bundle, pki.client_ca.read_bytes())
-        write_crl(pki, revoked_serials=())
-        changed = True
-    return changed
+    return ensure_client_ca(pki) or changed
+
+
+def ensure_client_ca(pki: LocalPki) -> bool:
+    """The client CA, its trust bundle and its CRL; True when they were (re)created."""
+    pki.directory.mkdir(parents=True, exist_ok=True)
+    if _valid(pki.client_ca, pki.client_ca_key):
+        return False
+    _write_ca(pki.client_ca, pki.client_ca_key, "idpkit client CA")
+    write_public(pki.client_ca_bundle, pki.client_ca.read_bytes())
+    revoked_serials_file(pki).unlink(missing_ok=True)
+    write_crl(pki, revoked_serials=())
+    return True
 
 
 def write_crl(pki: LocalPki, revoked_serials: tuple[int, ...]) -> None:
@@ -233,3 +241,29 @@ def issue_client_certificate(pki: LocalPki, common_name: str, out_dir: Path) -> 
     write_private(key_path, _key_pem(key))
     write_public(certificate_path, certificate.public_bytes(serialization.Encoding.PEM))
     return certificate_path, key_path
+
+
+def revoked_serials_file(pki: LocalPki) -> Path:
+    return pki.directory / "revoked-serials.json"
+
+
+def revoke_certificate(pki: LocalPki, certificate_path: Path) -> tuple[int, bool]:
+    """Put a client certificate on the CRL; returns (serial, True if it was newly revoked)."""
+    certificate = _load_certificate(certificate_path)
+    ca_certificate = _load_certificate(pki.client_ca)
+    if certificate.issuer != ca_certificate.subject:
+        raise ValueError(f"{certificate_path}: not issued by the client CA {ca_certificate.subject.rfc4514_string()}")
+    serials = revoked_serials(pki)
+    newly = certificate.serial_number not in serials
+    if newly:
+        serials = (*serials, certificate.serial_number)
+        write_public(revoked_serials_file(pki), json.dumps([str(serial) for serial in serials]))
+    write_crl(pki, serials)
+    return certificate.serial_number, newly
+
+
+def revoked_serials(pki: LocalPki) -> tuple[int, ...]:
+    try:
+        return tuple(int(serial) for serial in json.loads(revoked_serials_file(pki).read_text()))
+    except FileNotFoundError:
+        return ()

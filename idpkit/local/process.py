@@ -72,6 +72,14 @@ class ManagedProcess:
         """True when the server started by this process has already died."""
         return self.pid() is None
 
+    def reload(self) -> bool:
+        """Ask the server to re-read its configuration (SIGHUP); False when it is not running."""
+        pid = self.pid()
+        if pid is None:
+            return False
+        os.kill(pid, signal.SIGHUP)
+        return True
+
     def stop(self, timeout: float = 30.0) -> bool:
         """Stop the server and every process of its session; True if something was running."""
         pid = self.pid()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import fcntl
 import hashlib
 import json
 import secrets
@@ -20,8 +21,14 @@ import requests
 
 from idpkit.console import Reporter
 from idpkit.errors import IdpkitError
-from idpkit.keycloak_server import release
-from idpkit.keycloak_server.options import DatabaseSettings, ServerSettings, render_keycloak_conf
+from idpkit.keycloak_server import host_proxy, release
+from idpkit.keycloak_server.options import (
+    ClientCertificateLookup,
+    DatabaseSettings,
+    ServerSettings,
+    discovery_override,
+    render_keycloak_conf,
+)
 from idpkit.local import database, distribution, front_door, service_user
 from idpkit.local.files import make_directory, write_private, write_public
 from idpkit.local.java import JavaRuntime, find_java
@@ -65,7 +72,7 @@ class StackStatus:
 def up(layout: LocalLayout, reporter: Reporter, database_choice: DatabaseChoice | None = None) -> UpResult:
     started = time.monotonic()
     chosen = database_choice or _saved_database(layout) or "dev-file"
-    with _translate_disk_errors(layout.root):
+    with _translate_disk_errors(layout.root), _exclusive(layout, reporter):
         java = find_java()
         nginx = front_door.nginx_binary()
         if chosen == "postgres":
@@ -94,8 +101,11 @@ def up(layout: LocalLayout, reporter: Reporter, database_choice: DatabaseChoice 
 
 def down(layout: LocalLayout, *, purge: bool) -> list[str]:
     """Stop every server of the stack; with `purge`, delete its state (the download cache stays)."""
-    stopped = [name for name in _SERVERS if _process(layout, name).stop()]
-    if purge and layout.root.exists():
+    if not layout.root.exists():
+        return []
+    with _exclusive(layout, Reporter(json_mode=True)):
+        stopped = [name for name in _SERVERS if _process(layout, name).stop()]
+    if purge:
         shutil.rmtree(layout.root)
     return stopped
 
@@ -122,11 +132,17 @@ def server_settings(layout: LocalLayout, database_settings: DatabaseSettings) ->
         https_port=ports.keycloak,
         certificate_file=str(layout.pki.server_certificate),
         certificate_key_file=str(layout.pki.server_key),
-        trusted_proxy_addresses=(LOOPBACK,),
+        trusted_proxy_addresses=(host_proxy.PROXY_SOURCE_ADDRESS,),
         database=database_settings,
         management_bind_address=LOOPBACK,
         management_port=ports.management,
+        client_certificate_lookup=ClientCertificateLookup(client_ca_bundle=str(layout.pki.client_ca_bundle)),
+        discovery_override_file=str(_discovery_override_path(layout)),
     )
+
+
+def _discovery_override_path(layout: LocalLayout) -> Path:
+    return layout.keycloak_home / "conf" / "discovery-override.json"
 
 
 def _process(layout: LocalLayout, name: str) -> ManagedProcess:
@@ -183,7 +199,9 @@ def _ensure_keycloak(
         database.database_settings(layout) if database_choice == "postgres" else DatabaseSettings(vendor="dev-file")
     )
     conf = render_keycloak_conf(server_settings(layout, database_settings))
-    conf_changed = _write_if_changed(layout.keycloak_conf, conf, private=True)
+    override = discovery_override(_outputs(layout).m2m_url, REALM)
+    conf_changed = _write_if_changed(_discovery_override_path(layout), override, private=False)
+    conf_changed |= _write_if_changed(layout.keycloak_conf, conf, private=True)
     keycloak = layout.process("keycloak")
     running = keycloak.pid() is not None
     if running and not conf_changed:
@@ -252,7 +270,11 @@ def _run_build(layout: LocalLayout, env: dict[str, str]) -> None:
 
 def _ensure_front_door(layout: LocalLayout, nginx: str, account: ServiceAccount | None) -> bool:
     conf_path = layout.nginx_dir / "nginx.conf"
-    conf_changed = _write_if_changed(conf_path, front_door.render_nginx_conf(layout, account), private=False)
+    conf_changed = _write_if_changed(layout.nginx_dir / "host_proxy.js", host_proxy.njs_source(), private=False)
+    conf_changed |= _write_if_changed(
+        layout.nginx_dir / "alb_emulation.js", front_door.alb_emulation_source(), private=False
+    )
+    conf_changed |= _write_if_changed(conf_path, front_door.render_nginx_conf(layout, account), private=False)
     server = layout.process("nginx")
     running = server.pid() is not None
     if running and not conf_changed:
@@ -306,7 +328,7 @@ def _health_ready(layout: LocalLayout) -> bool:
 def _check_ports_free(layout: LocalLayout, database_choice: DatabaseChoice) -> None:
     ports = layout.ports
     owned = {
-        "nginx": (ports.browser, ports.m2m),
+        "nginx": (ports.browser, ports.m2m, ports.host_proxy_browser, ports.host_proxy_m2m),
         "keycloak": (ports.keycloak, ports.management),
         "postgres": (ports.postgres,) if database_choice == "postgres" else (),
     }
@@ -353,6 +375,19 @@ def _tail(path: Path, lines: int = 20) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return f"(no log at {path})"
+
+
+@contextmanager
+def _exclusive(layout: LocalLayout, reporter: Reporter) -> Iterator[None]:
+    """One `up`/`down` at a time per stack: two concurrent runs would start servers behind each other's back."""
+    layout.root.mkdir(parents=True, exist_ok=True)
+    with (layout.root / ".lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            reporter.note("another idpkit command is changing this stack; waiting for it")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 @contextmanager
