@@ -1,0 +1,293 @@
+"""Audit records: CloudWatch retention, CloudTrail, and the S3 buckets that keep logs immutable."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from idpkit.compliance import RuleMetadata, Severity
+from idpkit.policy import resource_types as t
+from idpkit.policy.core import (
+    Environment,
+    Res,
+    Stack,
+    customer_managed_key_problem,
+    get,
+    is_true,
+    items,
+    resource_rule,
+    stack_rule,
+)
+
+MIN_PROD_LOG_RETENTION_DAYS = 2192
+"""Six years (HIPAA 164.316(b)(2)), as CloudWatch counts them: Keycloak events, WAF and RDS logs are
+kept only in CloudWatch, so the log group is the audit record, not a cache of it."""
+
+MIN_PROD_OBJECT_LOCK_YEARS = 6
+"""HIPAA 164.316(b)(2): six years from creation."""
+
+
+@resource_rule(
+    RuleMetadata(
+        id="AWS-LOG-002",
+        title="Log groups have a retention period (>= 6 years in prod)",
+        requirements=("HIPAA-164.312(b)", "HIPAA-164.316(b)(2)"),
+        severity=Severity.MEDIUM,
+        risk="An unset retention keeps identifiers forever with no disposal decision; a short one in "
+        "prod deletes the evidence before an incident is noticed.",
+        remediation="Set retention_in_days; in prod at least 2192 (six years).",
+    ),
+    types=(t.LOG_GROUP,),
+)
+def log_group_retention(res: Res, env: Environment) -> Iterator[str]:
+    """CloudWatch log groups set retentionInDays (0 or unset means never expire); in prod it is at
+    least 2192 days (six years). Non-prod stacks may keep logs for any explicit period."""
+    retention = get(res.props, "retentionInDays")
+    if not isinstance(retention, int | float) or retention <= 0:
+        yield "retentionInDays is not set (logs would never expire)"
+    elif env is Environment.PROD and retention < MIN_PROD_LOG_RETENTION_DAYS:
+        yield f"retentionInDays is {retention}, below {MIN_PROD_LOG_RETENTION_DAYS} in prod"
+
+
+@resource_rule(
+    RuleMetadata(
+        id="AWS-TRAIL-001",
+        title="CloudTrail is multi-region, logging, and validates log file integrity",
+        requirements=("HIPAA-164.312(b)", "HIPAA-164.312(c)(1)"),
+        severity=Severity.HIGH,
+        risk="A single-region trail misses API calls in other regions (where an attacker would work); "
+        "without digest validation, deleted or edited log files go unnoticed.",
+        remediation="Set is_multi_region_trail=True, enable_log_file_validation=True, and keep enable_logging true.",
+    ),
+    types=(t.TRAIL,),
+)
+def trail_integrity(res: Res, _env: Environment) -> Iterator[str]:
+    """CloudTrail trails set isMultiRegionTrail=true and enableLogFileValidation=true, and do not set
+    enableLogging=false."""
+    if not is_true(get(res.props, "isMultiRegionTrail")):
+        yield "isMultiRegionTrail is not true"
+    if not is_true(get(res.props, "enableLogFileValidation")):
+        yield "enableLogFileValidation is not true"
+    if get(res.props, "enableLogging") is False:
+        yield "enableLogging is false"
+
+
+def _is_alb_log_bucket(bucket: Res, stack: Stack) -> bool:
+    return any(stack.referrers(bucket, t.LOAD_BALANCERS, prop) for prop in ("accessLogs", "connectionLogs"))
+
+
+def _is_artifact_bucket(bucket: Res, stack: Stack) -> bool:
+    """A deployment-artifact bucket: the stack uploads its objects itself (public material such as the
+    Keycloak distribution and CA bundles, re-creatable from source) and no log source writes to it.
+
+    Every other bucket, including one nothing references yet, is treated as an audit-log bucket, so
+    an unclassified bucket gets the stricter rules.
+    """
+    receives_logs = _is_alb_log_bucket(bucket, stack) or stack.referrers(bucket, (t.TRAIL,), "s3BucketName")
+    return bool(stack.referrers(bucket, t.BUCKET_OBJECTS, "bucket")) and not receives_logs
+
+
+def _sse_defaults(bucket: Res, stack: Stack) -> list[Mapping[str, Any]] | None:
+    """The default-encryption settings of the bucket's SSE configurations; None without any."""
+    configurations = stack.referrers(bucket, t.BUCKET_SSE, "bucket")
+    if not configurations:
+        return None
+    return [
+        get(rule, "applyServerSideEncryptionByDefault") or {}
+        for configuration in configurations
+        for rule in items(configuration.props, "rules") or [{}]
+    ]
+
+
+@stack_rule(
+    RuleMetadata(
+        id="AWS-S3-001",
+        title="Audit-log buckets use SSE-KMS with a customer-managed key",
+        requirements=("HIPAA-164.312(a)(2)(iv)",),
+        severity=Severity.HIGH,
+        risk="With SSE-S3 anyone holding s3:GetObject reads the audit records; a customer key adds a key "
+        "policy gate and a CloudTrail record of every decrypt.",
+        remediation="Add an aws.s3.BucketServerSideEncryptionConfiguration with sse_algorithm='aws:kms' "
+        "and kms_master_key_id set to the kit's key (ALB log buckets are the exception: AWS-S3-005).",
+    ),
+    subjects=t.BUCKETS,
+)
+def bucket_sse_kms(res: Res, stack: Stack, _env: Environment) -> Iterator[str]:
+    """Every audit-log bucket except the load balancer's has a server-side encryption configuration whose
+    rules all use aws:kms (or aws:kms:dsse) with a customer-managed kmsMasterKeyId. Deployment-artifact
+    buckets (objects uploaded by the stack, no log source) are exempt."""
+    if _is_alb_log_bucket(res, stack) or _is_artifact_bucket(res, stack):
+        return
+    defaults = _sse_defaults(res, stack)
+    if defaults is None:
+        yield "has no server-side encryption configuration (S3 would default to SSE-S3)"
+        return
+    for default in defaults:
+        algorithm = get(default, "sseAlgorithm")
+        if algorithm not in ("aws:kms", "aws:kms:dsse"):
+            yield f"default encryption is {algorithm!r}, not aws:kms"
+        elif problem := customer_managed_key_problem(default, "kmsMasterKeyId"):
+            yield problem
+
+
+@stack_rule(
+    RuleMetadata(
+        id="AWS-S3-005",
+        title="The load balancer log bucket uses SSE-S3",
+        requirements=("HIPAA-164.312(b)", "HIPAA-164.312(a)(2)(iv)"),
+        severity=Severity.MEDIUM,
+        risk="Elastic Load Balancing cannot deliver logs to an SSE-KMS bucket: access logs silently stop.",
+        remediation="Give the ALB log bucket a BucketServerSideEncryptionConfiguration with "
+        "sse_algorithm='AES256' (and no KMS key).",
+    ),
+    subjects=t.BUCKETS,
+)
+def alb_log_bucket_sse_s3(res: Res, stack: Stack, _env: Environment) -> Iterator[str]:
+    """Buckets that receive load balancer access or connection logs declare SSE-S3 (AES256) default
+    encryption, because log delivery does not support SSE-KMS."""
+    if not _is_alb_log_bucket(res, stack):
+        return
+    defaults = _sse_defaults(res, stack)
+    if defaults is None:
+        yield "receives load balancer logs but declares no server-side encryption configuration"
+        return
+    for default in defaults:
+        algorithm = get(default, "sseAlgorithm")
+        if algorithm != "AES256":
+            yield f"receives load balancer logs but default encryption is {algorithm!r}, not AES256"
+
+
+_PUBLIC_ACCESS_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+
+
+@stack_rule(
+    RuleMetadata(
+        id="AWS-S3-002",
+        title="Buckets block all public access",
+        requirements=("HIPAA-164.312(a)(1)",),
+        severity=Severity.CRITICAL,
+        risk="One permissive ACL or policy statement would publish audit logs to the internet.",
+        remediation="Add an aws.s3.BucketPublicAccessBlock with all four flags true.",
+    ),
+    subjects=t.BUCKETS,
+)
+def bucket_public_access_blocked(res: Res, stack: Stack, _env: Environment) -> Iterator[str]:
+    """Every bucket has a public access block with blockPublicAcls, blockPublicPolicy, ignorePublicAcls
+    and restrictPublicBuckets all true."""
+    blocks = stack.referrers(res, t.BUCKET_PUBLIC_ACCESS_BLOCK, "bucket")
+    if not blocks:
+        yield "has no public access block"
+    for block in blocks:
+        missing = [flag for flag in _PUBLIC_ACCESS_FLAGS if not is_true(get(block.props, flag))]
+        if missing:
+            yield f"public access block '{block.name}' does not set {', '.join(missing)}"
+
+
+def _listify(value: object) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _denies_insecure_transport(statement: Mapping[str, Any]) -> bool:
+    principal = statement.get("Principal")
+    principals = _listify(principal.get("AWS") if isinstance(principal, Mapping) else principal)
+    actions = _listify(statement.get("Action"))
+    condition = statement.get("Condition")
+    secure_transport = (
+        _listify(condition.get("Bool", {}).get("aws:SecureTransport")) if isinstance(condition, Mapping) else []
+    )
+    return (
+        statement.get("Effect") == "Deny"
+        and "*" in principals
+        and bool({"s3:*", "*"} & set(actions))
+        and any(str(value).lower() == "false" for value in secure_transport)
+    )
+
+
+def _statements(document: object) -> list[Mapping[str, Any]]:
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except json.JSONDecodeError:
+            return []
+    statements = document.get("Statement") if isinstance(document, Mapping) else None
+    return [s for s in _listify(statements) if isinstance(s, Mapping)]
+
+
+@stack_rule(
+    RuleMetadata(
+        id="AWS-S3-003",
+        title="Bucket policies deny requests without TLS",
+        requirements=("HIPAA-164.312(e)(1)", "HIPAA-164.312(e)(2)(ii)"),
+        severity=Severity.HIGH,
+        risk="S3 still accepts plain-HTTP requests; log objects and presigned URLs could travel unencrypted.",
+        remediation="Attach a bucket policy with a Deny statement for Principal '*', Action 's3:*' and "
+        "Condition Bool aws:SecureTransport = false.",
+    ),
+    subjects=t.BUCKETS,
+)
+def bucket_tls_only(res: Res, stack: Stack, _env: Environment) -> Iterator[str]:
+    """Every bucket has a bucket policy with a statement denying s3:* to every principal when
+    aws:SecureTransport is false."""
+    policies = stack.referrers(res, t.BUCKET_POLICY, "bucket")
+    if not any(
+        _denies_insecure_transport(statement)
+        for policy in policies
+        for statement in _statements(get(policy.props, "policy"))
+    ):
+        yield "has no bucket policy denying requests with aws:SecureTransport = false"
+
+
+def _retention_years(retention: Mapping[str, Any]) -> float:
+    # Object Lock takes either years or days, never both.
+    return float(get(retention, "years") or 0) or float(get(retention, "days") or 0) / 365.25
+
+
+@stack_rule(
+    RuleMetadata(
+        id="AWS-S3-004",
+        title="Audit-log buckets have Object Lock (COMPLIANCE, >= 6 years in prod)",
+        requirements=("HIPAA-164.312(c)(1)", "HIPAA-164.312(b)", "HIPAA-164.316(b)(2)"),
+        severity=Severity.HIGH,
+        risk="Without Object Lock an intruder or an operator with s3:DeleteObject can erase the audit trail "
+        "of their own actions; GOVERNANCE mode can be bypassed with one permission.",
+        remediation="Create the bucket with object_lock_enabled=True and add a "
+        "BucketObjectLockConfiguration default retention: COMPLIANCE for 6 years in prod, GOVERNANCE "
+        "elsewhere so non-prod stacks remain deletable.",
+    ),
+    subjects=t.BUCKETS,
+)
+def bucket_object_lock(res: Res, stack: Stack, env: Environment) -> Iterator[str]:
+    """Every audit-log bucket has an Object Lock configuration with a default retention rule; in prod the
+    mode is COMPLIANCE and the period at least six years. Non-prod stacks may use GOVERNANCE and any
+    period. Deployment-artifact buckets (objects uploaded by the stack, no log source) are exempt."""
+    if _is_artifact_bucket(res, stack):
+        return
+    configurations = stack.referrers(res, t.BUCKET_OBJECT_LOCK, "bucket")
+    if not configurations:
+        yield "has no Object Lock configuration"
+    for configuration in configurations:
+        retention = get(configuration.props, "rule", "defaultRetention")
+        if not isinstance(retention, Mapping):
+            yield f"Object Lock configuration '{configuration.name}' has no default retention"
+            continue
+        mode = get(retention, "mode")
+        years = _retention_years(retention)
+        if mode not in ("COMPLIANCE", "GOVERNANCE") or years <= 0:
+            yield f"Object Lock default retention is {mode!r} for {years:.2f} years"
+        elif env is Environment.PROD and (mode != "COMPLIANCE" or years < MIN_PROD_OBJECT_LOCK_YEARS):
+            yield (
+                f"Object Lock default retention is {mode} for {years:.2f} years; prod needs COMPLIANCE "
+                f"for at least {MIN_PROD_OBJECT_LOCK_YEARS} years"
+            )
+
+
+RULES = (
+    log_group_retention,
+    trail_integrity,
+    bucket_sse_kms,
+    alb_log_bucket_sse_s3,
+    bucket_public_access_blocked,
+    bucket_tls_only,
+    bucket_object_lock,
+)
