@@ -10,6 +10,7 @@ from idpkit import __version__
 from idpkit.cli.certs import certs
 from idpkit.cli.local import local
 from idpkit.cli.outputs import outputs
+from idpkit.cli.realm import realm
 from idpkit.console import stderr
 from idpkit.errors import ExitCode, IdpkitError
 
@@ -26,6 +27,7 @@ def cli() -> None:
 cli.add_command(certs)
 cli.add_command(local)
 cli.add_command(outputs)
+cli.add_command(realm)
 
 
 def main() -> None:

@@ -17,7 +17,14 @@ from idpkit.cli.options import json_option, stack_option
 from idpkit.console import Reporter
 from idpkit.errors import IdpkitError
 from idpkit.local.layout import LocalLayout
-from idpkit.local.pki import LocalPki, ensure_client_ca, issue_client_certificate, revoke_certificate
+from idpkit.local.pki import (
+    LOCAL_CLIENT_CA,
+    OFFLINE_CLIENT_CA,
+    LocalPki,
+    ensure_client_ca,
+    issue_client_certificate,
+    revoke_certificate,
+)
 from idpkit.outputs import LOCAL_STACK
 
 _COMMON_NAME = re.compile(r"^CN=([A-Za-z0-9][A-Za-z0-9._-]{0,63})$")
@@ -41,7 +48,7 @@ def certs() -> None:
 def init_ca(stack: str, ca_dir: Path | None, json_mode: bool) -> None:
     """Create the client CA, its trust-store bundle and an empty CRL (no-op when they exist)."""
     pki = _client_pki(stack, ca_dir)
-    created = ensure_client_ca(pki)
+    created = ensure_client_ca(pki, LOCAL_CLIENT_CA if ca_dir is None else OFFLINE_CLIENT_CA)
     Reporter(json_mode=json_mode).result(
         {"created": created, "bundle": str(pki.client_ca_bundle), "crl": str(pki.crl)},
         lambda console: console.print(

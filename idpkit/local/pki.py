@@ -24,6 +24,15 @@ _LEAF_LIFETIME = dt.timedelta(days=365)
 _RENEW_BEFORE = dt.timedelta(days=30)
 _CRL_LIFETIME = dt.timedelta(days=30)
 _ORGANIZATION = "idpkit local stack"
+LOCAL_CLIENT_CA = x509.Name(
+    [x509.NameAttribute(NameOID.ORGANIZATION_NAME, _ORGANIZATION),
+     x509.NameAttribute(NameOID.COMMON_NAME, "idpkit local client CA")]
+)  # fmt: skip
+# The client CA an AWS stack's security team keeps offline (`idpkit certs init-ca --ca-dir`); the realm's
+# mTLS clients name it in x509.casubjectdn.
+OFFLINE_CLIENT_CA = x509.Name(
+    [x509.NameAttribute(NameOID.ORGANIZATION_NAME, "idpkit"), x509.NameAttribute(NameOID.COMMON_NAME, "idpkit client CA")]
+)
 
 
 @dataclass(frozen=True)
@@ -73,7 +82,7 @@ def ensure_pki(pki: LocalPki, dns_names: tuple[str, ...], ip_addresses: tuple[st
     pki.directory.mkdir(parents=True, exist_ok=True)
     changed = False
     if not _valid(pki.server_ca, pki.server_ca_key):
-        _write_ca(pki.server_ca, pki.server_ca_key, "idpkit local server CA")
+        _write_ca(pki.server_ca, pki.server_ca_key, _name("idpkit local server CA"))
         changed = True
     if changed or not _valid(pki.server_certificate, pki.server_key):
         _write_server_certificate(pki, dns_names, ip_addresses)
@@ -81,12 +90,12 @@ def ensure_pki(pki: LocalPki, dns_names: tuple[str, ...], ip_addresses: tuple[st
     return ensure_client_ca(pki) or changed
 
 
-def ensure_client_ca(pki: LocalPki) -> bool:
+def ensure_client_ca(pki: LocalPki, name: x509.Name = LOCAL_CLIENT_CA) -> bool:
     """The client CA, its trust bundle and its CRL; True when they were (re)created."""
     pki.directory.mkdir(parents=True, exist_ok=True)
     if _valid(pki.client_ca, pki.client_ca_key):
         return False
-    _write_ca(pki.client_ca, pki.client_ca_key, "idpkit client CA")
+    _write_ca(pki.client_ca, pki.client_ca_key, name)
     write_public(pki.client_ca_bundle, pki.client_ca.read_bytes())
     revoked_serials_file(pki).unlink(missing_ok=True)
     write_crl(pki, revoked_serials=())
@@ -118,9 +127,8 @@ def _valid(certificate_path: Path, key_path: Path) -> bool:
     return certificate.not_valid_after_utc - _RENEW_BEFORE > _now()
 
 
-def _write_ca(certificate_path: Path, key_path: Path, common_name: str) -> None:
+def _write_ca(certificate_path: Path, key_path: Path, name: x509.Name) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
-    name = _name(common_name)
     now = _now()
     certificate = (
         x509.CertificateBuilder()

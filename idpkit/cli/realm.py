@@ -1,0 +1,183 @@
+"""`idpkit realm`: realm configuration as code (validate, schema, plan, apply, drift)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from idpkit.cli.options import json_option, stack_option
+from idpkit.console import Reporter
+from idpkit.errors import ExitCode, IdpkitError
+from idpkit.outputs import load_outputs
+from idpkit.realm import engine, schema
+from idpkit.realm.loader import ENVIRONMENTS
+
+environment_option = click.option(
+    "--env",
+    "environment",
+    type=click.Choice(ENVIRONMENTS),
+    default=None,
+    help="Overlay to use (default: the stack's name).",
+)
+prune_option = click.option(
+    "--prune",
+    is_flag=True,
+    help="Also delete objects the kit created that the files no longer declare.",
+)
+
+
+def _environment(stack: str, environment: str | None) -> str:
+    if environment:
+        return environment
+    if stack not in ENVIRONMENTS:
+        raise IdpkitError(
+            f"stack {stack!r} has no overlay of the same name", hint="pass --env", exit_code=ExitCode.USAGE
+        )
+    return stack
+
+
+@click.group()
+def realm() -> None:
+    """Realm configuration as code: realm-config/ validated, planned, applied, checked for drift.
+
+    Exit codes: 0 in sync / applied, 1 error (nothing applied if validation failed), 2 changes pending.
+    """
+
+
+@realm.command()
+@click.option(
+    "--env",
+    "environments",
+    type=click.Choice(ENVIRONMENTS),
+    multiple=True,
+    help="Overlay(s) to validate (default: all).",
+)
+@json_option
+def validate(environments: tuple[str, ...], json_mode: bool) -> None:
+    """Check the files' schema and security rules offline; list exceptions in force."""
+    report = {}
+    for environment in environments or ENVIRONMENTS:
+        _loaded, waivers = engine.validate(environment)
+        report[environment] = [
+            {
+                "rule": w.finding.rule.id,
+                "path": w.finding.path,
+                "owner": w.exception.owner,
+                "reason": w.exception.reason,
+                "expires": str(w.exception.expires),
+            }
+            for w in waivers
+        ]
+
+    def render(console: Console) -> None:
+        for environment, waivers in report.items():
+            console.print(f"[green]✓[/green] {environment}: valid", highlight=False)
+            for waiver in waivers:
+                console.print(
+                    f"    exception {waiver['rule']} at {waiver['path']} (owner {waiver['owner']}, "
+                    f"expires {waiver['expires']}): {waiver['reason']}",
+                    highlight=False,
+                )
+
+    Reporter(json_mode=json_mode).result(report, render)
+
+
+@realm.command("schema")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=f"Where to write it (default: realm-config/{schema.SCHEMA_FILE}); `-` for stdout.",
+)
+def schema_command(output: Path | None) -> None:
+    """Export the JSON Schema of realm-config files for editors."""
+    if output == Path("-"):
+        sys.stdout.write(schema.render())
+        return
+    target = schema.write(output)
+    Reporter(json_mode=False).note(f"wrote {target}")
+
+
+def _render(result: engine.Plan, title: str) -> Callable[[Console], None]:
+    def render(console: Console) -> None:
+        if not result.changes:
+            console.print(f"[green]realm {result.realm} ({result.environment}) is in sync[/green]")
+        else:
+            table = Table(title=title)
+            for column in ("kind", "object", "action", "field", "live", "desired"):
+                table.add_column(column, overflow="fold")
+            for change in result.changes:
+                fields = change.to_dict()["fields"] or [{"field": "", "live": "", "desired": ""}]
+                for index, item in enumerate(fields):
+                    head = (change.kind, change.name, change.action) if index == 0 else ("", "", "")
+                    table.add_row(*head, item["field"], _short(item["live"]), _short(item["desired"]))
+            console.print(table)
+        for note in result.unmanaged:
+            console.print(f"[yellow]unmanaged:[/yellow] {note}", highlight=False)
+        for waiver in result.waivers:
+            console.print(
+                f"[yellow]exception in force:[/yellow] {waiver.finding.rule.id} at {waiver.finding.path} "
+                f"(owner {waiver.exception.owner}, expires {waiver.exception.expires}): "
+                f"{waiver.exception.reason}",
+                highlight=False,
+            )
+
+    return render
+
+
+def _short(value: object, limit: int = 80) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _finish(result: engine.Plan, json_mode: bool, title: str, *, pending: bool) -> None:
+    Reporter(json_mode=json_mode).result(result.to_dict(), _render(result, title))
+    if pending:
+        sys.exit(ExitCode.CHANGES_PENDING)
+
+
+@realm.command()
+@stack_option
+@environment_option
+@prune_option
+@json_option
+def plan(stack: str, environment: str | None, prune: bool, json_mode: bool) -> None:
+    """Show what apply would change, per object and field (exit 2 when changes are pending)."""
+    env = _environment(stack, environment)
+    engine.validate(env)  # refuse bad files before any API call, even the login
+    result = engine.plan(engine.Session.open(load_outputs(stack)), env, stack, prune=prune)
+    _finish(result, json_mode, f"realm plan: stack {stack}, overlay {env}", pending=bool(result.changes))
+
+
+@realm.command()
+@stack_option
+@environment_option
+@prune_option
+@json_option
+def apply(stack: str, environment: str | None, prune: bool, json_mode: bool) -> None:
+    """Validate, then create/update (and with --prune delete owned) objects in dependency order."""
+    env = _environment(stack, environment)
+    engine.validate(env)  # refuse bad files before any API call, even the login
+    reporter = Reporter(json_mode=json_mode)
+    with reporter.step(f"applying realm-config ({env}) to stack {stack}"):
+        result = engine.apply(engine.Session.open(load_outputs(stack)), env, stack, prune=prune)
+    reporter.note(f"{len(result.changes)} change(s), {result.writes.total} write call(s), {result.seconds:.1f} s")
+    _finish(result, json_mode, f"realm apply: stack {stack}, overlay {env}", pending=False)
+
+
+@realm.command()
+@stack_option
+@environment_option
+@json_option
+def drift(stack: str, environment: str | None, json_mode: bool) -> None:
+    """Report live changes made outside the kit (exit 2 on drift); for scheduled runs."""
+    env = _environment(stack, environment)
+    engine.validate(env)  # refuse bad files before any API call, even the login
+    result = engine.plan(engine.Session.open(load_outputs(stack)), env, stack, prune=True)
+    drifted = bool(result.changes or result.unmanaged)
+    _finish(result, json_mode, f"realm drift: stack {stack}, overlay {env}", pending=drifted)

@@ -1,0 +1,364 @@
+"""The schema of `realm-config/` files: Keycloak representation field names, kit additions marked.
+
+Every field is optional at file level (overlays and fragments are partial); the security rules in
+`idpkit.realm.rules` decide what the merged document must contain.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+SignatureAlgorithm = Literal[
+    "PS256",
+    "PS384",
+    "PS512",
+    "ES256",
+    "ES384",
+    "ES512",
+    "EdDSA",
+    "RS256",
+    "RS384",
+    "RS512",
+    "HS256",
+    "HS384",
+    "HS512",
+    "none",
+]
+
+
+class KeycloakModel(BaseModel):
+    """Camel-case aliases so files use Keycloak's field names; unknown fields are typos, so refused."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", use_attribute_docstrings=True
+    )
+
+
+class RealmSettings(KeycloakModel):
+    """Realm-level settings (RealmRepresentation); only the fields set in a file are managed."""
+
+    realm: str | None = None
+    """Realm name; the stack outputs' `realm` must match it."""
+    display_name: str | None = None
+    """Name shown on the login page."""
+    enabled: bool | None = None
+    """Whether the realm accepts logins."""
+    ssl_required: Literal["all", "external", "none"] | None = None
+    """Which requests must use TLS; `all` is required for PHI (HIPAA 164.312(e))."""
+    brute_force_protected: bool | None = None
+    """Lock accounts after repeated failed logins."""
+    permanent_lockout: bool | None = None
+    """Lock permanently instead of temporarily (needs an admin to unlock)."""
+    max_temporary_lockouts: int | None = Field(default=None, ge=0)
+    """Temporary lockouts before a permanent one (0: never permanent)."""
+    brute_force_strategy: Literal["MULTIPLE", "LINEAR"] | None = None
+    """How the wait grows with each lockout."""
+    failure_factor: int | None = Field(default=None, ge=1)
+    """Failed logins before a lockout."""
+    wait_increment_seconds: int | None = Field(default=None, ge=0)
+    """Lockout duration added per failure-factor failures."""
+    max_failure_wait_seconds: int | None = Field(default=None, ge=0)
+    """Longest temporary lockout."""
+    minimum_quick_login_wait_seconds: int | None = Field(default=None, ge=0)
+    """Lockout after logins that follow each other too quickly."""
+    quick_login_check_milli_seconds: int | None = Field(default=None, ge=0)
+    """What counts as too quick."""
+    max_delta_time_seconds: int | None = Field(default=None, ge=0)
+    """When the failure count resets."""
+    password_policy: str | None = None
+    """Keycloak password policy string, e.g. `length(12) and hashAlgorithm(argon2)`."""
+    access_token_lifespan: int | None = Field(default=None, ge=1)
+    """Access token lifetime in seconds."""
+    access_token_lifespan_for_implicit_flow: int | None = Field(default=None, ge=1)
+    """Implicit-flow token lifetime (the flow itself is rejected by client policy)."""
+    access_code_lifespan: int | None = Field(default=None, ge=1)
+    """Authorization code lifetime in seconds."""
+    access_code_lifespan_user_action: int | None = Field(default=None, ge=1)
+    """Time to complete a required action (e.g. update password)."""
+    access_code_lifespan_login: int | None = Field(default=None, ge=1)
+    """Time to complete the login page."""
+    sso_session_idle_timeout: int | None = Field(default=None, ge=1)
+    """SSO session idle timeout in seconds: the automatic logoff."""
+    sso_session_max_lifespan: int | None = Field(default=None, ge=1)
+    """Absolute SSO session lifetime in seconds."""
+    remember_me: bool | None = None
+    """Offer "remember me" (extends sessions past the automatic logoff)."""
+    client_session_idle_timeout: int | None = Field(default=None, ge=0)
+    """Client session idle timeout (0: the SSO idle timeout)."""
+    client_session_max_lifespan: int | None = Field(default=None, ge=0)
+    """Client session lifetime (0: the SSO max lifespan)."""
+    offline_session_idle_timeout: int | None = Field(default=None, ge=1)
+    """Offline session idle timeout for clients granted `offline_access`."""
+    offline_session_max_lifespan_enabled: bool | None = None
+    """Cap offline sessions at `offlineSessionMaxLifespan`."""
+    offline_session_max_lifespan: int | None = Field(default=None, ge=1)
+    """Absolute offline session lifetime."""
+    revoke_refresh_token: bool | None = None
+    """Rotate refresh tokens; a reused one revokes the session."""
+    refresh_token_max_reuse: int | None = Field(default=None, ge=0)
+    """How often one refresh token may be reused before revocation (0: never)."""
+    default_signature_algorithm: SignatureAlgorithm | None = None
+    """Token signature algorithm; PS256 or ES256."""
+    oauth2_device_code_lifespan: int | None = Field(default=None, ge=1)
+    """Device code lifetime in seconds."""
+    oauth2_device_polling_interval: int | None = Field(default=None, ge=1)
+    """Minimum device-flow polling interval in seconds."""
+    registration_allowed: bool | None = None
+    """Self-registration (off for clinical realms: accounts are provisioned)."""
+    reset_password_allowed: bool | None = None
+    """Forgot-password link (needs SMTP)."""
+    login_with_email_allowed: bool | None = None
+    """Allow the e-mail address as login name."""
+    duplicate_emails_allowed: bool | None = None
+    """Allow several users with one e-mail address (breaks unique identification)."""
+    edit_username_allowed: bool | None = None
+    """Let users change their user name (breaks audit trails)."""
+    verify_email: bool | None = None
+    """Require e-mail verification."""
+    browser_security_headers: dict[str, str] | None = None
+    """Response headers of login pages (frame-ancestors against clickjacking, HSTS)."""
+    events_enabled: bool | None = None
+    """Record user events."""
+    events_expiration: int | None = Field(default=None, ge=1)
+    """Seconds user events are kept in the database (long-term retention is the log pipeline's)."""
+    events_listeners: list[str] | None = None
+    """Event listeners; `jboss-logging` feeds the audit log pipeline."""
+    enabled_event_types: list[str] | None = None
+    """User event types recorded."""
+    admin_events_enabled: bool | None = None
+    """Record admin events."""
+    admin_events_details_enabled: bool | None = None
+    """Include representations in admin events."""
+    default_default_client_scopes: list[str] | None = None
+    """Default scopes of clients created later (e.g. in the admin console)."""
+    default_optional_client_scopes: list[str] | None = None
+    """Optional scopes of clients created later; never `offline_access`."""
+
+
+class ProtocolMapper(KeycloakModel):
+    """A protocol mapper of a client scope (ProtocolMapperRepresentation)."""
+
+    name: str
+    """Mapper name, unique within its scope."""
+    protocol: Literal["openid-connect"] = "openid-connect"
+    """Protocol."""
+    protocol_mapper: str
+    """Mapper type, e.g. `oidc-audience-mapper`."""
+    config: dict[str, str] = Field(default_factory=dict)
+    """Mapper configuration (string values, as Keycloak stores them)."""
+
+
+class ClientScope(KeycloakModel):
+    """A client scope (ClientScopeRepresentation), e.g. a SMART v2 scope."""
+
+    name: str
+    """Scope name as requested in `scope`, e.g. `patient/Observation.rs`."""
+    description: str | None = None
+    """What the scope grants, in words."""
+    protocol: Literal["openid-connect"] | None = None
+    """Protocol."""
+    attributes: dict[str, str] | None = None
+    """e.g. `include.in.token.scope`, `display.on.consent.screen`, `consent.screen.text`."""
+    protocol_mappers: list[ProtocolMapper] | None = None
+    """Mappers (e.g. the audience restriction)."""
+
+
+class ScopeMapping(KeycloakModel):
+    """Realm roles a client scope carries into tokens (realm export's `scopeMappings`)."""
+
+    client_scope: str
+    """The client scope's name."""
+    roles: list[str]
+    """Realm role names."""
+
+
+class Role(KeycloakModel):
+    """A realm role (RoleRepresentation), one per PHI category."""
+
+    name: str
+    """Role name."""
+    description: str | None = None
+    """What the role grants, in words."""
+
+
+class ClientKit(KeycloakModel):
+    """Kit additions to a client (not Keycloak fields)."""
+
+    generated_jwk: Literal["PS256", "ES256"] | None = None
+    """Generate a signing key for this (test) client at apply time, register its public JWKS in
+    `jwks.string` and keep the private key in the stack's 0600 smoke-credentials file."""
+
+
+class Client(KeycloakModel):
+    """An OIDC client (ClientRepresentation)."""
+
+    client_id: str
+    """Client identifier."""
+    name: str | None = None
+    """Display name."""
+    description: str | None = None
+    """What the client is for."""
+    enabled: bool | None = None
+    """Whether the client can log in."""
+    public_client: bool | None = None
+    """Public (no credentials: SPA/native) or confidential."""
+    bearer_only: bool | None = None
+    """Legacy resource-server flag."""
+    standard_flow_enabled: bool | None = None
+    """Authorization code flow."""
+    implicit_flow_enabled: bool | None = None
+    """Implicit flow (forbidden)."""
+    direct_access_grants_enabled: bool | None = None
+    """Resource owner password credentials (forbidden)."""
+    service_accounts_enabled: bool | None = None
+    """Client credentials grant."""
+    consent_required: bool | None = None
+    """Ask the user to consent (third-party apps)."""
+    full_scope_allowed: bool | None = None
+    """Put every role of the user in tokens (forbidden: tokens carry only scoped roles)."""
+    frontchannel_logout: bool | None = None
+    """Front-channel logout."""
+    client_authenticator_type: Literal["client-secret", "client-jwt", "client-secret-jwt", "client-x509"] | None = None
+    """Confidential client authentication; `client-jwt` (private_key_jwt) or `client-x509` (mTLS)."""
+    redirect_uris: list[str] | None = None
+    """Exact redirect URIs (no wildcards; https except loopback)."""
+    web_origins: list[str] | None = None
+    """CORS origins of browser clients."""
+    root_url: str | None = None
+    """Root URL."""
+    base_url: str | None = None
+    """Home URL."""
+    attributes: dict[str, str] | None = None
+    """Client attributes (OIDCConfigAttributes names), e.g. `pkce.code.challenge.method`."""
+    default_client_scopes: list[str] | None = None
+    """Scopes always granted; the client gets only what it lists."""
+    optional_client_scopes: list[str] | None = None
+    """Scopes granted when requested; `offline_access` only for clients allowed offline tokens."""
+    kit: ClientKit | None = None
+    """Kit additions (generated test keys)."""
+
+
+class Executor(KeycloakModel):
+    """A client-policy executor."""
+
+    executor: str
+    """Executor provider id, e.g. `pkce-enforcer`."""
+    configuration: dict[str, Any] = Field(default_factory=dict)
+    """Executor configuration."""
+
+
+class ClientProfile(KeycloakModel):
+    """A client profile: executors applied by the policies that name it."""
+
+    name: str
+    """Profile name."""
+    description: str | None = None
+    """What the profile enforces."""
+    executors: list[Executor] = Field(default_factory=list)
+    """Executors."""
+
+
+class Condition(KeycloakModel):
+    """A client-policy condition."""
+
+    condition: str
+    """Condition provider id, e.g. `any-client`, `grant-type`."""
+    configuration: dict[str, Any] = Field(default_factory=dict)
+    """Condition configuration."""
+
+
+class ClientPolicy(KeycloakModel):
+    """A realm client policy: when its conditions hold, its profiles' executors run."""
+
+    name: str
+    """Policy name."""
+    description: str | None = None
+    """What the policy enforces."""
+    enabled: bool = True
+    """Whether the policy is active."""
+    conditions: list[Condition] = Field(default_factory=list)
+    """Conditions (all must hold)."""
+    profiles: list[str] = Field(default_factory=list)
+    """Profile names."""
+
+
+class IdentityProvider(KeycloakModel):
+    """An identity provider (IdentityProviderRepresentation), e.g. the trust for the JWT bearer grant."""
+
+    alias: str
+    """Alias, referenced by clients' `oauth2.jwt.authorization.grant.idp`."""
+    provider_id: str
+    """Provider type, e.g. `jwt-authorization-grant`."""
+    display_name: str | None = None
+    """Display name."""
+    enabled: bool | None = None
+    """Whether the provider is active."""
+    hide_on_login: bool | None = None
+    """Keep it off the login page (grant-only providers)."""
+    config: dict[str, str] = Field(default_factory=dict)
+    """Provider configuration (issuer, keys, limits)."""
+
+
+class User(KeycloakModel):
+    """A user (UserRepresentation); only smoke-test users belong in files, never real people."""
+
+    username: str
+    """Login name."""
+    enabled: bool | None = None
+    """Whether the user can log in."""
+    email: str | None = None
+    """E-mail address (required by the default user profile)."""
+    email_verified: bool | None = None
+    """Whether the address is verified."""
+    first_name: str | None = None
+    """Given name."""
+    last_name: str | None = None
+    """Family name."""
+    realm_roles: list[str] | None = None
+    """Realm roles granted."""
+
+
+class RuleException(KeycloakModel):
+    """A named, expiring permission for an overlay to break one security rule."""
+
+    rule: str
+    """The rule's id, e.g. `REALM-LOGOFF-001`."""
+    path: str = "*"
+    """Which findings it covers (glob on the finding's path, e.g. `realm.ssoSessionIdleTimeout`)."""
+    owner: str = Field(min_length=1)
+    """Who answers for it."""
+    reason: str = Field(min_length=1)
+    """Why it is needed."""
+    expires: dt.date
+    """Last day it applies; validation fails afterwards."""
+
+
+class RealmDocument(KeycloakModel):
+    """One file of `realm-config/`, or the merged result of base, fragments and an overlay."""
+
+    includes: list[str] | None = None
+    """Overlays only: fragment files (relative to `realm-config/fragments/`) merged before the overlay."""
+    realm: RealmSettings | None = None
+    """Realm settings."""
+    roles: list[Role] | None = None
+    """Realm roles."""
+    client_scopes: list[ClientScope] | None = None
+    """Client scopes."""
+    scope_mappings: list[ScopeMapping] | None = None
+    """Realm roles per client scope."""
+    identity_providers: list[IdentityProvider] | None = None
+    """Identity providers."""
+    clients: list[Client] | None = None
+    """Clients."""
+    client_profiles: list[ClientProfile] | None = None
+    """Client-policy profiles."""
+    client_policies: list[ClientPolicy] | None = None
+    """Client policies."""
+    users: list[User] | None = None
+    """Smoke-test users (non-prod overlays only)."""
+    exceptions: list[RuleException] | None = None
+    """Named exceptions to security rules."""

@@ -1,0 +1,31 @@
+"""Every admin REST API path the realm commands call, in one place (as python-keycloak's urls_patterns)."""
+
+from __future__ import annotations
+
+REALMS = "admin/realms"
+REALM = "admin/realms/{realm}"
+DEFAULT_DEFAULT_SCOPES = "admin/realms/{realm}/default-default-client-scopes"
+DEFAULT_DEFAULT_SCOPE = "admin/realms/{realm}/default-default-client-scopes/{id}"
+DEFAULT_OPTIONAL_SCOPES = "admin/realms/{realm}/default-optional-client-scopes"
+DEFAULT_OPTIONAL_SCOPE = "admin/realms/{realm}/default-optional-client-scopes/{id}"
+ROLES = "admin/realms/{realm}/roles"
+ROLE_BY_ID = "admin/realms/{realm}/roles-by-id/{id}"
+CLIENT_SCOPES = "admin/realms/{realm}/client-scopes"
+CLIENT_SCOPE = "admin/realms/{realm}/client-scopes/{id}"
+CLIENT_SCOPE_MAPPERS = "admin/realms/{realm}/client-scopes/{id}/protocol-mappers/models"
+CLIENT_SCOPE_MAPPER = "admin/realms/{realm}/client-scopes/{id}/protocol-mappers/models/{mapper}"
+CLIENT_SCOPE_REALM_ROLES = "admin/realms/{realm}/client-scopes/{id}/scope-mappings/realm"
+IDENTITY_PROVIDERS = "admin/realms/{realm}/identity-provider/instances"
+IDENTITY_PROVIDER = "admin/realms/{realm}/identity-provider/instances/{alias}"
+CLIENTS = "admin/realms/{realm}/clients"
+CLIENT = "admin/realms/{realm}/clients/{id}"
+CLIENT_DEFAULT_SCOPE = "admin/realms/{realm}/clients/{id}/default-client-scopes/{scope}"
+CLIENT_OPTIONAL_SCOPE = "admin/realms/{realm}/clients/{id}/optional-client-scopes/{scope}"
+CLIENT_SECRET = "admin/realms/{realm}/clients/{id}/client-secret"  # noqa: S105 - a path, not a secret
+CLIENT_SERVICE_ACCOUNT = "admin/realms/{realm}/clients/{id}/service-account-user"
+CLIENT_PROFILES = "admin/realms/{realm}/client-policies/profiles"
+CLIENT_POLICIES = "admin/realms/{realm}/client-policies/policies"
+USERS = "admin/realms/{realm}/users"
+USER = "admin/realms/{realm}/users/{id}"
+USER_PASSWORD = "admin/realms/{realm}/users/{id}/reset-password"  # noqa: S105 - a path, not a secret
+USER_REALM_ROLES = "admin/realms/{realm}/users/{id}/role-mappings/realm"

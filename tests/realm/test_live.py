@@ -1,0 +1,181 @@
+"""Against the real local stack: create, no-op re-apply, plan precision, drift, runtime enforcement, convergence."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from idpkit.outputs import StackOutputs
+from idpkit.realm import engine, urls
+from idpkit.realm.api import KILL_AFTER_WRITES_ENV, AdminApi
+from tests.realm.helpers import edit, run_realm, scratch_project
+
+pytestmark = pytest.mark.local_stack
+
+
+@pytest.fixture(scope="module")
+def applied(live_stack: StackOutputs) -> StackOutputs:
+    """The shipped local configuration applied (creates the realm on a fresh stack)."""
+    completed = run_realm("apply", "--stack", "local", "--json")
+    assert completed.returncode == 0, f"realm apply failed: {completed.stderr}"
+    return live_stack
+
+
+@pytest.fixture
+def admin(applied: StackOutputs) -> AdminApi:
+    return engine.Session.open(applied).realm
+
+
+def _plan(*args: str, project: Path | None = None) -> tuple[int, dict[str, Any]]:
+    completed = run_realm(*args, "--stack", "local", "--json", project=project)
+    assert completed.returncode in (0, 2), f"realm {args[0]} failed: {completed.stderr}"
+    return completed.returncode, json.loads(completed.stdout)
+
+
+def _client(admin: AdminApi, client_id: str) -> dict[str, Any]:
+    found: list[dict[str, Any]] = admin.get(admin.path(urls.CLIENTS), clientId=client_id)
+    return found[0]
+
+
+def test_apply_creates_the_realm_and_is_in_sync(applied: StackOutputs) -> None:
+    code, plan = _plan("plan")
+    assert code == 0 and plan["in_sync"], f"realm {applied.realm}: not in sync after apply: {plan['changes']}"
+
+
+def test_second_apply_makes_zero_writes(applied: StackOutputs) -> None:
+    completed = run_realm("apply", "--stack", "local", "--json")
+    writes = json.loads(completed.stdout)["writes"]
+    assert writes["total"] == 0, f"realm {applied.realm}: no-op apply made writes {writes}"
+
+
+def test_plan_shows_exactly_the_changed_field(applied: StackOutputs, tmp_path: Path) -> None:
+    edit(
+        scratch_project(tmp_path),
+        "base/clients.yaml",
+        lambda data: next(c for c in data["clients"] if c["clientId"] == "phi-patient-app").__setitem__(
+            "redirectUris", ["https://patient-app.example.org/callback2"]
+        ),
+    )
+    code, plan = _plan("plan", project=tmp_path)
+    changed = [(c["kind"], c["name"], [f["field"] for f in c["fields"]]) for c in plan["changes"]]
+    assert code == 2, "plan must exit 2 when a change is pending"
+    assert changed == [("client", "phi-patient-app", ["redirectUris"])], f"plan shows {changed}"
+
+
+def test_manual_change_is_reported_as_drift(applied: StackOutputs, admin: AdminApi) -> None:
+    client = _client(admin, "smoke-web")
+    admin.put(
+        admin.path(urls.CLIENT, id=client["id"]),
+        {**client, "consentRequired": True, "redirectUris": ["https://evil.example.org/cb"]},
+    )
+    try:
+        code, drift = _plan("drift")
+        fields = {(c["name"], f["field"]) for c in drift["changes"] for f in c["fields"]}
+        assert code == 2, "drift must exit 2 after a manual change"
+        assert ("smoke-web", "redirectUris") in fields, f"drift misses smoke-web redirectUris: {fields}"
+    finally:
+        assert run_realm("apply", "--stack", "local").returncode == 0
+    assert _plan("drift")[0] == 0, "apply did not repair the manual change"
+
+
+@pytest.fixture
+def hand_made_client(admin: AdminApi) -> Iterator[str]:
+    """A public client made as an admin might in the console: implicit on, no PKCE setting."""
+    client_id = f"hand-made-{secrets.token_hex(4)}"
+    response = admin.post(
+        admin.path(urls.CLIENTS),
+        {
+            "clientId": client_id,
+            "publicClient": True,
+            "standardFlowEnabled": True,
+            "implicitFlowEnabled": True,
+            "redirectUris": ["https://hand-made.example.org/cb"],
+        },
+    )
+    created = admin.created_id(response)
+    yield client_id
+    admin.delete(admin.path(urls.CLIENT, id=created))
+
+
+def _authorize(stack: StackOutputs, client_id: str, **params: str) -> tuple[int, dict[str, list[str]]]:
+    response = requests.get(
+        f"{stack.issuer}/protocol/openid-connect/auth",
+        allow_redirects=False,
+        verify=stack.tls_verify,
+        params={
+            "client_id": client_id,
+            "redirect_uri": "https://hand-made.example.org/cb",
+            "scope": "openid",
+            "state": "s",
+            "nonce": "n",
+            **params,
+        },
+        timeout=30,
+    )
+    location = response.headers.get("Location", "")
+    returned = urlsplit(location)
+    return response.status_code, parse_qs(returned.query or returned.fragment)
+
+
+def test_hand_made_client_is_drift(applied: StackOutputs, hand_made_client: str) -> None:
+    code, drift = _plan("drift")
+    assert code == 2 and any(hand_made_client in note for note in drift["unmanaged"]), (
+        f"drift does not report the unmanaged client {hand_made_client}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("case", "params"),
+    [
+        ("implicit", {"response_type": "token"}),
+        ("code-without-pkce", {"response_type": "code"}),
+        (
+            "code-with-plain-pkce",
+            {"response_type": "code", "code_challenge": "x" * 43, "code_challenge_method": "plain"},
+        ),
+    ],
+)
+def test_hand_made_client_cannot_bypass_policies(
+    applied: StackOutputs, hand_made_client: str, case: str, params: dict[str, str]
+) -> None:
+    status, returned = _authorize(applied, hand_made_client, **params)
+    assert "code" not in returned and "access_token" not in returned, (
+        f"client {hand_made_client}: {case} was not rejected (REALM-PKCE-001/REALM-IMPLICIT-001)"
+    )
+    assert status == 400 or "error" in returned, f"client {hand_made_client}: {case} got HTTP {status} {returned}"
+
+
+def test_hand_made_client_can_use_code_with_s256(applied: StackOutputs, hand_made_client: str) -> None:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    status, returned = _authorize(
+        applied, hand_made_client, response_type="code", code_challenge=challenge, code_challenge_method="S256"
+    )
+    assert status == 200 and not returned, f"client {hand_made_client}: compliant request not shown a login page"
+
+
+def test_killed_apply_converges(applied: StackOutputs, admin: AdminApi) -> None:
+    for client_id in ("smoke-device", "smoke-spa"):
+        admin.delete(admin.path(urls.CLIENT, id=_client(admin, client_id)["id"]))
+    killed = run_realm("apply", "--stack", "local", env={KILL_AFTER_WRITES_ENV: "1"})
+    assert killed.returncode == -9, f"apply was expected to be killed after 1 write: {killed.stderr}"
+    assert run_realm("apply", "--stack", "local").returncode == 0
+    code, plan = _plan("plan")
+    assert code == 0, f"realm {applied.realm}: killed apply did not converge: {plan['changes']}"
+
+
+def test_insecure_files_are_refused_before_any_write(applied: StackOutputs, tmp_path: Path) -> None:
+    edit(scratch_project(tmp_path), "base/realm.yaml", lambda data: data["realm"].__setitem__("sslRequired", "none"))
+    completed = run_realm("apply", "--stack", "local", "--json", project=tmp_path)
+    assert completed.returncode == 1, "an insecure file must fail apply"
+    assert "realm-config/base/realm.yaml: realm.sslRequired: [REALM-TLS-001]" in completed.stderr, completed.stderr
+    assert _plan("plan")[0] == 0, "a refused apply changed the realm"
