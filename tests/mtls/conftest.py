@@ -13,6 +13,7 @@ from keycloak import KeycloakAdmin
 from idpkit.local.layout import LocalLayout
 from idpkit.local.pki import issue_client_certificate
 from idpkit.outputs import StackOutputs, load_admin_credentials
+from idpkit.realm.api import connect
 
 PROBE_REALM = "mtls-probe"
 
@@ -31,16 +32,7 @@ class MtlsClient:
 
 
 def admin_for(outputs: StackOutputs) -> KeycloakAdmin:
-    credentials = load_admin_credentials(outputs)
-    if credentials.is_service_account:
-        return KeycloakAdmin(
-            server_url=outputs.admin_url, realm_name="master", client_id=credentials.client_id,
-            client_secret_key=credentials.client_secret, verify=outputs.tls_verify,
-        )  # fmt: skip
-    return KeycloakAdmin(
-        server_url=outputs.admin_url, username=credentials.username, password=credentials.password,
-        realm_name="master", user_realm_name="master", verify=outputs.tls_verify,
-    )  # fmt: skip
+    return KeycloakAdmin(connection=connect(outputs, load_admin_credentials(outputs)))
 
 
 def _subject_dn(certificate: Path) -> str:
