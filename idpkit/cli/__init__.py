@@ -11,6 +11,7 @@ from idpkit.cli.certs import certs
 from idpkit.cli.local import local
 from idpkit.cli.outputs import outputs
 from idpkit.cli.realm import realm
+from idpkit.cli.smoke import smoke
 from idpkit.console import stderr
 from idpkit.errors import ExitCode, IdpkitError
 
@@ -28,6 +29,7 @@ cli.add_command(certs)
 cli.add_command(local)
 cli.add_command(outputs)
 cli.add_command(realm)
+cli.add_command(smoke)
 
 
 def main() -> None:
