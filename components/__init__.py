@@ -1,0 +1,1 @@
+"""Pulumi components of the idpkit AWS deployment: one ComponentResource per module."""

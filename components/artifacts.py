@@ -1,0 +1,94 @@
+"""The artifacts bucket: what hosts and the load balancer load at boot, staged at deploy time.
+
+`pulumi up` downloads the pinned Keycloak distribution (`release.DOWNLOAD_URL`) and the region's RDS CA
+bundle over HTTPS and uploads them here, so hosts install Keycloak without internet egress; each host
+re-checks the archive against `release.SHA512` before unpacking it. The mutual-TLS client CA bundle and
+its CRL live here too, versioned, for the ALB trust store.
+
+Everything here is public material (a public distribution, public CA certificates and a CRL), so the
+bucket uses SSE-S3: hosts and the ELB trust store read it without a KMS grant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.hardened_bucket import HardenedBucket, HardenedBucketArgs
+from idpkit.keycloak_server import release
+
+RDS_CA_URL = "https://truststore.pki.rds.amazonaws.com/{region}/{region}-bundle.pem"
+CLIENT_CA_KEY = "mtls/client-ca-bundle.pem"
+CLIENT_CRL_KEY = "mtls/client-crl.pem"
+
+
+@dataclass(frozen=True)
+class ArtifactStoreArgs:
+    """What to stage."""
+
+    region: str
+    """The stack's region (the RDS CA bundle is regional)."""
+    client_ca_bundle: str
+    """PEM bundle of the CAs that issue machine-client certificates."""
+    client_crl: str
+    """PEM CRL of those CAs."""
+
+
+class ArtifactStore(pulumi.ComponentResource):
+    """Bucket and staged objects."""
+
+    bucket: HardenedBucket
+    keycloak_object_key: str
+    rds_ca_object_key: str
+    client_ca_bundle: aws.s3.BucketObjectv2
+    client_crl: aws.s3.BucketObjectv2
+
+    def __init__(self, name: str, args: ArtifactStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        if "-----BEGIN CERTIFICATE-----" not in args.client_ca_bundle:
+            raise ValueError("client_ca_bundle: must contain at least one PEM certificate")
+        if "-----BEGIN X509 CRL-----" not in args.client_crl:
+            raise ValueError("client_crl: must be a PEM X.509 CRL")
+        super().__init__("idpkit:aws:ArtifactStore", name, {}, opts)
+        self.bucket = HardenedBucket(
+            f"{name}-s3",
+            HardenedBucketArgs(purpose="deployment artifacts", kms_key_arn=None, noncurrent_expiration_days=90),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        bucket = self.bucket.bucket.id
+        child = pulumi.ResourceOptions(parent=self, depends_on=[self.bucket])
+        self.keycloak_object_key = f"keycloak/{release.ARCHIVE_NAME}"
+        aws.s3.BucketObjectv2(
+            f"{name}-keycloak",
+            bucket=bucket,
+            key=self.keycloak_object_key,
+            source=pulumi.RemoteAsset(release.DOWNLOAD_URL),
+            opts=child,
+        )
+        self.rds_ca_object_key = f"rds/{args.region}-bundle.pem"
+        aws.s3.BucketObjectv2(
+            f"{name}-rds-ca",
+            bucket=bucket,
+            key=self.rds_ca_object_key,
+            source=pulumi.RemoteAsset(RDS_CA_URL.format(region=args.region)),
+            content_type="application/x-pem-file",
+            opts=child,
+        )
+        self.client_ca_bundle = aws.s3.BucketObjectv2(
+            f"{name}-client-ca",
+            bucket=bucket,
+            key=CLIENT_CA_KEY,
+            content=args.client_ca_bundle,
+            content_type="application/x-pem-file",
+            opts=child,
+        )
+        self.client_crl = aws.s3.BucketObjectv2(
+            f"{name}-client-crl",
+            bucket=bucket,
+            key=CLIENT_CRL_KEY,
+            content=args.client_crl,
+            content_type="application/x-pem-file",
+            opts=child,
+        )
+        self.register_outputs({"bucket": self.bucket.bucket.bucket})

@@ -1,0 +1,105 @@
+"""The program as a whole: config validation, outputs contract, component structure."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from aws_stack_graphs import graphs, stack_params
+
+from idpkit.aws_graph import StackGraph, capture
+from idpkit.outputs import SECRETS_MANAGER_ARN_PREFIX, StackOutputs
+
+BAD_CONFIGS: dict[str, tuple[str, dict[str, Any], str]] = {
+    "bad-integer": ("dev", {"idpkit:minInstances": "two"}, "idpkit:minInstances"),
+    "unknown-key": ("dev", {"idpkit:instanceTyp": "m7i.large"}, "idpkit:instanceTyp"),
+    "missing-required": ("staging", {"idpkit:certificateArn": None}, "idpkit:certificateArn"),
+    "missing-secret": ("staging", {"idpkit:bootstrapAdminPassword": None}, "idpkit:bootstrapAdminPassword"),
+    "prod-weakening": ("prod", {"idpkit:dbMultiAz": False}, "idpkit:dbMultiAz"),
+    "cert-in-other-region": ("prod", {"aws:region": "us-west-2"}, "idpkit:certificateArn"),
+    "bad-az": ("dev", {"idpkit:availabilityZones": ["us-east-2a"]}, "idpkit:availabilityZones"),
+}
+NEW_REGION = {
+    "aws:region": "ca-west-1",
+    "idpkit:availabilityZones": ["ca-west-1a", "ca-west-1b"],
+    "idpkit:certificateArn": "arn:aws:acm:ca-west-1:444455556666:certificate/1b2c3d4e-2222-4b6c-9d0e-1f2a3b4c5d6e",
+}
+EXISTING_VPC = {
+    "idpkit:vpcId": "vpc-0a1b2c3d4e5f60718",
+    "idpkit:vpcCidr": None,
+    "idpkit:availabilityZones": None,
+    "idpkit:publicSubnetIds": ["subnet-0a000000000000001", "subnet-0a000000000000002"],
+    "idpkit:privateSubnetIds": ["subnet-0b000000000000001", "subnet-0b000000000000002"],
+    "idpkit:databaseSubnetIds": ["subnet-0c000000000000001", "subnet-0c000000000000002"],
+}
+
+
+@pytest.fixture(scope="module")
+def variants() -> dict[str, StackGraph]:
+    """Every non-default run of the program, captured in parallel processes."""
+    runs = {case: (stack, overrides) for case, (stack, overrides, _) in BAD_CONFIGS.items()}
+    runs["new-region"] = ("staging", NEW_REGION)
+    runs["existing-vpc"] = ("staging", EXISTING_VPC)
+    with ThreadPoolExecutor(max_workers=len(runs)) as pool:
+        futures = {case: pool.submit(capture, stack, overrides) for case, (stack, overrides) in runs.items()}
+    return {case: future.result() for case, future in futures.items()}
+
+
+@pytest.mark.parametrize("case", list(BAD_CONFIGS))
+def test_invalid_config_names_the_key_and_declares_nothing(case: str, variants: dict[str, StackGraph]) -> None:
+    graph, key = variants[case], BAD_CONFIGS[case][2]
+    assert graph.error and key in graph.error, f"{case}: error {graph.error!r} does not name {key}"
+    assert graph.error.startswith(("ValueError", "ConfigMissingError")), f"{case}: unexpected {graph.error}"
+    assert graph.resources == (), f"{case}: {len(graph.resources)} resources declared before the config failed"
+
+
+def test_unknown_key_suggests_the_right_one(variants: dict[str, StackGraph]) -> None:
+    assert "did you mean idpkit:instanceType?" in (variants["unknown-key"].error or "")
+
+
+def test_newer_region_uses_the_log_delivery_service_principal(variants: dict[str, StackGraph]) -> None:
+    graph = variants["new-region"]
+    assert graph.error is None, graph.error
+    assert "aws:elb/getServiceAccount:getServiceAccount" not in graph.invokes, (
+        "ca-west-1 opened after August 2022: ALB logs come from logdelivery.elasticloadbalancing.amazonaws.com"
+    )
+    (bucket_policy,) = [p for p in graph.of_type("aws:s3/bucketPolicy:BucketPolicy") if "-logs-alb-" in p.name]
+    assert "logdelivery.elasticloadbalancing.amazonaws.com" in bucket_policy.inputs["policy"]
+
+
+def test_existing_vpc_creates_no_network(variants: dict[str, StackGraph]) -> None:
+    graph = variants["existing-vpc"]
+    assert graph.error is None, graph.error
+    assert not graph.of_type("aws:ec2/vpc:Vpc") and not graph.of_type("aws:ec2/subnet:Subnet")
+    (group,) = graph.of_type("aws:autoscaling/group:Group")
+    assert group.inputs["vpcZoneIdentifiers"] == EXISTING_VPC["idpkit:privateSubnetIds"]
+    assert len(graph.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")) == 7, "endpoints are still created"
+
+
+@pytest.mark.parametrize("stack", stack_params())
+def test_outputs_match_the_local_contract(stack: str) -> None:
+    outputs = graphs()[stack].outputs
+    missing = set(StackOutputs.__dataclass_fields__) - set(outputs)
+    assert not missing, f"{stack}: outputs lack {missing}"
+    contract = StackOutputs(**{name: outputs[name] for name in StackOutputs.__dataclass_fields__})
+    assert contract.issuer == f"{contract.base_url}/realms/{contract.realm}", f"{stack}: issuer mismatch"
+    assert contract.admin_credentials.startswith(SECRETS_MANAGER_ARN_PREFIX), f"{stack}: admin_credentials"
+    assert contract.admin_url.startswith("https://localhost:"), f"{stack}: admin is reached via the SSM tunnel only"
+
+
+@pytest.mark.parametrize("stack", stack_params())
+def test_weakenings_announced_and_none_in_prod(stack: str) -> None:
+    warnings = [w for w in graphs()[stack].warnings if w.startswith("weakened on purpose:")]
+    assert bool(warnings) is (stack != "prod"), f"{stack}: announced weakenings {warnings}"
+
+
+@pytest.mark.parametrize("stack", stack_params())
+def test_every_resource_belongs_to_a_component(stack: str) -> None:
+    graph = graphs()[stack]
+    components = {r.urn: r for r in graph.resources if not r.custom}
+    for resource in graph.resources:
+        if resource.custom:
+            parent = components.get(resource.parent)
+            assert parent is not None, f"{resource.urn}: declared outside any component"
+            assert resource.name.startswith(f"{parent.name}-"), f"{resource.urn}: not named after {parent.name}"
