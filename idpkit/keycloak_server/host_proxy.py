@@ -94,6 +94,9 @@ def render_http_block(settings: HostProxySettings) -> str:
         ssl_ciphers {BCP195_OPENSSL_CIPHERS};
         ssl_certificate {settings.certificate_file};
         ssl_certificate_key {settings.certificate_key_file};"""
+    # Defence in depth: the load balancer (or front door) already refuses these paths.
+    private_locations = """        location ^~ /admin { return 404; }
+        location ^~ /realms/master { return 404; }"""
     upstream = f"""            proxy_pass https://keycloak_on_host;
             proxy_bind {PROXY_SOURCE_ADDRESS};
             proxy_http_version 1.1;
@@ -114,6 +117,7 @@ def render_http_block(settings: HostProxySettings) -> str:
     server {{  # host proxy, browser port: no certificate reaches Keycloak from here
         listen {settings.bind_address}:{settings.browser_port} ssl;
 {tls}
+{private_locations}
         location / {{
 {upstream}
 {forwarded}
@@ -124,6 +128,7 @@ def render_http_block(settings: HostProxySettings) -> str:
     server {{  # host proxy, M2M port: the load balancer's verified leaf, re-encoded per RFC 9440
         listen {settings.bind_address}:{settings.m2m_port} ssl;
 {tls}
+{private_locations}
         location / {{
 {upstream}
 {forwarded}

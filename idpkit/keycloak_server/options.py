@@ -134,6 +134,9 @@ def server_options(settings: ServerSettings) -> dict[str, str]:
         "metrics-enabled": "true",
         "http-management-host": settings.management_bind_address,
         "http-management-port": str(settings.management_port),
+        # Successful logins, token exchanges and admin actions reach the server log (shipped to CloudWatch
+        # on AWS), not only failures: HIPAA 164.312(b) audit controls.
+        "spi-events-listener--jboss-logging--success-level": "info",
     }
     options.update(_database_options(settings.database))
     if settings.clustered:
