@@ -39,14 +39,22 @@ class StackOutputs:
     """PEM file that verifies the server certificates; `None` means the system trust store."""
     admin_credentials: str
     """Path of a 0600 JSON file, or a Secrets Manager ARN, holding the kit's admin credentials."""
+    admin_ca_bundle: str | None = None
+    """PEM file that verifies `admin_url` when it differs from `ca_bundle` (AWS: the hosts' own certificate
+    behind the SSM port forward); `None`: `ca_bundle` verifies it too."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @property
     def tls_verify(self) -> str | bool:
-        """The `verify` argument for requests/python-keycloak."""
+        """The `verify` argument for requests/python-keycloak on the public URLs."""
         return self.ca_bundle if self.ca_bundle else True
+
+    @property
+    def admin_tls_verify(self) -> str | bool:
+        """The `verify` argument for calls to `admin_url`."""
+        return self.admin_ca_bundle if self.admin_ca_bundle else self.tls_verify
 
 
 @dataclass(frozen=True)
@@ -67,13 +75,24 @@ class AdminCredentials:
         return f"AdminCredentials({who!r}, secret=***)"
 
 
+REQUIRED_KEYS = ("base_url", "m2m_url", "admin_url", "realm", "issuer", "ca_bundle", "admin_credentials")
+# AWS stacks export the admin tunnel's trust anchor as PEM text; the kit keeps it as a file.
+ADMIN_CA_CERTIFICATE_OUTPUT = "admin_ca_certificate"
+
+
 def load_outputs(stack: str) -> StackOutputs:
     """The outputs of `stack`: the local stack's file, or `pulumi stack output` for an AWS stack."""
     raw = _local_outputs() if stack == LOCAL_STACK else _pulumi_outputs(stack)
-    missing = [name for name in StackOutputs.__dataclass_fields__ if name not in raw]
+    missing = [name for name in REQUIRED_KEYS if name not in raw]
     if missing:
         raise IdpkitError(f"stack {stack!r}: outputs lack {', '.join(missing)}")
-    return StackOutputs(**{name: raw[name] for name in StackOutputs.__dataclass_fields__})
+    admin_ca_bundle = raw.get("admin_ca_bundle")
+    if pem := raw.get(ADMIN_CA_CERTIFICATE_OUTPUT):
+        target = paths.stack_dir(stack) / "admin-ca.pem"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(pem)
+        admin_ca_bundle = str(target)
+    return StackOutputs(**{name: raw[name] for name in REQUIRED_KEYS}, admin_ca_bundle=admin_ca_bundle)
 
 
 def write_local_outputs(outputs: StackOutputs) -> None:

@@ -50,7 +50,7 @@ def connect(outputs: StackOutputs, credentials: AdminCredentials) -> KeycloakOpe
         "server_url": outputs.admin_url.rstrip("/") + "/",
         "realm_name": ADMIN_REALM,
         "user_realm_name": ADMIN_REALM,
-        "verify": outputs.tls_verify,
+        "verify": outputs.admin_tls_verify,
         "timeout": 30,
     }
     try:

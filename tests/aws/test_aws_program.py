@@ -9,7 +9,7 @@ import pytest
 from aws_stack_graphs import graphs, stack_params
 
 from idpkit.aws_graph import StackGraph, capture
-from idpkit.outputs import SECRETS_MANAGER_ARN_PREFIX, StackOutputs
+from idpkit.outputs import ADMIN_CA_CERTIFICATE_OUTPUT, REQUIRED_KEYS, SECRETS_MANAGER_ARN_PREFIX, StackOutputs
 
 BAD_CONFIGS: dict[str, tuple[str, dict[str, Any], str]] = {
     "bad-integer": ("dev", {"idpkit:minInstances": "two"}, "idpkit:minInstances"),
@@ -80,9 +80,10 @@ def test_existing_vpc_creates_no_network(variants: dict[str, StackGraph]) -> Non
 @pytest.mark.parametrize("stack", stack_params())
 def test_outputs_match_the_local_contract(stack: str) -> None:
     outputs = graphs()[stack].outputs
-    missing = set(StackOutputs.__dataclass_fields__) - set(outputs)
+    missing = set(REQUIRED_KEYS) - set(outputs)
     assert not missing, f"{stack}: outputs lack {missing}"
-    contract = StackOutputs(**{name: outputs[name] for name in StackOutputs.__dataclass_fields__})
+    assert ADMIN_CA_CERTIFICATE_OUTPUT in outputs, f"{stack}: no trust anchor for the admin tunnel"
+    contract = StackOutputs(**{name: outputs[name] for name in REQUIRED_KEYS})
     assert contract.issuer == f"{contract.base_url}/realms/{contract.realm}", f"{stack}: issuer mismatch"
     assert contract.admin_credentials.startswith(SECRETS_MANAGER_ARN_PREFIX), f"{stack}: admin_credentials"
     assert contract.admin_url.startswith("https://localhost:"), f"{stack}: admin is reached via the SSM tunnel only"
