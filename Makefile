@@ -16,6 +16,8 @@ install: $(BIN)/idpkit
 
 quickstart: install
 	$(BIN)/idpkit local up
+	$(BIN)/idpkit realm apply --stack local
+	$(BIN)/idpkit smoke --stack local
 
 test: install
 	$(BIN)/python -m pytest
