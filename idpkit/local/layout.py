@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from idpkit import paths
@@ -15,6 +16,7 @@ LOOPBACK = "127.0.0.1"
 # listens on loopback too, so the local stack is never reachable from the network.
 LISTEN_ADDRESS = LOOPBACK
 REALM = "phi"
+PORT_OFFSET_ENV = "IDPKIT_LOCAL_PORT_OFFSET"
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,11 @@ class LocalLayout:
 
     @classmethod
     def for_stack(cls, stack: str = "local") -> LocalLayout:
-        return cls(paths.stack_dir(stack))
+        """The stack's layout; `IDPKIT_LOCAL_PORT_OFFSET` shifts every port, so a second stack (say, a CI run
+        on a workstation whose own stack is up, with its own IDPKIT_STATE_DIR) can run beside the first."""
+        offset = int(os.environ.get(PORT_OFFSET_ENV, "0"))
+        ports = LocalPorts(**{name: port + offset for name, port in asdict(LocalPorts()).items()})
+        return cls(paths.stack_dir(stack), ports)
 
     @property
     def keycloak_home(self) -> Path:
