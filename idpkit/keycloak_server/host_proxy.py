@@ -85,10 +85,12 @@ def strip_client_certificate_headers(indent: str, keep: tuple[str, ...] = ()) ->
 
 def render_http_block(settings: HostProxySettings) -> str:
     """The proxy's part of nginx's `http` block: its njs import, upstream and two servers."""
+    # Keycloak's hostname is fixed, so no X-Forwarded-Host; the client address is the load balancer's own
+    # (last) X-Forwarded-For entry, as earlier entries are whatever the client sent.
     forwarded = """            proxy_set_header Host $http_host;
-            proxy_set_header X-Forwarded-For $http_x_forwarded_for;
-            proxy_set_header X-Forwarded-Proto $http_x_forwarded_proto;
-            proxy_set_header X-Forwarded-Host $http_x_forwarded_host;
+            proxy_set_header X-Forwarded-For $idpkit_client_address;
+            proxy_set_header X-Forwarded-Proto https;
+            proxy_set_header X-Forwarded-Host "";
             proxy_set_header X-Forwarded-Port $http_x_forwarded_port;"""
     tls = f"""        ssl_protocols TLSv1.2 TLSv1.3;
         ssl_ciphers {BCP195_OPENSSL_CIPHERS};
@@ -109,6 +111,10 @@ def render_http_block(settings: HostProxySettings) -> str:
     return f"""    # --- host-local proxy (idpkit/keycloak_server/host_proxy.py) ---
     js_import host_proxy from {settings.njs_script};
     js_set $idpkit_rfc9440_client_cert host_proxy.rfc9440ClientCert;
+    map $http_x_forwarded_for $idpkit_client_address {{
+        "~(?<appended>[^,\\s]+)\\s*$" $appended;
+        default $remote_addr;
+    }}
     upstream keycloak_on_host {{
         server 127.0.0.1:{settings.keycloak_port};
         keepalive 16;

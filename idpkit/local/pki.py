@@ -236,10 +236,12 @@ def _now() -> dt.datetime:
 def issue_client_certificate(pki: LocalPki, common_name: str, out_dir: Path) -> tuple[Path, Path]:
     """A client certificate signed by the client CA; returns (certificate path, 0600 key path)."""
     key = ec.generate_private_key(ec.SECP256R1())
+    # The subject is the CN alone, so a client's registered DN (`x509.subjectdn: CN=NAME`) is the same in
+    # every environment, whichever CA issued the certificate.
     certificate = _sign_leaf(
         pki.client_ca,
         pki.client_ca_key,
-        _name(common_name),
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]),
         key,
         x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]),
     )

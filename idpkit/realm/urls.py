@@ -29,3 +29,5 @@ USERS = "admin/realms/{realm}/users"
 USER = "admin/realms/{realm}/users/{id}"
 USER_PASSWORD = "admin/realms/{realm}/users/{id}/reset-password"  # noqa: S105 - a path, not a secret
 USER_REALM_ROLES = "admin/realms/{realm}/users/{id}/role-mappings/realm"
+EVENTS = "admin/realms/{realm}/events"
+ADMIN_EVENTS = "admin/realms/{realm}/admin-events"
