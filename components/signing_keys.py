@@ -1,0 +1,273 @@
+"""Realm signing keys on AWS: the encrypted key store, the rotation role and the rotation schedule.
+
+Keycloak cannot sign with KMS and KMS cannot rotate asymmetric keys, so `idpkit keys` generates the
+key material itself and keeps it in a Secrets Manager secret encrypted with the signing-material
+KMS key. The secret's resource policy lets only the rotation role read or write its value, and every
+read is a `kms:Decrypt` through Secrets Manager that CloudTrail records against that role's session
+(`idpkit-keys-rotation`). An EventBridge Scheduler schedule runs `idpkit keys rotate --stage auto` on
+the Keycloak hosts through SSM Run Command, one host at a time: each run does only what is due
+(resume a stage, retire after the passive window, rotate an old key) and nothing otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+RUN_SHELL_SCRIPT = "AWS-RunShellScript"
+SEND_COMMAND_TARGET = "arn:aws:scheduler:::aws-sdk:ssm:sendCommand"
+SESSION_NAME = "idpkit-keys-rotation"
+"""Matches idpkit.keys.store.ROTATION_SESSION_NAME: how CloudTrail names the rotation's sessions."""
+RECOVERY_WINDOW_DAYS = 30
+# Secret actions that touch the key material; management actions (describe, tag, policy) stay with IAM.
+SECRET_DATA_ACTIONS = [
+    "secretsmanager:GetSecretValue",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:UpdateSecret",
+    "secretsmanager:UpdateSecretVersionStage",
+    "secretsmanager:RotateSecret",
+]
+_SCHEDULE = re.compile(r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$")
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+@dataclass(frozen=True)
+class SigningKeysArgs:
+    """Inputs of the signing keys component."""
+
+    environment: str
+    """Stack name (`dev`, `staging`, `prod`): the `--stack` the scheduled command acts on."""
+    account_id: str
+    """The stack's 12-digit AWS account."""
+    region: str
+    """The stack's region (SSM documents, `kms:ViaService`)."""
+    signing_key_arn: pulumi.Input[str]
+    """ARN of the signing-material KMS key (KeyRing `keys["signing"]`); encrypts the key store secret."""
+    host_role_arn: pulumi.Input[str]
+    """Instance role of the Keycloak hosts: the scheduled command assumes the rotation role from it."""
+    instance_tag_key: str
+    """Tag key that marks Keycloak hosts (SSM targets and the `ssm:resourceTag` condition)."""
+    instance_tag_value: str
+    """Value of `instance_tag_key` on Keycloak hosts."""
+    schedule_expression: str = "rate(1 day)"
+    """How often the scheduled step runs (`rate(...)` or `cron(...)`); rotation itself happens every
+    `rotation_days`, retirement once the passive window has elapsed."""
+    rotation_days: int = 90
+    """Age of the signing key at which the scheduled step starts a rotation (Keycloak: every 3-6 months)."""
+    idpkit_command: str = "/opt/idpkit/bin/idpkit"
+    """Path of the `idpkit` executable on the hosts."""
+    command_log_group: str | None = None
+    """CloudWatch log group for the Run Command output; `None` keeps it in SSM only."""
+
+
+class SigningKeys(pulumi.ComponentResource):
+    """Key store secret, its resource policy, the rotation role and the rotation schedule."""
+
+    secret: aws.secretsmanager.Secret
+    secret_policy: aws.secretsmanager.SecretPolicy
+    rotation_role: aws.iam.Role
+    rotation_policy: aws.iam.RolePolicy
+    schedule: aws.scheduler.Schedule
+
+    def __init__(self, name: str, args: SigningKeysArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        _validate(args)
+        super().__init__("idpkit:aws:SigningKeys", name, {}, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.secret = aws.secretsmanager.Secret(
+            f"{name}-store",
+            description=f"idpkit {args.environment}: realm signing key material and rotation state (written by idpkit)",
+            # HIPAA 164.312(a)(2)(iv): customer-managed key, used only through Secrets Manager.
+            kms_key_id=args.signing_key_arn,
+            recovery_window_in_days=RECOVERY_WINDOW_DAYS,
+            tags={"purpose": "signing-keys"},
+            opts=child,
+        )
+        self.rotation_role = aws.iam.Role(
+            f"{name}-rotation",
+            description=f"idpkit {args.environment}: realm signing key rotation (the only user of the key store)",
+            assume_role_policy=pulumi.Output.from_input(args.host_role_arn).apply(
+                lambda host_role: json.dumps(_trust_policy(args, host_role))
+            ),
+            max_session_duration=3600,
+            opts=child,
+        )
+        self.rotation_policy = aws.iam.RolePolicy(
+            f"{name}-rotation",
+            role=self.rotation_role.id,
+            policy=pulumi.Output.all(self.secret.arn, args.signing_key_arn).apply(
+                lambda values: json.dumps(_rotation_policy(args, values[0], values[1]))
+            ),
+            opts=child,
+        )
+        self.secret_policy = aws.secretsmanager.SecretPolicy(
+            f"{name}-store",
+            secret_arn=self.secret.arn,
+            block_public_policy=True,
+            policy=self.rotation_role.arn.apply(lambda role_arn: json.dumps(_secret_policy(role_arn))),
+            opts=child,
+        )
+        self.schedule = aws.scheduler.Schedule(
+            f"{name}-rotation",
+            description=f"idpkit {args.environment}: scheduled signing key rotation step",
+            schedule_expression=args.schedule_expression,
+            schedule_expression_timezone="UTC",
+            flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
+            state="ENABLED",
+            target=aws.scheduler.ScheduleTargetArgs(
+                arn=SEND_COMMAND_TARGET,
+                role_arn=self.rotation_role.arn,
+                input=pulumi.Output.all(self.secret.arn, self.rotation_role.arn).apply(
+                    lambda values: json.dumps(_send_command(args, values[0], values[1]))
+                ),
+                retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
+                    maximum_retry_attempts=2, maximum_event_age_in_seconds=3600
+                ),
+            ),
+            opts=child,
+        )
+        self.register_outputs({
+            "secret_arn": self.secret.arn,
+            "rotation_role_arn": self.rotation_role.arn,
+            "schedule_arn": self.schedule.arn,
+        })  # fmt: skip
+
+
+def rotation_command(args: SigningKeysArgs, secret_arn: str, role_arn: str) -> str:
+    """The shell command each scheduled run executes on a Keycloak host."""
+    return " ".join([
+        shlex.quote(args.idpkit_command), "keys", "rotate", "--stage", "auto",
+        "--stack", shlex.quote(args.environment), "--every", str(args.rotation_days),
+        "--key-store", shlex.quote(secret_arn), "--assume-role", shlex.quote(role_arn), "--json",
+    ])  # fmt: skip
+
+
+def _validate(args: SigningKeysArgs) -> None:
+    if not _NAME.match(args.environment):
+        raise ValueError(f"environment: {args.environment!r} must be 1-32 letters, digits, '-' or '_'")
+    if not re.fullmatch(r"\d{12}", args.account_id):
+        raise ValueError(f"account_id: {args.account_id!r} must be a 12-digit AWS account id")
+    if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", args.region):
+        raise ValueError(f"region: {args.region!r} is not an AWS region name")
+    if not args.instance_tag_key or not args.instance_tag_value:
+        raise ValueError("instance_tag_key/instance_tag_value: both are required to target only Keycloak hosts")
+    if not _SCHEDULE.match(args.schedule_expression):
+        raise ValueError(f"schedule_expression: {args.schedule_expression!r} must be rate(...) or cron(...)")
+    if not 1 <= args.rotation_days <= 365:
+        raise ValueError(f"rotation_days: {args.rotation_days} must be between 1 and 365")
+    if not args.idpkit_command.startswith("/"):
+        raise ValueError(f"idpkit_command: {args.idpkit_command!r} must be an absolute path")
+
+
+def _trust_policy(args: SigningKeysArgs, host_role_arn: str) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                # Only this account's schedules (confused-deputy guard).
+                "Sid": "SchedulerSendsTheCommand",
+                "Effect": "Allow",
+                "Principal": {"Service": "scheduler.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": args.account_id}},
+            },
+            {
+                # The command on the host assumes the role under a fixed session name, so CloudTrail
+                # shows every key store read as the rotation, never as the host.
+                "Sid": "HostRunsTheRotation",
+                "Effect": "Allow",
+                "Principal": {"AWS": host_role_arn},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"sts:RoleSessionName": SESSION_NAME}},
+            },
+        ],
+    }
+
+
+def _rotation_policy(args: SigningKeysArgs, secret_arn: str, key_arn: str) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "KeyStore",
+                "Effect": "Allow",
+                "Action": [
+                    "secretsmanager:GetSecretValue",
+                    "secretsmanager:PutSecretValue",
+                    "secretsmanager:DescribeSecret",
+                ],
+                "Resource": secret_arn,
+            },
+            {
+                "Sid": "KeyStoreEncryption",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": key_arn,
+                "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{args.region}.amazonaws.com"}},
+            },
+            {
+                "Sid": "RunOnKeycloakHosts",
+                "Effect": "Allow",
+                "Action": "ssm:SendCommand",
+                "Resource": f"arn:aws:ec2:{args.region}:{args.account_id}:instance/*",
+                "Condition": {"StringEquals": {f"ssm:resourceTag/{args.instance_tag_key}": args.instance_tag_value}},
+            },
+            {
+                "Sid": "RunShellScriptDocument",
+                "Effect": "Allow",
+                "Action": "ssm:SendCommand",
+                "Resource": f"arn:aws:ssm:{args.region}::document/{RUN_SHELL_SCRIPT}",
+            },
+        ],
+    }
+
+
+def _secret_policy(rotation_role_arn: str) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "OnlyTheRotationRoleTouchesKeyMaterial",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": SECRET_DATA_ACTIONS,
+                "Resource": "*",
+                "Condition": {"StringNotEquals": {"aws:PrincipalArn": rotation_role_arn}},
+            },
+            {
+                "Sid": "RotationRoleReadsAndWrites",
+                "Effect": "Allow",
+                "Principal": {"AWS": rotation_role_arn},
+                "Action": [
+                    "secretsmanager:GetSecretValue",
+                    "secretsmanager:PutSecretValue",
+                    "secretsmanager:DescribeSecret",
+                ],
+                "Resource": "*",
+            },
+        ],
+    }
+
+
+def _send_command(args: SigningKeysArgs, secret_arn: str, role_arn: str) -> dict[str, Any]:
+    command: dict[str, Any] = {
+        "DocumentName": RUN_SHELL_SCRIPT,
+        "Targets": [{"Key": f"tag:{args.instance_tag_key}", "Values": [args.instance_tag_value]}],
+        # One host at a time: the first does what is due, the rest find nothing to do (every stage is idempotent).
+        "MaxConcurrency": "1",
+        "MaxErrors": "0",
+        "TimeoutSeconds": 600,
+        "Comment": f"idpkit {args.environment}: scheduled signing key rotation step",
+        "Parameters": {"commands": [rotation_command(args, secret_arn, role_arn)], "executionTimeout": ["900"]},
+    }
+    if args.command_log_group:
+        command["CloudWatchOutputConfig"] = {
+            "CloudWatchLogGroupName": args.command_log_group,
+            "CloudWatchOutputEnabled": True,
+        }
+    return command
