@@ -7,6 +7,7 @@ directory, AWS stacks export them from the Pulumi program (`pulumi stack output 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from dataclasses import asdict, dataclass
@@ -80,9 +81,19 @@ REQUIRED_KEYS = ("base_url", "m2m_url", "admin_url", "realm", "issuer", "ca_bund
 ADMIN_CA_CERTIFICATE_OUTPUT = "admin_ca_certificate"
 
 
+# A file with the outputs of the stack this machine belongs to (an AWS host has no Pulumi CLI; its user data
+# writes the host's view of the contract there, e.g. admin_url on its own loopback listener).
+OUTPUTS_FILE_ENV = "IDPKIT_OUTPUTS_FILE"
+
+
 def load_outputs(stack: str) -> StackOutputs:
-    """The outputs of `stack`: the local stack's file, or `pulumi stack output` for an AWS stack."""
-    raw = _local_outputs() if stack == LOCAL_STACK else _pulumi_outputs(stack)
+    """The outputs of `stack`: `$IDPKIT_OUTPUTS_FILE`, the local stack's file, or `pulumi stack output`."""
+    if override := os.environ.get(OUTPUTS_FILE_ENV):
+        raw = _read_outputs_file(Path(override), stack)
+    elif stack == LOCAL_STACK:
+        raw = _local_outputs()
+    else:
+        raw = _pulumi_outputs(stack)
     missing = [name for name in REQUIRED_KEYS if name not in raw]
     if missing:
         raise IdpkitError(f"stack {stack!r}: outputs lack {', '.join(missing)}")
@@ -125,6 +136,16 @@ def _local_outputs() -> dict[str, Any]:
             exit_code=ExitCode.NOT_RUNNING,
         )
     loaded: dict[str, Any] = json.loads(source.read_text())
+    return loaded
+
+
+def _read_outputs_file(source: Path, stack: str) -> dict[str, Any]:
+    try:
+        loaded: dict[str, Any] = json.loads(source.read_text())
+    except (OSError, ValueError) as error:
+        raise IdpkitError(f"{OUTPUTS_FILE_ENV}={source}: cannot be read as JSON ({error})") from error
+    if loaded.get("stack", stack) != stack:
+        raise IdpkitError(f"{source} holds the outputs of stack {loaded['stack']!r}, not {stack!r}")
     return loaded
 
 
