@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pulumi
 
-from components.artifacts import ArtifactStore, ArtifactStoreArgs
+from components.artifacts import CLIENT_CA_KEY, ArtifactStore, ArtifactStoreArgs
 from components.database import Database, DatabaseArgs, log_group_names
 from components.host_bootstrap import KEYCLOAK_HTTPS_PORT
 from components.keycloak_hosts import KeycloakHosts, KeycloakHostsArgs
@@ -140,6 +140,8 @@ hosts = KeycloakHosts(
         autoscaling_role_arn=keys.autoscaling_role.arn,
         secrets_key_arn=keys.keys["secrets"].arn,
         public_hostname=config.public_hostname,
+        m2m_url=f"https://{config.m2m_hostname}:{config.m2m_port}",
+        realm=config.realm,
         admin_local_port=config.admin_local_port,
         db_address=database.address,
         db_secret_arn=database.master_secret_arn,
@@ -149,6 +151,8 @@ hosts = KeycloakHosts(
         artifacts_bucket_arn=artifacts.bucket.bucket.arn,
         keycloak_object_key=artifacts.keycloak_object_key,
         rds_ca_object_key=artifacts.rds_ca_object_key,
+        client_ca_object_key=CLIENT_CA_KEY,
+        client_ca_object_version=artifacts.client_ca_bundle.version_id,
         server_log_group=logs.server_log_group.name,
         event_log_group=logs.event_log_group.name,
         log_group_arns=[logs.server_log_group.arn, logs.event_log_group.arn],

@@ -1,26 +1,37 @@
 """What a Keycloak host runs at first boot: pure functions, so tests read exactly what EC2 receives.
 
-The host installs the pinned distribution (`idpkit.keycloak_server.release`) from the stack's
-artifacts bucket, checks its SHA-512, writes `conf/keycloak.conf` from
-`render_keycloak_conf(ServerSettings(...))` (the definition the local stack renders too), and starts
-three services: nginx (the host-local proxy the load balancer talks to), Keycloak (loopback only,
-unprivileged, systemd-sandboxed) and the CloudWatch agent.
+The host installs the pinned distribution (`idpkit.keycloak_server.release`) and the pinned nginx + njs
+RPMs (`idpkit.keycloak_server.host_packages`) from the stack's artifacts bucket, checks their hashes,
+writes `conf/keycloak.conf` from `render_keycloak_conf(ServerSettings(...))` and nginx's host-local proxy
+from `render_http_block(HostProxySettings(...))` + `njs_source()` — the definitions the local stack
+renders too — and starts three services: nginx (the host-local proxy the load balancer talks to),
+Keycloak (loopback only, unprivileged, systemd-sandboxed) and the CloudWatch agent.
 
 Ports on a host:
-  8443  nginx, browser traffic from the load balancer (client-certificate headers stripped)
-  8445  nginx, machine traffic from the mutual-TLS listener (issue 5 hook: re-encodes the ALB's
-        verified X-Amzn-Mtls-Clientcert-Leaf as RFC 9440 Client-Cert)
-  8444  Keycloak HTTPS on 127.0.0.1: reached only by nginx and by the SSM admin port forward
+  8443  nginx, browser traffic from the load balancer (every client-certificate header stripped)
+  8445  nginx, machine traffic from the mutual-TLS listener: the ALB's verified
+        X-Amzn-Mtls-Clientcert-Leaf re-encoded as RFC 9440 Client-Cert (njs/host_proxy.js)
+  8444  Keycloak HTTPS on 127.0.0.1: reached by nginx (from PROXY_SOURCE_ADDRESS, the only address whose
+        forwarded and certificate headers Keycloak trusts) and by the SSM admin port forward
   9000  Keycloak management (health, metrics), for load balancer health checks
   7800, 57800  JGroups (jdbc-ping) cluster traffic and its failure detection, host to host
 """
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 from dataclasses import dataclass
 
 from idpkit.keycloak_server import release
+from idpkit.keycloak_server.host_packages import NJS_MODULE_PATH, HostPackage
+from idpkit.keycloak_server.host_proxy import (
+    PROXY_SOURCE_ADDRESS,
+    HostProxySettings,
+    njs_source,
+    render_http_block,
+)
 from idpkit.keycloak_server.options import (
     ClientCertificateLookup,
     DatabaseSettings,
@@ -38,16 +49,23 @@ HEALTH_CHECK_PATH = "/health/ready"
 
 KEYCLOAK_HOME = "/opt/keycloak"
 KEYCLOAK_CONF = f"{KEYCLOAK_HOME}/conf/keycloak.conf"
+DISCOVERY_OVERRIDE = f"{KEYCLOAK_HOME}/conf/discovery-override.json"
 TLS_DIR = "/etc/idpkit/tls"
 HOST_CERTIFICATE = f"{TLS_DIR}/host.pem"
 NGINX_KEY = f"{TLS_DIR}/nginx.key"
 KEYCLOAK_KEY = f"{TLS_DIR}/keycloak.key"
 RDS_CA_BUNDLE = "/etc/idpkit/rds-ca.pem"
+# The mTLS client CA bundle, the version the ALB trust store holds: Keycloak re-validates forwarded
+# client certificates against it (`truststore-paths`).
+CLIENT_CA_BUNDLE = "/etc/idpkit/client-ca-bundle.pem"
 SERVER_LOG = "/var/log/keycloak/keycloak.log"
-M2M_CERT_HOOK = "/etc/idpkit/nginx/m2m-client-cert.conf"
+NGINX_CONF = "/etc/nginx/nginx.conf"
+NJS_SCRIPT = "/etc/nginx/idpkit/host_proxy.js"
+PACKAGE_DIR = "/var/tmp/idpkit-packages"  # noqa: S108  # on the host, root-only (umask 077), first boot only
 DB_NAME = "keycloak"
 DB_USERNAME = "keycloak"
-# EC2 rejects user data over 16 KiB.
+# EC2 rejects user data over 16 KiB (before base64). The script is sent gzip-compressed, which cloud-init
+# unpacks itself; the compressed size is what counts.
 USER_DATA_LIMIT = 16 * 1024
 
 
@@ -61,8 +79,9 @@ def host_server_settings(public_hostname: str, admin_local_port: int, db_host: s
         https_port=KEYCLOAK_HTTPS_PORT,
         certificate_file=HOST_CERTIFICATE,
         certificate_key_file=KEYCLOAK_KEY,
-        # Only the host-local nginx may set X-Forwarded-* and Client-Cert (RFC 9700 §4.13).
-        trusted_proxy_addresses=("127.0.0.1",),
+        # Only the host-local proxy, connecting from its own loopback address, may set X-Forwarded-* and
+        # Client-Cert (RFC 9700 §4.13); the SSM tunnel and anything else on the host connect from 127.0.0.1.
+        trusted_proxy_addresses=(PROXY_SOURCE_ADDRESS,),
         database=DatabaseSettings(
             vendor="postgres",
             host=db_host,
@@ -76,8 +95,52 @@ def host_server_settings(public_hostname: str, admin_local_port: int, db_host: s
         management_port=MANAGEMENT_PORT,
         clustered=True,
         log_file=SERVER_LOG,
-        client_certificate_lookup=ClientCertificateLookup(),
+        client_certificate_lookup=ClientCertificateLookup(client_ca_bundle=CLIENT_CA_BUNDLE),
+        discovery_override_file=DISCOVERY_OVERRIDE,
     )
+
+
+def host_proxy_settings() -> HostProxySettings:
+    """The host-local proxy of every AWS host; tests render the same object to compare."""
+    return HostProxySettings(
+        # The load balancer reaches the host's VPC address; the security group admits only the LB.
+        bind_address="0.0.0.0",  # noqa: S104
+        browser_port=BROWSER_PROXY_PORT,
+        m2m_port=M2M_PROXY_PORT,
+        keycloak_port=KEYCLOAK_HTTPS_PORT,
+        certificate_file=HOST_CERTIFICATE,
+        certificate_key_file=NGINX_KEY,
+        # Keycloak presents the same (self-signed, localhost) host certificate: pinned.
+        keycloak_ca_file=HOST_CERTIFICATE,
+        keycloak_server_name="localhost",
+        njs_script=NJS_SCRIPT,
+    )
+
+
+def render_nginx_conf() -> str:
+    """The host's nginx.conf: njs loaded, query-free access log, and the shared host-proxy block."""
+    return f"""# Rendered by idpkit components/host_bootstrap.py; proxy block: idpkit/keycloak_server/host_proxy.py.
+user nginx;
+worker_processes auto;
+error_log /var/log/nginx/error.log notice;
+pid /run/nginx.pid;
+load_module {NJS_MODULE_PATH};
+
+events {{
+    worker_connections 1024;
+}}
+
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    # Paths only: query strings may carry authorization codes or tokens, which must never reach a log.
+    log_format no_query '$remote_addr [$time_iso8601] "$request_method $uri" $status $ssl_protocol';
+    access_log /var/log/nginx/access.log no_query;
+    server_tokens off;
+    sendfile on;
+    keepalive_timeout 65;
+{render_http_block(host_proxy_settings())}}}
+"""
 
 
 @dataclass(frozen=True)
@@ -88,12 +151,20 @@ class HostBootstrap:
     """AWS region of the stack."""
     keycloak_conf: str
     """`render_keycloak_conf(...)` output, written verbatim to conf/keycloak.conf."""
+    discovery_override: str
+    """`discovery_override(m2m_url, realm)` output, written verbatim to DISCOVERY_OVERRIDE."""
     artifacts_bucket: str
-    """Bucket holding the staged Keycloak archive and the RDS CA bundle."""
+    """Bucket holding the staged Keycloak archive, nginx RPMs, RDS CA and client CA bundles."""
     keycloak_object_key: str
     """Object key of the staged `release.ARCHIVE_NAME`."""
+    packages: tuple[HostPackage, ...]
+    """The nginx and njs RPMs for the hosts' architecture (`host_packages.packages_for`)."""
     rds_ca_object_key: str
     """Object key of the RDS CA bundle for the region."""
+    client_ca_object_key: str
+    """Object key of the mTLS client CA bundle (the ALB trust store's source)."""
+    client_ca_object_version: str
+    """The object version the trust store pins: a CA change rolls the hosts too."""
     db_secret_arn: str
     """RDS-managed master user secret (username/password JSON)."""
     bootstrap_admin_secret_arn: str
@@ -110,6 +181,7 @@ def render_user_data(boot: HostBootstrap) -> str:
     """The cloud-init shell script of a Keycloak host."""
     archive = f"/var/tmp/{release.ARCHIVE_NAME}"  # noqa: S108  # on the host, root-only, during first boot
     install_dir = f"/opt/{release.DIST_DIRECTORY}"
+    rpms = [f"{PACKAGE_DIR}/{package.name}.rpm" for package in boot.packages]
     script = [
         "#!/bin/bash",
         "# Rendered by idpkit components/host_bootstrap.py.",
@@ -119,9 +191,21 @@ def render_user_data(boot: HostBootstrap) -> str:
         # Access is SSM Session Manager only; no SSH daemon, no EC2 Instance Connect keys.
         "systemctl disable --now sshd.service || true",
         # Amazon Linux 2023 repositories are served from S3, reachable through the gateway endpoint.
-        "dnf install -y java-21-amazon-corretto-headless nginx amazon-cloudwatch-agent python3",
+        "dnf install -y java-21-amazon-corretto-headless amazon-cloudwatch-agent python3",
+        # nginx + njs from nginx.org's AL2023 repository, staged at deploy time, verified here.
+        f"install -d -m 0700 {PACKAGE_DIR}",
+    ]
+    for package, rpm in zip(boot.packages, rpms, strict=True):
+        script += [
+            f"aws s3 cp s3://{boot.artifacts_bucket}/{package.object_key} {rpm}",
+            f'echo "{package.sha256}  {rpm}" | sha256sum --check --strict -',
+        ]
+    script += [
+        f"dnf install -y {' '.join(rpms)} && rm -rf {PACKAGE_DIR}",
+        # The package's default server listens on port 80; the rendered nginx.conf includes no conf.d.
+        "rm -f /etc/nginx/conf.d/default.conf",
         "useradd --system --home-dir /opt/keycloak --shell /sbin/nologin keycloak",
-        "install -d -m 0755 /etc/idpkit /etc/idpkit/nginx /usr/local/libexec/idpkit",
+        "install -d -m 0755 /etc/idpkit /etc/nginx/idpkit /usr/local/libexec/idpkit",
         f"install -d -m 0750 {TLS_DIR}",
         "install -d -m 0750 -o keycloak -g keycloak /var/log/keycloak",
         # The pinned distribution, staged from Maven Central at deploy time, verified here.
@@ -131,10 +215,16 @@ def render_user_data(boot: HostBootstrap) -> str:
         f"ln -sfn {install_dir} {KEYCLOAK_HOME}",
         f"aws s3 cp s3://{boot.artifacts_bucket}/{boot.rds_ca_object_key} {RDS_CA_BUNDLE}",
         f"chmod 0644 {RDS_CA_BUNDLE}",
+        # Exactly the bundle version the load balancer's trust store verifies client certificates with
+        # (the current version, checked: reading a pinned version would need s3:GetObjectVersion).
+        f'test "$(aws s3api get-object --bucket {boot.artifacts_bucket} --key {boot.client_ca_object_key} '
+        f'{CLIENT_CA_BUNDLE} --query VersionId --output text)" = "{boot.client_ca_object_version}"',
+        f"chmod 0644 {CLIENT_CA_BUNDLE}",
     ]
     script += _file("/usr/local/libexec/idpkit/host-tls", _HOST_TLS_SCRIPT, "0700")
     script += [f"/usr/local/libexec/idpkit/host-tls {boot.host_tls_secret_arn}"]
     script += _file(KEYCLOAK_CONF, boot.keycloak_conf, "0640", group="keycloak")
+    script += _file(DISCOVERY_OVERRIDE, boot.discovery_override, "0640", group="keycloak")
     script += [
         f"{KEYCLOAK_HOME}/bin/kc.sh build",
         f"chown -R root:keycloak {install_dir} && chmod -R go-w,o-rwx {install_dir}",
@@ -142,24 +232,40 @@ def render_user_data(boot: HostBootstrap) -> str:
     ]
     script += _file("/usr/local/libexec/idpkit/keycloak-env", _env_script(boot), "0700")
     script += _file("/etc/systemd/system/keycloak.service", _systemd_unit(install_dir), "0644")
-    script += _file("/etc/nginx/nginx.conf", _NGINX_MAIN, "0644")
-    script += _file("/etc/nginx/conf.d/idpkit.conf", _NGINX_CONF, "0644")
-    script += _file("/etc/idpkit/nginx/proxy.conf", _NGINX_PROXY, "0644")
-    script += _file(M2M_CERT_HOOK, _M2M_CERT_HOOK, "0644")
+    script += _file(NGINX_CONF, render_nginx_conf(), "0644")
+    script += _file(NJS_SCRIPT, njs_source(), "0644")
     agent = "/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json"
     script += _file(agent, _cloudwatch_agent(boot), "0644")
     script += [
         f"/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:{agent}",
         "systemctl daemon-reload",
+        "nginx -t",
         "systemctl enable --now nginx.service",
         # Keycloak #41290: nodes starting at the same moment can form split clusters; stagger them.
         "sleep $((RANDOM % 120))",
         "systemctl enable --now keycloak.service",
     ]
     rendered = "\n".join(script) + "\n"
-    if len(rendered.encode()) > USER_DATA_LIMIT:
-        raise ValueError(f"user data: {len(rendered.encode())} bytes exceeds EC2's {USER_DATA_LIMIT}")
+    compressed = compress_user_data(rendered)
+    if len(compressed) > USER_DATA_LIMIT:
+        raise ValueError(f"user data: {len(compressed)} bytes (gzip) exceeds EC2's {USER_DATA_LIMIT}")
     return rendered
+
+
+def compress_user_data(script: str) -> bytes:
+    """The script as EC2 receives it: gzip (cloud-init detects and unpacks it), reproducibly (no
+    timestamp), so an unchanged script never changes the launch template."""
+    return gzip.compress(script.encode(), compresslevel=9, mtime=0)
+
+
+def encode_user_data(script: str) -> str:
+    """`compress_user_data`, base64-encoded for the launch template's `user_data`."""
+    return base64.b64encode(compress_user_data(script)).decode()
+
+
+def decode_user_data(encoded: str) -> str:
+    """The script inside a launch template's `user_data` (inverse of `encode_user_data`)."""
+    return gzip.decompress(base64.b64decode(encoded)).decode()
 
 
 def _file(path: str, content: str, mode: str, group: str = "root") -> list[str]:
@@ -274,111 +380,6 @@ SystemCallFilter=@system-service
 
 [Install]
 WantedBy=multi-user.target
-"""
-
-
-# OpenSSL names of the BCP 195 (RFC 9325 §4.2) TLS 1.2 suites; TLS 1.3 suites are always on.
-_NGINX_CIPHERS = ":".join(
-    (
-        "ECDHE-ECDSA-AES128-GCM-SHA256",
-        "ECDHE-RSA-AES128-GCM-SHA256",
-        "ECDHE-ECDSA-AES256-GCM-SHA384",
-        "ECDHE-RSA-AES256-GCM-SHA384",
-        "ECDHE-ECDSA-CHACHA20-POLY1305",
-        "ECDHE-RSA-CHACHA20-POLY1305",
-    )
-)
-
-# Replaces the distribution's nginx.conf, whose default server listens on port 80.
-_NGINX_MAIN = """user nginx;
-worker_processes auto;
-error_log /var/log/nginx/error.log notice;
-pid /run/nginx.pid;
-include /usr/share/nginx/modules/*.conf;
-
-events {
-    worker_connections 1024;
-}
-
-http {
-    include /etc/nginx/mime.types;
-    default_type application/octet-stream;
-    access_log /var/log/nginx/access.log;
-    sendfile on;
-    keepalive_timeout 65;
-    include /etc/nginx/conf.d/*.conf;
-}
-"""
-
-_NGINX_CONF = f"""# idpkit host proxy: the load balancer's only way in (HTTPS inside the VPC, HIPAA 164.312(e)(1)).
-server_tokens off;
-
-upstream keycloak {{
-    server 127.0.0.1:{KEYCLOAK_HTTPS_PORT};
-    keepalive 32;
-}}
-
-# Browser listener: never forwards client-certificate headers (RFC 9700 §4.13).
-server {{
-    listen {BROWSER_PROXY_PORT} ssl;
-    ssl_certificate {HOST_CERTIFICATE};
-    ssl_certificate_key {NGINX_KEY};
-    ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_ciphers {_NGINX_CIPHERS};
-
-    # The admin console and the master realm are never public (the load balancer blocks them too).
-    location ^~ /admin {{ return 404; }}
-    location ^~ /realms/master {{ return 404; }}
-    location / {{
-        include /etc/idpkit/nginx/proxy.conf;
-        proxy_set_header Client-Cert "";
-        proxy_set_header Client-Cert-Chain "";
-        proxy_pass https://keycloak;
-    }}
-}}
-
-# Machine listener behind the ALB's mutual-TLS (verify) listener.
-server {{
-    listen {M2M_PROXY_PORT} ssl;
-    ssl_certificate {HOST_CERTIFICATE};
-    ssl_certificate_key {NGINX_KEY};
-    ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_ciphers {_NGINX_CIPHERS};
-
-    location ^~ /admin {{ return 404; }}
-    location ^~ /realms/master {{ return 404; }}
-    location / {{
-        include /etc/idpkit/nginx/proxy.conf;
-        include {M2M_CERT_HOOK};
-        proxy_pass https://keycloak;
-    }}
-}}
-"""
-
-_NGINX_PROXY = f"""proxy_http_version 1.1;
-proxy_set_header Connection "";
-proxy_set_header Host $host;
-# The ALB appends the client address; Keycloak trusts these headers only from 127.0.0.1.
-proxy_set_header X-Forwarded-For $http_x_forwarded_for;
-proxy_set_header X-Forwarded-Proto https;
-proxy_set_header X-Forwarded-Host $host;
-proxy_set_header X-Forwarded-Port $http_x_forwarded_port;
-proxy_set_header X-Amzn-Mtls-Clientcert "";
-proxy_set_header X-Amzn-Mtls-Clientcert-Leaf "";
-# TLS to Keycloak on loopback too, with the host certificate pinned.
-proxy_ssl_verify on;
-proxy_ssl_trusted_certificate {HOST_CERTIFICATE};
-proxy_ssl_name localhost;
-proxy_ssl_server_name on;
-proxy_ssl_protocols TLSv1.3;
-"""
-
-_M2M_CERT_HOOK = """# Issue 5 replaces this file: re-encode the ALB-verified certificate
-# ($http_x_amzn_mtls_clientcert_leaf, URL-encoded PEM with '+', '=' and '/' left as-is) as the
-# RFC 9440 Client-Cert header Keycloak's rfc9440 lookup reads. Until then no certificate is
-# forwarded, so certificate-bound clients fail closed.
-proxy_set_header Client-Cert "";
-proxy_set_header Client-Cert-Chain "";
 """
 
 

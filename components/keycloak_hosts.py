@@ -8,7 +8,6 @@ drop below full capacity. What runs on the instance is rendered by components/ho
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 from collections.abc import Sequence
@@ -18,8 +17,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.host_bootstrap import HostBootstrap, host_server_settings, render_user_data
-from idpkit.keycloak_server.options import render_keycloak_conf
+from components.host_bootstrap import HostBootstrap, encode_user_data, host_server_settings, render_user_data
+from idpkit.keycloak_server.host_packages import architecture_of, packages_for
+from idpkit.keycloak_server.options import discovery_override, render_keycloak_conf
 
 PATCH_GROUP_TAG = "Patch Group"
 HEALTH_CHECK_GRACE_SECONDS = 900
@@ -54,6 +54,10 @@ class KeycloakHostsArgs:
     """KMS key of the secrets the hosts read."""
     public_hostname: str
     """Browser-facing host name (Keycloak `hostname`)."""
+    m2m_url: str
+    """Root URL of the mutual-TLS listener: discovery's `mtls_endpoint_aliases` point there."""
+    realm: str
+    """The public realm whose mTLS endpoint aliases discovery advertises."""
     admin_local_port: int
     """Port of the admin port forward on the operator's machine (Keycloak `hostname-admin`)."""
     db_address: pulumi.Input[str]
@@ -72,6 +76,10 @@ class KeycloakHostsArgs:
     """Key of the staged Keycloak archive."""
     rds_ca_object_key: str
     """Key of the RDS CA bundle."""
+    client_ca_object_key: str
+    """Key of the mTLS client CA bundle (the load balancer trust store's source)."""
+    client_ca_object_version: pulumi.Input[str]
+    """Its version, the one the trust store pins; hosts verify they read exactly that version."""
     server_log_group: pulumi.Input[str]
     """Name of the Keycloak server log group."""
     event_log_group: pulumi.Input[str]
@@ -126,6 +134,7 @@ class KeycloakHosts(pulumi.ComponentResource):
         )
         profile = aws.iam.InstanceProfile(f"{name}-profile", role=self.role.name, opts=child)
 
+        packages = packages_for(architecture_of(args.ami_parameter))
         keycloak_conf = pulumi.Output.from_input(args.db_address).apply(
             lambda host: render_keycloak_conf(host_server_settings(args.public_hostname, args.admin_local_port, host))
         )
@@ -137,23 +146,28 @@ class KeycloakHosts(pulumi.ComponentResource):
             tls=args.host_tls_secret_arn,
             server=args.server_log_group,
             events=args.event_log_group,
+            client_ca_version=args.client_ca_object_version,
         ).apply(
-            lambda v: base64.b64encode(
+            lambda v: encode_user_data(
                 render_user_data(
                     HostBootstrap(
                         region=args.region,
                         keycloak_conf=v["conf"],
+                        discovery_override=discovery_override(args.m2m_url, args.realm),
                         artifacts_bucket=v["bucket"],
                         keycloak_object_key=args.keycloak_object_key,
+                        packages=packages,
                         rds_ca_object_key=args.rds_ca_object_key,
+                        client_ca_object_key=args.client_ca_object_key,
+                        client_ca_object_version=v["client_ca_version"],
                         db_secret_arn=v["db"],
                         bootstrap_admin_secret_arn=v["admin"],
                         host_tls_secret_arn=v["tls"],
                         server_log_group=v["server"],
                         event_log_group=v["events"],
                     )
-                ).encode()
-            ).decode()
+                )
+            )
         )
 
         tags = {"Name": name, PATCH_GROUP_TAG: name}
@@ -318,7 +332,15 @@ def _host_policy(
             "Sid": "Artifacts",
             "Effect": "Allow",
             "Action": "s3:GetObject",
-            "Resource": [f"{bucket_arn}/{args.keycloak_object_key}", f"{bucket_arn}/{args.rds_ca_object_key}"],
+            "Resource": [
+                f"{bucket_arn}/{key}"
+                for key in (
+                    args.keycloak_object_key,
+                    args.rds_ca_object_key,
+                    args.client_ca_object_key,
+                    *(package.object_key for package in packages_for(architecture_of(args.ami_parameter))),
+                )
+            ],
         },
         {
             "Sid": "OwnLogs",

@@ -19,6 +19,7 @@ docs/aws.md) are replaced by clearly fake stand-ins, so the program can be check
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import os
@@ -28,7 +29,7 @@ import sys
 import tempfile
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,13 @@ class Resource:
     custom: bool
     """`True` for cloud resources, `False` for components."""
     inputs: dict[str, Any]
-    """Inputs as sent to the engine (camelCase keys, secrets/assets replaced by markers)."""
+    """Inputs as sent to the engine (camelCase keys, secrets/assets replaced by markers). An input fed by
+    another resource's output holds that output's mock value (its `id`, an `outputs` entry)."""
+    id: str | None = None
+    """The id the mocks gave a cloud resource (`None` for components), shaped like AWS's: the physical
+    name, an ARN (load balancers, listeners, target groups, trust stores, secrets) or `sg-…`, `subnet-…`."""
+    outputs: dict[str, Any] = field(default_factory=dict)
+    """The resource's state as the mocks return it: the inputs plus computed attributes (`arn`, `name`…)."""
 
 
 @dataclass(frozen=True)
@@ -204,7 +211,16 @@ def _run_here(stack: str, project_dir: Path, overrides: Mapping[str, Any]) -> St
     if error is None and root is not None:
         outputs = _sync_await(_resolve_outputs(getattr(root, "outputs", {})))
     resources = tuple(
-        Resource(type=type_, name=name, urn=urn, parent=parent, custom=custom, inputs=_plain(recorder.inputs[urn]))
+        Resource(
+            type=type_,
+            name=name,
+            urn=urn,
+            parent=parent,
+            custom=custom,
+            inputs=_plain(recorder.inputs[urn]),
+            id=recorder.ids.get(urn),
+            outputs=_plain(recorder.states.get(urn, {})),
+        )
         for type_, name, urn, parent, custom in monitor.registrations
     )
     return StackGraph(
@@ -262,20 +278,27 @@ class _WarningLog(logging.Logger):
 
 
 class _Recorder(Mocks):
-    """Echoes inputs as state and adds the attributes AWS would compute."""
+    """Echoes inputs as state and adds the id and attributes AWS would compute, in AWS's shapes, so that
+    inputs fed by another resource (`bucket=<bucket id>`, `loadBalancerArn=<ALB ARN>`) hold the values a
+    real deployment would and policy rules can correlate them."""
 
     def __init__(self, region: str, account: str) -> None:
         self.region = region
         self.account = account
-        self.pending: dict[tuple[str, str], dict[str, Any]] = {}
+        self.pending: dict[tuple[str, str], tuple[dict[str, Any], str, dict[str, Any]]] = {}
         self.inputs: dict[str, dict[str, Any]] = {}
+        self.ids: dict[str, str] = {}
+        self.states: dict[str, dict[str, Any]] = {}
         self.invokes: list[str] = []
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.pending[(args.typ, args.name)] = dict(args.inputs)
         state = dict(args.inputs)
-        state.update(self._computed(args.typ, args.name, args.inputs))
-        return str(state.get("id") or f"{args.name}-id"), state
+        computed = self._computed(args.typ, args.name, args.inputs)
+        resource_id = str(computed.pop("id", None) or _physical_name(args.typ, args.name, args.inputs))
+        state.update(computed)
+        state["id"] = resource_id
+        self.pending[(args.typ, args.name)] = (dict(args.inputs), resource_id, state)
+        return resource_id, state
 
     def call(self, args: MockCallArgs) -> dict[str, Any]:  # type: ignore[override]  # a dict is allowed
         self.invokes.append(args.token)
@@ -292,47 +315,142 @@ class _Recorder(Mocks):
         return results.get(args.token, {})
 
     def _computed(self, typ: str, name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """Computed attributes (and `id` where AWS's differs from the physical name) for `typ`."""
         region, account = self.region, self.account
-        kind = typ.rsplit(":", maxsplit=1)[-1].lower()
-        arn = f"arn:aws:mock:{region}:{account}:{kind}/{name}"
-        computed: dict[str, Any] = {"arn": arn, "name": inputs.get("name", name)}
-        if typ == "aws:s3/bucket:Bucket":
-            computed.update(bucket=name, arn=f"arn:aws:s3:::{name}", id=name)
-        elif typ == "aws:kms/key:Key":
-            computed.update(keyId=f"key-{name}", arn=f"arn:aws:kms:{region}:{account}:key/{name}")
-        elif typ == "aws:cloudwatch/logGroup:LogGroup":
-            computed["arn"] = f"arn:aws:logs:{region}:{account}:log-group:{inputs.get('name', name)}"
-        elif typ == "aws:secretsmanager/secret:Secret":
-            computed["arn"] = f"arn:aws:secretsmanager:{region}:{account}:secret:{name}-AbCdEf"
-        elif typ == "aws:rds/instance:Instance":
-            identifier = inputs.get("identifier", name)
-            computed.update(
-                address=f"{identifier}.cmock.{region}.rds.amazonaws.com",
-                masterUserSecrets=[
-                    {
-                        "secretArn": f"arn:aws:secretsmanager:{region}:{account}:secret:rds!db-{identifier}-XyZ123",
-                        "kmsKeyId": inputs.get("masterUserSecretKmsKeyId", ""),
-                        "secretStatus": "active",
-                    }
-                ],
-            )
-        elif typ == "aws:lb/loadBalancer:LoadBalancer":
-            computed.update(dnsName=f"{name}.{region}.elb.amazonaws.com")
-        elif typ == "aws:s3/bucketObjectv2:BucketObjectv2":
-            computed.update(versionId=f"v-{name}")
-        elif typ == "aws:ec2/launchTemplate:LaunchTemplate":
-            computed.update(latestVersion=1, id=f"lt-{name}")
-        elif typ == "aws:ec2/vpcEndpoint:VpcEndpoint":
-            computed.update(prefixListId="pl-63a5400a")
-        elif typ == "aws:ec2/securityGroup:SecurityGroup":
-            computed.update(id=f"sg-{name}")
-        elif typ == "aws:iam/serviceLinkedRole:ServiceLinkedRole":
-            service = inputs.get("awsServiceName", "")
-            computed["arn"] = (
-                f"arn:aws:iam::{account}:role/aws-service-role/{service}/"
-                f"AWSServiceRoleForAutoScaling_{inputs.get('customSuffix', '')}"
-            )
+        physical = _physical_name(typ, name, inputs)
+        module, _, kind = typ.split(":")[1].partition("/")
+        kind = kind or typ.rsplit(":", 1)[-1]
+        computed: dict[str, Any] = {"name": inputs.get("name", name)}
+        # Most resources: arn:aws:<service>:<region>:<account>:<kind>/<name>.
+        computed["arn"] = f"arn:aws:{_SERVICES.get(module, module)}:{region}:{account}:{kind.lower()}/{physical}"
+        if module == "iam":
+            computed.update(_iam(typ, physical, inputs, account))
+        elif module in ("lb", "wafv2"):
+            computed.update(_edge(typ, name, physical, inputs, f"{region}:{account}"))
+        elif typ in _EC2_ID_PREFIXES:
+            resource_id = f"{_EC2_ID_PREFIXES[typ]}-{physical}"
+            computed.update(id=resource_id, arn=f"arn:aws:ec2:{region}:{account}:{kind.lower()}/{resource_id}")
+        else:
+            computed.update(_data(typ, name, physical, inputs, region, account))
         return computed
+
+
+# Pulumi module -> ARN service name, where they differ.
+_SERVICES = {"cloudwatch": "logs", "lb": "elasticloadbalancing", "vpc": "ec2", "autoscaling": "autoscaling"}
+# EC2 ids carry the resource kind's prefix; the logical name after it keeps tests readable.
+_EC2_ID_PREFIXES = {
+    "aws:ec2/vpc:Vpc": "vpc",
+    "aws:ec2/subnet:Subnet": "subnet",
+    "aws:ec2/routeTable:RouteTable": "rtb",
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc",
+    "aws:ec2/internetGateway:InternetGateway": "igw",
+    "aws:ec2/securityGroup:SecurityGroup": "sg",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "sg",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
+}
+
+
+def _physical_name(typ: str, name: str, inputs: Mapping[str, Any]) -> str:
+    """The name AWS would know the resource by: its explicit name input, else the logical name (the
+    mocks do not add Pulumi's random auto-naming suffix)."""
+    explicit = {
+        "aws:s3/bucket:Bucket": "bucket",
+        "aws:rds/instance:Instance": "identifier",
+        "aws:kms/alias:Alias": "name",
+    }.get(typ, "name")
+    value = inputs.get(explicit)
+    return value if isinstance(value, str) and value else name
+
+
+def _hex(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:16]
+
+
+def _uuid(value: str) -> str:
+    digest = hashlib.sha256(value.encode()).hexdigest()
+    return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+
+
+def _data(typ: str, name: str, physical: str, inputs: Mapping[str, Any], region: str, account: str) -> dict[str, Any]:
+    """Storage, keys, logs, secrets, databases and the few EC2 resources with their own id shape."""
+    host = f"{physical}.cmock.{region}.rds.amazonaws.com"
+    secret_arn = f"arn:aws:secretsmanager:{region}:{account}:secret:{physical}-AbCdEf"
+    master_secret = {
+        "secretArn": f"arn:aws:secretsmanager:{region}:{account}:secret:rds!db-{physical}-XyZ123",
+        "kmsKeyId": inputs.get("masterUserSecretKmsKeyId", ""),
+        "secretStatus": "active",
+    }
+    table: dict[str, dict[str, Any]] = {
+        "aws:s3/bucket:Bucket": {
+            "bucket": physical,
+            "arn": f"arn:aws:s3:::{physical}",
+            "bucketDomainName": f"{physical}.s3.amazonaws.com",
+        },
+        "aws:s3/bucketObjectv2:BucketObjectv2": {"id": str(inputs.get("key", name)), "versionId": f"v-{name}"},
+        "aws:kms/key:Key": {"id": physical, "keyId": physical, "arn": f"arn:aws:kms:{region}:{account}:key/{physical}"},
+        "aws:kms/alias:Alias": {"arn": f"arn:aws:kms:{region}:{account}:{physical}"},
+        "aws:cloudwatch/logGroup:LogGroup": {"arn": f"arn:aws:logs:{region}:{account}:log-group:{physical}"},
+        "aws:secretsmanager/secret:Secret": {"id": secret_arn, "arn": secret_arn},
+        "aws:rds/instance:Instance": {
+            "arn": f"arn:aws:rds:{region}:{account}:db:{physical}",
+            "address": host,
+            "endpoint": f"{host}:5432",
+            "masterUserSecrets": [master_secret],
+        },
+        "aws:rds/parameterGroup:ParameterGroup": {"arn": f"arn:aws:rds:{region}:{account}:pg:{physical}"},
+        "aws:rds/subnetGroup:SubnetGroup": {"arn": f"arn:aws:rds:{region}:{account}:subgrp:{physical}"},
+        "aws:ec2/launchTemplate:LaunchTemplate": {"latestVersion": 1, "id": f"lt-{physical}"},
+        "aws:ec2/vpcEndpoint:VpcEndpoint": {"id": f"vpce-{physical}", "prefixListId": "pl-63a5400a"},
+    }
+    return table.get(typ, {})
+
+
+def _edge(typ: str, name: str, physical: str, inputs: Mapping[str, Any], scope: str) -> dict[str, Any]:
+    """Load balancing and WAF: ELBv2 resources are identified by their ARN (`scope` is region:account)."""
+    elb = f"arn:aws:elasticloadbalancing:{scope}"
+    arn = ""
+    if typ == "aws:lb/loadBalancer:LoadBalancer":
+        arn = f"{elb}:loadbalancer/app/{physical}/{_hex(physical)}"
+        return {
+            "id": arn,
+            "arn": arn,
+            "dnsName": f"{physical}-{_hex(physical)[:8]}.{scope.split(':', maxsplit=1)[0]}.elb.amazonaws.com",
+        }
+    if typ == "aws:lb/listener:Listener":
+        arn = f"{str(inputs.get('loadBalancerArn', '')).replace(':loadbalancer/', ':listener/')}/{_hex(name)}"
+    elif typ == "aws:lb/listenerRule:ListenerRule":
+        arn = f"{str(inputs.get('listenerArn', '')).replace(':listener/', ':listener-rule/')}/{_hex(name)}"
+    elif typ == "aws:lb/targetGroup:TargetGroup":
+        arn = f"{elb}:targetgroup/{physical}/{_hex(physical)}"
+    elif typ == "aws:lb/trustStore:TrustStore":
+        arn = f"{elb}:truststore/{physical}/{_hex(physical)}"
+    elif typ == "aws:lb/trustStoreRevocation:TrustStoreRevocation":
+        return {"id": f"{inputs.get('trustStoreArn', '')},1", "revocationId": 1}
+    elif typ == "aws:wafv2/webAcl:WebAcl":
+        acl_id = _uuid(physical)
+        return {"id": acl_id, "arn": f"arn:aws:wafv2:{scope}:regional/webacl/{physical}/{acl_id}"}
+    elif typ == "aws:wafv2/webAclAssociation:WebAclAssociation":
+        return {"id": f"{inputs.get('webAclArn', '')},{inputs.get('resourceArn', '')}"}
+    elif typ == "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration":
+        return {"id": str(inputs.get("resourceArn", ""))}
+    return {"id": arn, "arn": arn} if arn else {}
+
+
+def _iam(typ: str, physical: str, inputs: Mapping[str, Any], account: str) -> dict[str, Any]:
+    if typ == "aws:iam/serviceLinkedRole:ServiceLinkedRole":
+        service = inputs.get("awsServiceName", "")
+        role = f"AWSServiceRoleForAutoScaling_{inputs.get('customSuffix', '')}"
+        return {"id": role, "name": role, "arn": f"arn:aws:iam::{account}:role/aws-service-role/{service}/{role}"}
+    if typ == "aws:iam/role:Role":
+        return {"arn": f"arn:aws:iam::{account}:role/{physical}", "uniqueId": f"AROA{_hex(physical).upper()}"}
+    if typ == "aws:iam/instanceProfile:InstanceProfile":
+        return {"arn": f"arn:aws:iam::{account}:instance-profile/{physical}"}
+    if typ == "aws:iam/rolePolicy:RolePolicy":
+        return {"id": f"{inputs.get('role', '')}:{physical}"}
+    if typ == "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
+        return {"id": f"{inputs.get('role', '')}/{inputs.get('policyArn', '')}"}
+    return {"arn": f"arn:aws:iam::{account}:{typ.rsplit(':', 1)[-1].lower()}/{physical}"}
 
 
 class _RecordingMonitor(MockMonitor):
@@ -347,7 +465,11 @@ class _RecordingMonitor(MockMonitor):
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
             self.registrations.append((request.type, request.name, response.urn, request.parent, bool(request.custom)))
-            self.recorder.inputs[response.urn] = self.recorder.pending.pop((request.type, request.name))
+            inputs, resource_id, state = self.recorder.pending.pop((request.type, request.name))
+            self.recorder.inputs[response.urn] = inputs
+            if request.custom:  # components have neither an id nor state of their own
+                self.recorder.ids[response.urn] = resource_id
+                self.recorder.states[response.urn] = state
         return response
 
 

@@ -93,7 +93,10 @@ def test_rate_limit_scope(path: str, limited: bool) -> None:
 def test_acl_associated_with_the_load_balancer_and_logged(stack: str) -> None:
     graph = graphs()[stack]
     (association,) = graph.of_type("aws:wafv2/webAclAssociation:WebAclAssociation")
-    assert association.inputs["resourceArn"].endswith("-lb-alb"), f"{describe(association)}: not on the ALB"
+    (alb,) = graph.of_type("aws:lb/loadBalancer:LoadBalancer")
+    (acl,) = graph.of_type("aws:wafv2/webAcl:WebAcl")
+    assert association.inputs["resourceArn"] == alb.outputs["arn"], f"{describe(association)}: not on the ALB"
+    assert association.inputs["webAclArn"] == acl.outputs["arn"], f"{describe(association)}: not the stack's ACL"
     (logging,) = graph.of_type("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration")
     redacted = {field["singleHeader"]["name"] for field in logging.inputs["redactedFields"]}
     assert redacted == {"authorization", "cookie"}, f"{describe(logging)}: tokens/cookies must be redacted"
