@@ -1,0 +1,48 @@
+"""`idpkit review`: the security review report of a stack, offline."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from idpkit.cli.options import stack_option
+from idpkit.console import stderr
+from idpkit.errors import ExitCode
+from idpkit.review import render_html, render_md
+from idpkit.review.collect import collect
+
+_RENDERERS = {"md": render_md.render, "html": render_html.render}
+
+
+@click.command()
+@stack_option
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(sorted(_RENDERERS)),
+    default="html",
+    show_default=True,
+    help="Markdown (for diffs and pull requests) or a self-contained HTML page (for auditors).",
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the report here (default: standard output).")  # fmt: skip
+def review(stack: str, output_format: str, out: Path | None) -> None:
+    """Write the security review of the stack: every security setting with its value, the rule that
+    enforces it, the requirements it satisfies and the smoke checks that prove them; exceptions;
+    environments side by side; the latest smoke run. Runs offline.
+
+    Exit 0 when the stack passes, 1 when a rule finding is not waived, an exception has expired or
+    the latest smoke run failed (the report says which); the report is written either way.
+    """
+    result = collect(stack)
+    text = _RENDERERS[output_format](result)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text)
+        stderr.print(f"review of {stack} written to {out}", highlight=False)
+    if not result.passed:
+        stderr.print(f"[bold red]FAIL:[/bold red] the {stack} stack does not meet its rules (see the report)")
+    sys.exit(ExitCode.OK if result.passed else ExitCode.ERROR)

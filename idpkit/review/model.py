@@ -1,0 +1,138 @@
+"""What a review holds: plain records that both renderers read."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from idpkit.compliance import RuleMetadata
+
+
+class Family(StrEnum):
+    """Where a rule or setting lives."""
+
+    REALM = "realm"
+    AWS = "aws"
+    SMOKE = "smoke"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A realm rule, an AWS policy rule or a smoke check, listed uniformly."""
+
+    family: Family
+    metadata: RuleMetadata
+    tests: tuple[str, ...] = ()
+    """Smoke checks only: the test node ids that prove the check."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One codified security setting of the reviewed stack."""
+
+    family: Family
+    path: str
+    """Realm: the path rules report (`realm.sslRequired`, `clients[phi-web].attributes["…"]`).
+    AWS: `<resource name>.<input path>`."""
+    value: Any
+    source: str
+    """Realm: the file that set it. AWS: the resource type."""
+    enforced_by: tuple[str, ...]
+    """Rule ids that refuse a weakened value (realm) or read the value (AWS)."""
+    supported_rule: str | None = None
+    """A rule whose mechanism the setting configures without the rule checking its value."""
+    descriptive: bool = False
+    """A name or label, not a security control."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule violation (or a waived one) in the reviewed stack."""
+
+    family: Family
+    rule_id: str
+    subject: str
+    message: str
+    waived_by: ExceptionEntry | None = None
+
+
+@dataclass(frozen=True)
+class ExceptionEntry:
+    """A realm-config exception (named, owned, expiring permission to break one rule)."""
+
+    rule_id: str
+    path: str
+    owner: str
+    reason: str
+    expires: dt.date
+    file: str
+
+    def expired(self, today: dt.date) -> bool:
+        return self.expires < today
+
+
+@dataclass(frozen=True)
+class SmokeResult:
+    check: str
+    test: str
+    flow: str
+    outcome: str
+
+
+@dataclass(frozen=True)
+class SmokeRun:
+    """The latest recorded run of the smoke suite against the stack."""
+
+    path: str
+    recorded: dt.datetime
+    seconds: float
+    results: tuple[SmokeResult, ...]
+
+
+@dataclass(frozen=True)
+class EnvironmentRow:
+    """One setting compared across environments; `values` holds one entry per environment (None: unset)."""
+
+    family: Family
+    path: str
+    values: dict[str, Any]
+
+    @property
+    def differs(self) -> bool:
+        return len({repr(value) for value in self.values.values()}) > 1
+
+
+@dataclass
+class Review:
+    stack: str
+    environment: str
+    generated: dt.datetime
+    today: dt.date
+    rules: list[Rule]
+    settings: list[Setting]
+    findings: list[Finding]
+    exceptions: list[ExceptionEntry]
+    smoke_run: SmokeRun | None
+    realm_environments: tuple[str, ...]
+    aws_environments: tuple[str, ...]
+    environment_rows: list[EnvironmentRow] = field(default_factory=list)
+    aws_note: str | None = None
+    """Why the AWS section is empty (e.g. the local stack), or None."""
+
+    @property
+    def failing(self) -> list[Finding]:
+        return [finding for finding in self.findings if finding.waived_by is None]
+
+    @property
+    def expired(self) -> list[ExceptionEntry]:
+        return [entry for entry in self.exceptions if entry.expired(self.today)]
+
+    @property
+    def smoke_failures(self) -> list[SmokeResult]:
+        return [result for result in self.smoke_run.results if result.outcome == "failed"] if self.smoke_run else []
+
+    @property
+    def passed(self) -> bool:
+        return not (self.failing or self.expired or self.smoke_failures)
