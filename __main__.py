@@ -7,20 +7,24 @@ exports the same output keys as the local stack (idpkit/outputs.py).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pulumi
 
 from components.artifacts import CLIENT_CA_KEY, ArtifactStore, ArtifactStoreArgs
 from components.database import Database, DatabaseArgs, log_group_names
-from components.host_bootstrap import KEYCLOAK_HTTPS_PORT
-from components.keycloak_hosts import KeycloakHosts, KeycloakHostsArgs
+from components.host_bootstrap import HOST_KIT_COMMAND, HOST_OUTPUTS_FILE, KEYCLOAK_HTTPS_PORT
+from components.keycloak_hosts import ROLE_TAG_KEY, KeycloakHosts, KeycloakHostsArgs
 from components.kms import KeyRing, KeyRingArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.log_archive import LogArchive, LogArchiveArgs
 from components.network import Network, NetworkArgs
 from components.secrets import StackSecrets, StackSecretsArgs
 from components.security_groups import SecurityGroups, SecurityGroupsArgs
+from components.signing_keys import SigningKeys, SigningKeysArgs, rotation_role_arn
 from components.waf import WebFirewall, WebFirewallArgs
-from idpkit.aws_config import load_stack_config
+from idpkit.aws_config import host_wheelhouse_path, load_stack_config, missing_host_wheelhouse
+from idpkit.keycloak_server.host_packages import architecture_of
 
 config = load_stack_config()
 for weakening in config.weakenings:
@@ -31,6 +35,13 @@ log_group_prefix = f"/idpkit/{config.stack}/"
 waf_log_group = f"aws-waf-logs-{name}"
 db_identifier = f"{name}-db"
 trail_name = f"{name}-trail" if config.create_cloudtrail else None
+signing_name = f"{name}-signing"
+# Known before the role exists: the signing key policy and the host role name it.
+signing_rotation_role_arn = rotation_role_arn(config.account_id, signing_name)
+project_dir = Path(__file__).resolve().parent
+architecture = architecture_of(config.ami_parameter)
+if problem := missing_host_wheelhouse(project_dir, architecture):
+    pulumi.log.warn(problem)
 
 keys = KeyRing(
     f"{name}-kms",
@@ -40,6 +51,7 @@ keys = KeyRing(
         administrator_arns=config.key_administrator_arns,
         log_group_prefixes=[log_group_prefix, waf_log_group, f"/aws/rds/instance/{db_identifier}/"],
         trail_name=trail_name,
+        signing_user_arns=[signing_rotation_role_arn],
     ),
 )
 logs = LogArchive(
@@ -63,6 +75,8 @@ artifacts = ArtifactStore(
         region=config.region,
         client_ca_bundle=config.mtls_client_ca_bundle,
         client_crl=config.mtls_client_crl,
+        host_wheelhouse=host_wheelhouse_path(project_dir, architecture),
+        architecture=architecture,
     ),
 )
 network = Network(
@@ -82,7 +96,6 @@ secrets = StackSecrets(
     f"{name}-secrets",
     StackSecretsArgs(
         secrets_key_arn=keys.keys["secrets"].arn,
-        signing_key_arn=keys.keys["signing"].arn,
         bootstrap_admin_password=config.bootstrap_admin_password,
         host_tls_certificate=config.host_tls_certificate,
         host_tls_key=config.host_tls_key,
@@ -129,6 +142,7 @@ hosts = KeycloakHosts(
     f"{name}-hosts",
     KeycloakHostsArgs(
         region=config.region,
+        stack=config.stack,
         subnet_ids=network.private_subnet_ids,
         security_group_id=groups.hosts.id,
         target_group_arns=[load_balancer.browser_target_group.arn, load_balancer.m2m_target_group.arn],
@@ -156,6 +170,24 @@ hosts = KeycloakHosts(
         server_log_group=logs.server_log_group.name,
         event_log_group=logs.event_log_group.name,
         log_group_arns=[logs.server_log_group.arn, logs.event_log_group.arn],
+        admin_credentials_secret_arn=secrets.admin_credentials.arn,
+        rotation_role_arn=signing_rotation_role_arn,
+        wheelhouse_object_key=artifacts.wheelhouse_object_key,
+        wheelhouse_object_version=artifacts.wheelhouse.version_id,
+    ),
+)
+signing_keys = SigningKeys(
+    signing_name,
+    SigningKeysArgs(
+        environment=config.stack,
+        account_id=config.account_id,
+        region=config.region,
+        signing_key_arn=keys.keys["signing"].arn,
+        host_role_arn=hosts.role.arn,
+        instance_tag_key=ROLE_TAG_KEY,
+        instance_tag_value=hosts.role_tag_value,
+        idpkit_command=HOST_KIT_COMMAND,
+        outputs_file=HOST_OUTPUTS_FILE,
     ),
 )
 WebFirewall(
@@ -185,3 +217,6 @@ pulumi.export("admin_ca_certificate", config.host_tls_certificate)
 pulumi.export("admin_remote_port", KEYCLOAK_HTTPS_PORT)
 pulumi.export("autoscaling_group", hosts.group.name)
 pulumi.export("load_balancer_dns_name", load_balancer.alb.dns_name)
+# `idpkit keys … --key-store <signing_keys_secret_arn> --assume-role <signing_keys_rotation_role_arn>`.
+pulumi.export("signing_keys_secret_arn", signing_keys.secret.arn)
+pulumi.export("signing_keys_rotation_role_arn", signing_keys.rotation_role.arn)

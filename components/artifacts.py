@@ -5,7 +5,9 @@ RPMs (`host_packages.PACKAGES`, nginx.org's Amazon Linux 2023 builds) and the re
 HTTPS and uploads them here, so hosts install them without internet egress; each host re-checks the
 archive against `release.SHA512` and each RPM against its pinned SHA-256 before using it. The mutual-TLS
 client CA bundle and its CRL live here too, versioned: the ALB trust store reads them, and each host
-gives Keycloak the same CA bundle version so it re-validates forwarded client certificates.
+gives Keycloak the same CA bundle version so it re-validates forwarded client certificates. So does the
+kit's host wheelhouse (`idpkit host wheelhouse`, built on the operator's machine before `pulumi up`):
+hosts install the kit from it, pinned to the uploaded object version, for the signing key rotation.
 
 Everything here is public material (a public distribution, public CA certificates and a CRL), so the
 bucket uses SSE-S3: hosts and the ELB trust store read it without a KMS grant.
@@ -14,6 +16,7 @@ bucket uses SSE-S3: hosts and the ELB trust store read it without a KMS grant.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
@@ -24,6 +27,7 @@ from idpkit.keycloak_server import host_packages, release
 RDS_CA_URL = "https://truststore.pki.rds.amazonaws.com/{region}/{region}-bundle.pem"
 CLIENT_CA_KEY = "mtls/client-ca-bundle.pem"
 CLIENT_CRL_KEY = "mtls/client-crl.pem"
+WHEELHOUSE_KEY = "host/idpkit-wheelhouse-{architecture}.tar"
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,11 @@ class ArtifactStoreArgs:
     """PEM bundle of the CAs that issue machine-client certificates."""
     client_crl: str
     """PEM CRL of those CAs."""
+    host_wheelhouse: Path
+    """The kit's host wheelhouse archive on this machine (`idpkit host wheelhouse`); the Pulumi engine
+    reads it at preview/up and stops there if it is missing."""
+    architecture: str
+    """The hosts' architecture (`x86_64` or `arm64`), the wheelhouse's."""
 
 
 class ArtifactStore(pulumi.ComponentResource):
@@ -46,6 +55,8 @@ class ArtifactStore(pulumi.ComponentResource):
     rds_ca_object_key: str
     client_ca_bundle: aws.s3.BucketObjectv2
     client_crl: aws.s3.BucketObjectv2
+    wheelhouse_object_key: str
+    wheelhouse: aws.s3.BucketObjectv2
 
     def __init__(self, name: str, args: ArtifactStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         if "-----BEGIN CERTIFICATE-----" not in args.client_ca_bundle:
@@ -101,6 +112,15 @@ class ArtifactStore(pulumi.ComponentResource):
             key=CLIENT_CRL_KEY,
             content=args.client_crl,
             content_type="application/x-pem-file",
+            opts=child,
+        )
+        self.wheelhouse_object_key = WHEELHOUSE_KEY.format(architecture=args.architecture)
+        self.wheelhouse = aws.s3.BucketObjectv2(
+            f"{name}-host-wheelhouse",
+            bucket=bucket,
+            key=self.wheelhouse_object_key,
+            source=pulumi.FileAsset(str(args.host_wheelhouse)),
+            content_type="application/x-tar",
             opts=child,
         )
         self.register_outputs({"bucket": self.bucket.bucket.bucket})

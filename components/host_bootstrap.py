@@ -7,6 +7,11 @@ from `render_http_block(HostProxySettings(...))` + `njs_source()` — the defini
 renders too — and starts three services: nginx (the host-local proxy the load balancer talks to),
 Keycloak (loopback only, unprivileged, systemd-sandboxed) and the CloudWatch agent.
 
+It also installs the kit itself into a root-only venv (HOST_KIT_DIR) from the wheelhouse the operator
+staged (`idpkit host wheelhouse`, no package index: the hosts have no internet egress), and writes the
+stack outputs as seen from the host (HOST_OUTPUTS_FILE), so the signing key rotation schedule can run
+`idpkit keys rotate --stage auto` here through SSM Run Command (components/signing_keys.py).
+
 Ports on a host:
   8443  nginx, browser traffic from the load balancer (every client-certificate header stripped)
   8445  nginx, machine traffic from the mutual-TLS listener: the ALB's verified
@@ -64,6 +69,14 @@ NJS_SCRIPT = "/etc/nginx/idpkit/host_proxy.js"
 PACKAGE_DIR = "/var/tmp/idpkit-packages"  # noqa: S108  # on the host, root-only (umask 077), first boot only
 DB_NAME = "keycloak"
 DB_USERNAME = "keycloak"
+HOST_KIT_DIR = "/opt/idpkit"
+"""The kit's venv on a host (root only): `idpkit keys rotate` runs from it."""
+HOST_KIT_COMMAND = f"{HOST_KIT_DIR}/bin/idpkit"
+HOST_OUTPUTS_FILE = "/etc/idpkit/outputs.json"
+"""The stack outputs contract as seen from the host (`IDPKIT_OUTPUTS_FILE` of the scheduled command)."""
+WHEELHOUSE_REQUIREMENTS = "requirements.txt"
+"""In the wheelhouse archive: the kit's host dependencies, installed before the kit itself (--no-deps)."""
+WHEELHOUSE_DIR = "/var/tmp/idpkit-wheelhouse"  # noqa: S108  # on the host, root-only (umask 077), first boot only
 # EC2 rejects user data over 16 KiB (before base64). The script is sent gzip-compressed, which cloud-init
 # unpacks itself; the compressed size is what counts.
 USER_DATA_LIMIT = 16 * 1024
@@ -115,6 +128,28 @@ def host_proxy_settings() -> HostProxySettings:
         keycloak_server_name="localhost",
         njs_script=NJS_SCRIPT,
     )
+
+
+def render_host_outputs(stack: str, public_hostname: str, m2m_url: str, realm: str, admin_credentials: str) -> str:
+    """HOST_OUTPUTS_FILE: the outputs contract (idpkit/outputs.py) as a command on the host sees the stack.
+
+    The public URLs are the stack's; the admin API is Keycloak's own loopback listener, verified with the
+    host certificate (no SSM tunnel on the host itself); admin credentials come from Secrets Manager.
+    """
+    base_url = f"https://{public_hostname}"
+    outputs = {
+        "stack": stack,
+        "base_url": base_url,
+        "m2m_url": m2m_url,
+        "admin_url": f"https://localhost:{KEYCLOAK_HTTPS_PORT}",
+        "realm": realm,
+        "issuer": f"{base_url}/realms/{realm}",
+        # ACM certificates from a public CA: the system trust store verifies the public listeners.
+        "ca_bundle": None,
+        "admin_ca_bundle": HOST_CERTIFICATE,
+        "admin_credentials": admin_credentials,
+    }
+    return json.dumps(outputs, indent=2) + "\n"
 
 
 def render_nginx_conf() -> str:
@@ -175,6 +210,12 @@ class HostBootstrap:
     """CloudWatch log group of the Keycloak server log."""
     event_log_group: str
     """CloudWatch log group of Keycloak login and admin events."""
+    wheelhouse_object_key: str
+    """Object key of the staged kit wheelhouse archive (`idpkit host wheelhouse`)."""
+    wheelhouse_object_version: str
+    """Its S3 version: the host installs exactly the archive this launch template was rendered for."""
+    host_outputs: str
+    """`render_host_outputs(...)` output, written verbatim to HOST_OUTPUTS_FILE."""
 
 
 def render_user_data(boot: HostBootstrap) -> str:
@@ -191,7 +232,7 @@ def render_user_data(boot: HostBootstrap) -> str:
         # Access is SSM Session Manager only; no SSH daemon, no EC2 Instance Connect keys.
         "systemctl disable --now sshd.service || true",
         # Amazon Linux 2023 repositories are served from S3, reachable through the gateway endpoint.
-        "dnf install -y java-21-amazon-corretto-headless amazon-cloudwatch-agent python3",
+        "dnf install -y java-21-amazon-corretto-headless amazon-cloudwatch-agent python3 python3.11 python3.11-pip",
         # nginx + njs from nginx.org's AL2023 repository, staged at deploy time, verified here.
         f"install -d -m 0700 {PACKAGE_DIR}",
     ]
@@ -234,6 +275,7 @@ def render_user_data(boot: HostBootstrap) -> str:
     script += _file("/etc/systemd/system/keycloak.service", _systemd_unit(install_dir), "0644")
     script += _file(NGINX_CONF, render_nginx_conf(), "0644")
     script += _file(NJS_SCRIPT, njs_source(), "0644")
+    script += _host_kit(boot)
     agent = "/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json"
     script += _file(agent, _cloudwatch_agent(boot), "0644")
     script += [
@@ -250,6 +292,23 @@ def render_user_data(boot: HostBootstrap) -> str:
     if len(compressed) > USER_DATA_LIMIT:
         raise ValueError(f"user data: {len(compressed)} bytes (gzip) exceeds EC2's {USER_DATA_LIMIT}")
     return rendered
+
+
+def _host_kit(boot: HostBootstrap) -> list[str]:
+    """The kit in HOST_KIT_DIR from the staged wheelhouse (no index), and the host's outputs file."""
+    archive = f"{WHEELHOUSE_DIR}.tar"
+    pip = f"{HOST_KIT_DIR}/bin/pip install --no-index --only-binary=:all: --disable-pip-version-check"
+    return [
+        # Exactly the archive version this launch template pins (a new wheelhouse rolls the hosts).
+        f'test "$(aws s3api get-object --bucket {boot.artifacts_bucket} --key {boot.wheelhouse_object_key} '
+        f'{archive} --query VersionId --output text)" = "{boot.wheelhouse_object_version}"',
+        f"install -d -m 0700 {WHEELHOUSE_DIR} && tar -xf {archive} -C {WHEELHOUSE_DIR} && rm -f {archive}",
+        f"python3.11 -m venv {HOST_KIT_DIR}",
+        f"{pip} --find-links {WHEELHOUSE_DIR} -r {WHEELHOUSE_DIR}/{WHEELHOUSE_REQUIREMENTS}",
+        f"{pip} --no-deps {WHEELHOUSE_DIR}/idpkit-*.whl && rm -rf {WHEELHOUSE_DIR}",
+        f"{HOST_KIT_COMMAND} --version",
+        *_file(HOST_OUTPUTS_FILE, boot.host_outputs, "0600"),
+    ]
 
 
 def compress_user_data(script: str) -> bytes:

@@ -4,12 +4,17 @@ No key pair and no SSH (access is SSM Session Manager), IMDSv2 only with a hop l
 customer-managed-key-encrypted root volume, an instance role that can read only its own secrets,
 artifacts and log groups, Patch Manager on a weekly window, and rolling instance refreshes that never
 drop below full capacity. What runs on the instance is rendered by components/host_bootstrap.py.
+
+Every instance carries ROLE_TAG_KEY = `keycloak-<stack>` (propagated from the Auto Scaling group): the
+signing key rotation schedule targets that tag, and the rotation role may send commands only to
+instances that carry it. The instance role may assume that rotation role (and no other role).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,11 +22,19 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.host_bootstrap import HostBootstrap, encode_user_data, host_server_settings, render_user_data
+from components.host_bootstrap import (
+    HostBootstrap,
+    encode_user_data,
+    host_server_settings,
+    render_host_outputs,
+    render_user_data,
+)
 from idpkit.keycloak_server.host_packages import architecture_of, packages_for
 from idpkit.keycloak_server.options import discovery_override, render_keycloak_conf
 
 PATCH_GROUP_TAG = "Patch Group"
+ROLE_TAG_KEY = "idpkit:role"
+"""Marks the stack's Keycloak hosts (SSM Run Command targets of the rotation schedule)."""
 HEALTH_CHECK_GRACE_SECONDS = 900
 WARMUP_SECONDS = 300
 
@@ -32,6 +45,8 @@ class KeycloakHostsArgs:
 
     region: str
     """The stack's region."""
+    stack: str
+    """The stack's name: the `stack` of the host's outputs file and the ROLE_TAG_KEY value `keycloak-<stack>`."""
     subnet_ids: Sequence[pulumi.Input[str]]
     """Private subnets (no internet route), >= 2 AZs."""
     security_group_id: pulumi.Input[str]
@@ -86,6 +101,14 @@ class KeycloakHostsArgs:
     """Name of the Keycloak event log group."""
     log_group_arns: Sequence[pulumi.Input[str]]
     """ARNs of those two groups (the role may write nowhere else)."""
+    admin_credentials_secret_arn: pulumi.Input[str]
+    """The kit's admin service account secret: the rotation on the host logs in to Keycloak with it."""
+    rotation_role_arn: str
+    """The signing key rotation role, the only role the instance role may assume."""
+    wheelhouse_object_key: str
+    """Key of the staged kit wheelhouse archive."""
+    wheelhouse_object_version: pulumi.Input[str]
+    """Its version; hosts verify they read exactly that version."""
     patch_schedule: str = "cron(0 4 ? * SUN *)"
     """Patch Manager window (UTC); default Sundays 04:00."""
 
@@ -94,6 +117,7 @@ class KeycloakHosts(pulumi.ComponentResource):
     """Instance role, launch template, Auto Scaling group and patching."""
 
     role: aws.iam.Role
+    role_tag_value: str
     launch_template: aws.ec2.LaunchTemplate
     group: aws.autoscaling.Group
 
@@ -125,7 +149,12 @@ class KeycloakHosts(pulumi.ComponentResource):
             f"{name}-least-privilege",
             role=self.role.id,
             policy=pulumi.Output.all(
-                secrets=[args.db_secret_arn, args.bootstrap_admin_secret_arn, args.host_tls_secret_arn],
+                secrets=[
+                    args.db_secret_arn,
+                    args.bootstrap_admin_secret_arn,
+                    args.host_tls_secret_arn,
+                    args.admin_credentials_secret_arn,
+                ],
                 key=args.secrets_key_arn,
                 bucket=args.artifacts_bucket_arn,
                 groups=list(args.log_group_arns),
@@ -147,6 +176,8 @@ class KeycloakHosts(pulumi.ComponentResource):
             server=args.server_log_group,
             events=args.event_log_group,
             client_ca_version=args.client_ca_object_version,
+            wheelhouse_version=args.wheelhouse_object_version,
+            admin_credentials=args.admin_credentials_secret_arn,
         ).apply(
             lambda v: encode_user_data(
                 render_user_data(
@@ -165,12 +196,18 @@ class KeycloakHosts(pulumi.ComponentResource):
                         host_tls_secret_arn=v["tls"],
                         server_log_group=v["server"],
                         event_log_group=v["events"],
+                        wheelhouse_object_key=args.wheelhouse_object_key,
+                        wheelhouse_object_version=v["wheelhouse_version"],
+                        host_outputs=render_host_outputs(
+                            args.stack, args.public_hostname, args.m2m_url, args.realm, v["admin_credentials"]
+                        ),
                     )
                 )
             )
         )
 
-        tags = {"Name": name, PATCH_GROUP_TAG: name}
+        self.role_tag_value = f"keycloak-{args.stack}"
+        tags = {"Name": name, PATCH_GROUP_TAG: name, ROLE_TAG_KEY: self.role_tag_value}
         self.launch_template = aws.ec2.LaunchTemplate(
             f"{name}-lt",
             description="idpkit Keycloak host",
@@ -309,6 +346,8 @@ def _validate(args: KeycloakHostsArgs) -> None:
         raise ValueError("target_group_arns: the browser and the machine target group are both required")
     if len(args.log_group_arns) != 2:
         raise ValueError("log_group_arns: the server and the event log group are both required")
+    if not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@-]+", args.rotation_role_arn):
+        raise ValueError(f"rotation_role_arn: {args.rotation_role_arn!r} must be one IAM role ARN (no wildcard)")
 
 
 def _host_policy(
@@ -338,6 +377,7 @@ def _host_policy(
                     args.keycloak_object_key,
                     args.rds_ca_object_key,
                     args.client_ca_object_key,
+                    args.wheelhouse_object_key,
                     *(package.object_key for package in packages_for(architecture_of(args.ami_parameter))),
                 )
             ],
@@ -347,6 +387,13 @@ def _host_policy(
             "Effect": "Allow",
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
             "Resource": [f"{arn}:*" for arn in log_group_arns],
+        },
+        {
+            # The scheduled signing key rotation runs here and reads the key store as the rotation role.
+            "Sid": "AssumeSigningKeyRotationRole",
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Resource": args.rotation_role_arn,
         },
     ]
     return json.dumps({"Version": "2012-10-17", "Statement": statements})

@@ -4,6 +4,11 @@ Administrators (`administrator_arns`) manage a key but cannot use it; users reac
 the AWS service that needs it (`kms:ViaService`), or as a named service principal bound to this
 stack's resources by encryption context / source ARN. There is no "allow the account everything"
 statement, and the policy lockout safety check stays on.
+
+The signing-material key is narrower still: it encrypts only the realm signing key store, so its one
+user is the key rotation role (`signing_user_arns`, matched on `aws:PrincipalArn` because the role is
+created after the key), through Secrets Manager only; explicit denies keep every other principal,
+administrators included, and every direct KMS call away from its cryptographic operations.
 """
 
 from __future__ import annotations
@@ -45,6 +50,17 @@ ADMIN_ACTIONS = [
     "kms:UpdateKeyDescription",
 ]
 USE_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+# What Secrets Manager needs on behalf of the rotation role: GetSecretValue decrypts, PutSecretValue
+# generates a data key.
+SIGNING_USE_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+# Every cryptographic operation (and grants, which delegate them): denied to all but the rotation role.
+CRYPTO_ACTIONS = [
+    "kms:Decrypt",
+    "kms:Encrypt",
+    "kms:GenerateDataKey*",
+    "kms:ReEncrypt*",
+    "kms:CreateGrant",
+]
 
 
 @dataclass(frozen=True)
@@ -63,6 +79,10 @@ class KeyRingArgs:
     the logs key."""
     trail_name: str | None
     """Name of the stack's CloudTrail trail, or `None` when the stack has no trail."""
+    signing_user_arns: Sequence[str]
+    """IAM role ARNs allowed to use the signing-material key (through Secrets Manager only): the signing
+    key rotation role (`components.signing_keys.rotation_role_arn`). Plain ARNs, not outputs: the roles
+    are created after the key, so the policy matches them on `aws:PrincipalArn`."""
 
 
 class KeyRing(pulumi.ComponentResource):
@@ -121,6 +141,11 @@ def _validate(args: KeyRingArgs) -> None:
     for prefix in args.log_group_prefixes:
         if "*" in prefix:
             raise ValueError(f"log_group_prefixes: {prefix!r} must not contain wildcards")
+    if not args.signing_user_arns:
+        raise ValueError("signing_user_arns: the signing key rotation role is required")
+    for arn in args.signing_user_arns:
+        if not arn.startswith(f"arn:aws:iam::{args.account_id}:role/") or "*" in arn:
+            raise ValueError(f"signing_user_arns: {arn!r} must be a role ARN of account {args.account_id}")
 
 
 def _statements(purpose: str, args: KeyRingArgs, autoscaling_role_arn: str) -> list[dict[str, Any]]:
@@ -136,10 +161,12 @@ def _statements(purpose: str, args: KeyRingArgs, autoscaling_role_arn: str) -> l
     ]
     if purpose == "database":
         statements += _via_service(account_root, args, "rds", [*USE_ACTIONS, "kms:CreateGrant", "kms:ListGrants"])
-    elif purpose in ("secrets", "signing"):
+    elif purpose == "secrets":
         # Instance roles and operators still need an IAM policy naming this key; the key policy only
         # confines every use to Secrets Manager.
         statements += _via_service(account_root, args, "secretsmanager", [*USE_ACTIONS, "kms:CreateGrant"])
+    elif purpose == "signing":
+        statements += _signing_statements(account_root, args)
     elif purpose == "ebs":
         statements += [
             {
@@ -178,6 +205,46 @@ def _via_service(account_root: str, args: KeyRingArgs, service: str, actions: li
                 }
             },
         }
+    ]
+
+
+def _signing_statements(account_root: str, args: KeyRingArgs) -> list[dict[str, Any]]:
+    """Only the rotation role, only through Secrets Manager; administrators manage but never use the key."""
+    secrets_manager = f"secretsmanager.{args.region}.amazonaws.com"
+    users = list(args.signing_user_arns)
+    return [
+        {
+            "Sid": "RotationRoleUseViaSecretsManager",
+            "Effect": "Allow",
+            "Principal": {"AWS": account_root},
+            "Action": SIGNING_USE_ACTIONS,
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": secrets_manager,
+                    "kms:CallerAccount": args.account_id,
+                    "aws:PrincipalArn": users,
+                }
+            },
+        },
+        {
+            # Whatever an IAM policy or a future key policy statement grants: nobody else decrypts.
+            "Sid": "DenyUseByAnyOtherPrincipal",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": CRYPTO_ACTIONS,
+            "Resource": "*",
+            "Condition": {"StringNotEquals": {"aws:PrincipalArn": users}},
+        },
+        {
+            # Not even the rotation role calls KMS directly: every decrypt is a Secrets Manager read.
+            "Sid": "DenyUseOutsideSecretsManager",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": CRYPTO_ACTIONS,
+            "Resource": "*",
+            "Condition": {"StringNotEquals": {"kms:ViaService": secrets_manager}},
+        },
     ]
 
 

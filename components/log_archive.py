@@ -1,6 +1,7 @@
 """Audit log storage: CloudTrail, load balancer logs and Keycloak logs, encrypted and write-once.
 
-- audit bucket: SSE-KMS (logs key) + bucket keys, Object Lock, CloudTrail's multi-region trail.
+- audit bucket: SSE-KMS (logs key) + bucket keys, Object Lock, CloudTrail's multi-region trail (all
+  management events, read and write, KMS included: every decrypt is recorded).
 - ALB log bucket: SSE-S3, because ALB log delivery supports nothing else; same lock and TLS rules.
 - CloudWatch log groups (Keycloak server, Keycloak events, WAF, RDS), encrypted with the logs key.
 """
@@ -137,6 +138,11 @@ class LogArchive(pulumi.ComponentResource):
                 enable_log_file_validation=True,
                 kms_key_id=args.logs_key_arn,
                 enable_logging=True,
+                # Every management event, reads included, and no excluded event source: each kms:Decrypt
+                # of the signing key store (and every other key) is recorded, with the caller's session.
+                event_selectors=[
+                    aws.cloudtrail.TrailEventSelectorArgs(read_write_type="All", include_management_events=True)
+                ],
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.audit_bucket.policy]),
             )
         self.register_outputs(

@@ -6,7 +6,8 @@
 - admin credentials: the kit's admin service account (client_id/client_secret). The program creates
   the secret but never writes it; `idpkit` writes it once the service account exists, so Pulumi never
   holds that credential and never overwrites it. Its ARN is the `admin_credentials` stack output.
-- realm key material: imported realm signing keys (backup/rotation), under the separate signing key.
+
+The realm signing key material has its own store, under its own KMS key: components/signing_keys.py.
 """
 
 from __future__ import annotations
@@ -28,8 +29,6 @@ class StackSecretsArgs:
 
     secrets_key_arn: pulumi.Input[str]
     """KMS key of the operational secrets."""
-    signing_key_arn: pulumi.Input[str]
-    """KMS key of the realm key material secret."""
     bootstrap_admin_password: pulumi.Output[str]
     """Secret output: the bootstrap admin password (a long random value; the admin is temporary)."""
     host_tls_certificate: str
@@ -44,7 +43,6 @@ class StackSecrets(pulumi.ComponentResource):
     bootstrap_admin: aws.secretsmanager.Secret
     host_tls: aws.secretsmanager.Secret
     admin_credentials: aws.secretsmanager.Secret
-    realm_key_material: aws.secretsmanager.Secret
 
     def __init__(self, name: str, args: StackSecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         if "-----BEGIN CERTIFICATE-----" not in args.host_tls_certificate:
@@ -82,9 +80,6 @@ class StackSecrets(pulumi.ComponentResource):
         )
         self.admin_credentials = secret(
             "admin-credentials", "idpkit admin service account (written by idpkit)", args.secrets_key_arn
-        )
-        self.realm_key_material = secret(
-            "realm-keys", "Realm signing key material (written by idpkit)", args.signing_key_arn
         )
         self.register_outputs({"admin_credentials": self.admin_credentials.arn})
 

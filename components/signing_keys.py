@@ -7,6 +7,12 @@ read is a `kms:Decrypt` through Secrets Manager that CloudTrail records against 
 (`idpkit-keys-rotation`). An EventBridge Scheduler schedule runs `idpkit keys rotate --stage auto` on
 the Keycloak hosts through SSM Run Command, one host at a time: each run does only what is due
 (resume a stage, retire after the passive window, rotate an old key) and nothing otherwise.
+
+The rotation role has a fixed name (`rotation_role_name`), so the signing-material key policy, created
+before the role, can name it (`aws:PrincipalArn`), and the hosts' instance role may assume exactly it.
+On the host the command reads the stack's outputs from `outputs_file` (written by the host's user data:
+`admin_url` is Keycloak's loopback listener) and the key store and role from the environment
+(`IDPKIT_OUTPUTS_FILE`, `IDPKIT_KEY_STORE`, `IDPKIT_KEYS_ROLE_ARN`).
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+
+from idpkit.outputs import OUTPUTS_FILE_ENV
 
 RUN_SHELL_SCRIPT = "AWS-RunShellScript"
 SEND_COMMAND_TARGET = "arn:aws:scheduler:::aws-sdk:ssm:sendCommand"
@@ -35,6 +43,21 @@ SECRET_DATA_ACTIONS = [
 ]
 _SCHEDULE = re.compile(r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$")
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+# IAM role names: up to 64 characters.
+_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+KEY_STORE_ENV = "IDPKIT_KEY_STORE"
+ROLE_ENV = "IDPKIT_KEYS_ROLE_ARN"
+"""The envvars of `idpkit keys`' --key-store / --assume-role options (idpkit/cli/keys.py)."""
+
+
+def rotation_role_name(component_name: str) -> str:
+    """The name of the rotation role of the SigningKeys component called `component_name`."""
+    return f"{component_name}-rotation"
+
+
+def rotation_role_arn(account_id: str, component_name: str) -> str:
+    """Its ARN, known before the role exists (the signing key policy and the host role need it first)."""
+    return f"arn:aws:iam::{account_id}:role/{rotation_role_name(component_name)}"
 
 
 @dataclass(frozen=True)
@@ -61,7 +84,9 @@ class SigningKeysArgs:
     rotation_days: int = 90
     """Age of the signing key at which the scheduled step starts a rotation (Keycloak: every 3-6 months)."""
     idpkit_command: str = "/opt/idpkit/bin/idpkit"
-    """Path of the `idpkit` executable on the hosts."""
+    """Path of the `idpkit` executable on the hosts (the venv the host's user data installs)."""
+    outputs_file: str = "/etc/idpkit/outputs.json"
+    """The stack outputs as seen from the host (written by the host's user data), `IDPKIT_OUTPUTS_FILE`."""
     command_log_group: str | None = None
     """CloudWatch log group for the Run Command output; `None` keeps it in SSM only."""
 
@@ -77,6 +102,8 @@ class SigningKeys(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SigningKeysArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(args)
+        if not _ROLE_NAME.match(rotation_role_name(name)):
+            raise ValueError(f"name: {name!r} gives the invalid IAM role name {rotation_role_name(name)!r}")
         super().__init__("idpkit:aws:SigningKeys", name, {}, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.secret = aws.secretsmanager.Secret(
@@ -90,6 +117,8 @@ class SigningKeys(pulumi.ComponentResource):
         )
         self.rotation_role = aws.iam.Role(
             f"{name}-rotation",
+            # Fixed: the signing key policy and the host role name it before it exists.
+            name=rotation_role_name(name),
             description=f"idpkit {args.environment}: realm signing key rotation (the only user of the key store)",
             assume_role_policy=pulumi.Output.from_input(args.host_role_arn).apply(
                 lambda host_role: json.dumps(_trust_policy(args, host_role))
@@ -139,11 +168,13 @@ class SigningKeys(pulumi.ComponentResource):
 
 
 def rotation_command(args: SigningKeysArgs, secret_arn: str, role_arn: str) -> str:
-    """The shell command each scheduled run executes on a Keycloak host."""
+    """The shell command each scheduled run executes on a Keycloak host: the host's outputs file, the key
+    store and the rotation role through the environment `idpkit keys` reads, then the auto stage."""
+    environment = {OUTPUTS_FILE_ENV: args.outputs_file, KEY_STORE_ENV: secret_arn, ROLE_ENV: role_arn}
     return " ".join([
+        *(f"{variable}={shlex.quote(value)}" for variable, value in environment.items()),
         shlex.quote(args.idpkit_command), "keys", "rotate", "--stage", "auto",
-        "--stack", shlex.quote(args.environment), "--every", str(args.rotation_days),
-        "--key-store", shlex.quote(secret_arn), "--assume-role", shlex.quote(role_arn), "--json",
+        "--stack", shlex.quote(args.environment), "--every", str(args.rotation_days), "--json",
     ])  # fmt: skip
 
 
@@ -162,6 +193,8 @@ def _validate(args: SigningKeysArgs) -> None:
         raise ValueError(f"rotation_days: {args.rotation_days} must be between 1 and 365")
     if not args.idpkit_command.startswith("/"):
         raise ValueError(f"idpkit_command: {args.idpkit_command!r} must be an absolute path")
+    if not args.outputs_file.startswith("/"):
+        raise ValueError(f"outputs_file: {args.outputs_file!r} must be an absolute path")
 
 
 def _trust_policy(args: SigningKeysArgs, host_role_arn: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Literal, cast
 
 import pulumi
@@ -43,6 +44,11 @@ SUPPORTED_POSTGRES_MAJORS = ("16", "17")
 # The created VPC carves one subnet per tier and zone out of 16 equal blocks.
 MAX_AVAILABILITY_ZONES = 4
 DEFAULT_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+
+# The kit's host wheelhouse, relative to the project directory: `idpkit host wheelhouse` writes it before
+# `pulumi up` and the program uploads it (components/artifacts.py). Hosts have no package index.
+HOST_WHEELHOUSE = "build/host-wheelhouse-{architecture}.tar"
+HOST_WHEELHOUSE_STEP = "idpkit host wheelhouse --arch {architecture}"
 
 # Keys set with `pulumi config set --secret` (docs/aws.md); never written into a stack file.
 SECRET_KEYS = ("bootstrapAdminPassword", "hostTlsKey")
@@ -424,3 +430,21 @@ def _acm_arn(region: str, account: str) -> re.Pattern[str]:
 
 def _pem_bundle(block: re.Pattern[str]) -> re.Pattern[str]:
     return re.compile(rf"^\s*({block.pattern}\s*)+$")
+
+
+def host_wheelhouse_path(project_dir: Path, architecture: str) -> Path:
+    """Where `idpkit host wheelhouse --arch <architecture>` writes the hosts' wheelhouse archive."""
+    return project_dir / HOST_WHEELHOUSE.format(architecture=architecture)
+
+
+def missing_host_wheelhouse(project_dir: Path, architecture: str) -> str | None:
+    """`None` when the wheelhouse archive exists, else what to run (announced before the engine refuses it)."""
+    path = host_wheelhouse_path(project_dir, architecture)
+    if path.is_file():
+        return None
+    step = HOST_WHEELHOUSE_STEP.format(architecture=architecture)
+    return (
+        f"host wheelhouse {HOST_WHEELHOUSE.format(architecture=architecture)} is missing: run `{step}` before "
+        "`pulumi preview/up` (docs/aws.md, 'Host wheelhouse'); the engine cannot upload it, so the deployment "
+        "stops, and hosts without it could not run the scheduled signing key rotation"
+    )

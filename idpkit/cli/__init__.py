@@ -8,6 +8,7 @@ import click
 
 from idpkit import __version__
 from idpkit.cli.certs import certs
+from idpkit.cli.host import host
 from idpkit.cli.keys import keys
 from idpkit.cli.local import local
 from idpkit.cli.outputs import outputs
@@ -28,6 +29,7 @@ def cli() -> None:
 
 
 cli.add_command(certs)
+cli.add_command(host)
 cli.add_command(keys)
 cli.add_command(local)
 cli.add_command(outputs)

@@ -31,7 +31,10 @@ LOCAL_CLIENT_CA = x509.Name(
 # The client CA an AWS stack's security team keeps offline (`idpkit certs init-ca --ca-dir`); the realm's
 # mTLS clients name it in x509.casubjectdn.
 OFFLINE_CLIENT_CA = x509.Name(
-    [x509.NameAttribute(NameOID.ORGANIZATION_NAME, "idpkit"), x509.NameAttribute(NameOID.COMMON_NAME, "idpkit client CA")]
+    [
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "idpkit"),
+        x509.NameAttribute(NameOID.COMMON_NAME, "idpkit client CA"),
+    ]
 )
 
 

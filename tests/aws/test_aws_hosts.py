@@ -314,12 +314,27 @@ def test_instance_role_names_its_resources(stack: str, role_policy: Resource) ->
         assert "*" not in resources, f"{describe(role_policy)}: {statement['Sid']} grants on every resource"
 
 
-@pytest.mark.parametrize(("stack", "role_policy"), params("aws:iam/rolePolicy:RolePolicy"))
+def is_host_policy(resource: Resource) -> bool:
+    return resource.name.endswith("-hosts-least-privilege")
+
+
+def host_policy(stack: str) -> Resource:
+    (found,) = [r for r in graphs()[stack].of_type("aws:iam/rolePolicy:RolePolicy") if is_host_policy(r)]
+    return found
+
+
+@pytest.mark.parametrize(("stack", "role_policy"), params("aws:iam/rolePolicy:RolePolicy", where=is_host_policy))
 def test_instance_role_reads_only_its_own_secrets(stack: str, role_policy: Resource) -> None:
     (statement,) = [s for s in policy(role_policy)["Statement"] if s["Sid"] == "OwnSecrets"]
+    (admin_credentials,) = [
+        s for s in graphs()[stack].of_type("aws:secretsmanager/secret:Secret") if s.name.endswith("-admin-credentials")
+    ]
     assert statement["Action"] == "secretsmanager:GetSecretValue", f"{describe(role_policy)}: read only"
-    assert len(statement["Resource"]) == 3 and all(":secret:" in arn for arn in statement["Resource"]), (
-        f"{describe(role_policy)}: the hosts read exactly the database, bootstrap admin and host TLS secrets"
+    assert len(statement["Resource"]) == 4 and all(":secret:" in arn for arn in statement["Resource"]), (
+        f"{describe(role_policy)}: the hosts read exactly the database, bootstrap admin, host TLS and kit admin secrets"
+    )
+    assert admin_credentials.id in statement["Resource"], (
+        f"{describe(role_policy)}: the rotation on the host logs in with the kit's admin credentials"
     )
 
 
@@ -345,7 +360,7 @@ def test_instance_role_may_read_every_object_the_host_fetches(stack: str, templa
     script = user_data(template)
     fetched = set(re.findall(r"aws s3 cp s3://([^/ ]+)/(\S+) ", script))
     fetched |= set(re.findall(r"aws s3api get-object --bucket (\S+) --key (\S+) ", script))
-    (role_policy,) = graphs()[stack].of_type("aws:iam/rolePolicy:RolePolicy")
+    role_policy = host_policy(stack)
     (statement,) = [s for s in policy(role_policy)["Statement"] if s["Sid"] == "Artifacts"]
     (bucket,) = [b for b in graphs()[stack].of_type("aws:s3/bucket:Bucket") if b.name.endswith("-artifacts-s3-bucket")]
     allowed = {arn.removeprefix(f"{bucket.outputs['arn']}/") for arn in statement["Resource"]}

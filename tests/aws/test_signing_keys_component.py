@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shlex
 from collections.abc import Callable
 from typing import Any
+from unittest import mock
 
 import pulumi
 import pytest
@@ -39,11 +41,13 @@ class Mocks(pulumi.runtime.Mocks):
 pulumi.runtime.set_mocks(Mocks(), project="idpkit", stack="prod", preview=False)
 
 from components.signing_keys import (  # noqa: E402 - the mocks must be set before the component is imported
+    OUTPUTS_FILE_ENV,
     SECRET_DATA_ACTIONS,
     SEND_COMMAND_TARGET,
     SESSION_NAME,
     SigningKeys,
     SigningKeysArgs,
+    rotation_role_name,
 )
 from idpkit.cli.keys import keys  # noqa: E402
 
@@ -217,13 +221,23 @@ def test_schedule_runs_on_tagged_keycloak_hosts_one_at_a_time() -> pulumi.Output
     return pulumi.Output.all(component.schedule.urn, send_command()).apply(check)
 
 
+def split_command(line: str) -> tuple[dict[str, str], list[str]]:
+    """The leading `NAME=value` assignments of a shell command line, and the command itself."""
+    words = shlex.split(line)
+    assignments = words[: next(i for i, w in enumerate(words) if "=" not in w)]
+    return dict(w.split("=", 1) for w in assignments), words[len(assignments) :]
+
+
 @pulumi_test
 def test_scheduled_command_is_a_valid_idpkit_keys_rotate_auto_invocation() -> pulumi.Output[None]:
     def check(values: list[Any]) -> None:
         urn, command, secret_arn, role_arn = values
         (line,) = command["Parameters"]["commands"]
-        argv = shlex.split(line)
-        context = keys.commands["rotate"].make_context("rotate", argv[3:])
+        environment, argv = split_command(line)
+        # The real option parser, with the command's environment: --key-store and --assume-role come from
+        # IDPKIT_KEY_STORE / IDPKIT_KEYS_ROLE_ARN.
+        with mock.patch.dict(os.environ, environment):
+            context = keys.commands["rotate"].make_context("rotate", argv[3:])
         assert (argv[1:3], {k: context.params[k] for k in ("stage", "stack", "key_store", "role_arn")}) == (
             ["keys", "rotate"],
             {"stage": "auto", "stack": "prod", "key_store": secret_arn, "role_arn": role_arn},
@@ -232,6 +246,31 @@ def test_scheduled_command_is_a_valid_idpkit_keys_rotate_auto_invocation() -> pu
     return pulumi.Output.all(
         component.schedule.urn, send_command(), component.secret.arn, component.rotation_role.arn
     ).apply(check)
+
+
+@pulumi_test
+def test_scheduled_command_reads_the_hosts_outputs_file() -> pulumi.Output[None]:
+    def check(values: list[Any]) -> None:
+        urn, command = values
+        (line,) = command["Parameters"]["commands"]
+        environment, _ = split_command(line)
+        assert environment.get(OUTPUTS_FILE_ENV) == "/etc/idpkit/outputs.json", (
+            f"{urn}: the command must set {OUTPUTS_FILE_ENV} to the outputs file the host's user data writes"
+        )
+
+    return pulumi.Output.all(component.schedule.urn, send_command()).apply(check)
+
+
+@pulumi_test
+def test_rotation_role_has_the_name_the_key_policy_expects() -> pulumi.Output[None]:
+    def check(values: list[Any]) -> None:
+        urn, role_name = values
+        assert role_name == rotation_role_name("idpkit-prod-signing"), (
+            f"{urn}: the role must be named {rotation_role_name('idpkit-prod-signing')} (the signing key policy "
+            "and the host role name it before it exists)"
+        )
+
+    return pulumi.Output.all(component.rotation_role.urn, component.rotation_role.name).apply(check)
 
 
 @pulumi_test
@@ -261,6 +300,7 @@ def test_every_child_is_parented_to_the_component() -> pulumi.Output[None]:
         ("schedule_expression", "every day"),
         ("rotation_days", 0),
         ("idpkit_command", "idpkit"),
+        ("outputs_file", "outputs.json"),
     ],
 )
 def test_invalid_args_are_refused_naming_the_field(field: str, value: Any) -> None:

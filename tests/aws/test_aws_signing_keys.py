@@ -1,0 +1,348 @@
+"""Signing keys in the stacks: the key store, its KMS key policy, CloudTrail, and the rotation on the hosts."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+from aws_stack_graphs import describe, graphs, params, policy, stack_params
+
+from components.host_bootstrap import (
+    HOST_CERTIFICATE,
+    HOST_KIT_DIR,
+    HOST_OUTPUTS_FILE,
+    KEYCLOAK_HTTPS_PORT,
+    WHEELHOUSE_REQUIREMENTS,
+    decode_user_data,
+)
+from components.keycloak_hosts import PATCH_GROUP_TAG, ROLE_TAG_KEY
+from components.kms import ADMIN_ACTIONS
+from idpkit.aws_config import host_wheelhouse_path, missing_host_wheelhouse
+from idpkit.aws_graph import Resource, StackGraph
+from idpkit.cli.host import HOST_EXCLUDED, REQUIREMENTS_FILE, host_requirements
+from idpkit.outputs import OUTPUTS_FILE_ENV, REQUIRED_KEYS, load_outputs
+
+PROJECT = Path(__file__).resolve().parents[2]
+TRAIL = "aws:cloudtrail/trail:Trail"
+KEY = "aws:kms/key:Key"
+SECRET = "aws:secretsmanager/secret:Secret"
+ROLE = "aws:iam/role:Role"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+ASG = "aws:autoscaling/group:Group"
+CRYPTO = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*", "kms:CreateGrant")
+
+
+def one(graph: StackGraph, type_token: str, suffix: str) -> Resource:
+    (found,) = [r for r in graph.of_type(type_token) if r.name.endswith(suffix)]
+    return found
+
+
+def is_signing_key(resource: Resource) -> bool:
+    return resource.name.endswith("-kms-signing")
+
+
+def statements(document: dict[str, Any], sid: str) -> dict[str, Any]:
+    (found,) = [s for s in document["Statement"] if s.get("Sid") == sid]
+    return found
+
+
+def rotation_role(stack: str) -> Resource:
+    return one(graphs()[stack], ROLE, "-signing-rotation")
+
+
+def send_command(stack: str) -> dict[str, Any]:
+    (schedule,) = graphs()[stack].of_type(SCHEDULE)
+    loaded: dict[str, Any] = json.loads(schedule.inputs["target"]["input"])
+    return loaded
+
+
+def command_environment(stack: str) -> tuple[dict[str, str], list[str]]:
+    (line,) = send_command(stack)["Parameters"]["commands"]
+    words = shlex.split(line)
+    count = next(i for i, word in enumerate(words) if "=" not in word)
+    return dict(word.split("=", 1) for word in words[:count]), words[count:]
+
+
+def user_data(stack: str) -> str:
+    (template,) = graphs()[stack].of_type(LAUNCH_TEMPLATE)
+    return decode_user_data(template.inputs["userData"])
+
+
+def host_outputs(stack: str) -> dict[str, Any]:
+    script = user_data(stack)
+    match = re.search(rf"cat > {re.escape(HOST_OUTPUTS_FILE)} <<'IDPKIT_EOF'\n(.*?)\nIDPKIT_EOF\n", script, re.DOTALL)
+    assert match, f"{stack}: user data writes no {HOST_OUTPUTS_FILE}"
+    loaded: dict[str, Any] = json.loads(match.group(1))
+    return loaded
+
+
+# --- the key store --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", stack_params())
+def test_signing_keys_outputs_are_the_key_store_and_the_rotation_role(stack: str) -> None:
+    graph = graphs()[stack]
+    store = one(graph, SECRET, "-signing-store")
+    assert (graph.outputs["signing_keys_secret_arn"], graph.outputs["signing_keys_rotation_role_arn"]) == (
+        store.outputs["arn"],
+        rotation_role(stack).outputs["arn"],
+    ), f"{stack}: signing_keys_secret_arn / signing_keys_rotation_role_arn must name the SigningKeys resources"
+
+
+@pytest.mark.parametrize(("stack", "key"), params(KEY, where=is_signing_key))
+def test_only_the_key_store_is_encrypted_with_the_signing_key(stack: str, key: Resource) -> None:
+    users = [s.name for s in graphs()[stack].of_type(SECRET) if s.inputs.get("kmsKeyId") == key.outputs["arn"]]
+    assert users == [f"idpkit-{stack}-signing-store"], (
+        f"{describe(key)}: the signing-material key encrypts the signing key store only, got {users}"
+    )
+
+
+# --- the signing-material key policy ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("stack", "key"), params(KEY, where=is_signing_key))
+def test_signing_key_is_used_only_by_the_rotation_role(stack: str, key: Resource) -> None:
+    allow = statements(policy(key), "RotationRoleUseViaSecretsManager")
+    assert allow["Condition"]["StringEquals"]["aws:PrincipalArn"] == [rotation_role(stack).outputs["arn"]], (
+        f"{describe(key)}: only the rotation role ({rotation_role(stack).outputs['arn']}) may use the key"
+    )
+
+
+@pytest.mark.parametrize(("stack", "key"), params(KEY, where=is_signing_key))
+def test_signing_key_is_used_only_through_secrets_manager(stack: str, key: Resource) -> None:
+    allow = statements(policy(key), "RotationRoleUseViaSecretsManager")
+    region = graphs()[stack].outputs["signing_keys_secret_arn"].split(":")[3]
+    assert allow["Condition"]["StringEquals"]["kms:ViaService"] == f"secretsmanager.{region}.amazonaws.com", (
+        f"{describe(key)}: the rotation role may use the key through Secrets Manager only"
+    )
+
+
+@pytest.mark.parametrize(("stack", "key"), params(KEY, where=is_signing_key))
+def test_signing_key_denies_every_other_principal(stack: str, key: Resource) -> None:
+    deny = statements(policy(key), "DenyUseByAnyOtherPrincipal")
+    assert (deny["Effect"], deny["Principal"], sorted(deny["Action"]), deny["Condition"]) == (
+        "Deny",
+        "*",
+        sorted(CRYPTO),
+        {"StringNotEquals": {"aws:PrincipalArn": [rotation_role(stack).outputs["arn"]]}},
+    ), f"{describe(key)}: every cryptographic use by any other principal must be denied"
+
+
+@pytest.mark.parametrize(("stack", "key"), params(KEY, where=is_signing_key))
+def test_signing_key_denies_direct_kms_calls(stack: str, key: Resource) -> None:
+    deny = statements(policy(key), "DenyUseOutsideSecretsManager")
+    region = graphs()[stack].outputs["signing_keys_secret_arn"].split(":")[3]
+    assert (deny["Effect"], sorted(deny["Action"]), deny["Condition"]) == (
+        "Deny",
+        sorted(CRYPTO),
+        {"StringNotEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
+    ), f"{describe(key)}: cryptographic use outside Secrets Manager must be denied, even to the rotation role"
+
+
+@pytest.mark.parametrize(("stack", "key"), params(KEY, where=is_signing_key))
+def test_signing_key_administrators_cannot_use_it(stack: str, key: Resource) -> None:
+    admin = statements(policy(key), "KeyAdministration")
+    used = sorted({*admin["Action"]} - set(ADMIN_ACTIONS))
+    assert not used and not [a for a in admin["Action"] if a in CRYPTO], (
+        f"{describe(key)}: key administrators manage the key and never use it, got {used}"
+    )
+
+
+@pytest.mark.parametrize(("stack", "key"), params(KEY, where=is_signing_key))
+def test_signing_key_has_no_other_allow_statement(stack: str, key: Resource) -> None:
+    allowed = sorted(s["Sid"] for s in policy(key)["Statement"] if s["Effect"] == "Allow")
+    assert allowed == ["KeyAdministration", "RotationRoleUseViaSecretsManager"], (
+        f"{describe(key)}: administrators and the rotation role are the key's only principals, got {allowed}"
+    )
+
+
+# --- CloudTrail records every decrypt -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("stack", "trail"), params(TRAIL, stacks=("staging", "prod")))
+def test_trail_records_read_and_write_management_events(stack: str, trail: Resource) -> None:
+    selectors = trail.inputs.get("eventSelectors") or []
+    assert selectors and all(
+        s.get("readWriteType") == "All" and s.get("includeManagementEvents") is True for s in selectors
+    ), f"{describe(trail)}: management events, reads included (kms:Decrypt is a read), must be recorded"
+
+
+@pytest.mark.parametrize(("stack", "trail"), params(TRAIL, stacks=("staging", "prod")))
+def test_trail_does_not_exclude_kms_events(stack: str, trail: Resource) -> None:
+    excluded = [e for s in trail.inputs.get("eventSelectors") or [] for e in s.get("excludeManagementEventSources", [])]
+    assert "kms.amazonaws.com" not in excluded and not trail.inputs.get("advancedEventSelectors"), (
+        f"{describe(trail)}: KMS events must not be excluded (every use of the signing key is audited)"
+    )
+
+
+# --- the schedule targets the Keycloak hosts -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", stack_params())
+def test_hosts_carry_the_keycloak_role_tag_from_the_auto_scaling_group(stack: str) -> None:
+    (group,) = graphs()[stack].of_type(ASG)
+    tags = {t["key"]: (t["value"], t["propagateAtLaunch"]) for t in group.inputs["tags"]}
+    assert tags.get(ROLE_TAG_KEY) == (f"keycloak-{stack}", True), (
+        f"{describe(group)}: instances must carry {ROLE_TAG_KEY}=keycloak-{stack} (propagated at launch)"
+    )
+
+
+@pytest.mark.parametrize("stack", stack_params())
+def test_schedule_targets_the_keycloak_role_tag_not_the_patch_group(stack: str) -> None:
+    targets = send_command(stack)["Targets"]
+    assert targets == [{"Key": f"tag:{ROLE_TAG_KEY}", "Values": [f"keycloak-{stack}"]}], (
+        f"{stack}: the rotation must target {ROLE_TAG_KEY}=keycloak-{stack}, not {PATCH_GROUP_TAG!r}: {targets}"
+    )
+
+
+@pytest.mark.parametrize("stack", stack_params())
+def test_rotation_role_sends_commands_only_to_that_tag(stack: str) -> None:
+    (rotation_policy,) = [
+        r for r in graphs()[stack].of_type("aws:iam/rolePolicy:RolePolicy") if r.name.endswith("-signing-rotation")
+    ]
+    grant = statements(policy(rotation_policy), "RunOnKeycloakHosts")
+    assert grant["Condition"] == {"StringEquals": {f"ssm:resourceTag/{ROLE_TAG_KEY}": f"keycloak-{stack}"}}, (
+        f"{describe(rotation_policy)}: ssm:SendCommand only on instances tagged {ROLE_TAG_KEY}=keycloak-{stack}"
+    )
+
+
+# --- the rotation on a host ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", stack_params())
+def test_host_role_may_assume_exactly_the_rotation_role(stack: str) -> None:
+    host_policy = one(graphs()[stack], "aws:iam/rolePolicy:RolePolicy", "-hosts-least-privilege")
+    assumed = [s["Resource"] for s in policy(host_policy)["Statement"] if "sts:AssumeRole" in s["Action"]]
+    assert assumed == [rotation_role(stack).outputs["arn"]], (
+        f"{describe(host_policy)}: the hosts may assume the rotation role and no other role, got {assumed}"
+    )
+
+
+@pytest.mark.parametrize("stack", stack_params())
+def test_rotation_role_trusts_the_host_role(stack: str) -> None:
+    host_role = one(graphs()[stack], ROLE, "-hosts-role")
+    trust = statements(json.loads(rotation_role(stack).inputs["assumeRolePolicy"]), "HostRunsTheRotation")
+    assert trust["Principal"] == {"AWS": host_role.outputs["arn"]}, (
+        f"{describe(rotation_role(stack))}: the Keycloak hosts' instance role must be able to assume it"
+    )
+
+
+@pytest.mark.parametrize("stack", stack_params())
+def test_scheduled_command_uses_the_stack_key_store_role_and_host_outputs(stack: str) -> None:
+    environment, _ = command_environment(stack)
+    graph = graphs()[stack]
+    assert environment == {
+        OUTPUTS_FILE_ENV: HOST_OUTPUTS_FILE,
+        "IDPKIT_KEY_STORE": graph.outputs["signing_keys_secret_arn"],
+        "IDPKIT_KEYS_ROLE_ARN": graph.outputs["signing_keys_rotation_role_arn"],
+    }, f"{stack}: the scheduled command's environment must name the host outputs, key store and rotation role"
+
+
+@pytest.mark.parametrize("stack", stack_params())
+def test_scheduled_command_runs_the_kit_the_user_data_installs(stack: str) -> None:
+    _, argv = command_environment(stack)
+    assert f"python3.11 -m venv {HOST_KIT_DIR}" in user_data(stack) and argv[0] == f"{HOST_KIT_DIR}/bin/idpkit", (
+        f"{stack}: the schedule runs {argv[0]}, which the hosts' user data must install"
+    )
+
+
+@pytest.mark.parametrize("stack", stack_params())
+def test_host_outputs_file_holds_the_contract_as_seen_from_the_host(stack: str) -> None:
+    outputs = host_outputs(stack)
+    public = graphs()[stack].outputs
+    expected = {
+        key: public[key] for key in ("base_url", "m2m_url", "realm", "issuer", "ca_bundle", "admin_credentials")
+    }
+    expected |= {
+        "stack": stack,
+        "admin_url": f"https://localhost:{KEYCLOAK_HTTPS_PORT}",
+        "admin_ca_bundle": HOST_CERTIFICATE,
+    }
+    assert outputs == expected, f"{stack}: {HOST_OUTPUTS_FILE} must be the outputs contract as the host sees it"
+
+
+@pytest.mark.parametrize("stack", stack_params())
+def test_host_outputs_file_is_accepted_by_the_outputs_loader(stack: str, tmp_path: Path) -> None:
+    target = tmp_path / "outputs.json"
+    target.write_text(json.dumps(host_outputs(stack)))
+    with mock.patch.dict(os.environ, {OUTPUTS_FILE_ENV: str(target)}):
+        loaded = load_outputs(stack)
+    assert (loaded.admin_url, loaded.admin_tls_verify, loaded.realm) == (
+        f"https://localhost:{KEYCLOAK_HTTPS_PORT}",
+        HOST_CERTIFICATE,
+        graphs()[stack].outputs["realm"],
+    ), f"{stack}: idpkit.outputs.load_outputs must read the host's file ({sorted(REQUIRED_KEYS)})"
+
+
+@pytest.mark.parametrize("stack", stack_params())
+def test_hosts_install_the_pinned_wheelhouse_version(stack: str) -> None:
+    graph = graphs()[stack]
+    wheelhouse = one(graph, "aws:s3/bucketObjectv2:BucketObjectv2", "-host-wheelhouse")
+    pinned = rf'--key {re.escape(wheelhouse.inputs["key"])} \S+ --query VersionId --output text\)" = "([^"]+)"'
+    match = re.search(pinned, user_data(stack))
+    assert match and match.group(1) == wheelhouse.outputs["versionId"], (
+        f"{describe(wheelhouse)}: hosts must check they read exactly the uploaded wheelhouse version"
+    )
+
+
+@pytest.mark.parametrize("stack", stack_params())
+def test_hosts_install_the_kit_without_a_package_index(stack: str) -> None:
+    installs = [line for line in user_data(stack).splitlines() if re.search(r"\bpip install\b", line)]
+    assert len(installs) == 2 and all("--no-index" in line for line in installs), (
+        f"{stack}: the hosts have no internet egress; every pip install must use the staged wheelhouse only"
+    )
+    assert f"-r /var/tmp/idpkit-wheelhouse/{WHEELHOUSE_REQUIREMENTS}" in installs[0] and "--no-deps" in installs[1], (
+        f"{stack}: dependencies from the wheelhouse's requirements, then the kit itself without its deploy-only deps"
+    )
+
+
+@pytest.mark.parametrize("stack", stack_params())
+def test_wheelhouse_is_uploaded_from_the_operator_build(stack: str) -> None:
+    wheelhouse = one(graphs()[stack], "aws:s3/bucketObjectv2:BucketObjectv2", "-host-wheelhouse")
+    expected = host_wheelhouse_path(PROJECT, "x86_64")
+    assert wheelhouse.inputs["source"] == {"__asset__": "file", "path": str(expected)}, (
+        f"{describe(wheelhouse)}: the object must be the archive `idpkit host wheelhouse` writes ({expected})"
+    )
+
+
+@pytest.mark.parametrize("stack", stack_params())
+def test_missing_wheelhouse_is_announced(stack: str) -> None:
+    problem = missing_host_wheelhouse(PROJECT, "x86_64")
+    announced = [w for w in graphs()[stack].warnings if w.startswith("host wheelhouse")]
+    assert announced == ([problem] if problem else []), f"{stack}: a missing wheelhouse must be announced by name"
+    assert problem is None or "idpkit host wheelhouse --arch x86_64" in problem, "the message must name the step"
+
+
+# --- the host wheelhouse's contents -----------------------------------------------------------------------
+
+
+def test_host_requirements_leave_out_only_the_deploy_machine_dependencies() -> None:
+    names = {re.split(r"[\[<>=!~;\s]", line, maxsplit=1)[0].lower() for line in host_requirements()}
+    assert not names & HOST_EXCLUDED and {"boto3", "click", "cryptography", "python-keycloak"} <= names, (
+        f"host requirements {sorted(names)}: every runtime dependency of `idpkit keys` but {sorted(HOST_EXCLUDED)}"
+    )
+    assert REQUIREMENTS_FILE == WHEELHOUSE_REQUIREMENTS, "the builder and the hosts must agree on the file name"
+
+
+def test_keys_rotate_runs_without_the_deploy_machine_dependencies() -> None:
+    blocked = sorted(name.replace("-", "_") for name in HOST_EXCLUDED)
+    code = (
+        "import sys\n"
+        f"sys.modules.update(dict.fromkeys({blocked!r}))\n"  # an import of these now raises ImportError
+        "from idpkit.cli import cli\n"
+        "import idpkit.keys.store, boto3\n"
+        "cli.main(['keys', 'rotate', '--help'], standalone_mode=False)\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120)
+    assert completed.returncode == 0 and "--stage" in completed.stdout, (
+        f"`idpkit keys rotate` must run on a host without {blocked}:\n{completed.stderr[-2000:]}"
+    )
