@@ -38,7 +38,7 @@ def _generated_client(index: int) -> dict[str, object]:
     }
 
 
-def _project_with(clients: int, environment: str) -> Path:
+def project_with(clients: int, environment: str) -> Path:
     project = Path(tempfile.mkdtemp(prefix="realm-bench-"))
     shutil.copytree(paths.project_root() / "realm-config", project / "realm-config")
     overlay = project / "realm-config" / "overlays" / f"{environment}.yaml"
@@ -69,7 +69,7 @@ def main() -> None:
     environment = args.env or args.stack
     _measure("shipped realm", args.stack, environment)
     for size in SIZES:
-        project = _project_with(size, environment)
+        project = project_with(size, environment)
         os.environ["IDPKIT_PROJECT_DIR"] = str(project)
         try:
             _measure(f"+{size} generated clients", args.stack, environment)

@@ -9,16 +9,20 @@ redaction. Production has no test identities: see smoke-tests/README.md for its 
 from __future__ import annotations
 
 import ssl
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import requests
 from jwt import PyJWKClient
 
-from idpkit.outputs import StackOutputs, load_outputs
+from idpkit.outputs import StackOutputs, load_admin_credentials, load_outputs
 from idpkit.realm import loader
+from idpkit.realm.api import AdminApi, connect
 from idpkit.realm.model import RealmSettings
 from idpkit.realm.secrets import load_smoke_credentials
+from idpkit.smoke import oauth
+from idpkit.smoke.certificates import ClientCertificate, MissingClientCertificateError, smoke_client_certificate
 from idpkit.smoke.redaction import register_secret
 
 # Stacks are named after their realm-config environment; the local stack uses the `local` overlay.
@@ -91,3 +95,131 @@ def smoke_credentials(stack_name: str) -> dict[str, Any]:
     for user in credentials.get("users", {}).values():
         register_secret(user.get("password"))
     return credentials
+
+
+@pytest.fixture(scope="session")
+def realm_admin(outputs: StackOutputs) -> AdminApi:
+    """Read access to the realm's admin API (events), with the kit's admin credentials from the outputs."""
+    return AdminApi(connect(outputs, load_admin_credentials(outputs)), outputs.realm)
+
+
+# --- OAuth flows and attacks (test_flow_*.py, test_attack_*.py) ---------------------------------------
+
+REDIRECT_URI = "https://127.0.0.1:8765/callback"
+"""The smoke clients' registered redirect URI: never served, the flow stops at its Location header."""
+RESOURCE_SERVER = "phi-api"
+CLINICIAN = "smoke-clinician"
+
+
+@pytest.fixture(scope="session")
+def endpoints(discovery: dict[str, Any]) -> oauth.Endpoints:
+    return oauth.Endpoints.from_discovery(discovery)
+
+
+@pytest.fixture(scope="session")
+def clients(smoke_credentials: dict[str, Any]) -> dict[str, oauth.Client]:
+    """The smoke clients of realm-config/fragments/smoke.yaml, with their private keys."""
+
+    def key(client_id: str) -> oauth.ClientKey:
+        return oauth.ClientKey.from_credentials(smoke_credentials, client_id)
+
+    return {
+        "smoke-spa": oauth.Client("smoke-spa", REDIRECT_URI),
+        "smoke-web": oauth.Client("smoke-web", REDIRECT_URI, key("smoke-web")),
+        "smoke-backend": oauth.Client("smoke-backend", key=key("smoke-backend")),
+        "smoke-mtls": oauth.Client("smoke-mtls"),
+        "smoke-device": oauth.Client("smoke-device"),
+        "smoke-jwt-bearer": oauth.Client("smoke-jwt-bearer", key=key("smoke-jwt-bearer")),
+    }
+
+
+@pytest.fixture(scope="session")
+def new_user_agent(smoke_credentials: dict[str, Any], tls_verify: str | bool) -> Callable[[], oauth.UserAgent]:
+    """A fresh browser for the test user: tests that end or revoke a session log in on their own."""
+    password: str = smoke_credentials["users"][CLINICIAN]["password"]
+    return lambda: oauth.UserAgent(tls_verify, CLINICIAN, password)
+
+
+@pytest.fixture(scope="session")
+def clinician_browser(new_user_agent: Callable[[], oauth.UserAgent]) -> oauth.UserAgent:
+    """The shared browser: one login for every test that leaves the session alive."""
+    return new_user_agent()
+
+
+@pytest.fixture(scope="session")
+def spa_grant(
+    clinician_browser: oauth.UserAgent, endpoints: oauth.Endpoints, clients: dict[str, oauth.Client]
+) -> oauth.CodeGrant:
+    """smoke-spa's tokens from the shared session (public client, consent granted)."""
+    return oauth.sign_in(clinician_browser, endpoints, clients["smoke-spa"], "openid patient/Observation.rs")
+
+
+@pytest.fixture(scope="session")
+def web_grant(
+    clinician_browser: oauth.UserAgent, endpoints: oauth.Endpoints, clients: dict[str, oauth.Client]
+) -> oauth.CodeGrant:
+    """smoke-web's tokens from the shared session (confidential client, private_key_jwt)."""
+    return oauth.sign_in(clinician_browser, endpoints, clients["smoke-web"], "openid patient/Patient.rs")
+
+
+@pytest.fixture(scope="session")
+def expect(outputs: StackOutputs, realm_settings: RealmSettings) -> Callable[..., oauth.TokenExpectations]:
+    """What a token of this realm must look like: `expect("smoke-spa", scopes={...})`."""
+    lifespan = realm_settings.access_token_lifespan
+    assert lifespan, "realm-config: no accessTokenLifespan codified to compare tokens with"
+
+    def expectations(
+        client_id: str, *, scopes: frozenset[str] = frozenset(), typ: str = "Bearer", nonce: str | None = None
+    ) -> oauth.TokenExpectations:
+        audience = RESOURCE_SERVER if typ == "Bearer" else client_id
+        return oauth.TokenExpectations(
+            issuer=outputs.issuer, audience=audience, authorized_party=client_id, max_lifetime=lifespan,
+            required_scopes=scopes, typ=typ, nonce=nonce,
+        )  # fmt: skip
+
+    return expectations
+
+
+@pytest.fixture(scope="session")
+def client_certificate(stack_name: str, tmp_path_factory: pytest.TempPathFactory) -> ClientCertificate:
+    """The smoke-mtls certificate for the M2M listener (idpkit.smoke.certificates: local CA or env vars)."""
+    try:
+        return smoke_client_certificate(stack_name, tmp_path_factory.mktemp("client-certificate"))
+    except MissingClientCertificateError as error:
+        pytest.skip(str(error))
+
+
+@pytest.fixture(scope="session")
+def backend_response(
+    endpoints: oauth.Endpoints,
+    clients: dict[str, oauth.Client],
+    client_certificate: ClientCertificate,
+    tls_verify: str | bool,
+) -> requests.Response:
+    """smoke-backend's client-credentials response: private_key_jwt, bound to the client certificate."""
+    return oauth.client_credentials(
+        endpoints, clients["smoke-backend"], cert=client_certificate.requests_cert, verify=tls_verify
+    )
+
+
+@pytest.fixture(scope="session")
+def mtls_response(
+    endpoints: oauth.Endpoints,
+    clients: dict[str, oauth.Client],
+    client_certificate: ClientCertificate,
+    tls_verify: str | bool,
+) -> requests.Response:
+    """smoke-mtls's client-credentials response: authenticated by its certificate alone (client-x509)."""
+    return oauth.client_credentials(
+        endpoints, clients["smoke-mtls"], cert=client_certificate.requests_cert, verify=tls_verify
+    )
+
+
+@pytest.fixture(scope="session")
+def code_flow_controls(spa_grant: oauth.CodeGrant, web_grant: oauth.CodeGrant, endpoints: oauth.Endpoints) -> None:
+    """Positive control of the code-flow attacks: the legitimate requests of both clients succeed,
+    so a refusal proves the rule, not a broken stack."""
+    for client_id, grant in (("smoke-spa", spa_grant), ("smoke-web", web_grant)):
+        assert grant.response.status_code == 200, (
+            f"control: {endpoints.token} refused {client_id}'s legitimate code flow ({grant.response.status_code})"
+        )

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from idpkit import paths
 from idpkit.errors import ExitCode, IdpkitError
-from idpkit.realm.model import RealmDocument
+from idpkit.realm.model import RealmDocument, service_account_username
 
 ENVIRONMENTS = ("local", "dev", "staging", "prod")
 # The key that identifies an item of each named list, so overlays can change one item in place.
@@ -30,7 +30,23 @@ LIST_KEYS = {
     "clientPolicies": "name",
     "users": "username",
     "protocolMappers": "name",
+    "federatedIdentities": "identityProvider",
 }
+
+
+def item_name(list_key: str | None, item: Any) -> str | None:
+    """The name of an item of the named list `list_key` (None: not a named list, or no name).
+
+    A service-account entry of `users` has no `username`: it is named after its client, as Keycloak
+    names the user (`service-account-<clientId>`).
+    """
+    key_field = LIST_KEYS.get(list_key or "")
+    if not key_field or not isinstance(item, dict):
+        return None
+    name = item.get(key_field)
+    if name is None and list_key == "users" and isinstance(item.get("serviceAccountClientId"), str):
+        return service_account_username(item["serviceAccountClientId"])
+    return name if isinstance(name, str) else None
 
 
 def config_dir() -> Path:
@@ -127,13 +143,47 @@ def load(environment: str, directory: Path | None = None) -> LoadedConfig:
     )
     if problems:
         raise ConfigError(problems)
-    return LoadedConfig(
+    loaded = LoadedConfig(
         environment=environment,
         document=RealmDocument.model_validate(merged),
         baseline=RealmDocument.model_validate(baseline_raw),
         overlay_file=_display(overlay_path, root),
         provenance=provenance,
     )
+    problems = [Problem(loaded.file_of(path), path, "REFERENCE", message) for path, message in _references(loaded)]
+    if problems:
+        raise ConfigError(problems)
+    return loaded
+
+
+def _references(loaded: LoadedConfig) -> list[tuple[str, str]]:
+    """Names in the merged document that point at nothing (Keycloak would refuse them mid-apply)."""
+    document = loaded.document
+    machine_clients = {c.client_id for c in document.clients or [] if c.service_accounts_enabled}
+    providers = {p.alias for p in document.identity_providers or []}
+    found: list[tuple[str, str]] = []
+    linked: dict[tuple[str, str], str] = {}
+    for user in document.users or []:
+        path = item_path("users", user.key)
+        client_id = user.service_account_client_id
+        if client_id is not None and client_id not in machine_clients:
+            found.append(
+                (f"{path}.serviceAccountClientId", f"{client_id!r} is no declared client with serviceAccountsEnabled")
+            )
+        seen: set[str] = set()
+        for link in user.federated_identities or []:
+            here = item_path(f"{path}.federatedIdentities", link.identity_provider)
+            if link.identity_provider in seen:
+                found.append((here, "a user has at most one link per identity provider"))
+            seen.add(link.identity_provider)
+            if link.identity_provider not in providers:
+                found.append(
+                    (f"{here}.identityProvider", f"{link.identity_provider!r} is no declared identity provider")
+                )
+            owner = linked.setdefault((link.identity_provider, link.user_id), user.key)
+            if owner != user.key:
+                found.append((f"{here}.userId", f"{link.user_id!r} at {link.identity_provider} is already {owner}'s"))
+    return found
 
 
 def _display(path: Path, root: Path) -> str:
@@ -173,11 +223,8 @@ def _error_path(raw: Any, loc: tuple[Any, ...]) -> str:
     for part in loc:
         if isinstance(part, int) and isinstance(node, list) and part < len(node):
             item = node[part]
-            key_field = LIST_KEYS.get(parent_key)
-            if key_field and isinstance(item, dict) and isinstance(item.get(key_field), str):
-                path = item_path(path, item[key_field])
-            else:
-                path = child_path(path, part)
+            name = item_name(parent_key, item)
+            path = item_path(path, name) if name is not None else child_path(path, part)
             node = item
         else:
             path = child_path(path, str(part))
@@ -197,24 +244,23 @@ def _copy(value: Any) -> Any:
 def _merge(target: dict[str, Any], source: dict[str, Any], path: str, file: str, provenance: dict[str, str]) -> None:
     for key, value in source.items():
         here = child_path(path, key)
-        key_field = LIST_KEYS.get(key)
         if isinstance(value, dict) and isinstance(target.get(key), dict):
             provenance.setdefault(here, file)
             _merge(target[key], value, here, file, provenance)
-        elif key_field and isinstance(value, list) and isinstance(target.get(key), list):
+        elif key in LIST_KEYS and isinstance(value, list) and isinstance(target.get(key), list):
             provenance.setdefault(here, file)
-            _merge_named(target[key], value, key_field, here, file, provenance)
+            _merge_named(target[key], value, key, here, file, provenance)
         else:
             target[key] = _copy(value)
-            _record(value, here, file, provenance, key_field)
+            _record(value, here, file, provenance, key)
 
 
 def _merge_named(
-    target: list[Any], source: list[Any], key_field: str, path: str, file: str, provenance: dict[str, str]
+    target: list[Any], source: list[Any], list_key: str, path: str, file: str, provenance: dict[str, str]
 ) -> None:
-    index = {item.get(key_field): item for item in target if isinstance(item, dict)}
+    index = {item_name(list_key, item): item for item in target if isinstance(item, dict)}
     for item in source:
-        name = item.get(key_field)
+        name = item_name(list_key, item)
         here = item_path(path, str(name))
         if name in index:
             _merge(index[name], item, here, file, provenance)
@@ -223,12 +269,13 @@ def _merge_named(
             _record(item, here, file, provenance, None)
 
 
-def _record(value: Any, path: str, file: str, provenance: dict[str, str], key_field: str | None) -> None:
+def _record(value: Any, path: str, file: str, provenance: dict[str, str], list_key: str | None) -> None:
     provenance[path] = file
     if isinstance(value, dict):
         for key, item in value.items():
-            _record(item, child_path(path, key), file, provenance, LIST_KEYS.get(key))
-    elif isinstance(value, list) and key_field:
+            _record(item, child_path(path, key), file, provenance, key)
+    elif isinstance(value, list) and list_key in LIST_KEYS:
         for item in value:
-            if isinstance(item, dict) and key_field in item:
-                _record(item, item_path(path, str(item[key_field])), file, provenance, None)
+            name = item_name(list_key, item)
+            if name is not None:
+                _record(item, item_path(path, name), file, provenance, None)

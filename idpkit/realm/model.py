@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 SignatureAlgorithm = Literal[
@@ -303,11 +303,47 @@ class IdentityProvider(KeycloakModel):
     """Provider configuration (issuer, keys, limits)."""
 
 
-class User(KeycloakModel):
-    """A user (UserRepresentation); only smoke-test users belong in files, never real people."""
+SERVICE_ACCOUNT_PREFIX = "service-account-"
+"""Keycloak names a client's service-account user `service-account-<clientId>`."""
 
-    username: str
-    """Login name."""
+
+def service_account_username(client_id: str) -> str:
+    """The user name Keycloak gives `client_id`'s service account (how files and reports name it)."""
+    return f"{SERVICE_ACCOUNT_PREFIX}{client_id}".lower()
+
+
+class FederatedIdentity(KeycloakModel):
+    """A link between a user and an identity provider (FederatedIdentityRepresentation).
+
+    The JWT bearer grant (and brokered login) resolves the provider's subject through it: an
+    assertion whose `sub` is `userId`, issued by the provider `identityProvider`, logs in this user.
+    """
+
+    identity_provider: str = Field(min_length=1)
+    """Alias of an identity provider declared in `identityProviders`."""
+    user_id: str = Field(min_length=1)
+    """The subject (`sub`) the provider asserts for this user; unique per provider in the realm."""
+    user_name: str | None = None
+    """The user's name at the provider (informational)."""
+
+
+class User(KeycloakModel):
+    """A user (UserRepresentation): a smoke-test user, or the service account of a declared client.
+
+    Test users (`username`) belong only in non-prod files, never real people. A service-account entry
+    (`serviceAccountClientId`, Keycloak's and keycloak-config-cli's shape) only grants the service
+    account of that client its realm roles: Keycloak creates the user with the client, so the kit
+    never creates it, sets no password and manages nothing else on it. The kit reconciles the realm
+    roles it owns (the realm roles declared in `roles`): missing ones are granted on apply; ones not
+    listed are reported as drift and revoked only with `--prune`; any other role (e.g.
+    `default-roles-<realm>`) is left alone.
+    """
+
+    username: str | None = None
+    """Login name of a test user (not with `serviceAccountClientId`)."""
+    service_account_client_id: str | None = None
+    """The client (with `serviceAccountsEnabled: true`) whose service account this entry grants roles to;
+    the entry is then named `service-account-<clientId>` in paths and plans."""
     enabled: bool | None = None
     """Whether the user can log in."""
     email: str | None = None
@@ -319,7 +355,42 @@ class User(KeycloakModel):
     last_name: str | None = None
     """Family name."""
     realm_roles: list[str] | None = None
-    """Realm roles granted."""
+    """Realm roles granted (service accounts: only roles their client's scopes map, REALM-SVCROLE-001)."""
+    federated_identities: list[FederatedIdentity] | None = None
+    """Links to identity providers (test users only), e.g. the subject a JWT bearer assertion names.
+    Links to the listed providers are kept as listed; a link to another declared provider is reported
+    as drift and removed only with `--prune`; links to providers the files do not declare are left alone."""
+
+    @model_validator(mode="after")
+    def _user_or_service_account(self) -> User:
+        if self.service_account_client_id is None:
+            if not self.username:
+                raise ValueError("needs `username` (a test user) or `serviceAccountClientId` (a service account)")
+            if self.username.lower().startswith(SERVICE_ACCOUNT_PREFIX):
+                raise ValueError(
+                    f"user names starting with {SERVICE_ACCOUNT_PREFIX!r} are Keycloak's service accounts; "
+                    "use `serviceAccountClientId`"
+                )
+            return self
+        extra = sorted(
+            name
+            for name in self.model_fields_set
+            if name not in {"service_account_client_id", "realm_roles"} and getattr(self, name) is not None
+        )
+        if extra:
+            fields = ", ".join(type(self).model_fields[name].alias or name for name in extra)
+            raise ValueError(
+                f"a service-account entry takes only `serviceAccountClientId` and `realmRoles` (got {fields}): "
+                "Keycloak creates and owns the user"
+            )
+        return self
+
+    @property
+    def key(self) -> str:
+        """How files, paths and plans name this user."""
+        if self.service_account_client_id is not None:
+            return service_account_username(self.service_account_client_id)
+        return self.username or ""
 
 
 class RuleException(KeycloakModel):
@@ -359,6 +430,6 @@ class RealmDocument(KeycloakModel):
     client_policies: list[ClientPolicy] | None = None
     """Client policies."""
     users: list[User] | None = None
-    """Smoke-test users (non-prod overlays only)."""
+    """Smoke-test users (non-prod overlays only) and service accounts' realm roles (any environment)."""
     exceptions: list[RuleException] | None = None
     """Named exceptions to security rules."""

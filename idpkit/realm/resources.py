@@ -11,8 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from idpkit.errors import IdpkitError
 from idpkit.realm import urls
-from idpkit.realm.api import AdminApi
+from idpkit.realm.api import AdminApi, ApiError
 from idpkit.realm.diff import FieldChange, compare, normalize
 from idpkit.realm.model import Client, IdentityProvider, RealmDocument, User
 from idpkit.realm.secrets import PENDING, SecretStore
@@ -22,6 +23,7 @@ OWNED_DESCRIPTION_PREFIX = "[idpkit] "
 GENERATED_PUBLIC_KEY = "kit:generated-public-key:"
 BUILT_IN_CLIENTS = {"account", "account-console", "admin-cli", "broker", "realm-management", "security-admin-console"}
 _PAGE = 1000
+_BAD_REQUEST, _NOT_FOUND = 400, 404
 
 Action = Literal["create", "update", "delete"]
 
@@ -408,31 +410,87 @@ def plan_clients(ctx: Context) -> list[Change]:
     )
 
 
-# --- users (smoke-test users only) ---------------------------------------------------------------
+# --- users (smoke-test users, with their federated identity links) -----------------------------------
 
 
 def _default_role(realm: str) -> str:
     return f"default-roles-{realm}"
 
 
-def plan_users(ctx: Context) -> list[Change]:
+def _link(link: dict[str, Any]) -> dict[str, Any]:
+    """A federated identity link as plans show it (the provider is in the field name)."""
+    return {key: link[key] for key in ("userId", "userName") if link.get(key) is not None}
+
+
+def plan_users(ctx: Context) -> list[Change]:  # noqa: PLR0915 - closures share the user data
     api = ctx.api
-    users: dict[str, User] = {u.username: u for u in ctx.document.users or []}
-    desired = {name: _dump(u, "realm_roles") for name, u in users.items()}
+    users: dict[str, User] = {
+        u.key: u for u in ctx.document.users or [] if u.service_account_client_id is None and u.username
+    }
+    desired = {name: _dump(u, "realm_roles", "federated_identities") for name, u in users.items()}
+    links = {
+        name: {link.identity_provider: _dump(link) for link in u.federated_identities or []}
+        for name, u in users.items()
+    }
+    providers = {p.alias for p in ctx.document.identity_providers or []}
     live = {u["username"]: u for u in ctx.live(urls.USERS, briefRepresentation="false", max=str(_PAGE))}
 
     def live_roles(user_id: str) -> list[str]:
         roles = api.get(api.path(urls.USER_REALM_ROLES, id=user_id)) or []
         return sorted(r["name"] for r in roles if r["name"] != _default_role(api.realm))
 
+    def live_links(user_id: str) -> dict[str, dict[str, Any]]:
+        found = api.get(api.path(urls.USER_FEDERATED_IDENTITIES, id=user_id)) or []
+        return {link["identityProvider"]: link for link in found}
+
     def sync_roles(user_id: str, name: str) -> None:
+        if users[name].realm_roles is None:
+            return
         want = set(users[name].realm_roles or [])
         have = set(live_roles(user_id))
+        if want == have:
+            return
         role_reps = {r["name"]: r for r in api.get(api.path(urls.ROLES)) or []}
         if want - have:
             api.post(api.path(urls.USER_REALM_ROLES, id=user_id), [role_reps[r] for r in sorted(want - have)])
         if have - want:
             api.delete(api.path(urls.USER_REALM_ROLES, id=user_id), [role_reps[r] for r in sorted(have - want)])
+
+    def link_fields(name: str, current: dict[str, dict[str, Any]]) -> list[FieldChange]:
+        """Declared links missing or different; with prune, links to other declared providers."""
+        if users[name].federated_identities is None:
+            return []
+        fields: list[FieldChange] = []
+        wanted = links[name]
+        for alias, link in wanted.items():
+            have = _link(current[alias]) if alias in current else None
+            if have is None or compare(_link(link), have):
+                fields.append(FieldChange(f"federatedIdentities[{alias}]", have, _link(link)))
+        for alias in sorted(set(current) - set(wanted)):
+            if alias not in providers:
+                continue  # a provider the files do not declare: not the kit's link
+            if ctx.prune:
+                fields.append(FieldChange(f"federatedIdentities[{alias}]", _link(current[alias]), None))
+            else:
+                ctx.unmanaged.append(
+                    f"user {name}: federated identity link to {alias} not in the files (removed only with --prune)"
+                )
+        return fields
+
+    def sync_links(user_id: str, name: str) -> None:
+        if users[name].federated_identities is None:
+            return
+        current = live_links(user_id)
+        wanted = links[name]
+        for alias in sorted(current):
+            stale = alias in wanted and bool(compare(_link(wanted[alias]), _link(current[alias])))
+            surplus = alias not in wanted and alias in providers and ctx.prune
+            if stale or surplus:
+                api.delete(api.path(urls.USER_FEDERATED_IDENTITY, id=user_id, alias=alias))
+                current.pop(alias)
+        for alias, link in wanted.items():
+            if alias not in current:
+                api.post(api.path(urls.USER_FEDERATED_IDENTITY, id=user_id, alias=alias), link)
 
     def extra(name: str, current: dict[str, Any]) -> list[FieldChange]:
         fields: list[FieldChange] = []
@@ -440,6 +498,8 @@ def plan_users(ctx: Context) -> list[Change]:
             users[name].realm_roles or []
         ):
             fields.append(FieldChange("realmRoles", have, sorted(users[name].realm_roles or [])))
+        if users[name].federated_identities is not None:
+            fields.extend(link_fields(name, live_links(current["id"])))
         if ctx.secrets.password(name) is None:
             fields.append(FieldChange("password", "(unknown to the kit)", PENDING))
         return fields
@@ -449,7 +509,9 @@ def plan_users(ctx: Context) -> list[Change]:
             password = ctx.secrets.password(name)
             body = {**wanted, "credentials": [{"type": "password", "value": password, "temporary": False}]}
             response = api.post(api.path(urls.USERS), body)
-            sync_roles(api.created_id(response), name)
+            user_id = api.created_id(response)
+            sync_roles(user_id, name)
+            sync_links(user_id, name)
 
         return run
 
@@ -460,6 +522,7 @@ def plan_users(ctx: Context) -> list[Change]:
             if compare(wanted, current):
                 api.put(api.path(urls.USER, id=current["id"]), {**current, **wanted})
             sync_roles(current["id"], name)
+            sync_links(current["id"], name)
             if not password_known:
                 password = ctx.secrets.password(name)
                 api.put(
@@ -478,6 +541,81 @@ def plan_users(ctx: Context) -> list[Change]:
         if change.action == "create":
             change.fields.append(FieldChange("password", None, PENDING))
             change.fields.append(FieldChange("realmRoles", None, sorted(users[change.name].realm_roles or [])))
+            change.fields.extend(link_fields(change.name, {}))
+    return changes
+
+
+# --- service accounts (realm roles of the users Keycloak creates with service-account clients) ----
+
+
+def plan_service_accounts(ctx: Context) -> list[Change]:
+    """Grant each declared service account its realm roles; revoke kit-owned ones only with --prune.
+
+    The user itself is Keycloak's (created with the client, found through the client): the kit never
+    creates, edits or deletes it and sets no password. Ownership of role mappings: the kit manages a
+    service account's mappings to the roles it owns (declared in `roles`, or marked as the kit's);
+    mappings to any other role are never touched. A kit-owned role not listed is drift: reported,
+    and revoked only with --prune.
+    """
+    api = ctx.api
+    accounts = [u for u in ctx.document.users or [] if u.service_account_client_id and u.realm_roles is not None]
+    if not accounts:
+        return []
+    owned = {r.name for r in ctx.document.roles or []} | {
+        r["name"] for r in ctx.live(urls.ROLES, briefRepresentation="false") if _owned_attributes(r.get("attributes"))
+    }
+
+    def account_of(client_id: str) -> dict[str, Any] | None:
+        """The client's service-account user; None while the client (or its service account) is missing."""
+        found = ctx.live(urls.CLIENTS, clientId=client_id)
+        if not found:
+            return None
+        try:
+            account: dict[str, Any] = api.get(api.path(urls.CLIENT_SERVICE_ACCOUNT, id=found[0]["id"]))
+        except ApiError as error:
+            if error.status in (_BAD_REQUEST, _NOT_FOUND):  # serviceAccountsEnabled still false
+                return None
+            raise
+        return account
+
+    def held(account: dict[str, Any]) -> set[str]:
+        return {r["name"] for r in api.get(api.path(urls.USER_REALM_ROLES, id=account["id"])) or []}
+
+    def sync(client_id: str, want: set[str], managed: set[str]) -> Callable[[], object]:
+        def run() -> None:
+            account = account_of(client_id)
+            if account is None:
+                raise IdpkitError(f"client {client_id}: no service account to grant {', '.join(sorted(want))} to")
+            have = held(account)
+            grant, revoke = want - have, (have & managed) - want if ctx.prune else set()
+            if not grant and not revoke:
+                return
+            role_reps = {r["name"]: r for r in api.get(api.path(urls.ROLES)) or []}
+            if grant:
+                api.post(api.path(urls.USER_REALM_ROLES, id=account["id"]), [role_reps[r] for r in sorted(grant)])
+            if revoke:
+                api.delete(api.path(urls.USER_REALM_ROLES, id=account["id"]), [role_reps[r] for r in sorted(revoke)])
+
+        return run
+
+    changes: list[Change] = []
+    for user in accounts:
+        client_id = user.service_account_client_id or ""
+        want = set(user.realm_roles or [])
+        managed = owned | want
+        account = account_of(client_id)
+        have = held(account) & managed if account else set()
+        surplus = have - want
+        if surplus and not ctx.prune:
+            ctx.unmanaged.append(
+                f"serviceAccount {user.key}: holds {', '.join(sorted(surplus))}, not in the files "
+                "(revoked only with --prune)"
+            )
+        target = want if ctx.prune else want | surplus
+        if account is not None and have == target:
+            continue
+        field_change = FieldChange("realmRoles", sorted(have) if account else None, sorted(target))
+        changes.append(Change("serviceAccount", user.key, "update", [field_change], sync(client_id, want, managed)))
     return changes
 
 
@@ -524,7 +662,8 @@ def plan_client_policies(ctx: Context) -> list[Change]:
 
 
 # Dependency order: scopes need roles, realm default scopes and clients need scopes, clients need
-# identity providers (JWT grant), users need roles; policies come last so that the kit's own
+# identity providers (JWT grant), users need roles (and identity providers, for their links), service
+# accounts need their clients; policies come last so that the kit's own
 # clients are never judged half-built (keycloak-config-cli #984).
 KINDS: list[tuple[str, Callable[[Context], list[Change]]]] = [
     ("realm", plan_realm),
@@ -534,6 +673,7 @@ KINDS: list[tuple[str, Callable[[Context], list[Change]]]] = [
     ("identityProvider", plan_identity_providers),
     ("client", plan_clients),
     ("user", plan_users),
+    ("serviceAccount", plan_service_accounts),
     ("clientProfile", plan_client_profiles),
     ("clientPolicy", plan_client_policies),
 ]

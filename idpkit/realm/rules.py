@@ -617,10 +617,43 @@ def _test_data(loaded: LoadedConfig) -> Iterator[tuple[str, str]]:
     if loaded.environment in NON_PROD:
         return
     for user in loaded.document.users or []:
-        yield item_path("users", user.username), "test users are not allowed in this environment"
+        if user.service_account_client_id is None:
+            yield item_path("users", user.key), "test users are not allowed in this environment"
     for client in _clients(loaded.document):
         if client.kit and client.kit.generated_jwk:
             yield _client_path(client, "kit"), "generated test keys are not allowed in this environment"
+
+
+@rule(
+    RuleMetadata(
+        id="REALM-SVCROLE-001",
+        title="Service accounts hold only the roles their client's scopes map",
+        requirements=("HIPAA-164.312(a)(1)", "RFC9700-2.3", "SMART-2.2-BACKEND"),
+        severity=Severity.HIGH,
+        risk="A machine client holds PHI roles beyond its scopes: one more scope, or fullScopeAllowed, hands a "
+        "backend access to other PHI categories of every patient.",
+        remediation="Grant a service account (users[].serviceAccountClientId) only realm roles that scopeMappings "
+        "map to one of its client's default or optional scopes.",
+    )
+)
+def _service_account_roles(loaded: LoadedConfig) -> Iterator[tuple[str, str]]:
+    document = loaded.document
+    mapped = {m.client_scope: set(m.roles) for m in document.scope_mappings or []}
+    clients = {c.client_id: c for c in _clients(document)}
+    for user in document.users or []:
+        client = clients.get(user.service_account_client_id or "")
+        if client is None:  # a test user, or a dangling name (refused by the loader)
+            continue
+        scopes = [*(client.default_client_scopes or []), *(client.optional_client_scopes or [])]
+        allowed: set[str] = set()
+        for scope in scopes:
+            allowed |= mapped.get(scope, set())
+        for role in user.realm_roles or []:
+            if role not in allowed:
+                yield (
+                    f"{item_path('users', user.key)}.realmRoles",
+                    f"{role!r} is not mapped by any scope of {client.client_id} ({', '.join(scopes) or 'none'})",
+                )
 
 
 # Which way each realm setting tightens; an overlay moving one the other way needs an exception.

@@ -29,5 +29,10 @@ USERS = "admin/realms/{realm}/users"
 USER = "admin/realms/{realm}/users/{id}"
 USER_PASSWORD = "admin/realms/{realm}/users/{id}/reset-password"  # noqa: S105 - a path, not a secret
 USER_REALM_ROLES = "admin/realms/{realm}/users/{id}/role-mappings/realm"
+USER_FEDERATED_IDENTITIES = "admin/realms/{realm}/users/{id}/federated-identity"
+USER_FEDERATED_IDENTITY = "admin/realms/{realm}/users/{id}/federated-identity/{alias}"
 EVENTS = "admin/realms/{realm}/events"
 ADMIN_EVENTS = "admin/realms/{realm}/admin-events"
+# Realm roles a client's tokens may carry for a `scope` request (the role container of realm roles is the realm).
+CLIENT_GRANTED_REALM_ROLES = "admin/realms/{realm}/clients/{id}/evaluate-scopes/scope-mappings/{realm}/granted"
+USER_BRUTE_FORCE = "admin/realms/{realm}/attack-detection/brute-force/users/{id}"

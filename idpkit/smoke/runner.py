@@ -36,13 +36,21 @@ def artifacts_directory(stack: str) -> Path:
     return directory
 
 
-def run_suite(stack: str, pytest_args: Sequence[str], *, junit: Path | None = None, quiet: bool = False) -> SmokeRun:
-    """Run the suite in a child pytest; its exit code is the suite's verdict."""
+def run_suite(
+    stack: str,
+    pytest_args: Sequence[str],
+    *,
+    junit: Path | None = None,
+    results: Path | None = None,
+    quiet: bool = False,
+    tests: Sequence[str] = (),
+) -> SmokeRun:
+    """Run the suite (or only `tests`, node ids) in a child pytest; its exit code is the suite's verdict."""
     artifacts = artifacts_directory(stack)
     junit_path = junit or artifacts / "junit.xml"
-    results_path = artifacts / "results.json"
+    results_path = results or artifacts / "results.json"
     command = [
-        sys.executable, "-m", "pytest", str(suite_directory()), "--stack", stack,
+        sys.executable, "-m", "pytest", *(str(suite_directory() / test) for test in tests or [""]), "--stack", stack,
         f"--junitxml={junit_path}", f"--smoke-results={results_path}", "-p", "no:cacheprovider",
         *pytest_args,
     ]  # fmt: skip

@@ -179,3 +179,117 @@ def test_insecure_files_are_refused_before_any_write(applied: StackOutputs, tmp_
     assert completed.returncode == 1, "an insecure file must fail apply"
     assert "realm-config/base/realm.yaml: realm.sslRequired: [REALM-TLS-001]" in completed.stderr, completed.stderr
     assert _plan("plan")[0] == 0, "a refused apply changed the realm"
+
+
+# --- service accounts' realm roles and federated identity links -----------------------------------
+
+KIT_ROLES = {"phi-demographics", "phi-observations", "phi-medications", "phi-conditions"}
+ASSERTION_PROVIDER = "smoke-assertions"
+CLINICIAN = "smoke-clinician"
+
+
+def _service_account(admin: AdminApi, client_id: str) -> dict[str, Any]:
+    account: dict[str, Any] = admin.get(admin.path(urls.CLIENT_SERVICE_ACCOUNT, id=_client(admin, client_id)["id"]))
+    return account
+
+
+def _roles(admin: AdminApi, user_id: str) -> set[str]:
+    return {r["name"] for r in admin.get(admin.path(urls.USER_REALM_ROLES, id=user_id)) or []}
+
+
+def _role(admin: AdminApi, name: str) -> dict[str, Any]:
+    role: dict[str, Any] = next(r for r in admin.get(admin.path(urls.ROLES)) if r["name"] == name)
+    return role
+
+
+def _fields(plan: dict[str, Any], kind: str, name: str) -> dict[str, tuple[Any, Any]]:
+    return {
+        f["field"]: (f["live"], f["desired"])
+        for c in plan["changes"]
+        if (c["kind"], c["name"]) == (kind, name)
+        for f in c["fields"]
+    }
+
+
+def test_service_accounts_hold_their_scopes_roles_and_reapply_is_a_noop(applied: StackOutputs, admin: AdminApi) -> None:
+    expected = {"smoke-backend": {"phi-observations"}, "smoke-mtls": KIT_ROLES, "phi-backend": {"phi-observations"}}
+    for client_id, roles in expected.items():
+        held = _roles(admin, _service_account(admin, client_id)["id"])
+        assert held & KIT_ROLES == roles, f"service account of {client_id} holds {held}, expected {roles}"
+        assert f"default-roles-{applied.realm}" in held, f"{client_id}: the kit touched a role it does not own"
+    completed = run_realm("apply", "--stack", "local", "--json")
+    writes = json.loads(completed.stdout)["writes"]
+    assert writes["total"] == 0, f"re-apply with service-account roles in place made writes {writes}"
+
+
+def test_role_removed_from_a_service_account_is_drift(applied: StackOutputs, admin: AdminApi) -> None:
+    account = _service_account(admin, "smoke-backend")
+    admin.delete(admin.path(urls.USER_REALM_ROLES, id=account["id"]), [_role(admin, "phi-observations")])
+    try:
+        code, drift = _plan("drift")
+        fields = _fields(drift, "serviceAccount", "service-account-smoke-backend")
+        assert code == 2, "drift must exit 2 after a service account lost a role"
+        assert fields == {"realmRoles": ([], ["phi-observations"])}, f"drift shows {fields}"
+    finally:
+        assert run_realm("apply", "--stack", "local").returncode == 0
+    assert "phi-observations" in _roles(admin, account["id"]), "apply did not grant the role back"
+    assert _plan("drift")[0] == 0, "apply did not repair the service account"
+
+
+def test_role_granted_by_hand_is_drift_and_revoked_only_with_prune(applied: StackOutputs, admin: AdminApi) -> None:
+    account = _service_account(admin, "smoke-backend")
+    admin.post(admin.path(urls.USER_REALM_ROLES, id=account["id"]), [_role(admin, "phi-conditions")])
+    try:
+        revoke = {"realmRoles": (["phi-conditions", "phi-observations"], ["phi-observations"])}
+        code, drift = _plan("drift")
+        assert code == 2, "drift must exit 2 after a role was granted by hand"
+        assert _fields(drift, "serviceAccount", "service-account-smoke-backend") == revoke, "drift misses the role"
+        _code, plan = _plan("plan")
+        assert not _fields(plan, "serviceAccount", "service-account-smoke-backend"), "plan revokes without --prune"
+        assert any(
+            "service-account-smoke-backend" in note and "phi-conditions" in note for note in plan["unmanaged"]
+        ), f"plan does not report the hand-granted role: {plan['unmanaged']}"
+        _code, pruning = _plan("plan", "--prune")
+        assert _fields(pruning, "serviceAccount", "service-account-smoke-backend") == revoke, "--prune keeps the role"
+    finally:
+        admin.delete(admin.path(urls.USER_REALM_ROLES, id=account["id"]), [_role(admin, "phi-conditions")])
+    assert _plan("drift")[0] == 0, "the service account is still drifted"
+
+
+def _clinician_links(admin: AdminApi) -> tuple[str, dict[str, dict[str, Any]]]:
+    user = admin.get(admin.path(urls.USERS), username=CLINICIAN, exact="true")[0]
+    links = admin.get(admin.path(urls.USER_FEDERATED_IDENTITIES, id=user["id"])) or []
+    return user["id"], {link["identityProvider"]: link for link in links}
+
+
+def test_federated_identity_link_is_created_and_idempotent(applied: StackOutputs, admin: AdminApi) -> None:
+    user_id, links = _clinician_links(admin)
+    assert links.get(ASSERTION_PROVIDER, {}).get("userId") == CLINICIAN, f"{CLINICIAN} links: {links}"
+    link_url = admin.path(urls.USER_FEDERATED_IDENTITY, id=user_id, alias=ASSERTION_PROVIDER)
+    admin.delete(link_url)
+    admin.post(link_url, {"identityProvider": ASSERTION_PROVIDER, "userId": "someone-else", "userName": "x"})
+    try:
+        code, drift = _plan("drift")
+        fields = _fields(drift, "user", CLINICIAN)
+        assert code == 2, "drift must exit 2 after a hand-changed link"
+        assert fields == {
+            f"federatedIdentities[{ASSERTION_PROVIDER}]": (
+                {"userId": "someone-else", "userName": "x"},
+                {"userId": CLINICIAN, "userName": CLINICIAN},
+            )
+        }, f"drift shows {fields}"
+    finally:
+        assert run_realm("apply", "--stack", "local").returncode == 0
+    assert _clinician_links(admin)[1][ASSERTION_PROVIDER]["userId"] == CLINICIAN, "apply did not restore the link"
+    writes = json.loads(run_realm("apply", "--stack", "local", "--json").stdout)["writes"]
+    assert writes["total"] == 0, f"re-apply with the link in place made writes {writes}"
+
+
+def test_killed_apply_converges_for_a_service_account(applied: StackOutputs, admin: AdminApi) -> None:
+    admin.delete(admin.path(urls.CLIENT, id=_client(admin, "smoke-mtls")["id"]))  # its service account goes too
+    killed = run_realm("apply", "--stack", "local", env={KILL_AFTER_WRITES_ENV: "1"})
+    assert killed.returncode == -9, f"apply was expected to be killed after 1 write: {killed.stderr}"
+    assert run_realm("apply", "--stack", "local").returncode == 0
+    code, plan = _plan("plan")
+    assert code == 0, f"killed apply did not converge: {plan['changes']}"
+    assert _roles(admin, _service_account(admin, "smoke-mtls")["id"]) & KIT_ROLES == KIT_ROLES

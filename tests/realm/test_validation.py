@@ -21,7 +21,10 @@ def _client(data: dict[str, Any], client_id: str) -> dict[str, Any]:
 
 
 def _executors(data: dict[str, Any]) -> list[dict[str, Any]]:
-    return next(p for p in data["clientProfiles"] if p["name"] == "idpkit-phi-baseline")["executors"]
+    executors: list[dict[str, Any]] = next(p for p in data["clientProfiles"] if p["name"] == "idpkit-phi-baseline")[
+        "executors"
+    ]
+    return executors
 
 
 def _drop_executor(name: str) -> Callable[[dict[str, Any]], None]:
@@ -42,6 +45,14 @@ def _client_field(client_id: str, field: str, value: Any) -> Callable[[dict[str,
 
 def _client_attribute(client_id: str, name: str, value: str) -> Callable[[dict[str, Any]], None]:
     return lambda data: _client(data, client_id)["attributes"].__setitem__(name, value)
+
+
+def _service_account(data: dict[str, Any], client_id: str) -> dict[str, Any]:
+    return next(u for u in data["users"] if u.get("serviceAccountClientId") == client_id)
+
+
+def _user(data: dict[str, Any], username: str) -> dict[str, Any]:
+    return next(u for u in data["users"] if u.get("username") == username)
 
 
 def _overlay(change: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
@@ -151,6 +162,12 @@ VIOLATIONS: dict[str, tuple[str, str, Callable[[dict[str, Any]], None], str]] = 
         "users[smoke-clinician]",
     ),
     "REALM-OVERLAY-001": ("dev", "overlays/dev.yaml", _overlay(_realm("failureFactor", 4)), "realm.failureFactor"),
+    "REALM-SVCROLE-001": (
+        "prod",
+        "base/service-accounts.yaml",
+        lambda data: _service_account(data, "phi-backend")["realmRoles"].append("phi-conditions"),
+        "users[service-account-phi-backend].realmRoles",
+    ),
 }
 
 
@@ -224,3 +241,88 @@ def test_exception_waives_only_its_rule_and_is_reported() -> None:
 def test_exported_json_schema_is_current() -> None:
     shipped = json.loads(schema.default_path().read_text())
     assert shipped == schema.json_schema(), "realm-config schema is stale: run `idpkit realm schema`"
+
+
+def test_service_accounts_get_exactly_their_scopes_roles() -> None:
+    """Least privilege as shipped: each machine client's service account holds its system scopes' roles."""
+    for environment in loader.ENVIRONMENTS:
+        document = loader.load(environment).document
+        mapped = {m.client_scope: set(m.roles) for m in document.scope_mappings or []}
+        accounts = {u.service_account_client_id: set(u.realm_roles or []) for u in document.users or []}
+        for client in document.clients or []:
+            if not client.service_accounts_enabled:
+                continue
+            needed: set[str] = set()
+            for scope in client.default_client_scopes or []:
+                needed |= mapped.get(scope, set())
+            assert accounts.get(client.client_id) == needed, (
+                f"{environment}: service account of {client.client_id} holds {accounts.get(client.client_id)}, "
+                f"its default scopes need {needed}"
+            )
+
+
+def test_overlay_merges_a_service_account_by_its_client(tmp_path: Path) -> None:
+    def narrow(data: dict[str, Any]) -> None:
+        data["users"] = [{"serviceAccountClientId": "smoke-mtls", "realmRoles": ["phi-observations"]}]
+
+    edit(scratch_project(tmp_path), "overlays/staging.yaml", narrow)
+    loaded = loader.load("staging", tmp_path / "realm-config")
+    accounts = [u for u in loaded.document.users or [] if u.service_account_client_id == "smoke-mtls"]
+    assert [u.realm_roles for u in accounts] == [["phi-observations"]], "overlay did not merge into the entry"
+    assert loaded.file_of("users[service-account-smoke-mtls].realmRoles") == "realm-config/overlays/staging.yaml"
+
+
+# (file edited, edit, rule, path the refusal must name)
+BAD_USERS: dict[str, tuple[str, Callable[[dict[str, Any]], None], str, str]] = {
+    "service account with a profile field": (
+        "base/service-accounts.yaml",
+        lambda data: _service_account(data, "phi-backend").__setitem__("email", "x@example.invalid"),
+        "SCHEMA",
+        "users[service-account-phi-backend]",
+    ),
+    "user without a name": (
+        "fragments/smoke.yaml",
+        lambda data: _user(data, "smoke-clinician").pop("username"),
+        "SCHEMA",
+        "users[0]",
+    ),
+    "user posing as a service account": (
+        "fragments/smoke.yaml",
+        lambda data: _user(data, "smoke-clinician").__setitem__("username", "service-account-smoke-web"),
+        "SCHEMA",
+        "users[service-account-smoke-web]",
+    ),
+    "service account of a client without one": (
+        "base/service-accounts.yaml",
+        lambda data: _service_account(data, "phi-backend").__setitem__("serviceAccountClientId", "phi-api"),
+        "REFERENCE",
+        "users[service-account-phi-api].serviceAccountClientId",
+    ),
+    "link to an undeclared provider": (
+        "fragments/smoke.yaml",
+        lambda data: _user(data, "smoke-clinician")["federatedIdentities"][0].__setitem__("identityProvider", "nope"),
+        "REFERENCE",
+        "users[smoke-clinician].federatedIdentities[nope].identityProvider",
+    ),
+    "subject linked to two users": (
+        "fragments/smoke.yaml",
+        lambda data: data["users"].append(
+            {
+                "username": "smoke-twin",
+                "federatedIdentities": [{"identityProvider": "smoke-assertions", "userId": "smoke-clinician"}],
+            }
+        ),
+        "REFERENCE",
+        "users[smoke-twin].federatedIdentities[smoke-assertions].userId",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_USERS))
+def test_bad_user_entry_is_refused_naming_file_and_path(case: str, tmp_path: Path) -> None:
+    file, change, rule_id, path = BAD_USERS[case]
+    edit(scratch_project(tmp_path), file, change)
+    problems = _refusal(tmp_path, "staging").problems
+    assert [(p.file, p.path, p.rule) for p in problems] == [(f"realm-config/{file}", path, rule_id)], (
+        f"{case}: unexpected refusal {[str(p) for p in problems]}"
+    )

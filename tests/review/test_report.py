@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from idpkit.cli import review as review_cli
+from idpkit.cli.review import review as review_command
+from idpkit.review import collect as collect_module
 from idpkit.review import smoke
 from idpkit.review.model import Review
 from idpkit.review.render_html import render as render_html
@@ -34,7 +35,8 @@ def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def cached_collect(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI on the session's reviews (the AWS capture is the slow part), dated like them."""
-    monkeypatch.setattr(review_cli, "collect", lambda stack: _with_fresh_smoke(review(stack)))
+    # The CLI imports `collect` when it runs, so patching the module's function is what it sees.
+    monkeypatch.setattr(collect_module, "collect", lambda stack: _with_fresh_smoke(review(stack)))
 
 
 def _with_fresh_smoke(cached: Review) -> Review:
@@ -42,7 +44,7 @@ def _with_fresh_smoke(cached: Review) -> Review:
 
 
 def test_local_review_passes_and_exits_zero(state_dir: Path, cached_collect: None) -> None:
-    result = CliRunner().invoke(review_cli.review, ["--stack", "local", "--format", "md"])
+    result = CliRunner().invoke(review_command, ["--stack", "local", "--format", "md"])
     assert result.exit_code == 0, result.output
     assert "Verdict: **PASS**" in result.output
     assert "No smoke run recorded for this stack." in result.output
@@ -53,7 +55,7 @@ def test_failed_smoke_test_fails_the_review(state_dir: Path, cached_collect: Non
     results.parent.mkdir(parents=True)
     outcome = {"check": "SMOKE-DISCOVERY-001", "test": "test_discovery.py::test_x", "flow": "discovery"}
     results.write_text(json.dumps({"stack": "local", "seconds": 1.0, "results": [outcome | {"outcome": "failed"}]}))
-    result = CliRunner().invoke(review_cli.review, ["--stack", "local", "--format", "md"])
+    result = CliRunner().invoke(review_command, ["--stack", "local", "--format", "md"])
     assert result.exit_code == 1, result.output
     assert "1 smoke test(s) failed in the latest run" in result.output
     assert "| failed | SMOKE-DISCOVERY-001 | test_discovery.py::test_x |" in result.output

@@ -1,0 +1,452 @@
+"""Client-side OAuth 2.0 / OpenID Connect helpers for the smoke suite and the benchmarks.
+
+Everything a relying party does, without a browser: PKCE pairs, driving Keycloak's login and consent
+pages with one `requests` session per user agent, private_key_jwt client assertions, token requests,
+and full validation of the tokens against the realm's JWKS. Nothing here prints a token or secret:
+errors name the endpoint, the client and the rule broken.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import re
+import secrets
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+import jwt
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+TIMEOUT = 15
+BEARER = "Bearer"
+# Keycloak's login, consent and device pages are found by their forms; nothing else is parsed.
+_LOGIN_FORM = re.compile(r'<form[^>]*id="kc-form-login"[^>]*action="([^"]+)"', re.DOTALL)
+_CONSENT_FORM = re.compile(r'<form[^>]*action="([^"]*/login-actions/consent[^"]*)"', re.DOTALL)
+_HIDDEN_CODE = re.compile(r'<input[^>]*name="code"[^>]*value="([^"]*)"')
+_MAX_PAGES = 10
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@dataclass(frozen=True)
+class Pkce:
+    """A PKCE pair (RFC 7636); `S256` unless a test needs the weak `plain` method."""
+
+    verifier: str
+    challenge: str
+    method: str = "S256"
+
+    @classmethod
+    def generate(cls, method: str = "S256") -> Pkce:
+        verifier = secrets.token_urlsafe(64)
+        challenge = b64url(hashlib.sha256(verifier.encode()).digest()) if method == "S256" else verifier
+        return cls(verifier, challenge, method)
+
+    @property
+    def authorization_params(self) -> dict[str, str]:
+        return {"code_challenge": self.challenge, "code_challenge_method": self.method}
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """The realm's endpoints, from its discovery document; `mtls` are the RFC 8705 aliases."""
+
+    issuer: str
+    authorization: str
+    token: str
+    userinfo: str
+    revocation: str
+    introspection: str
+    end_session: str
+    device_authorization: str
+    jwks_uri: str
+    mtls: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_discovery(cls, document: Mapping[str, Any]) -> Endpoints:
+        return cls(
+            issuer=document["issuer"],
+            authorization=document["authorization_endpoint"],
+            token=document["token_endpoint"],
+            userinfo=document["userinfo_endpoint"],
+            revocation=document["revocation_endpoint"],
+            introspection=document["introspection_endpoint"],
+            end_session=document["end_session_endpoint"],
+            device_authorization=document["device_authorization_endpoint"],
+            jwks_uri=document["jwks_uri"],
+            mtls=dict(document.get("mtls_endpoint_aliases", {})),
+        )
+
+    @property
+    def mtls_token(self) -> str:
+        """Where certificate-bound tokens are requested: the M2M listener."""
+        return self.mtls.get("token_endpoint", self.token)
+
+
+@dataclass(frozen=True)
+class ClientKey:
+    """A private_key_jwt client's signing key (PEM), as the smoke credentials file holds it."""
+
+    client_id: str
+    private_key_pem: str = field(repr=False)
+    kid: str
+    algorithm: str = "PS256"
+
+    @cached_property
+    def private_key(self) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
+        """The parsed key, once: loading validates an RSA key, which takes about half a second."""
+        key = serialization.load_pem_private_key(self.private_key_pem.encode(), password=None)
+        if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+            raise TypeError(f"{self.client_id}: smoke credentials hold a {type(key).__name__}, not an RSA/EC key")
+        return key
+
+    @property
+    def public_key_pem(self) -> bytes:
+        return self.private_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+    @classmethod
+    def from_credentials(cls, credentials: Mapping[str, Any], client_id: str) -> ClientKey:
+        entry = credentials["clients"][client_id]
+        return cls(client_id, entry["private_key_pem"], entry["kid"], entry["alg"])
+
+
+def client_assertion(
+    key: ClientKey,
+    audience: str,
+    *,
+    lifetime: int = 60,
+    claims: Mapping[str, Any] | None = None,
+    omit: Iterable[str] = (),
+) -> str:
+    """A signed client assertion (RFC 7523 §3): iss = sub = client_id, unique jti, short exp.
+
+    `claims` overrides or adds claims and `omit` drops some, to build the invalid assertions of
+    attack tests.
+    """
+    now = int(time.time())
+    payload: dict[str, Any] = {
+        "iss": key.client_id,
+        "sub": key.client_id,
+        "aud": audience,
+        "jti": str(uuid.uuid4()),
+        "iat": now,
+        "exp": now + lifetime,
+    }
+    payload.update(claims or {})
+    for name in omit:
+        payload.pop(name, None)
+    return jwt.encode(payload, key.private_key, algorithm=key.algorithm, headers={"kid": key.kid})
+
+
+def assertion_auth(assertion: str, client_id: str) -> dict[str, str]:
+    """Form fields that authenticate a client with a private_key_jwt assertion."""
+    return {"client_id": client_id, "client_assertion_type": CLIENT_ASSERTION_TYPE, "client_assertion": assertion}
+
+
+def private_key_jwt(key: ClientKey, audience: str) -> dict[str, str]:
+    """Form fields for a fresh, valid private_key_jwt authentication of `key`'s client."""
+    return assertion_auth(client_assertion(key, audience), key.client_id)
+
+
+@dataclass(frozen=True)
+class AuthorizationResponse:
+    """Where an authorization request ended: a redirect to the client, or a page of the IdP."""
+
+    status: int
+    location: str | None
+    page: str
+    """The last page's HTML when the IdP did not redirect back (e.g. an error page)."""
+
+    @property
+    def redirected(self) -> bool:
+        return self.location is not None
+
+    @property
+    def params(self) -> dict[str, str]:
+        """Parameters of the redirect back, from the query and the fragment alike."""
+        if self.location is None:
+            return {}
+        parts = urlsplit(self.location)
+        merged = parse_qs(parts.query) | parse_qs(parts.fragment)
+        return {name: values[0] for name, values in merged.items()}
+
+    @property
+    def code(self) -> str | None:
+        return self.params.get("code")
+
+    @property
+    def error(self) -> str | None:
+        return self.params.get("error")
+
+
+TOKEN_PARAMETERS = frozenset({"code", "access_token", "id_token", "refresh_token"})
+
+
+class UserAgent:
+    """A browser stand-in: one cookie jar, Keycloak's login and consent forms filled in.
+
+    Redirects inside the IdP are followed; a redirect to anywhere else (the client's redirect URI,
+    which is never served) ends the walk, so its parameters can be read from the Location header.
+    """
+
+    def __init__(self, verify: str | bool, username: str, password: str) -> None:
+        self.session = requests.Session()
+        self.verify = verify
+        self.username = username
+        self._password = password
+
+    def __repr__(self) -> str:  # keeps the password out of pytest's locals and tracebacks
+        return f"UserAgent({self.username!r})"
+
+    def authorize(self, authorization_endpoint: str, params: Mapping[str, str]) -> AuthorizationResponse:
+        """Send an authorization request; log in and grant consent if asked."""
+        response = self._get(authorization_endpoint, params=dict(params))
+        return self.walk(response, idp_origin=_origin(authorization_endpoint))
+
+    def open(self, url: str) -> AuthorizationResponse:
+        """Open an IdP page (a device verification URI) and walk its login and consent forms."""
+        return self.walk(self._get(url), idp_origin=_origin(url))
+
+    def walk(self, response: requests.Response, *, idp_origin: str) -> AuthorizationResponse:
+        signed_in = False
+        for _ in range(_MAX_PAGES):
+            if response.is_redirect:
+                location = urljoin(response.url, response.headers["Location"])
+                if _origin(location) != idp_origin:
+                    return AuthorizationResponse(response.status_code, location, "")
+                response = self._get(location)
+            elif (login := _LOGIN_FORM.search(response.text)) and signed_in:
+                # The login form again: the credentials were refused. Sending them again would only count
+                # more failures against the account (brute-force protection).
+                return AuthorizationResponse(response.status_code, None, response.text)
+            elif login:
+                signed_in = True
+                form = {"username": self.username, "password": self._password, "credentialId": ""}
+                response = self._post(urljoin(response.url, html.unescape(login.group(1))), form)
+            elif consent := _CONSENT_FORM.search(response.text):
+                hidden = _HIDDEN_CODE.search(response.text)
+                form = {"code": hidden.group(1) if hidden else "", "accept": "Yes"}
+                response = self._post(urljoin(response.url, html.unescape(consent.group(1))), form)
+            else:
+                return AuthorizationResponse(response.status_code, None, response.text)
+        raise RuntimeError(f"{idp_origin}: more than {_MAX_PAGES} pages without reaching the client")
+
+    def _get(self, url: str, params: dict[str, str] | None = None) -> requests.Response:
+        return self.session.get(url, params=params, verify=self.verify, allow_redirects=False, timeout=TIMEOUT)
+
+    def _post(self, url: str, data: dict[str, str]) -> requests.Response:
+        return self.session.post(url, data=data, verify=self.verify, allow_redirects=False, timeout=TIMEOUT)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def authorization_params(
+    client_id: str, redirect_uri: str, scope: str, pkce: Pkce | None, **extra: str
+) -> dict[str, str]:
+    """A code-flow authorization request with a fresh state and nonce."""
+    params = {
+        "client_id": client_id,
+        "response_type": "code",
+        "redirect_uri": redirect_uri,
+        "scope": scope,
+        "state": secrets.token_urlsafe(16),
+        "nonce": secrets.token_urlsafe(16),
+    }
+    if pkce is not None:
+        params |= pkce.authorization_params
+    return params | extra
+
+
+def post_form(
+    url: str,
+    data: Mapping[str, str],
+    *,
+    verify: str | bool,
+    cert: tuple[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> requests.Response:
+    """POST a form without a session: token, revocation and introspection requests carry no cookies."""
+    return requests.post(url, data=dict(data), verify=verify, cert=cert, headers=dict(headers or {}), timeout=TIMEOUT)
+
+
+def issued_tokens(response: requests.Response) -> set[str]:
+    """Names of the tokens a token-endpoint response carries (none, for a refusal)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return set()
+    return set(TOKEN_PARAMETERS & set(body)) if isinstance(body, dict) else set()
+
+
+def oauth_error(response: requests.Response) -> str | None:
+    """The OAuth `error` code of a JSON error response, if any."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get("error") if isinstance(body, dict) else None
+
+
+class TokenValidationError(Exception):
+    """A token broke a validation rule; the message names the rule, never the token."""
+
+
+@dataclass(frozen=True)
+class TokenExpectations:
+    """What a resource server or relying party checks about a token from this realm."""
+
+    issuer: str
+    audience: str
+    authorized_party: str
+    max_lifetime: int
+    """Longest acceptable exp - iat, in seconds (the realm's configured lifespan)."""
+    algorithms: tuple[str, ...] = ("PS256",)
+    required_scopes: frozenset[str] = frozenset()
+    typ: str | None = BEARER
+    """The `typ` claim Keycloak sets (`Bearer`, `ID`, `Refresh`); None skips the check."""
+    nonce: str | None = None
+
+
+def validate_token(token: str, jwks_client: jwt.PyJWKClient, expect: TokenExpectations) -> dict[str, Any]:
+    """Verify signature (with the realm's JWKS), algorithm, iss, aud, exp/iat, azp, scope and lifetime."""
+    label = f"{expect.typ or 'token'} token for {expect.authorized_party}"
+    try:
+        header = jwt.get_unverified_header(token)
+        if header.get("alg") not in expect.algorithms:
+            raise TokenValidationError(f"{label}: alg {header.get('alg')!r} is not one of {expect.algorithms}")
+        signing_key = jwks_client.get_signing_key_from_jwt(token)
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            signing_key.key,
+            algorithms=list(expect.algorithms),
+            issuer=expect.issuer,
+            audience=expect.audience,
+            options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+        )
+    except jwt.PyJWTError as error:
+        # PyJWT's messages name the failed rule ("Invalid issuer", "Signature has expired"), never the token.
+        raise TokenValidationError(f"{label}: {type(error).__name__}: {error}") from None
+    lifetime = claims["exp"] - claims["iat"]
+    if lifetime > expect.max_lifetime:
+        raise TokenValidationError(f"{label}: lifetime {lifetime} s exceeds the configured {expect.max_lifetime} s")
+    if claims.get("azp") != expect.authorized_party:
+        raise TokenValidationError(f"{label}: azp {claims.get('azp')!r} is not the requesting client")
+    if expect.typ and claims.get("typ") != expect.typ:
+        raise TokenValidationError(f"{label}: typ {claims.get('typ')!r}, expected {expect.typ!r}")
+    if missing := expect.required_scopes - scopes_of(claims):
+        raise TokenValidationError(f"{label}: scopes {sorted(missing)} not granted")
+    if expect.nonce is not None and claims.get("nonce") != expect.nonce:
+        raise TokenValidationError(f"{label}: nonce does not match the authorization request")
+    return claims
+
+
+def scopes_of(claims: Mapping[str, Any]) -> set[str]:
+    return set(str(claims.get("scope", "")).split())
+
+
+def unverified_claims(token: str) -> dict[str, Any]:
+    """Claims read without verification: only for tests that then prove the token is refused."""
+    claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+    return claims
+
+
+def certificate_thumbprint(certificate_pem: bytes) -> str:
+    """x5t#S256 of a PEM certificate (RFC 8705 §3.1): base64url SHA-256 of its DER."""
+    der = x509.load_pem_x509_certificate(certificate_pem).public_bytes(serialization.Encoding.DER)
+    return b64url(hashlib.sha256(der).digest())
+
+
+@dataclass(frozen=True)
+class Client:
+    """A registered client as the smoke suite plays it: public (no key) or private_key_jwt."""
+
+    client_id: str
+    redirect_uri: str | None = None
+    key: ClientKey | None = None
+
+    def authentication(self, audience: str) -> dict[str, str]:
+        """Token-endpoint authentication: a fresh assertion, or just the client_id of a public client."""
+        return private_key_jwt(self.key, audience) if self.key else {"client_id": self.client_id}
+
+
+@dataclass(frozen=True)
+class CodeGrant:
+    """The outcome of a complete authorization code flow."""
+
+    response: requests.Response
+    nonce: str
+
+    @property
+    def tokens(self) -> dict[str, Any]:
+        body: dict[str, Any] = self.response.json()
+        return body
+
+
+def sign_in(agent: UserAgent, endpoints: Endpoints, client: Client, scope: str) -> CodeGrant:
+    """Authorization code + PKCE S256 from authorization request to token response."""
+    if client.redirect_uri is None:
+        raise ValueError(f"{client.client_id}: no redirect URI, not a code-flow client")
+    pkce = Pkce.generate()
+    params = authorization_params(client.client_id, client.redirect_uri, scope, pkce)
+    authorization = agent.authorize(endpoints.authorization, params)
+    if authorization.code is None or authorization.params.get("state") != params["state"]:
+        raise RuntimeError(
+            f"{endpoints.authorization}: {client.client_id} got no code with its state "
+            f"(status {authorization.status}, error {authorization.error!r})"
+        )
+    data = {
+        "grant_type": "authorization_code",
+        "code": authorization.code,
+        "redirect_uri": client.redirect_uri,
+        "code_verifier": pkce.verifier,
+    }
+    response = post_form(endpoints.token, data | client.authentication(endpoints.issuer), verify=agent.verify)
+    return CodeGrant(response, params["nonce"])
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def client_credentials(
+    endpoints: Endpoints,
+    client: Client,
+    *,
+    cert: tuple[str, str],
+    verify: str | bool,
+    authentication: Mapping[str, str] | None = None,
+    scope: str | None = None,
+) -> requests.Response:
+    """Client credentials on the M2M listener, where the certificate binds the token (RFC 8705).
+
+    `authentication` replaces the client's own (a forged assertion, in attack tests).
+    """
+    data = {"grant_type": "client_credentials"} | dict(authentication or client.authentication(endpoints.issuer))
+    if scope is not None:
+        data["scope"] = scope
+    return post_form(endpoints.mtls_token, data, verify=verify, cert=cert)
+
+
+def unverified_header(token: str) -> dict[str, Any]:
+    header: dict[str, Any] = jwt.get_unverified_header(token)
+    return header
