@@ -40,6 +40,16 @@ def live_stack() -> StackOutputs:
 
 
 @pytest.fixture(scope="session")
+def applied_realm(live_stack: StackOutputs) -> StackOutputs:
+    """The local stack with the codified realm applied (and its smoke credentials generated).
+
+    Tests that need the shipped realm ask for this rather than relying on an earlier test having applied it.
+    """
+    idpkit("realm", "apply", "--stack", "local")
+    return live_stack
+
+
+@pytest.fixture(scope="session")
 def local_layout() -> LocalLayout:
     return LocalLayout.for_stack()
 

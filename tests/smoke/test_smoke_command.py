@@ -30,7 +30,7 @@ SECRETS_PRINTED = {
 }
 
 
-def test_smoke_suite_passes_and_writes_its_reports(live_stack: StackOutputs, tmp_path: Path, record_figure) -> None:  # type: ignore[no-untyped-def]
+def test_smoke_suite_passes_and_writes_its_reports(applied_realm: StackOutputs, tmp_path: Path, record_figure) -> None:  # type: ignore[no-untyped-def]
     junit = tmp_path / "junit.xml"
     results = artifacts_directory("local") / "results.json"
     results.unlink(missing_ok=True)
@@ -74,9 +74,9 @@ def test_mutant_list_is_large_enough_and_named_uniquely() -> None:
     assert len(set(names)) == len(names), f"mutations: duplicate mutant names in {names}"
 
 
-def test_every_mutant_is_undone_by_realm_apply(live_stack: StackOutputs) -> None:
+def test_every_mutant_is_undone_by_realm_apply(applied_realm: StackOutputs) -> None:
     """An interrupted mutation run (even killed) leaves nothing `idpkit realm apply` cannot restore."""
-    session = engine.Session.open(live_stack)
+    session = engine.Session.open(applied_realm)
     try:
         for mutant in mutants():
             mutant.apply(session.realm)
@@ -87,7 +87,7 @@ def test_every_mutant_is_undone_by_realm_apply(live_stack: StackOutputs) -> None
 
 
 @pytest.mark.slow
-def test_mutation_run_catches_every_mutant(live_stack: StackOutputs, record_figure) -> None:  # type: ignore[no-untyped-def]
+def test_mutation_run_catches_every_mutant(applied_realm: StackOutputs, record_figure) -> None:  # type: ignore[no-untyped-def]
     report_path = artifacts_directory("local") / "mutations" / "mutations.json"
     report_path.unlink(missing_ok=True)
     completed = idpkit("smoke", "--stack", "local", "--mutations", check=False, timeout=1800)
