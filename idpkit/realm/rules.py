@@ -26,6 +26,7 @@ MAX_FAILURE_FACTOR = 5
 MIN_PASSWORD_LENGTH = 12
 MIN_PASSWORD_HISTORY = 5
 MIN_EVENTS_RETENTION_SECONDS = 30 * 86400
+MIN_HSTS_SECONDS = 365 * 86400
 SAFE_SIGNATURE_ALGORITHMS = {"PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 ASYMMETRIC_AUTHENTICATORS = {"client-jwt", "client-x509"}
 REQUIRED_EVENT_TYPES = {
@@ -707,6 +708,69 @@ def _loosens(name: str, before: Any, after: Any) -> bool:
     elif name == "sslRequired":
         loosened = _SSL_ORDER[after] < _SSL_ORDER[before]
     return loosened
+
+
+@rule(
+    RuleMetadata(
+        id="REALM-HEADERS-001",
+        title="Login pages cannot be framed and are HTTPS-only (X-Frame-Options, CSP frame-ancestors, HSTS)",
+        requirements=("RFC9700-4.16", "HIPAA-164.312(e)(1)"),
+        severity=Severity.MEDIUM,
+        risk="Login pages framed by another site (clickjacking) or reached over plain HTTP.",
+        remediation="Set realm.browserSecurityHeaders xFrameOptions: DENY, contentSecurityPolicy with "
+        "frame-ancestors 'none', strictTransportSecurity max-age >= 31536000.",
+    )
+)
+def _headers(loaded: LoadedConfig) -> Iterator[tuple[str, str]]:
+    headers = _realm(loaded).get("browserSecurityHeaders") or {}
+    path = "realm.browserSecurityHeaders"
+    if headers.get("xFrameOptions") not in {"DENY", "SAMEORIGIN"}:
+        yield f"{path}.xFrameOptions", "must be DENY or SAMEORIGIN"
+    if "frame-ancestors 'none'" not in headers.get("contentSecurityPolicy", ""):
+        yield f"{path}.contentSecurityPolicy", "must include frame-ancestors 'none'"
+    max_age = re.search(r"max-age=(\d+)", headers.get("strictTransportSecurity", ""))
+    if not max_age or int(max_age.group(1)) < MIN_HSTS_SECONDS:
+        yield f"{path}.strictTransportSecurity", f"must set max-age >= {MIN_HSTS_SECONDS}"
+
+
+@rule(
+    RuleMetadata(
+        id="REALM-CORS-001",
+        title="Browser clients allow CORS only from exact https origins",
+        requirements=("RFC9700-2.6", "HIPAA-164.312(e)(1)"),
+        severity=Severity.MEDIUM,
+        risk="A wildcard or plain-http origin lets any (or an unencrypted) web page call the token and userinfo "
+        "endpoints with the user's browser.",
+        remediation="List each app's origin exactly (https://host[:port]) in webOrigins, or '+' for the redirect "
+        "URIs' origins; never '*'.",
+    )
+)
+def _cors(loaded: LoadedConfig) -> Iterator[tuple[str, str]]:
+    for client in _clients(loaded.document):
+        for index, origin in enumerate(client.web_origins or []):
+            if origin == "+":
+                continue
+            parts = urlsplit(origin)
+            if "*" in origin or parts.scheme != "https" or parts.path or parts.query or not parts.hostname:
+                yield f"{_client_path(client, 'webOrigins')}[{index}]", f"{origin!r} is not an exact https origin"
+
+
+@rule(
+    RuleMetadata(
+        id="REALM-LOGOUT-001",
+        title="Clients do not depend on front-channel logout",
+        requirements=("HIPAA-164.312(a)(2)(iii)",),
+        severity=Severity.LOW,
+        risk="Front-channel logout runs in hidden third-party iframes that browsers block, so application "
+        "sessions can outlive the clinician's logout.",
+        remediation="Set frontchannelLogout: false; applications end their sessions through back-channel "
+        "logout or short sessions.",
+    )
+)
+def _front_channel_logout(loaded: LoadedConfig) -> Iterator[tuple[str, str]]:
+    for client in _clients(loaded.document):
+        if client.standard_flow_enabled and client.frontchannel_logout is not False:
+            yield _client_path(client, "frontchannelLogout"), "must be false (browsers block front-channel logout)"
 
 
 @rule(

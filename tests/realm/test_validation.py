@@ -161,6 +161,26 @@ VIOLATIONS: dict[str, tuple[str, str, Callable[[dict[str, Any]], None], str]] = 
         lambda data: data.__setitem__("includes", ["smoke.yaml"]),
         "users[smoke-clinician]",
     ),
+    "REALM-HEADERS-001": (
+        "prod",
+        "base/realm.yaml",
+        lambda data: data["realm"]["browserSecurityHeaders"].__setitem__(
+            "xFrameOptions", "ALLOW-FROM https://x.example"
+        ),
+        "realm.browserSecurityHeaders.xFrameOptions",
+    ),
+    "REALM-CORS-001": (
+        "prod",
+        "base/clients.yaml",
+        _client_field("phi-patient-app", "webOrigins", ["*"]),
+        "clients[phi-patient-app].webOrigins[0]",
+    ),
+    "REALM-LOGOUT-001": (
+        "prod",
+        "base/clients.yaml",
+        _client_field("phi-clinician-web", "frontchannelLogout", True),
+        "clients[phi-clinician-web].frontchannelLogout",
+    ),
     "REALM-OVERLAY-001": ("dev", "overlays/dev.yaml", _overlay(_realm("failureFactor", 4)), "realm.failureFactor"),
     "REALM-SVCROLE-001": (
         "prod",

@@ -18,14 +18,7 @@ from tests.review.reviews import review
 
 # Security settings no rule checks yet; each needs a rule in idpkit/realm/rules.py. strict=True:
 # once a rule enforces one, its test passes and pytest fails until the entry is removed here.
-AWAITING_RULES = {
-    "realm.browserSecurityHeaders.xFrameOptions": "REALM-HEADERS-001 (clickjacking, RFC 9700 4.16)",
-    "realm.browserSecurityHeaders.contentSecurityPolicy": "REALM-HEADERS-001 (clickjacking, RFC 9700 4.16)",
-    "realm.browserSecurityHeaders.strictTransportSecurity": "REALM-HEADERS-001 (HSTS)",
-    "clients[phi-patient-app].webOrigins": "REALM-CORS-001 (exact https CORS origins)",
-    "clients[phi-patient-app].frontchannelLogout": "no rule decides front-channel logout yet",
-    "clients[phi-clinician-web].frontchannelLogout": "no rule decides front-channel logout yet",
-}
+AWAITING_RULES: dict[str, str] = {}
 
 
 def _prod_settings() -> list[Any]:
