@@ -7,6 +7,7 @@ import sys
 import click
 
 from idpkit import __version__
+from idpkit.cli.bench import bench
 from idpkit.cli.certs import certs
 from idpkit.cli.host import host
 from idpkit.cli.keys import keys
@@ -28,6 +29,7 @@ def cli() -> None:
     """
 
 
+cli.add_command(bench)
 cli.add_command(certs)
 cli.add_command(host)
 cli.add_command(keys)

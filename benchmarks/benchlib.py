@@ -1,0 +1,127 @@
+"""What every benchmark script shares: its command line, its result file, timing and CPU accounting.
+
+Each script prints human-readable lines as it measures and, with `--results FILE`, writes one section
+of docs/benchmarks.md as JSON: a title, column names, rows and notes. `idpkit bench` runs the scripts
+in child processes and renders those sections; a script also runs on its own, e.g.
+`python benchmarks/token_load.py --quick`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# /proc/<pid>/stat counts CPU time in clock ticks.
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+IDPKIT = (sys.executable, "-m", "idpkit")
+
+
+@dataclass
+class Section:
+    """One table of the report."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, *cells: Any) -> None:
+        self.rows.append(list(cells))
+        print("  " + " | ".join(str(cell) for cell in cells), flush=True)
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+        print(f"  note: {text}", flush=True)
+
+
+def arguments(description: str | None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="shorter runs and fewer sizes: a smoke run")
+    parser.add_argument("--results", type=Path, default=None, help="write the report sections here (JSON)")
+    return parser
+
+
+def save(sections: Sequence[Section], target: Path | None) -> None:
+    if target is None:
+        return
+    payload = [{"title": s.title, "columns": s.columns, "rows": s.rows, "notes": s.notes} for s in sections]
+    target.write_text(json.dumps(payload, indent=2) + "\n")
+
+
+@dataclass(frozen=True)
+class Timed:
+    seconds: float
+    returncode: int
+    output: str
+
+
+def run_timed(command: Sequence[str], *, env: dict[str, str] | None = None, timeout: float = 900) -> Timed:
+    """Run a command to completion; its wall time, exit code and combined output (for failures and parsing)."""
+    started = time.monotonic()
+    completed = subprocess.run(
+        list(command), env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )  # fmt: skip
+    return Timed(time.monotonic() - started, completed.returncode, completed.stdout + completed.stderr)
+
+
+def idpkit(*args: str, env: dict[str, str] | None = None) -> Timed:
+    """`idpkit ARGS` as a user runs it; raises with the output's tail when it fails."""
+    result = run_timed([*IDPKIT, *args], env=env)
+    if result.returncode != 0:
+        tail = "\n".join(result.output.strip().splitlines()[-15:])
+        raise RuntimeError(f"`idpkit {' '.join(args)}` exited {result.returncode}:\n{tail}")
+    return result
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and all its descendants (kc.sh starts the JVM as a child)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (stat := _stat(int(entry.name))):
+            children.setdefault(int(stat[1]), []).append(int(entry.name))
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        if stat := _stat(current):
+            total += int(stat[11]) + int(stat[12])  # utime, stime (fields 14 and 15; 0-based after comm)
+        pending.extend(children.get(current, []))
+    return total / CLOCK_TICKS
+
+
+def _stat(pid: int) -> list[str] | None:
+    """Fields of /proc/<pid>/stat after the command name (which may hold spaces): [state, ppid, ...]."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return raw[raw.rindex(")") + 2 :].split()
+
+
+def percentile(sorted_values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile of already sorted values (0 when there are none)."""
+    if not sorted_values:
+        return 0.0
+    rank = max(1, math.ceil(fraction * len(sorted_values)))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+PORT_OFFSET = "IDPKIT_LOCAL_PORT_OFFSET"
+SECOND_STACK_VARIABLES = ("IDPKIT_STATE_DIR", PORT_OFFSET)
+
+
+def require_second_stack() -> None:
+    """Refuse to stop, purge or restart the machine's shared local stack: other engineers test against it."""
+    if not all(os.environ.get(name) for name in SECOND_STACK_VARIABLES) or int(os.environ[PORT_OFFSET]) == 0:
+        raise SystemExit(
+            "this benchmark takes its stack down and up: run it on a second stack "
+            "(IDPKIT_STATE_DIR=<empty dir> IDPKIT_LOCAL_PORT_OFFSET=200), as `idpkit bench` does"
+        )

@@ -1,0 +1,262 @@
+"""Incidents staged on the local stack before a runbook runs: a locked-out user, a leaked token, a drifted realm.
+
+Each scenario uses throwaway users and clients in the realm (never the smoke-test identities other
+tests rely on), removes them afterwards, and returns the variables the runbook asks the engineer to
+set (`USERNAME`, `CLIENT_ID`, …) plus the secret values its output must never contain.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import re
+import secrets
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlparse
+
+import jwt
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
+from keycloak import KeycloakAdmin
+
+from idpkit.local.layout import LocalLayout
+from idpkit.local.pki import issue_client_certificate
+from idpkit.outputs import StackOutputs, load_admin_credentials
+from idpkit.realm.api import connect
+
+REDIRECT_URI = "https://127.0.0.1:8765/callback"
+_LOGIN_FORM = re.compile(r'id="kc-form-login"[^>]*\baction="([^"]+)"')
+
+
+@dataclass
+class Staged:
+    """What a runbook test gets from its scenario."""
+
+    env: dict[str, str] = field(default_factory=dict)
+    secrets: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Stage:
+    outputs: StackOutputs
+    admin: KeycloakAdmin
+    """Admin connection switched to the realm of the outputs."""
+    scratch: Path
+    """The runbook's $RUNBOOK_TMP."""
+
+
+Scenario = Callable[[Stage], AbstractContextManager[Staged]]
+
+
+def admin_on_realm(outputs: StackOutputs) -> KeycloakAdmin:
+    admin = KeycloakAdmin(connection=connect(outputs, load_admin_credentials(outputs)))
+    admin.change_current_realm(outputs.realm)
+    return admin
+
+
+def _name(kind: str) -> str:
+    return f"runbook-{kind}-{secrets.token_hex(3)}"
+
+
+@contextmanager
+def _public_client(stage: Stage) -> Iterator[str]:
+    client_id = _name("spa")
+    uuid = stage.admin.create_client(
+        {
+            "clientId": client_id,
+            "publicClient": True,
+            "standardFlowEnabled": True,
+            "directAccessGrantsEnabled": False,
+            "redirectUris": [REDIRECT_URI],
+            "attributes": {"pkce.code.challenge.method": "S256", "post.logout.redirect.uris": REDIRECT_URI},
+        }
+    )
+    try:
+        yield client_id
+    finally:
+        stage.admin.delete_client(uuid)
+
+
+@contextmanager
+def _user(stage: Stage) -> Iterator[tuple[str, str]]:
+    username, password = _name("user"), secrets.token_urlsafe(24)
+    user_id = stage.admin.create_user(
+        {
+            "username": username,
+            "enabled": True,
+            "email": f"{username}@example.invalid",
+            "emailVerified": True,
+            "firstName": "Runbook",
+            "lastName": "Drill",
+            "credentials": [{"type": "password", "value": password, "temporary": False}],
+        }
+    )
+    try:
+        yield username, password
+    finally:
+        stage.admin.delete_user(user_id)
+
+
+def _login(stage: Stage, client_id: str, username: str, password: str) -> requests.Response:
+    """Drive the browser login form (authorization code + PKCE); the response to the credentials POST."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    query = urlencode({
+        "client_id": client_id, "response_type": "code", "scope": "openid", "redirect_uri": REDIRECT_URI,
+        "code_challenge": challenge, "code_challenge_method": "S256", "state": secrets.token_hex(8),
+    })  # fmt: skip
+    browser = requests.Session()
+    # Per request, because REQUESTS_CA_BUNDLE overrides a session's `verify`.
+    page = browser.get(f"{stage.outputs.issuer}/protocol/openid-connect/auth?{query}", verify=stage.outputs.ca_bundle)
+    form = _LOGIN_FORM.search(page.text)
+    assert form, f"{stage.outputs.issuer}: no login form for {client_id} (HTTP {page.status_code})"
+    response = browser.post(
+        html.unescape(form.group(1)), data={"username": username, "password": password},
+        allow_redirects=False, verify=stage.outputs.ca_bundle, timeout=30,
+    )  # fmt: skip
+    response.code_verifier = verifier  # type: ignore[attr-defined]
+    return response
+
+
+def _tokens(stage: Stage, client_id: str, username: str, password: str) -> dict[str, str]:
+    response = _login(stage, client_id, username, password)
+    assert response.status_code == 302, f"{username}: login refused (HTTP {response.status_code})"
+    code = parse_qs(urlparse(response.headers["Location"]).query)["code"][0]
+    tokens = requests.post(
+        f"{stage.outputs.issuer}/protocol/openid-connect/token",
+        data={"grant_type": "authorization_code", "code": code, "client_id": client_id,
+              "redirect_uri": REDIRECT_URI, "code_verifier": response.code_verifier},  # type: ignore[attr-defined]
+        verify=stage.outputs.ca_bundle, timeout=30,
+    )  # fmt: skip
+    assert tokens.status_code == 200, f"{client_id}: code exchange failed: {tokens.text}"
+    loaded: dict[str, str] = tokens.json()
+    return loaded
+
+
+@contextmanager
+def locked_out_user(stage: Stage) -> Iterator[Staged]:
+    with _public_client(stage) as client_id, _user(stage) as (username, password):
+        failures = int(stage.admin.get_realm(stage.outputs.realm)["failureFactor"])
+        for _ in range(failures):
+            _login(stage, client_id, username, secrets.token_urlsafe(16))
+        yield Staged({"USERNAME": username}, [password])
+
+
+@contextmanager
+def leaked_refresh_token(stage: Stage) -> Iterator[Staged]:
+    with _public_client(stage) as client_id, _user(stage) as (username, password):
+        tokens = _tokens(stage, client_id, username, password)
+        leaked = stage.scratch / "leaked-token"
+        leaked.write_text(tokens["refresh_token"])
+        leaked.chmod(0o600)
+        yield Staged({"LEAKED_TOKEN_FILE": str(leaked)}, [password, tokens["refresh_token"], tokens["access_token"]])
+
+
+@contextmanager
+def user_with_failed_login(stage: Stage) -> Iterator[Staged]:
+    with _public_client(stage) as client_id, _user(stage) as (username, password):
+        _login(stage, client_id, username, secrets.token_urlsafe(16))
+        yield Staged({"USERNAME": username}, [password])
+
+
+def _public_jwks(key: rsa.RSAPrivateKey, kid: str) -> str:
+    public = json.loads(jwt.get_algorithm_by_name("PS256").to_jwk(key.public_key()))
+    return json.dumps({"keys": [{**public, "kid": kid, "alg": "PS256", "use": "sig"}]})
+
+
+@contextmanager
+def leaked_client_key(stage: Stage) -> Iterator[Staged]:
+    client_id, leaked_kid = _name("backend"), secrets.token_hex(8)
+    leaked_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    uuid = stage.admin.create_client(
+        {
+            "clientId": client_id,
+            "publicClient": False,
+            "clientAuthenticatorType": "client-jwt",
+            "standardFlowEnabled": False,
+            "serviceAccountsEnabled": True,
+            "attributes": {
+                "token.endpoint.auth.signing.alg": "PS256",
+                "use.jwks.url": "false",
+                "use.jwks.string": "true",
+                "jwks.string": _public_jwks(leaked_key, leaked_kid),
+            },
+        }
+    )
+    new_jwks = stage.scratch / "new-jwks.json"
+    new_jwks.write_text(_public_jwks(rsa.generate_private_key(public_exponent=65537, key_size=2048), "replacement"))
+    try:
+        yield Staged({"CLIENT_ID": client_id, "LEAKED_KID": leaked_kid, "NEW_JWKS_FILE": str(new_jwks)})
+    finally:
+        stage.admin.delete_client(uuid)
+
+
+@contextmanager
+def mtls_client(stage: Stage) -> Iterator[Staged]:
+    """A client-x509 client pinned to the DN `idpkit certs issue` gives its certificates on the local stack."""
+    client_id = _name("m2m")
+    pki = LocalLayout.for_stack().pki
+    probe, _key = issue_client_certificate(pki, client_id, stage.scratch / "probe")
+    subject_dn = x509.load_pem_x509_certificate(probe.read_bytes()).subject.rfc4514_string()
+    ca_dn = x509.load_pem_x509_certificate(pki.client_ca.read_bytes()).subject.rfc4514_string()
+    uuid = stage.admin.create_client(
+        {
+            "clientId": client_id,
+            "publicClient": False,
+            "clientAuthenticatorType": "client-x509",
+            "standardFlowEnabled": False,
+            "serviceAccountsEnabled": True,
+            "attributes": {
+                "x509.subjectdn": subject_dn,
+                "x509.casubjectdn": ca_dn,
+                "x509.allow.regex.pattern.comparison": "false",
+                "tls.client.certificate.bound.access.tokens": "true",
+            },
+        }
+    )
+    try:
+        yield Staged({"CLIENT_ID": client_id})
+    finally:
+        stage.admin.delete_client(uuid)
+
+
+@contextmanager
+def compromised_certificate(stage: Stage) -> Iterator[Staged]:
+    certificate, _key = issue_client_certificate(LocalLayout.for_stack().pki, _name("m2m"), stage.scratch / "partner")
+    yield Staged({"CERT": str(certificate)})
+
+
+@contextmanager
+def emergency_ticket(_stage: Stage) -> Iterator[Staged]:
+    yield Staged({"REASON": "RUNBOOK-DRILL"})
+
+
+@contextmanager
+def drifted_realm(stage: Stage) -> Iterator[Staged]:
+    """Someone lengthened access tokens to an hour in the admin console."""
+    stage.admin.update_realm(stage.outputs.realm, {"accessTokenLifespan": 3600})
+    try:
+        yield Staged()
+    finally:  # the runbook reconciles; this only matters when it failed half-way
+        subprocess.run([sys.executable, "-m", "idpkit", "realm", "apply", "--stack", "local"], capture_output=True,
+                       check=False, timeout=300)  # fmt: skip
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "audit-review.md": user_with_failed_login,
+    "break-glass-admin-access.md": emergency_ticket,
+    "brute-force-lockout.md": locked_out_user,
+    "leaked-client-credentials.md": leaked_client_key,
+    "leaked-tokens.md": leaked_refresh_token,
+    "mtls-issue-client-certificate.md": mtls_client,
+    "mtls-revoke-certificate.md": compromised_certificate,
+    "realm-drift.md": drifted_realm,
+}
