@@ -8,26 +8,18 @@ built-in `account-console` client, which every realm has, production included.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 import secrets
-import socket
 import ssl
-import tempfile
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from idpkit.compliance import Severity
 from idpkit.outputs import StackOutputs
+from idpkit.smoke import tls_probe
 from idpkit.smoke.checks import check
 
 pytestmark = pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1.* is deprecated:DeprecationWarning")
@@ -59,68 +51,11 @@ def _address(outputs: StackOutputs, listener: str) -> tuple[str, int]:
     return parts.hostname, parts.port or 443
 
 
-def _client_context(version: ssl.TLSVersion) -> ssl.SSLContext:
-    """A client offering exactly `version`, even one OpenSSL's default security level forbids."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    context.set_ciphers("DEFAULT:@SECLEVEL=0")
-    context.minimum_version = version
-    context.maximum_version = version
-    return context
-
-
-def _negotiate(host: str, port: int, context: ssl.SSLContext) -> str | None:
-    """The protocol the server agreed to, or None when it refused the handshake."""
-    with socket.create_connection((host, port), timeout=10) as raw:
-        try:
-            with context.wrap_socket(raw, server_hostname=host) as tls:
-                return tls.version()
-        except (ssl.SSLError, ConnectionResetError):
-            return None
-
-
 @pytest.fixture(scope="module")
 def legacy_tls_server() -> Iterator[tuple[str, int]]:
-    """A throwaway local server accepting TLS 1.0+: the control that the legacy client can speak TLS < 1.2."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "legacy-tls-control")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(1).not_valid_before(now).not_valid_after(now + dt.timedelta(hours=1))
-        .sign(key, hashes.SHA256())
-    )  # fmt: skip
-    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    server_context.set_ciphers("DEFAULT:@SECLEVEL=0")
-    server_context.minimum_version = ssl.TLSVersion.TLSv1
-    with tempfile.TemporaryDirectory() as scratch:
-        cert_path, key_path = Path(scratch, "c.pem"), Path(scratch, "k.pem")
-        cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-        key_path.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        )
-        server_context.load_cert_chain(cert_path, key_path)
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(30)
-
-    def serve() -> None:
-        while True:
-            try:
-                connection, _ = listener.accept()
-            except OSError:
-                return
-            try:
-                with server_context.wrap_socket(connection, server_side=True):
-                    pass
-            except (ssl.SSLError, OSError):
-                continue
-
-    threading.Thread(target=serve, daemon=True).start()
-    yield "127.0.0.1", listener.getsockname()[1]
-    listener.close()
+    """The control: a local server that does accept TLS < 1.2."""
+    with tls_probe.legacy_tls_server() as address:
+        yield address
 
 
 def _pkce_challenge() -> str:
@@ -163,7 +98,7 @@ def _frame_ancestors(csp: str) -> list[str] | None:
        risk="Without this control, a client unable to offer old TLS would make the refusal checks pass vacuously.",
        remediation="Run the suite with an OpenSSL that can still be asked for TLS 1.0/1.1 at @SECLEVEL=0.")  # fmt: skip
 def test_control_legacy_client_speaks_old_tls(legacy_tls_server: tuple[str, int], version: ssl.TLSVersion) -> None:
-    agreed = _negotiate(*legacy_tls_server, _client_context(version))
+    agreed = tls_probe.negotiate(*legacy_tls_server, tls_probe.client_context(version))
     assert agreed == version.name.replace("_", "."), (
         f"control server: the {version.name} client could not connect; the TLS < 1.2 refusal checks are void"
     )
@@ -177,7 +112,7 @@ def test_control_legacy_client_speaks_old_tls(legacy_tls_server: tuple[str, int]
        remediation="nginx ssl_protocols TLSv1.2 TLSv1.3; ALB policy ELBSecurityPolicy-TLS13-1-2-*.")  # fmt: skip
 def test_legacy_tls_is_refused(outputs: StackOutputs, listener: str, version: ssl.TLSVersion) -> None:
     host, port = _address(outputs, listener)
-    agreed = _negotiate(host, port, _client_context(version))
+    agreed = tls_probe.negotiate(host, port, tls_probe.client_context(version))
     assert agreed is None, f"{listener} {host}:{port}: accepted a {agreed} handshake; TLS < 1.2 must be refused"
 
 
@@ -188,7 +123,7 @@ def test_legacy_tls_is_refused(outputs: StackOutputs, listener: str, version: ss
        remediation="Keep TLS 1.2 with the BCP 195 ECDHE+AEAD suites enabled next to TLS 1.3.")  # fmt: skip
 def test_tls12_is_accepted(outputs: StackOutputs, listener: str) -> None:
     host, port = _address(outputs, listener)
-    agreed = _negotiate(host, port, _client_context(ssl.TLSVersion.TLSv1_2))
+    agreed = tls_probe.negotiate(host, port, tls_probe.client_context(ssl.TLSVersion.TLSv1_2))
     assert agreed == "TLSv1.2", f"{listener} {host}:{port}: refused a TLS 1.2 handshake"
 
 

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import socket
 import ssl
-import tempfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from idpkit.local.layout import LocalLayout
 from idpkit.local.pki import LocalPki, ensure_pki, issue_client_certificate
 from idpkit.outputs import StackOutputs
+from idpkit.smoke.tls_probe import client_context, legacy_tls_server, negotiate
 
 pytestmark = pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1_1 is deprecated:DeprecationWarning")
 LISTENERS = ("base_url", "m2m_url", "admin_url")
@@ -33,81 +27,27 @@ def _address(outputs: StackOutputs, listener: str) -> tuple[str, int]:
     return parts.hostname, parts.port
 
 
-def _legacy_client_context(version: ssl.TLSVersion) -> ssl.SSLContext:
-    """A client that offers exactly `version`, even one this OpenSSL disables by default."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    context.set_ciphers("DEFAULT:@SECLEVEL=0")
-    context.minimum_version = version
-    context.maximum_version = version
-    return context
-
-
-def _negotiate(host: str, port: int, context: ssl.SSLContext) -> str | None:
-    """The protocol the server agreed to, or None when it refused the handshake."""
-    with socket.create_connection((host, port), timeout=5) as raw:
-        try:
-            with context.wrap_socket(raw, server_hostname=host) as tls:
-                return tls.version()
-        except (ssl.SSLError, ConnectionResetError):
-            return None
-
-
 @pytest.fixture(scope="module")
 def tls11_server() -> Iterator[tuple[str, int]]:
-    """A throwaway server that accepts TLS 1.1: proves the legacy client really offers TLS 1.1."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tls11-control")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(1).not_valid_before(now).not_valid_after(now + dt.timedelta(hours=1))
-        .sign(key, hashes.SHA256())
-    )  # fmt: skip
-    with tempfile.TemporaryDirectory() as scratch:
-        cert_path, key_path = Path(scratch, "c.pem"), Path(scratch, "k.pem")
-        cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-        key_path.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        )
-        server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        server_context.set_ciphers("DEFAULT:@SECLEVEL=0")
-        server_context.minimum_version = ssl.TLSVersion.TLSv1_1
-        server_context.load_cert_chain(cert_path, key_path)
-        listener = socket.create_server(("127.0.0.1", 0))
-        port = listener.getsockname()[1]
-
-        def serve_once() -> None:
-            connection, _ = listener.accept()
-            try:
-                with server_context.wrap_socket(connection, server_side=True):
-                    pass
-            except (ssl.SSLError, OSError):
-                pass
-
-        thread = threading.Thread(target=serve_once, daemon=True)
-        thread.start()
-        yield "127.0.0.1", port
-        listener.close()
+    """The control: a local server that does accept TLS 1.1."""
+    with legacy_tls_server() as address:
+        yield address
 
 
 def test_control_legacy_client_really_speaks_tls11(tls11_server: tuple[str, int]) -> None:
-    agreed = _negotiate(*tls11_server, _legacy_client_context(ssl.TLSVersion.TLSv1_1))
+    agreed = negotiate(*tls11_server, client_context(ssl.TLSVersion.TLSv1_1))
     assert agreed == "TLSv1.1", "control: the TLS 1.1 client could not reach a TLS 1.1 server; the refusal test is void"
 
 
 @pytest.mark.parametrize("listener", LISTENERS)
 def test_tls11_is_refused(live_stack: StackOutputs, listener: str) -> None:
-    agreed = _negotiate(*_address(live_stack, listener), _legacy_client_context(ssl.TLSVersion.TLSv1_1))
+    agreed = negotiate(*_address(live_stack, listener), client_context(ssl.TLSVersion.TLSv1_1))
     assert agreed is None, f"{listener}: accepted a {agreed} handshake; TLS < 1.2 must be refused (BCP 195)"
 
 
 @pytest.mark.parametrize("listener", LISTENERS)
 def test_tls12_is_accepted(live_stack: StackOutputs, listener: str) -> None:
-    agreed = _negotiate(*_address(live_stack, listener), _legacy_client_context(ssl.TLSVersion.TLSv1_2))
+    agreed = negotiate(*_address(live_stack, listener), client_context(ssl.TLSVersion.TLSv1_2))
     assert agreed == "TLSv1.2", f"{listener}: refused TLS 1.2, which clients rely on (BCP 195)"
 
 
