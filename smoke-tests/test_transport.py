@@ -7,8 +7,6 @@ built-in `account-console` client, which every realm has, production included.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets
 import ssl
 from collections.abc import Iterator
@@ -19,7 +17,7 @@ import requests
 
 from idpkit.compliance import Severity
 from idpkit.outputs import StackOutputs
-from idpkit.smoke import tls_probe
+from idpkit.smoke import oauth, tls_probe
 from idpkit.smoke.checks import check
 
 pytestmark = pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1.* is deprecated:DeprecationWarning")
@@ -58,11 +56,6 @@ def legacy_tls_server() -> Iterator[tuple[str, int]]:
         yield address
 
 
-def _pkce_challenge() -> str:
-    verifier = secrets.token_urlsafe(48)
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-
-
 def _login_page_params(outputs: StackOutputs) -> dict[str, str]:
     return {
         "client_id": LOGIN_CLIENT,
@@ -70,8 +63,7 @@ def _login_page_params(outputs: StackOutputs) -> dict[str, str]:
         "response_type": "code",
         "scope": "openid",
         "state": secrets.token_urlsafe(16),
-        "code_challenge": _pkce_challenge(),
-        "code_challenge_method": "S256",
+        **oauth.Pkce.generate().authorization_params,
     }
 
 
