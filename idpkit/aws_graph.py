@@ -19,6 +19,7 @@ docs/aws.md) are replaced by clearly fake stand-ins, so the program can be check
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -35,6 +36,10 @@ from typing import Any
 
 import pulumi
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
@@ -45,11 +50,30 @@ from idpkit.aws_config import NAMESPACE, SECRET_KEYS
 PROJECT = "idpkit"
 OVERRIDES_ENV = "IDPKIT_GRAPH_OVERRIDES"
 # Fake values for keys the stack files leave to `pulumi config set` (never used outside mocks).
-STAND_INS: dict[str, str] = {
-    "idpkit:bootstrapAdminPassword": "mock-only-not-a-password",
-    "idpkit:hostTlsKey": "-----BEGIN PRIVATE KEY-----\nTU9DSy1PTkxZ\n-----END PRIVATE KEY-----\n",
-    "idpkit:hostTlsCertificate": "-----BEGIN CERTIFICATE-----\nTU9DSy1PTkxZ\n-----END CERTIFICATE-----\n",
-}
+STAND_IN_PASSWORD = "mock-only-not-a-password"  # noqa: S105  # never leaves a mock run
+
+
+def stand_ins() -> dict[str, str]:
+    """Fake values for keys the stack files leave to `pulumi config set`: a throwaway key pair made now
+    (never used outside mocks, never written to disk) so no key material lives in the repository."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return {
+        "idpkit:bootstrapAdminPassword": STAND_IN_PASSWORD,
+        "idpkit:hostTlsKey": key_pem.decode(),
+        "idpkit:hostTlsCertificate": certificate.public_bytes(serialization.Encoding.PEM).decode(),
+    }
+
+
 # How the engine marks a secret value in deserialized properties (pulumi.runtime.rpc).
 _SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"  # noqa: S105  # a protocol constant, not a secret
 _SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105  # a protocol constant, not a secret
@@ -152,7 +176,7 @@ def stack_config(
     secret_keys = [key for key, value in raw.items() if isinstance(value, dict) and "secure" in value]
     for key in secret_keys:
         raw.pop(key)  # encrypted with the stack's secrets provider: not readable offline
-    for key, value in STAND_INS.items():
+    for key, value in stand_ins().items():
         raw.setdefault(key, value)
     for key, value in (overrides or {}).items():
         if value is None:
