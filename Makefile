@@ -19,8 +19,9 @@ quickstart: install
 	$(BIN)/idpkit realm apply --stack local
 	$(BIN)/idpkit smoke --stack local
 
+# The virtualenv's bin first: runbook steps and CLI subprocesses call `idpkit` by name.
 test: install
-	$(BIN)/python -m pytest
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
 
 lint: install
 	$(BIN)/ruff check .

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Mapping
@@ -68,7 +69,7 @@ def run_local_blocks(runbook: Runbook, env: Mapping[str, str], cwd: Path, timeou
             completed = subprocess.run(
                 ["bash", "--noprofile", "--norc", "-c", f"exec 3>{_quote(progress)}\n{script}"],
                 cwd=cwd,
-                env={**os.environ, **env},
+                env={**os.environ, "PATH": _path_with_this_environment(), **env},
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -90,3 +91,9 @@ def _quote(path: Path) -> str:
 
 def _indent(code: str) -> str:
     return "\n".join(f"    {line}" for line in code.rstrip().splitlines())
+
+
+def _path_with_this_environment() -> str:
+    """PATH with this Python's scripts first, so `idpkit` in a runbook is the kit under test, not another install."""
+    scripts = Path(sys.executable).parent
+    return f"{scripts}{os.pathsep}{os.environ.get('PATH', '')}"

@@ -17,9 +17,10 @@ CLIENT_FORGED = "203.0.113.66"
 
 
 def test_keycloak_records_the_address_the_load_balancer_appended(
-    live_stack: StackOutputs, local_layout: LocalLayout
+    applied_realm: StackOutputs, local_layout: LocalLayout
 ) -> None:
     """Audit events (HIPAA 164.312(b)) must not carry an address the client chose in X-Forwarded-For."""
+    live_stack = applied_realm
     probe_client = f"xff-probe-{secrets.token_hex(4)}"
     host_proxy = f"https://localhost:{local_layout.ports.host_proxy_browser}"
     url = f"{host_proxy}/realms/{live_stack.realm}/protocol/openid-connect/token"
