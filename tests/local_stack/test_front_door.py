@@ -16,7 +16,6 @@ from idpkit.local.pki import LocalPki, ensure_pki, issue_client_certificate
 from idpkit.outputs import StackOutputs
 from idpkit.smoke.tls_probe import client_context, legacy_tls_server, negotiate
 
-pytestmark = pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1_1 is deprecated:DeprecationWarning")
 LISTENERS = ("base_url", "m2m_url", "admin_url")
 NO_CERTIFICATE_MESSAGE = "No required SSL certificate was sent"
 
