@@ -20,7 +20,6 @@ from idpkit.outputs import StackOutputs
 from idpkit.smoke import oauth, tls_probe
 from idpkit.smoke.checks import check
 
-
 PUBLIC_LISTENERS = ("base_url", "m2m_url")
 LEGACY_VERSIONS = (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1)
 LOGIN_CLIENT = "account-console"
