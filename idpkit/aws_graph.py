@@ -36,16 +36,14 @@ from typing import Any
 
 import pulumi
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from idpkit import paths
 from idpkit.aws_config import NAMESPACE, SECRET_KEYS
+from idpkit.certificates import private_key_pem, self_signed_pem
 
 PROJECT = "idpkit"
 OVERRIDES_ENV = "IDPKIT_GRAPH_OVERRIDES"
@@ -57,20 +55,10 @@ def stand_ins() -> dict[str, str]:
     """Fake values for keys the stack files leave to `pulumi config set`: a throwaway key pair made now
     (never used outside mocks, never written to disk) so no key material lives in the repository."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )  # fmt: skip
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
     return {
         "idpkit:bootstrapAdminPassword": STAND_IN_PASSWORD,
-        "idpkit:hostTlsKey": key_pem.decode(),
-        "idpkit:hostTlsCertificate": certificate.public_bytes(serialization.Encoding.PEM).decode(),
+        "idpkit:hostTlsKey": private_key_pem(key),
+        "idpkit:hostTlsCertificate": self_signed_pem(key, "localhost", dt.timedelta(days=1)),
     }
 
 

@@ -10,15 +10,14 @@ Either way Keycloak derives the `kid` from the public key, so a restored key kee
 from __future__ import annotations
 
 import base64
-import datetime
+import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
 
+from idpkit.certificates import self_signed_pem
 from idpkit.errors import ExitCode, IdpkitError
 
 ALGORITHMS = ("PS256", "ES256")
@@ -89,29 +88,13 @@ def generate(algorithm: str, subject: str) -> KeyMaterial:
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode()
     )
-    certificate = _self_signed(key, subject) if algorithm == "PS256" else None
+    certificate = self_signed_pem(key, subject, dt.timedelta(days=CERTIFICATE_DAYS)) if algorithm == "PS256" else None
     return KeyMaterial(algorithm, private_pem, public_pem, certificate)
 
 
 def public_key_fingerprint(public_key_b64: str) -> str:
     """Fingerprint of a key as Keycloak's `GET /keys` returns it (base64 SubjectPublicKeyInfo)."""
     return "sha256:" + hashlib.sha256(base64.b64decode(public_key_b64)).hexdigest()
-
-
-def _self_signed(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, subject: str) -> str:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=CERTIFICATE_DAYS))
-        .sign(key, hashes.SHA256())
-    )
-    return certificate.public_bytes(serialization.Encoding.PEM).decode()
 
 
 def _public_der(public_key_pem: str) -> bytes:

@@ -16,10 +16,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+
+from idpkit.certificates import private_key_pem, self_signed_pem
 
 _LEGACY_CIPHERS = "DEFAULT:@SECLEVEL=0"
 
@@ -49,24 +48,13 @@ def negotiate(host: str, port: int, context: ssl.SSLContext) -> str | None:
 def legacy_tls_server() -> Iterator[tuple[str, int]]:
     """A throwaway loopback server accepting TLS 1.0 and newer, for the control handshakes."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "legacy-tls-control")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(1).not_valid_before(now).not_valid_after(now + dt.timedelta(hours=1))
-        .sign(key, hashes.SHA256())
-    )  # fmt: skip
     server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_context.set_ciphers(_LEGACY_CIPHERS)
     server_context.minimum_version = ssl.TLSVersion.TLSv1
     with tempfile.TemporaryDirectory() as scratch:
         cert_path, key_path = Path(scratch, "c.pem"), Path(scratch, "k.pem")
-        cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-        key_path.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        )
+        cert_path.write_text(self_signed_pem(key, "legacy-tls-control", dt.timedelta(hours=1)))
+        key_path.write_text(private_key_pem(key))
         server_context.load_cert_chain(cert_path, key_path)
     listener = socket.create_server(("127.0.0.1", 0))
 
