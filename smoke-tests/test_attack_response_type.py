@@ -11,7 +11,15 @@ pytestmark = pytest.mark.usefixtures("code_flow_controls")
 CLIENTS = ["smoke-spa", "smoke-web"]
 
 
-def _assert_refused(result: oauth.AuthorizationResponse, endpoint: str, client_id: str, response_type: str) -> None:
+def _assert_refused(
+    agent: oauth.UserAgent, endpoints: oauth.Endpoints, client: oauth.Client, response_type: str
+) -> None:
+    """The authorization request with `response_type` is refused and nothing token-like comes back."""
+    params = oauth.authorization_params(
+        client.client_id, client.redirect_uri or "", "openid", oauth.Pkce.generate(), response_type=response_type
+    )
+    result = agent.authorize(endpoints.authorization, params)
+    endpoint, client_id = endpoints.authorization, client.client_id
     assert result.error == "unauthorized_client", (
         f"{endpoint}: {client_id} response_type={response_type!r}: expected error=unauthorized_client, "
         f"got {result.error!r} ({result.status})"
@@ -30,14 +38,13 @@ def _assert_refused(result: oauth.AuthorizationResponse, endpoint: str, client_i
 @pytest.mark.parametrize("client_id", CLIENTS)
 @pytest.mark.parametrize("response_type", ["token", "id_token", "id_token token"])
 def test_implicit_response_type_is_refused(
-    response_type: str, client_id: str, clinician_browser: oauth.UserAgent, endpoints: oauth.Endpoints
+    response_type: str,
+    client_id: str,
+    clinician_browser: oauth.UserAgent,
+    endpoints: oauth.Endpoints,
+    clients: dict[str, oauth.Client],
 ) -> None:
-    params = oauth.authorization_params(
-        client_id, "https://127.0.0.1:8765/callback", "openid", oauth.Pkce.generate(), response_type=response_type
-    )
-    _assert_refused(
-        clinician_browser.authorize(endpoints.authorization, params), endpoints.authorization, client_id, response_type
-    )
+    _assert_refused(clinician_browser, endpoints, clients[client_id], response_type)
 
 
 @check(
@@ -50,11 +57,10 @@ def test_implicit_response_type_is_refused(
 @pytest.mark.parametrize("client_id", CLIENTS)
 @pytest.mark.parametrize("response_type", ["code id_token", "code token", "code id_token token"])
 def test_hybrid_response_type_is_refused(
-    response_type: str, client_id: str, clinician_browser: oauth.UserAgent, endpoints: oauth.Endpoints
+    response_type: str,
+    client_id: str,
+    clinician_browser: oauth.UserAgent,
+    endpoints: oauth.Endpoints,
+    clients: dict[str, oauth.Client],
 ) -> None:
-    params = oauth.authorization_params(
-        client_id, "https://127.0.0.1:8765/callback", "openid", oauth.Pkce.generate(), response_type=response_type
-    )
-    _assert_refused(
-        clinician_browser.authorize(endpoints.authorization, params), endpoints.authorization, client_id, response_type
-    )
+    _assert_refused(clinician_browser, endpoints, clients[client_id], response_type)
