@@ -13,7 +13,7 @@ import pulumi
 
 from components.artifacts import CLIENT_CA_KEY, ArtifactStore, ArtifactStoreArgs
 from components.database import Database, DatabaseArgs, log_group_names
-from components.host_bootstrap import HOST_KIT_COMMAND, HOST_OUTPUTS_FILE, KEYCLOAK_HTTPS_PORT
+from components.host_bootstrap import HOST_KIT_COMMAND, HOST_OUTPUTS_FILE
 from components.keycloak_hosts import ROLE_TAG_KEY, KeycloakHosts, KeycloakHostsArgs
 from components.kms import KeyRing, KeyRingArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
@@ -23,8 +23,8 @@ from components.secrets import StackSecrets, StackSecretsArgs
 from components.security_groups import SecurityGroups, SecurityGroupsArgs
 from components.signing_keys import SigningKeys, SigningKeysArgs, rotation_role_arn
 from components.waf import WebFirewall, WebFirewallArgs
-from idpkit.aws_config import host_wheelhouse_path, load_stack_config, missing_host_wheelhouse
-from idpkit.keycloak_server.host_packages import architecture_of
+from idpkit.aws_config import architecture_of, host_wheelhouse_path, load_stack_config, missing_host_wheelhouse
+from idpkit.constants.keycloak import KEYCLOAK_HTTPS_PORT
 
 config = load_stack_config()
 for weakening in config.weakenings:
@@ -158,7 +158,8 @@ hosts = KeycloakHosts(
         realm=config.realm,
         admin_local_port=config.admin_local_port,
         db_address=database.address,
-        db_secret_arn=database.master_secret_arn,
+        db_master_secret_arn=database.master_secret_arn,
+        db_app_secret_arn=database.app_secret.arn,
         bootstrap_admin_secret_arn=secrets.bootstrap_admin.arn,
         host_tls_secret_arn=secrets.host_tls.arn,
         artifacts_bucket=artifacts.bucket.bucket.bucket,

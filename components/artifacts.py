@@ -1,9 +1,9 @@
 """The artifacts bucket: what hosts and the load balancer load at boot, staged at deploy time.
 
-`pulumi up` downloads the pinned Keycloak distribution (`release.DOWNLOAD_URL`), the pinned nginx and njs
-RPMs (`host_packages.PACKAGES`, nginx.org's Amazon Linux 2023 builds) and the region's RDS CA bundle over
-HTTPS and uploads them here, so hosts install them without internet egress; each host re-checks the
-archive against `release.SHA512` and each RPM against its pinned SHA-256 before using it. The mutual-TLS
+`pulumi up` downloads the pinned Keycloak distribution (`release.DOWNLOAD_URL`) and the region's RDS CA
+bundle over HTTPS and uploads them here, so hosts install them without internet egress; each host
+re-checks the archive against `release.SHA512` before using it (`idpkit host up`). Operating-system
+packages (Java, HAProxy, Python) come from Amazon Linux's own repositories, never from here. The mutual-TLS
 client CA bundle and its CRL live here too, versioned: the ALB trust store reads them, and each host
 gives Keycloak the same CA bundle version so it re-validates forwarded client certificates. So does the
 kit's host wheelhouse (`idpkit host wheelhouse`, built on the operator's machine before `pulumi up`):
@@ -22,7 +22,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.hardened_bucket import HardenedBucket, HardenedBucketArgs
-from idpkit.keycloak_server import host_packages, release
+from idpkit.keycloak_server import release
 
 RDS_CA_URL = "https://truststore.pki.rds.amazonaws.com/{region}/{region}-bundle.pem"
 CLIENT_CA_KEY = "mtls/client-ca-bundle.pem"
@@ -79,16 +79,6 @@ class ArtifactStore(pulumi.ComponentResource):
             source=pulumi.RemoteAsset(release.DOWNLOAD_URL),
             opts=child,
         )
-        # nginx + njs for the host-local proxy: not in the Amazon Linux 2023 repositories (host_packages.py).
-        for package in host_packages.PACKAGES:
-            aws.s3.BucketObjectv2(
-                f"{name}-{package.name}-{package.architecture}",
-                bucket=bucket,
-                key=package.object_key,
-                source=pulumi.RemoteAsset(package.url),
-                content_type="application/x-rpm",
-                opts=child,
-            )
         self.rds_ca_object_key = f"rds/{args.region}-bundle.pem"
         aws.s3.BucketObjectv2(
             f"{name}-rds-ca",

@@ -1,9 +1,11 @@
 """RDS for PostgreSQL: encrypted, TLS-only, private, with an RDS-managed master password.
 
-Keycloak connects with `sslmode=verify-full` against the RDS CA bundle (components/host_bootstrap.py)
-and reads the password RDS keeps in Secrets Manager at every start. RDS rotates that password (every
-7 days by default); Keycloak only reads it at start (Keycloak #43633), so a rotation must be followed
-by a rolling restart (docs/aws.md).
+Keycloak never uses the master user. The hosts use the master secret only to create Keycloak's
+least-privilege application roles (`keycloak_a`/`keycloak_b`, members of `keycloak_owner`), whose
+current credentials live in the application secret declared here, written and rotated by the kit
+(idpkit/host/database.py: alternating users, so a rotation breaks no running node). Keycloak connects
+with `sslmode=verify-full` against the RDS CA bundle. RDS rotates the master password on its own
+schedule; nothing Keycloak holds depends on it.
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.host_bootstrap import DB_NAME, DB_USERNAME
+from idpkit.constants.aws import SUPPORTED_POSTGRES_MAJORS
+from idpkit.constants.keycloak import DB_NAME
 
-SUPPORTED_MAJORS = ("16", "17")
 LOG_EXPORTS = ("postgresql", "upgrade")
+MASTER_USERNAME = "idpkit_master"
+"""RDS master user: creates Keycloak's application roles, never used by Keycloak itself."""
+SECRET_RECOVERY_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,7 @@ class Database(pulumi.ComponentResource):
     instance: aws.rds.Instance
     address: pulumi.Output[str]
     master_secret_arn: pulumi.Output[str]
+    app_secret: aws.secretsmanager.Secret
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(args)
@@ -94,7 +100,7 @@ class Database(pulumi.ComponentResource):
             storage_encrypted=True,
             kms_key_id=args.storage_key_arn,
             db_name=DB_NAME,
-            username=DB_USERNAME,
+            username=MASTER_USERNAME,
             # The password never passes through Pulumi: RDS generates it into Secrets Manager.
             manage_master_user_password=True,
             master_user_secret_kms_key_id=args.secret_key_arn,
@@ -121,11 +127,26 @@ class Database(pulumi.ComponentResource):
         )
         self.address = self.instance.address
         self.master_secret_arn = self.instance.master_user_secrets.apply(lambda secrets: secrets[0].secret_arn)
-        self.register_outputs({"address": self.address, "master_secret_arn": self.master_secret_arn})
+        # No value from Pulumi (it would sit in state): the hosts generate and rotate it.
+        self.app_secret = aws.secretsmanager.Secret(
+            f"{name}-app-credentials",
+            description=f"idpkit: Keycloak's database role and password ({args.identifier}); written by idpkit host",
+            kms_key_id=args.secret_key_arn,
+            recovery_window_in_days=SECRET_RECOVERY_DAYS,
+            tags={"purpose": "database-application-credentials"},
+            opts=child,
+        )
+        self.register_outputs(
+            {
+                "address": self.address,
+                "master_secret_arn": self.master_secret_arn,
+                "app_secret_arn": self.app_secret.arn,
+            }
+        )
 
 
 def _validate(args: DatabaseArgs) -> None:
-    if args.engine_version.split(".")[0] not in SUPPORTED_MAJORS:
+    if args.engine_version.split(".")[0] not in SUPPORTED_POSTGRES_MAJORS:
         raise ValueError(f"engine_version: {args.engine_version} is not a PostgreSQL major Keycloak 26 supports")
     if len(args.subnet_ids) < 2:
         raise ValueError("subnet_ids: at least two subnets in different AZs are required")

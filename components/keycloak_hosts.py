@@ -23,14 +23,14 @@ import pulumi
 import pulumi_aws as aws
 
 from components.host_bootstrap import (
-    HostBootstrap,
+    START_JITTER_SECONDS,
+    StagedWheelhouse,
     encode_user_data,
-    host_server_settings,
-    render_host_outputs,
     render_user_data,
 )
-from idpkit.keycloak_server.host_packages import architecture_of, packages_for
-from idpkit.keycloak_server.options import discovery_override, render_keycloak_conf
+from idpkit.constants.aws import POSTGRES_PORT
+from idpkit.constants.keycloak import DB_NAME
+from idpkit.host.config import HostConfig
 
 PATCH_GROUP_TAG = "Patch Group"
 ROLE_TAG_KEY = "idpkit:role"
@@ -77,8 +77,10 @@ class KeycloakHostsArgs:
     """Port of the admin port forward on the operator's machine (Keycloak `hostname-admin`)."""
     db_address: pulumi.Input[str]
     """RDS endpoint host name."""
-    db_secret_arn: pulumi.Input[str]
-    """RDS-managed master user secret."""
+    db_master_secret_arn: pulumi.Input[str]
+    """RDS-managed master user secret: read only to create Keycloak's application roles."""
+    db_app_secret_arn: pulumi.Input[str]
+    """Keycloak's application credentials (alternating roles), written by `idpkit host` on the hosts."""
     bootstrap_admin_secret_arn: pulumi.Input[str]
     """Bootstrap admin secret."""
     host_tls_secret_arn: pulumi.Input[str]
@@ -150,58 +152,38 @@ class KeycloakHosts(pulumi.ComponentResource):
             role=self.role.id,
             policy=pulumi.Output.all(
                 secrets=[
-                    args.db_secret_arn,
+                    args.db_master_secret_arn,
+                    args.db_app_secret_arn,
                     args.bootstrap_admin_secret_arn,
                     args.host_tls_secret_arn,
                     args.admin_credentials_secret_arn,
                 ],
+                writable=[args.db_app_secret_arn],
                 key=args.secrets_key_arn,
                 bucket=args.artifacts_bucket_arn,
                 groups=list(args.log_group_arns),
-            ).apply(lambda v: _host_policy(v["secrets"], v["key"], v["bucket"], v["groups"], args)),
+            ).apply(lambda v: _host_policy(v["secrets"], v["writable"], v["key"], v["bucket"], v["groups"], args)),
             opts=child,
         )
         profile = aws.iam.InstanceProfile(f"{name}-profile", role=self.role.name, opts=child)
 
-        packages = packages_for(architecture_of(args.ami_parameter))
-        keycloak_conf = pulumi.Output.from_input(args.db_address).apply(
-            lambda host: render_keycloak_conf(host_server_settings(args.public_hostname, args.admin_local_port, host))
-        )
         user_data = pulumi.Output.all(
-            conf=keycloak_conf,
-            bucket=args.artifacts_bucket,
-            db=args.db_secret_arn,
+            db_host=args.db_address,
+            master=args.db_master_secret_arn,
+            app=args.db_app_secret_arn,
             admin=args.bootstrap_admin_secret_arn,
+            admin_credentials=args.admin_credentials_secret_arn,
             tls=args.host_tls_secret_arn,
+            bucket=args.artifacts_bucket,
+            client_ca_version=args.client_ca_object_version,
             server=args.server_log_group,
             events=args.event_log_group,
-            client_ca_version=args.client_ca_object_version,
             wheelhouse_version=args.wheelhouse_object_version,
-            admin_credentials=args.admin_credentials_secret_arn,
         ).apply(
             lambda v: encode_user_data(
                 render_user_data(
-                    HostBootstrap(
-                        region=args.region,
-                        keycloak_conf=v["conf"],
-                        discovery_override=discovery_override(args.m2m_url, args.realm),
-                        artifacts_bucket=v["bucket"],
-                        keycloak_object_key=args.keycloak_object_key,
-                        packages=packages,
-                        rds_ca_object_key=args.rds_ca_object_key,
-                        client_ca_object_key=args.client_ca_object_key,
-                        client_ca_object_version=v["client_ca_version"],
-                        db_secret_arn=v["db"],
-                        bootstrap_admin_secret_arn=v["admin"],
-                        host_tls_secret_arn=v["tls"],
-                        server_log_group=v["server"],
-                        event_log_group=v["events"],
-                        wheelhouse_object_key=args.wheelhouse_object_key,
-                        wheelhouse_object_version=v["wheelhouse_version"],
-                        host_outputs=render_host_outputs(
-                            args.stack, args.public_hostname, args.m2m_url, args.realm, v["admin_credentials"]
-                        ),
-                    )
+                    host_config(args, v),
+                    StagedWheelhouse(v["bucket"], args.wheelhouse_object_key, v["wheelhouse_version"]),
                 )
             )
         )
@@ -332,6 +314,34 @@ class KeycloakHosts(pulumi.ComponentResource):
         )
 
 
+def host_config(args: KeycloakHostsArgs, resolved: dict[str, Any]) -> HostConfig:
+    """The configuration every host of the group boots with (no secret values: names, ARNs, versions)."""
+    return HostConfig(
+        stack=args.stack,
+        region=args.region,
+        realm=args.realm,
+        public_hostname=args.public_hostname,
+        m2m_url=args.m2m_url,
+        admin_local_port=args.admin_local_port,
+        db_host=resolved["db_host"],
+        db_port=POSTGRES_PORT,
+        db_name=DB_NAME,
+        db_master_secret_arn=resolved["master"],
+        db_app_secret_arn=resolved["app"],
+        bootstrap_admin_secret_arn=resolved["admin"],
+        admin_credentials_secret_arn=resolved["admin_credentials"],
+        host_tls_secret_arn=resolved["tls"],
+        artifacts_bucket=resolved["bucket"],
+        keycloak_object_key=args.keycloak_object_key,
+        rds_ca_object_key=args.rds_ca_object_key,
+        client_ca_object_key=args.client_ca_object_key,
+        client_ca_object_version=resolved["client_ca_version"],
+        server_log_group=resolved["server"],
+        event_log_group=resolved["events"],
+        start_jitter_seconds=START_JITTER_SECONDS,
+    )
+
+
 def _one_extra_host_percentage(capacity: int) -> int:
     """Max healthy percentage that lets an instance refresh add exactly one host at a time."""
     return min(200, 100 + math.ceil(100 / max(capacity, 1)))
@@ -351,7 +361,12 @@ def _validate(args: KeycloakHostsArgs) -> None:
 
 
 def _host_policy(
-    secret_arns: list[str], key_arn: str, bucket_arn: str, log_group_arns: list[str], args: KeycloakHostsArgs
+    secret_arns: list[str],
+    writable_secret_arns: list[str],
+    key_arn: str,
+    bucket_arn: str,
+    log_group_arns: list[str],
+    args: KeycloakHostsArgs,
 ) -> str:
     statements: list[dict[str, Any]] = [
         {
@@ -361,9 +376,16 @@ def _host_policy(
             "Resource": secret_arns,
         },
         {
+            # `idpkit host` creates and rotates Keycloak's database credentials (idpkit/host/database.py).
+            "Sid": "DatabaseApplicationCredentials",
+            "Effect": "Allow",
+            "Action": "secretsmanager:PutSecretValue",
+            "Resource": writable_secret_arns,
+        },
+        {
             "Sid": "DecryptOwnSecrets",
             "Effect": "Allow",
-            "Action": "kms:Decrypt",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
             "Resource": key_arn,
             "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{args.region}.amazonaws.com"}},
         },
@@ -378,7 +400,6 @@ def _host_policy(
                     args.rds_ca_object_key,
                     args.client_ca_object_key,
                     args.wheelhouse_object_key,
-                    *(package.object_key for package in packages_for(architecture_of(args.ami_parameter))),
                 )
             ],
         },

@@ -18,15 +18,19 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.host_bootstrap import BROWSER_PROXY_PORT, HEALTH_CHECK_PATH, M2M_PROXY_PORT, MANAGEMENT_PORT
 from components.log_archive import ACCESS_LOG_PREFIX, CONNECTION_LOG_PREFIX
-
-ALLOWED_TLS_POLICIES = (
-    "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
-    "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-PQ-2025-09",
+from idpkit.constants.aws import TLS_POLICIES
+from idpkit.constants.keycloak import (
+    ADMIN_PATHS,
+    BROWSER_PROXY_PORT,
+    HEALTH_CHECK_PATH,
+    M2M_PROXY_PORT,
+    MANAGEMENT_PORT,
 )
+
+ALLOWED_TLS_POLICIES = tuple(TLS_POLICIES.values())
 # Never public: the admin console/API and the master (administration) realm.
-BLOCKED_PATHS = ["/admin", "/admin/*", "/realms/master", "/realms/master/*"]
+BLOCKED_PATHS = [pattern for path in ADMIN_PATHS for pattern in (path, f"{path}/*")]
 HSTS = "max-age=63072000; includeSubDomains"
 
 

@@ -1,7 +1,8 @@
 """The VPC: public subnets for the load balancer, private subnets for the hosts, isolated database subnets.
 
 Hosts have no route to the internet. Everything they reach goes through VPC endpoints: Systems Manager
-(Session Manager, Patch Manager), CloudWatch Logs, KMS, Secrets Manager, and S3 through a gateway
+(Session Manager, Patch Manager), CloudWatch Logs, KMS, Secrets Manager, STS (the signing key rotation
+assumes its role from a host), and S3 through a gateway
 endpoint whose policy admits only the stack's artifacts bucket and the AWS-owned buckets that serve
 Amazon Linux packages and the SSM agent. Keycloak itself is staged from Maven Central into the
 artifacts bucket at deploy time (components/artifacts.py), so no NAT gateway is needed.
@@ -17,8 +18,9 @@ import pulumi
 import pulumi_aws as aws
 
 from idpkit.aws_config import MAX_AVAILABILITY_ZONES, NetworkSettings
+from idpkit.constants.aws import HOST_API_ENDPOINT_SERVICES
 
-INTERFACE_ENDPOINTS = ("ssm", "ssmmessages", "ec2messages", "logs", "kms", "secretsmanager")
+INTERFACE_ENDPOINTS = HOST_API_ENDPOINT_SERVICES
 MAX_AZS = MAX_AVAILABILITY_ZONES
 # Amazon Linux 2023 package repositories are S3 buckets named per region.
 AL2023_REPOSITORY_BUCKET = "al2023-repos-{region}-de612dc2"

@@ -12,7 +12,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.host_bootstrap import (
+from idpkit.constants.aws import HTTP_PORT as HTTP
+from idpkit.constants.aws import HTTPS_PORT as HTTPS
+from idpkit.constants.aws import POSTGRES_PORT
+from idpkit.constants.keycloak import (
     BROWSER_PROXY_PORT,
     JGROUPS_FD_PORT,
     JGROUPS_PORT,
@@ -20,9 +23,6 @@ from components.host_bootstrap import (
     MANAGEMENT_PORT,
 )
 
-POSTGRES_PORT = 5432
-HTTPS = 443
-HTTP = 80
 ANYWHERE = "0.0.0.0/0"
 
 

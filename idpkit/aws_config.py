@@ -22,28 +22,28 @@ from typing import Any, Literal, cast
 
 import pulumi
 
+from idpkit.constants.aws import (
+    DEFAULT_AMI_PARAMETER,
+    DEFAULT_M2M_PORT,
+    DEFAULT_POSTGRES_VERSION,
+    HIPAA_RETENTION_DAYS,
+    HTTP_PORT,
+    HTTPS_PORT,
+    LOG_RETENTION_DAYS,
+    SUPPORTED_POSTGRES_MAJORS,
+    TLS_POLICIES,
+)
+from idpkit.constants.keycloak import DEFAULT_ADMIN_LOCAL_PORT
+from idpkit.errors import IdpkitError
+from idpkit.realm.declared import realm_name
+
 NAMESPACE = "idpkit"
 
 Environment = Literal["dev", "staging", "prod"]
 LockMode = Literal["COMPLIANCE", "GOVERNANCE"]
 
-# Named explicitly on every HTTPS listener: the ELB API default is still ELBSecurityPolicy-2016-08.
-TLS_POLICIES: dict[str, str] = {
-    "standard": "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
-    "fips": "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-PQ-2025-09",
-}
-# The retention values CloudWatch Logs accepts.
-# fmt: off
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
-                      2922, 3288, 3653)
-# fmt: on
-# HIPAA 45 CFR 164.316(b)(2)(i): retain documentation six years (6 * 365 + 2 leap days).
-HIPAA_RETENTION_DAYS = 2192
-# Keycloak 26 supports PostgreSQL 13-17; the kit pins a current major.
-SUPPORTED_POSTGRES_MAJORS = ("16", "17")
 # The created VPC carves one subnet per tier and zone out of 16 equal blocks.
 MAX_AVAILABILITY_ZONES = 4
-DEFAULT_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 
 # The kit's host wheelhouse, relative to the project directory: `idpkit host wheelhouse` writes it before
 # `pulumi up` and the program uploads it (components/artifacts.py). Hosts have no package index.
@@ -58,7 +58,6 @@ _AZ = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _IAM_PRINCIPAL = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+$")
-_REALM = re.compile(r"^[a-z][a-z0-9-]{0,35}$")
 _PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----\s+[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----")
 _PEM_CRL = re.compile(r"-----BEGIN X509 CRL-----\s+[A-Za-z0-9+/=\s]+-----END X509 CRL-----")
 
@@ -96,7 +95,8 @@ class AwsStackConfig:
     account_id: str
     """The only account the stack may deploy to (`aws:allowedAccountIds`, exactly one)."""
     realm: str
-    """The hardened realm's name."""
+    """The hardened realm's name: realm-config's for `environment` (never a stack key, so the two cannot
+    disagree)."""
     public_hostname: str
     """Browser-facing DNS name; `base_url` is `https://<public_hostname>`."""
     m2m_hostname: str
@@ -275,10 +275,10 @@ def parse_stack_config(values: Mapping[str, str], stack: str) -> AwsStackConfig:
         environment=environment,
         region=region,
         account_id=accounts[0],
-        realm=read.matching("realm", _REALM, "a lower-case realm name (a-z, 0-9, -)"),
+        realm=_realm_of(values, environment),
         public_hostname=read.matching("publicHostname", _HOSTNAME, "a lower-case DNS name"),
         m2m_hostname=read.matching("m2mHostname", _HOSTNAME, "a lower-case DNS name"),
-        m2m_port=read.integer("m2mPort", 8443, 1024, 65535),
+        m2m_port=read.integer("m2mPort", DEFAULT_M2M_PORT, 1024, 65535),
         certificate_arn=certificate_arn,
         m2m_certificate_arn=read.matching(
             "m2mCertificateArn", _acm_arn(region, accounts[0]), "an ACM certificate ARN", certificate_arn
@@ -300,15 +300,15 @@ def parse_stack_config(values: Mapping[str, str], stack: str) -> AwsStackConfig:
             "an Amazon Linux 2023 AMI parameter",
             DEFAULT_AMI_PARAMETER,
         ),
-        admin_local_port=read.integer("adminLocalPort", 9443, 1024, 65535),
+        admin_local_port=read.integer("adminLocalPort", DEFAULT_ADMIN_LOCAL_PORT, 1024, 65535),
         db_instance_class=read.matching(
             "dbInstanceClass", re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$"), "an RDS instance class", "db.m7g.large"
         ),
         db_engine_version=read.matching(
             "dbEngineVersion",
-            re.compile(r"^(16|17)(\.\d+)?$"),
+            re.compile(rf"^({'|'.join(SUPPORTED_POSTGRES_MAJORS)})(\.\d+)?$"),
             f"a PostgreSQL version Keycloak 26 supports ({'/'.join(SUPPORTED_POSTGRES_MAJORS)})",
-            "17",
+            DEFAULT_POSTGRES_VERSION,
         ),
         db_allocated_storage_gb=read.integer("dbAllocatedStorageGb", 50, 20, 65536),
         db_max_allocated_storage_gb=read.integer("dbMaxAllocatedStorageGb", 200, 20, 65536),
@@ -328,6 +328,20 @@ def parse_stack_config(values: Mapping[str, str], stack: str) -> AwsStackConfig:
     )
     _check_unknown_keys(values, read.seen)
     return _check_policy(config)
+
+
+def _realm_of(values: Mapping[str, str], environment: str) -> str:
+    """realm-config's realm for `environment`; a stack file may not name one (it could only contradict it)."""
+    if f"{NAMESPACE}:realm" in values:
+        raise _error(
+            "realm",
+            "is not a stack setting: the realm's name is realm-config's (realm-config/base/realm.yaml, realm.realm); "
+            "remove this key",
+        )
+    try:
+        return realm_name(environment)
+    except IdpkitError as error:
+        raise ValueError(f"realm-config ({environment}): {error.message}") from error
 
 
 def _network(read: _Reader) -> NetworkSettings:
@@ -369,7 +383,7 @@ def _check_policy(config: AwsStackConfig) -> AwsStackConfig:
     """Cross-key rules, the `prod` floor, and the list of weakenings to announce."""
     if config.max_instances < config.min_instances:
         raise _error("maxInstances", f"must be >= minInstances ({config.min_instances})")
-    if config.m2m_port in (80, 443):
+    if config.m2m_port in (HTTP_PORT, HTTPS_PORT):
         raise _error("m2mPort", "80 and 443 belong to the redirect and browser listeners")
     if config.m2m_hostname == config.public_hostname:
         raise _error("m2mHostname", "must differ from publicHostname (browsers cannot use the mTLS listener)")
@@ -430,6 +444,14 @@ def _acm_arn(region: str, account: str) -> re.Pattern[str]:
 
 def _pem_bundle(block: re.Pattern[str]) -> re.Pattern[str]:
     return re.compile(rf"^\s*({block.pattern}\s*)+$")
+
+
+def architecture_of(ami_parameter: str) -> str:
+    """The hosts' architecture as `idpkit host wheelhouse --arch` names it: the AMI parameter's suffix."""
+    suffix = ami_parameter.rsplit("-", 1)[-1]
+    if suffix not in ("x86_64", "arm64"):
+        raise ValueError(f"{ami_parameter}: not an x86_64 or arm64 Amazon Linux 2023 AMI parameter")
+    return suffix
 
 
 def host_wheelhouse_path(project_dir: Path, architecture: str) -> Path:

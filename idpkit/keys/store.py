@@ -20,9 +20,9 @@ from typing import Any, Protocol
 
 from idpkit.errors import ExitCode, IdpkitError
 from idpkit.keys.material import KeyMaterial
-from idpkit.local.files import make_directory, write_private
 from idpkit.local.layout import LocalLayout
 from idpkit.outputs import LOCAL_STACK, SECRETS_MANAGER_ARN_PREFIX
+from idpkit.system.files import make_directory, write_private
 
 FORMAT_VERSION = 1
 HISTORY_LIMIT = 20

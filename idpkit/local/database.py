@@ -15,10 +15,10 @@ from pathlib import Path
 
 from idpkit.errors import IdpkitError
 from idpkit.keycloak_server.options import DatabaseSettings
-from idpkit.local.files import make_directory, write_private
 from idpkit.local.layout import HOSTNAME, LOOPBACK, LocalLayout
-from idpkit.local.process import ManagedProcess
-from idpkit.local.service_user import ServiceAccount
+from idpkit.system.files import make_directory, write_private
+from idpkit.system.process import ManagedProcess
+from idpkit.system.service_user import ServiceAccount
 
 POSTGRES_PACKAGE = "postgresql"
 SUPERUSER = "idpkit"

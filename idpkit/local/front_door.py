@@ -1,33 +1,33 @@
-"""The local front door: nginx standing in for the AWS Application Load Balancer.
+"""The front door: nginx standing in for the AWS Application Load Balancer (local stack and rehearsals).
 
 Two HTTPS listeners, as on AWS: a browser listener without client certificates, and a
 machine-to-machine (M2M) listener that requires a client certificate issued by the client CA and
 not on its CRL, then passes it on exactly as the ALB in `verify` mode does (`X-Amzn-Mtls-Clientcert-*`,
 ALB's URL encoding). Both overwrite client-supplied certificate headers (RFC 9700 §4.13), never serve
-the admin API or the master realm, add HSTS, and forward to the host-local proxy — the same server
-blocks as on the AWS hosts (`idpkit.keycloak_server.host_proxy`) — which alone talks to Keycloak.
+the admin API or the master realm, add HSTS, append the client address to `X-Forwarded-For` and balance
+over the hosts' proxies (`idpkit.keycloak_server.host_proxy`, the same configuration as on the AWS
+hosts), which alone talk to Keycloak.
 """
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from idpkit.constants.keycloak import ADMIN_PATHS
 from idpkit.errors import IdpkitError
-from idpkit.keycloak_server.host_proxy import (
-    BCP195_OPENSSL_CIPHERS,
-    LEAF_HEADER,
-    NJS_MODULE_PATH,
-    HostProxySettings,
-    render_http_block,
-    strip_client_certificate_headers,
-)
-from idpkit.local.layout import HOSTNAME, LISTEN_ADDRESS, LOOPBACK, LocalLayout
-from idpkit.local.service_user import ServiceAccount
+from idpkit.keycloak_server.host_proxy import CLIENT_CERTIFICATE_HEADERS, LEAF_HEADER
+from idpkit.keycloak_server.options import BCP195_OPENSSL_CIPHERS
+from idpkit.system.files import write_if_changed
 
 NGINX_PACKAGES = "nginx-light libnginx-mod-http-js"
+# Debian's njs module (the local front door's ALB header encoding); AWS hosts run no nginx.
+NJS_MODULE_PATH = "/usr/lib/nginx/modules/ngx_http_js_module.so"
+ALB_EMULATION_SCRIPT = "alb_emulation.js"
+HSTS = "max-age=63072000; includeSubDomains"
 _ALB_HEADERS = (
     LEAF_HEADER,
     "X-Amzn-Mtls-Clientcert-Serial-Number",
@@ -37,59 +37,88 @@ _ALB_HEADERS = (
 )
 
 
+@dataclass(frozen=True)
+class FrontDoorSettings:
+    """One front door: its listeners, its PKI, and the host proxies behind it."""
+
+    directory: Path
+    """nginx's prefix: the rendered configuration, the ALB emulation script and temporary files."""
+    logs: Path
+    """Where the access and error logs go."""
+    pid_file: Path
+    """nginx's master pid file."""
+    listen_address: str
+    """Address both listeners bind to."""
+    browser_port: int
+    """Browser listener (no client certificates)."""
+    m2m_port: int
+    """M2M listener (client certificate required)."""
+    certificate: Path
+    """Server certificate (chain) both listeners present."""
+    certificate_key: Path
+    """Its private key."""
+    client_ca_bundle: Path
+    """The trust store of the M2M listener (the ALB trust store's bundle)."""
+    crl: Path
+    """The trust store's revocation list."""
+    upstream_ca: Path
+    """Verifies the host proxies' certificate."""
+    upstream_server_name: str
+    """Name the host proxies' certificate is verified against."""
+    browser_upstreams: tuple[str, ...]
+    """`address:port` of every host proxy's browser port (the browser target group)."""
+    m2m_upstreams: tuple[str, ...]
+    """`address:port` of every host proxy's M2M port (the machine target group)."""
+    run_as: str | None = None
+    """Worker user when started as root."""
+
+
 def nginx_binary() -> str:
     found = shutil.which("nginx") or next((str(path) for path in (Path("/usr/sbin/nginx"),) if path.exists()), None)
     if found is None:
         raise IdpkitError(
-            "nginx is not installed; the local stack's front door needs it",
+            "nginx is not installed; the front door needs it",
             hint=f"apt-get install {NGINX_PACKAGES}",
         )
     return found
 
 
-def host_proxy_settings(layout: LocalLayout) -> HostProxySettings:
-    pki = layout.pki
-    return HostProxySettings(
-        bind_address=LOOPBACK,
-        browser_port=layout.ports.host_proxy_browser,
-        m2m_port=layout.ports.host_proxy_m2m,
-        keycloak_port=layout.ports.keycloak,
-        certificate_file=str(pki.server_certificate),
-        certificate_key_file=str(pki.server_key),
-        keycloak_ca_file=str(pki.server_ca),
-        keycloak_server_name=HOSTNAME,
-        njs_script=str(layout.nginx_dir / "host_proxy.js"),
-    )
-
-
 def alb_emulation_source() -> str:
-    return resources.files("idpkit.local").joinpath("njs/alb_emulation.js").read_text()
+    return resources.files("idpkit.local").joinpath(f"njs/{ALB_EMULATION_SCRIPT}").read_text()
 
 
-def render_nginx_conf(layout: LocalLayout, account: ServiceAccount | None, *, with_host_proxy: bool = True) -> str:
-    """The local nginx configuration: front door plus (unless `with_host_proxy` is False) the host proxy."""
-    pki = layout.pki
-    ports = layout.ports
-    temp = layout.nginx_dir / "tmp"
-    user_line = f"user {account.name} {account.name};" if account else ""
+def strip_client_certificate_headers(indent: str, keep: tuple[str, ...] = ()) -> str:
+    """nginx lines overwriting every certificate header but `keep` with an empty value (not forwarded)."""
+    return "\n".join(f'{indent}proxy_set_header {name} "";' for name in CLIENT_CERTIFICATE_HEADERS if name not in keep)
+
+
+def render_nginx_conf(settings: FrontDoorSettings) -> str:
+    """The front door's nginx configuration."""
+    temp = settings.directory / "tmp"
+    user_line = f"user {settings.run_as} {settings.run_as};" if settings.run_as else ""
     alb_headers = f"""            proxy_set_header {LEAF_HEADER} $idpkit_alb_leaf;
             proxy_set_header X-Amzn-Mtls-Clientcert-Serial-Number $ssl_client_serial;
             proxy_set_header X-Amzn-Mtls-Clientcert-Issuer $ssl_client_i_dn;
             proxy_set_header X-Amzn-Mtls-Clientcert-Subject $ssl_client_s_dn;
             proxy_set_header X-Amzn-Mtls-Clientcert-Validity $idpkit_alb_validity;"""
-
     m2m_certificate_headers = strip_client_certificate_headers("            ", keep=_ALB_HEADERS) + "\n" + alb_headers
+    private = "\n".join(f"        location {path} {{ return 404; }}" for path in ADMIN_PATHS)
 
-    def locations(upstream_port: int, certificate_headers: str) -> str:
+    def upstream(name: str, servers: tuple[str, ...]) -> str:
+        # Passive health checks: a host that refuses connections is skipped for 10 s (the ALB probes actively).
+        lines = "\n".join(f"        server {server} max_fails=1 fail_timeout=10s;" for server in servers)
+        return f"    upstream {name} {{\n{lines}\n        keepalive 16;\n    }}"
+
+    def locations(target: str, certificate_headers: str) -> str:
         return f"""
-        # The admin API/console and the master realm are served only on the admin URL (loopback).
-        location /admin {{ return 404; }}
-        location /realms/master {{ return 404; }}
+        # The admin API/console and the master realm are served only on the admin URL (never public).
+{private}
         location / {{
-            proxy_pass https://{LOOPBACK}:{upstream_port};
+            proxy_pass https://{target};
+            proxy_next_upstream error timeout http_502 http_503;
 {certificate_headers}
             proxy_set_header Host $http_host;
-            proxy_set_header X-Forwarded-For $remote_addr;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto https;
             proxy_set_header X-Forwarded-Port $server_port;
         }}"""
@@ -98,15 +127,15 @@ def render_nginx_conf(layout: LocalLayout, account: ServiceAccount | None, *, wi
 load_module {NJS_MODULE_PATH};
 {user_line}
 worker_processes 1;
-pid {layout.run}/nginx-master.pid;
-error_log {layout.logs}/nginx-error.log warn;
+pid {settings.pid_file};
+error_log {settings.logs}/nginx-error.log warn;
 events {{ worker_connections 1024; }}
 
 http {{
     # Paths only: query strings may carry codes or tokens, which must never reach a log.
     log_format no_query '$remote_addr [$time_iso8601] "$request_method $uri" $status $ssl_protocol '
-                        '$ssl_client_verify';
-    access_log {layout.logs}/nginx-access.log no_query;
+                        '$ssl_client_verify $upstream_addr';
+    access_log {settings.logs}/nginx-access.log no_query;
     client_body_temp_path {temp}/body;
     proxy_temp_path {temp}/proxy;
     fastcgi_temp_path {temp}/fastcgi;
@@ -118,42 +147,50 @@ http {{
     ssl_ciphers {BCP195_OPENSSL_CIPHERS};
     ssl_prefer_server_ciphers off;
     ssl_session_tickets off;
-    ssl_certificate {pki.server_certificate};
-    ssl_certificate_key {pki.server_key};
+    ssl_certificate {settings.certificate};
+    ssl_certificate_key {settings.certificate_key};
     # One HSTS policy for the whole front door, replacing the per-realm header Keycloak sends.
     proxy_hide_header Strict-Transport-Security;
-    add_header Strict-Transport-Security "max-age=63072000; includeSubDomains" always;
+    add_header Strict-Transport-Security "{HSTS}" always;
 
     proxy_http_version 1.1;
     proxy_set_header Connection "";
     proxy_ssl_verify on;
-    proxy_ssl_trusted_certificate {pki.server_ca};
-    proxy_ssl_name {HOSTNAME};
+    proxy_ssl_trusted_certificate {settings.upstream_ca};
+    proxy_ssl_name {settings.upstream_server_name};
     proxy_ssl_server_name on;
 
-    js_import alb from {layout.nginx_dir / "alb_emulation.js"};
+    js_import alb from {settings.directory / ALB_EMULATION_SCRIPT};
     js_set $idpkit_alb_leaf alb.leaf;
     js_set $idpkit_alb_validity alb.validity;
 
+{upstream("browser_targets", settings.browser_upstreams)}
+{upstream("m2m_targets", settings.m2m_upstreams)}
+
     server {{  # front door, browser listener
-        listen {LISTEN_ADDRESS}:{ports.browser} ssl;
-        server_name {HOSTNAME};
-{locations(ports.host_proxy_browser, strip_client_certificate_headers("            "))}
+        listen {settings.listen_address}:{settings.browser_port} ssl;
+{locations("browser_targets", strip_client_certificate_headers("            "))}
     }}
 
     server {{  # front door, M2M listener: mutual TLS against the client CA bundle and its CRL
-        listen {LISTEN_ADDRESS}:{ports.m2m} ssl;
-        server_name {HOSTNAME};
+        listen {settings.listen_address}:{settings.m2m_port} ssl;
         ssl_verify_client on;
         ssl_verify_depth 2;
-        ssl_client_certificate {pki.client_ca_bundle};
-        ssl_crl {pki.crl};
-{locations(ports.host_proxy_m2m, m2m_certificate_headers)}
+        ssl_client_certificate {settings.client_ca_bundle};
+        ssl_crl {settings.crl};
+{locations("m2m_targets", m2m_certificate_headers)}
     }}
-
-{render_http_block(host_proxy_settings(layout)) if with_host_proxy else ""}
 }}
 """
+
+
+def write_configuration(settings: FrontDoorSettings) -> tuple[Path, bool]:
+    """Write the script and configuration; returns the configuration's path and whether anything changed."""
+    (settings.directory / "tmp").mkdir(parents=True, exist_ok=True)
+    changed = write_if_changed(settings.directory / ALB_EMULATION_SCRIPT, alb_emulation_source(), private=False)
+    conf = settings.directory / "nginx.conf"
+    changed |= write_if_changed(conf, render_nginx_conf(settings), private=False)
+    return conf, changed
 
 
 def check_config(binary: str, conf: Path, prefix: Path) -> None:

@@ -8,14 +8,13 @@ from pathlib import Path
 
 from idpkit import paths
 from idpkit.local.pki import LocalPki
-from idpkit.local.process import ManagedProcess
+from idpkit.system.process import ManagedProcess
 
 HOSTNAME = "localhost"
 LOOPBACK = "127.0.0.1"
 # The front door (nginx, standing in for the AWS load balancer) answers here; everything behind it
 # listens on loopback too, so the local stack is never reachable from the network.
 LISTEN_ADDRESS = LOOPBACK
-REALM = "phi"
 PORT_OFFSET_ENV = "IDPKIT_LOCAL_PORT_OFFSET"
 
 
@@ -28,9 +27,9 @@ class LocalPorts:
     keycloak: int = 18443
     """Keycloak's own HTTPS port (loopback): admin API and console; the host proxy's upstream."""
     host_proxy_browser: int = 18444
-    """Host-local proxy, browser port (as on an AWS host): the front door's browser upstream."""
+    """Host-local proxy (HAProxy), browser port (as on an AWS host): the front door's browser upstream."""
     host_proxy_m2m: int = 18445
-    """Host-local proxy, M2M port (as on an AWS host): the front door's M2M upstream."""
+    """Host-local proxy (HAProxy), M2M port (as on an AWS host): the front door's M2M upstream."""
     management: int = 9000
     """Keycloak's management interface (health, metrics), loopback only."""
     postgres: int = 15432
@@ -72,6 +71,11 @@ class LocalLayout:
     @property
     def nginx_dir(self) -> Path:
         return self.root / "nginx"
+
+    @property
+    def haproxy_dir(self) -> Path:
+        """The host proxy's configuration and its certificate bundle."""
+        return self.root / "haproxy"
 
     @property
     def postgres_dir(self) -> Path:

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from idpkit.local.files import write_private, write_public
+from idpkit.system.files import write_private, write_public
 
 _CA_LIFETIME = dt.timedelta(days=5 * 365)
 _LEAF_LIFETIME = dt.timedelta(days=365)

@@ -20,8 +20,10 @@ from typing import Literal
 import requests
 
 from idpkit.console import Reporter
+from idpkit.constants.keycloak import PROXY_SOURCE_ADDRESS
 from idpkit.errors import IdpkitError
-from idpkit.keycloak_server import host_proxy, release
+from idpkit.keycloak_server import distribution, release
+from idpkit.keycloak_server.host_proxy import HostProxySettings, haproxy_binary
 from idpkit.keycloak_server.options import (
     ClientCertificateLookup,
     DatabaseSettings,
@@ -29,21 +31,23 @@ from idpkit.keycloak_server.options import (
     discovery_override,
     render_keycloak_conf,
 )
-from idpkit.local import database, distribution, front_door, service_user
-from idpkit.local.files import make_directory, write_private, write_public
-from idpkit.local.java import JavaRuntime, find_java
-from idpkit.local.layout import HOSTNAME, LOOPBACK, REALM, LocalLayout
+from idpkit.local import database, front_door, host_proxy
+from idpkit.local.layout import HOSTNAME, LISTEN_ADDRESS, LOOPBACK, LocalLayout
 from idpkit.local.pki import ensure_pki
-from idpkit.local.process import ManagedProcess
-from idpkit.local.service_user import ServiceAccount
-from idpkit.outputs import StackOutputs, write_local_outputs
+from idpkit.outputs import LOCAL_STACK, StackOutputs, write_local_outputs
+from idpkit.realm.declared import realm_name
+from idpkit.system import service_user
+from idpkit.system.files import make_directory, write_if_changed, write_private, write_public
+from idpkit.system.java import JavaRuntime, find_java
+from idpkit.system.process import ManagedProcess
+from idpkit.system.service_user import ServiceAccount
 
 DatabaseChoice = Literal["dev-file", "postgres"]
 BOOTSTRAP_ADMIN = "idpkit-bootstrap"
 # Keycloak's default heap is 70% of the machine's memory; a local stack needs far less.
 KEYCLOAK_HEAP = "-Xms256m -Xmx1024m"
 HEALTH_TIMEOUT = 240.0
-_SERVERS = ("nginx", "keycloak", "postgres")
+_SERVERS = ("nginx", "haproxy", "keycloak", "postgres")
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,7 @@ def up(layout: LocalLayout, reporter: Reporter, database_choice: DatabaseChoice 
     with _translate_disk_errors(layout.root), _exclusive(layout, reporter):
         java = find_java()
         nginx = front_door.nginx_binary()
+        haproxy = haproxy_binary()
         if chosen == "postgres":
             database.postgres_bin_dir()
         _check_ports_free(layout, chosen)
@@ -91,6 +96,7 @@ def up(layout: LocalLayout, reporter: Reporter, database_choice: DatabaseChoice 
             database_password = None
             changed |= database.process(layout).stop()
         changed |= _ensure_keycloak(layout, reporter, java, chosen, database_password, account)
+        changed |= host_proxy.ensure_running(layout, haproxy, host_proxy_settings(layout), account)
         changed |= _ensure_front_door(layout, nginx, account)
         _wait_healthy(layout, reporter)
         outputs = _outputs(layout)
@@ -118,6 +124,7 @@ def status(layout: LocalLayout) -> StackStatus:
 def log_files(layout: LocalLayout) -> dict[str, Path]:
     return {name: _process(layout, name).log_file for name in _SERVERS} | {
         "nginx-access": layout.logs / "nginx-access.log",
+        "haproxy": layout.logs / "haproxy.log",
         "nginx-error": layout.logs / "nginx-error.log",
     }
 
@@ -132,12 +139,47 @@ def server_settings(layout: LocalLayout, database_settings: DatabaseSettings) ->
         https_port=ports.keycloak,
         certificate_file=str(layout.pki.server_certificate),
         certificate_key_file=str(layout.pki.server_key),
-        trusted_proxy_addresses=(host_proxy.PROXY_SOURCE_ADDRESS,),
+        trusted_proxy_addresses=(PROXY_SOURCE_ADDRESS,),
         database=database_settings,
         management_bind_address=LOOPBACK,
         management_port=ports.management,
         client_certificate_lookup=ClientCertificateLookup(client_ca_bundle=str(layout.pki.client_ca_bundle)),
         discovery_override_file=str(_discovery_override_path(layout)),
+    )
+
+
+def host_proxy_settings(layout: LocalLayout) -> HostProxySettings:
+    """The local host proxy: the AWS hosts' HAProxy definition, on loopback ports."""
+    return HostProxySettings(
+        bind_address=LOOPBACK,
+        browser_port=layout.ports.host_proxy_browser,
+        m2m_port=layout.ports.host_proxy_m2m,
+        keycloak_port=layout.ports.keycloak,
+        certificate_bundle=str(layout.haproxy_dir / "proxy.pem"),
+        keycloak_ca_file=str(layout.pki.server_ca),
+        keycloak_server_name=HOSTNAME,
+    )
+
+
+def front_door_settings(layout: LocalLayout, account: ServiceAccount | None) -> front_door.FrontDoorSettings:
+    """The local front door: one host proxy behind it, as a one-host AWS stack has."""
+    pki, ports = layout.pki, layout.ports
+    return front_door.FrontDoorSettings(
+        directory=layout.nginx_dir,
+        logs=layout.logs,
+        pid_file=layout.run / "nginx-master.pid",
+        listen_address=LISTEN_ADDRESS,
+        browser_port=ports.browser,
+        m2m_port=ports.m2m,
+        certificate=pki.server_certificate,
+        certificate_key=pki.server_key,
+        client_ca_bundle=pki.client_ca_bundle,
+        crl=pki.crl,
+        upstream_ca=pki.server_ca,
+        upstream_server_name=HOSTNAME,
+        browser_upstreams=(f"{LOOPBACK}:{ports.host_proxy_browser}",),
+        m2m_upstreams=(f"{LOOPBACK}:{ports.host_proxy_m2m}",),
+        run_as=account.name if account else None,
     )
 
 
@@ -152,12 +194,13 @@ def _process(layout: LocalLayout, name: str) -> ManagedProcess:
 def _outputs(layout: LocalLayout) -> StackOutputs:
     ports = layout.ports
     base_url = f"https://{HOSTNAME}:{ports.browser}"
+    realm = realm_name(LOCAL_STACK)
     return StackOutputs(
         base_url=base_url,
         m2m_url=f"https://{HOSTNAME}:{ports.m2m}",
         admin_url=f"https://{HOSTNAME}:{ports.keycloak}",
-        realm=REALM,
-        issuer=f"{base_url}/realms/{REALM}",
+        realm=realm,
+        issuer=f"{base_url}/realms/{realm}",
         ca_bundle=str(layout.pki.server_ca),
         admin_credentials=str(layout.admin_credentials_file),
     )
@@ -174,6 +217,7 @@ def _prepare_directories(layout: LocalLayout) -> bool:
     make_directory(layout.logs, 0o700)
     make_directory(layout.pki.directory, 0o711 if service_user.account() else 0o700)
     make_directory(layout.nginx_dir / "tmp", 0o700, service_owned=True)
+    make_directory(layout.haproxy_dir, 0o750 if service_user.account() else 0o700, service_owned=True)
     return not existed
 
 
@@ -199,9 +243,10 @@ def _ensure_keycloak(
         database.database_settings(layout) if database_choice == "postgres" else DatabaseSettings(vendor="dev-file")
     )
     conf = render_keycloak_conf(server_settings(layout, database_settings))
-    override = discovery_override(_outputs(layout).m2m_url, REALM)
-    conf_changed = _write_if_changed(_discovery_override_path(layout), override, private=False)
-    conf_changed |= _write_if_changed(layout.keycloak_conf, conf, private=True)
+    outputs = _outputs(layout)
+    override = discovery_override(outputs.m2m_url, outputs.realm)
+    conf_changed = write_if_changed(_discovery_override_path(layout), override, private=False)
+    conf_changed |= write_if_changed(layout.keycloak_conf, conf, private=True)
     keycloak = layout.process("keycloak")
     running = keycloak.pid() is not None
     if running and not conf_changed:
@@ -269,12 +314,7 @@ def _run_build(layout: LocalLayout, env: dict[str, str]) -> None:
 
 
 def _ensure_front_door(layout: LocalLayout, nginx: str, account: ServiceAccount | None) -> bool:
-    conf_path = layout.nginx_dir / "nginx.conf"
-    conf_changed = _write_if_changed(layout.nginx_dir / "host_proxy.js", host_proxy.njs_source(), private=False)
-    conf_changed |= _write_if_changed(
-        layout.nginx_dir / "alb_emulation.js", front_door.alb_emulation_source(), private=False
-    )
-    conf_changed |= _write_if_changed(conf_path, front_door.render_nginx_conf(layout, account), private=False)
+    conf_path, conf_changed = front_door.write_configuration(front_door_settings(layout, account))
     server = layout.process("nginx")
     running = server.pid() is not None
     if running and not conf_changed:
@@ -328,7 +368,8 @@ def _health_ready(layout: LocalLayout) -> bool:
 def _check_ports_free(layout: LocalLayout, database_choice: DatabaseChoice) -> None:
     ports = layout.ports
     owned = {
-        "nginx": (ports.browser, ports.m2m, ports.host_proxy_browser, ports.host_proxy_m2m),
+        "nginx": (ports.browser, ports.m2m),
+        "haproxy": (ports.host_proxy_browser, ports.host_proxy_m2m),
         "keycloak": (ports.keycloak, ports.management),
         "postgres": (ports.postgres,) if database_choice == "postgres" else (),
     }
@@ -345,16 +386,6 @@ def _check_ports_free(layout: LocalLayout, database_choice: DatabaseChoice) -> N
                         f"port {port} ({name}) is already in use by another program",
                         hint=f"find it with `ss -ltnp 'sport = :{port}'` and stop it",
                     ) from error
-
-
-def _write_if_changed(path: Path, content: str, *, private: bool) -> bool:
-    if path.exists() and path.read_text() == content:
-        return False
-    if private:
-        write_private(path, content, service_readable=True)
-    else:
-        write_public(path, content)
-    return True
 
 
 def _saved_database(layout: LocalLayout) -> DatabaseChoice | None:

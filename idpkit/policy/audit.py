@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from idpkit.compliance import RuleMetadata, Severity
+from idpkit.constants.aws import HIPAA_RETENTION_DAYS, HIPAA_RETENTION_YEARS
 from idpkit.policy import resource_types as t
 from idpkit.policy.core import (
     Environment,
@@ -20,12 +21,10 @@ from idpkit.policy.core import (
     stack_rule,
 )
 
-MIN_PROD_LOG_RETENTION_DAYS = 2192
-"""Six years (HIPAA 164.316(b)(2)), as CloudWatch counts them: Keycloak events, WAF and RDS logs are
-kept only in CloudWatch, so the log group is the audit record, not a cache of it."""
-
-MIN_PROD_OBJECT_LOCK_YEARS = 6
-"""HIPAA 164.316(b)(2): six years from creation."""
+# Keycloak events, WAF and RDS logs are kept only in CloudWatch, so the log group is the audit record,
+# not a cache of it: six years in prod, like the Object Lock of the audit buckets (HIPAA 164.316(b)(2)).
+MIN_PROD_LOG_RETENTION_DAYS = HIPAA_RETENTION_DAYS
+MIN_PROD_OBJECT_LOCK_YEARS = HIPAA_RETENTION_YEARS
 
 
 @resource_rule(

@@ -7,16 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from idpkit.compliance import RuleMetadata, Severity
+from idpkit.constants.aws import TLS_POLICIES
 from idpkit.policy import resource_types as t
 from idpkit.policy.core import Environment, Res, Stack, get, is_true, items, present, resource_rule, stack_rule
 
-ALLOWED_TLS_POLICIES = frozenset(
-    {
-        "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
-        "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-PQ-2025-09",
-    }
-)
-"""TLS 1.3 + 1.2 with forward-secret AEAD suites only (BCP 195) and post-quantum key exchange."""
+ALLOWED_TLS_POLICIES = frozenset(TLS_POLICIES.values())
 
 WORLD = frozenset({"0.0.0.0/0", "::/0"})
 SSH_PORT = 22

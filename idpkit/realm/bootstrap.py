@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from idpkit.local.files import write_private
 from idpkit.outputs import SECRETS_MANAGER_ARN_PREFIX, AdminCredentials, StackOutputs
 from idpkit.realm import urls
 from idpkit.realm.api import ADMIN_REALM, AdminApi
 from idpkit.realm.diff import FieldChange
 from idpkit.realm.resources import OWNER_ATTRIBUTE, Change
+from idpkit.system.files import write_private
 
 ADMIN_CLIENT_ID = "idpkit-admin"
 ADMIN_ROLE = "admin"

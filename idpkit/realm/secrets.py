@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from idpkit import paths
-from idpkit.local.files import make_directory, write_private
+from idpkit.system.files import make_directory, write_private
 
 PENDING = "<generated at apply>"
 _RSA_BITS = 3072

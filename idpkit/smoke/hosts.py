@@ -12,12 +12,12 @@ import getpass
 import os
 from dataclasses import dataclass
 
-from components import host_bootstrap
 from idpkit import paths
-from idpkit.keycloak_server import release
-from idpkit.local import service_user
+from idpkit.constants.keycloak import JGROUPS_FD_PORT, JGROUPS_PORT, KEYCLOAK_HTTPS_PORT, MANAGEMENT_PORT
+from idpkit.host.layout import AWS_HOST, SERVICE_USER, HostLayout
 from idpkit.local.layout import LOOPBACK, LocalLayout
 from idpkit.outputs import LOCAL_STACK
+from idpkit.system import service_user
 
 HOSTS_ENV = "IDPKIT_SMOKE_HOSTS"
 LOCAL_HOST = "local://"
@@ -85,31 +85,30 @@ def local_profile(layout: LocalLayout | None = None) -> HostProfile:
     )
 
 
-def aws_profile() -> HostProfile:
-    """A Keycloak host of an AWS stack, as components/host_bootstrap.py builds it."""
-    data = f"{host_bootstrap.KEYCLOAK_HOME}/data"
+def aws_profile(layout: HostLayout = AWS_HOST) -> HostProfile:
+    """A Keycloak host of an AWS stack, as `idpkit host up` builds it (idpkit/host/)."""
     return HostProfile(
         name="AWS Keycloak host",
         # kc.sh may name its home through the /opt/keycloak symlink or the versioned directory behind it.
-        keycloak_homes=(host_bootstrap.KEYCLOAK_HOME, f"/opt/{release.DIST_DIRECTORY}"),
-        service_user="keycloak",
+        keycloak_homes=(str(layout.keycloak_home), str(layout.install_dir)),
+        service_user=SERVICE_USER,
         listeners=(
-            Listener(host_bootstrap.KEYCLOAK_HTTPS_PORT, LOOPBACK_ADDRESSES, "Keycloak HTTPS (nginx, SSM tunnel)"),
+            Listener(KEYCLOAK_HTTPS_PORT, LOOPBACK_ADDRESSES, "Keycloak HTTPS (host proxy, SSM tunnel)"),
             # Cluster traffic between hosts; the security group admits only the hosts' own group.
-            Listener(host_bootstrap.JGROUPS_PORT, ANY_ADDRESS, "JGroups cluster"),
-            Listener(host_bootstrap.JGROUPS_FD_PORT, ANY_ADDRESS, "JGroups failure detection"),
+            Listener(JGROUPS_PORT, ANY_ADDRESS, "JGroups cluster"),
+            Listener(JGROUPS_FD_PORT, ANY_ADDRESS, "JGroups failure detection"),
         ),
         # The load balancer probes health here; hosts sit in private subnets and the security group
         # admits only the load balancer, so the wildcard bind is expected (the policy pack checks the group).
-        management=Listener(host_bootstrap.MANAGEMENT_PORT, ANY_ADDRESS, "management interface"),
+        management=Listener(MANAGEMENT_PORT, ANY_ADDRESS, "management interface"),
         secret_paths=(
-            SecretPath(host_bootstrap.KEYCLOAK_CONF, "Keycloak configuration"),
-            SecretPath(host_bootstrap.KEYCLOAK_KEY, "private key"),
-            SecretPath(host_bootstrap.NGINX_KEY, "private key"),
-            SecretPath(host_bootstrap.TLS_DIR, "TLS directory"),
-            SecretPath("/run/keycloak/keycloak.env", "secret (database and bootstrap admin passwords)"),
-            SecretPath("/run/keycloak", "secrets directory"),
-            SecretPath(data, "Keycloak data directory"),
+            SecretPath(str(layout.keycloak_conf), "Keycloak configuration"),
+            SecretPath(str(layout.keycloak_key), "private key"),
+            SecretPath(str(layout.proxy_bundle), "private key"),
+            SecretPath(str(layout.tls_dir), "TLS directory"),
+            SecretPath(str(layout.environment_file), "secret (database and bootstrap admin passwords)"),
+            SecretPath(str(layout.runtime_dir), "secrets directory"),
+            SecretPath(str(layout.data_dir), "Keycloak data directory"),
         ),
     )
 

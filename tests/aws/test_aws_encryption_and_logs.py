@@ -8,8 +8,8 @@ import pytest
 from aws_stack_graphs import describe, graphs, params, policy, related, stack_params
 
 from components.log_archive import ELB_LOG_DELIVERY_SERVICE
-from idpkit.aws_config import HIPAA_RETENTION_DAYS
 from idpkit.aws_graph import Resource
+from idpkit.constants.aws import HIPAA_RETENTION_DAYS
 
 KEY = "aws:kms/key:Key"
 BUCKET = "aws:s3/bucket:Bucket"

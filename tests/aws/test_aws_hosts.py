@@ -3,32 +3,37 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 
 import pytest
 from aws_stack_graphs import describe, graphs, params, policy, stack_params
 
 from components.host_bootstrap import (
-    CLIENT_CA_BUNDLE,
-    DISCOVERY_OVERRIDE,
-    HEALTH_CHECK_PATH,
-    KEYCLOAK_CONF,
-    MANAGEMENT_PORT,
-    NGINX_CONF,
-    NJS_SCRIPT,
+    HOST_CONFIG_FILE,
+    HOST_KIT_COMMAND,
+    OS_PACKAGES,
     USER_DATA_LIMIT,
+    WHEELHOUSE_DIR,
     decode_user_data,
-    host_proxy_settings,
-    host_server_settings,
+    embedded_host_config,
 )
 from idpkit.aws_graph import Resource
-from idpkit.keycloak_server import host_packages, release
-from idpkit.keycloak_server.host_proxy import PROXY_SOURCE_ADDRESS, njs_source, render_http_block
+from idpkit.constants.keycloak import HEALTH_CHECK_PATH, MANAGEMENT_PORT, PROXY_SOURCE_ADDRESS
+from idpkit.host import render
+from idpkit.host.config import HostConfig, parse_host_config
+from idpkit.host.layout import AWS_HOST
+from idpkit.host.services import keycloak_unit
+from idpkit.host.wheelhouse import install_commands
+from idpkit.keycloak_server import release
+from idpkit.keycloak_server.host_proxy import render_haproxy_conf
 from idpkit.keycloak_server.options import discovery_override, render_keycloak_conf, server_options
+from idpkit.realm.declared import realm_name
 
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 ASG = "aws:autoscaling/group:Group"
 TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
+SECRET = "aws:secretsmanager/secret:Secret"
 SYSTEMD_HARDENING = (
     "NoNewPrivileges=yes",
     "ProtectSystem=strict",
@@ -48,32 +53,35 @@ def user_data(template: Resource) -> str:
     return decode_user_data(template.inputs["userData"])
 
 
-def embedded_file(script: str, path: str) -> str:
-    match = re.search(rf"cat > {re.escape(path)} <<'IDPKIT_EOF'\n(.*?)\nIDPKIT_EOF\n", script, re.DOTALL)
-    assert match, f"user data writes no {path}"
-    return match.group(1) + "\n"
+def host_config(template: Resource) -> HostConfig:
+    return parse_host_config(json.loads(embedded_host_config(user_data(template))), describe(template))
+
+
+def keycloak_conf(template: Resource) -> str:
+    return render_keycloak_conf(render.server_settings(host_config(template), AWS_HOST))
 
 
 @pytest.mark.parametrize(("stack", "template"), params(LAUNCH_TEMPLATE))
-def test_keycloak_conf_is_rendered_from_the_shared_server_options(stack: str, template: Resource) -> None:
+def test_host_config_names_the_stacks_own_resources(stack: str, template: Resource) -> None:
     graph = graphs()[stack]
-    conf = embedded_file(user_data(template), KEYCLOAK_CONF)
-    db_host = re.search(r"^db-url-host=(.+)$", conf, re.MULTILINE)
+    config = host_config(template)
     (database,) = graph.of_type("aws:rds/instance:Instance")
-    assert db_host and db_host.group(1).startswith(f"{database.inputs['identifier']}."), (
+    assert config.db_host.startswith(f"{database.inputs['identifier']}."), (
         f"{describe(template)}: Keycloak must connect to the stack's RDS instance"
     )
-    expected = render_keycloak_conf(
-        host_server_settings(
-            public_hostname=graph.outputs["base_url"].removeprefix("https://"),
-            admin_local_port=int(graph.outputs["admin_url"].rsplit(":", 1)[1]),
-            db_host=db_host.group(1),
-        )
+    secret_ids = {secret.id for secret in graph.of_type(SECRET)}
+    for name in (
+        "db_app_secret_arn",
+        "bootstrap_admin_secret_arn",
+        "admin_credentials_secret_arn",
+        "host_tls_secret_arn",
+    ):
+        assert getattr(config, name) in secret_ids, f"{describe(template)}: {name} is no secret of the stack"
+    assert config.realm == realm_name(stack) == graph.outputs["realm"], (
+        f"{describe(template)}: hosts must serve realm-config's realm"
     )
-    assert conf == expected, (
-        f"{describe(template)}: keycloak.conf is not render_keycloak_conf(ServerSettings(...)) "
-        "from idpkit/keycloak_server/options.py"
-    )
+    assert f"https://{config.public_hostname}" == graph.outputs["base_url"], f"{describe(template)}: public hostname"
+    assert config.m2m_url == graph.outputs["m2m_url"], f"{describe(template)}: mTLS listener URL"
 
 
 @pytest.mark.parametrize(("stack", "template"), params(LAUNCH_TEMPLATE))
@@ -86,38 +94,35 @@ def test_keycloak_conf_is_rendered_from_the_shared_server_options(stack: str, te
         ("db", "postgres"),
         ("proxy-trusted-addresses", PROXY_SOURCE_ADDRESS),
         ("spi-x509cert-lookup--provider", "rfc9440"),
-        ("truststore-paths", CLIENT_CA_BUNDLE),
-        ("spi-well-known--openid-configuration--openid-configuration-override", DISCOVERY_OVERRIDE),
+        ("truststore-paths", str(AWS_HOST.client_ca_bundle)),
+        ("spi-well-known--openid-configuration--openid-configuration-override", str(AWS_HOST.discovery_override)),
         ("spi-events-listener--jboss-logging--success-level", "info"),
         ("http-management-port", str(MANAGEMENT_PORT)),
     ],
 )
 def test_host_keycloak_option(stack: str, template: Resource, option: str, value: str) -> None:
-    conf = embedded_file(user_data(template), KEYCLOAK_CONF)
+    conf = keycloak_conf(template)
     assert f"\n{option}={value}\n" in conf, f"{describe(template)}: keycloak.conf must set {option}={value}"
 
 
 @pytest.mark.parametrize(("stack", "template"), params(LAUNCH_TEMPLATE))
 def test_database_connection_verifies_the_rds_certificate(stack: str, template: Resource) -> None:
-    conf = embedded_file(user_data(template), KEYCLOAK_CONF)
-    assert "db-url-properties=?sslmode=verify-full&sslrootcert=" in conf, (
+    conf = keycloak_conf(template)
+    assert f"db-url-properties=?sslmode=verify-full&sslrootcert={AWS_HOST.rds_ca_bundle}\n" in conf, (
         f"{describe(template)}: JDBC must use sslmode=verify-full with the RDS CA bundle (HIPAA 164.312(e)(1))"
+    )
+    assert "\ndb-username=" not in conf, (
+        f"{describe(template)}: the database role comes from the application secret (alternating users), "
+        "never a fixed user in keycloak.conf"
     )
 
 
 def test_host_options_cover_every_rendered_key() -> None:
-    settings = host_server_settings("id.example.org", 9443, "db.example.internal")
+    config = host_config(params(LAUNCH_TEMPLATE)[0].values[1])
+    settings = render.server_settings(config, AWS_HOST)
     rendered = render_keycloak_conf(settings).splitlines()[1:]
     assert [line.split("=", 1)[0] for line in rendered] == list(server_options(settings)), (
         "render_keycloak_conf and server_options disagree: the conf is not the shared definition"
-    )
-
-
-@pytest.mark.parametrize(("stack", "template"), params(LAUNCH_TEMPLATE))
-def test_user_data_verifies_the_pinned_distribution(stack: str, template: Resource) -> None:
-    script = user_data(template)
-    assert f'echo "{release.SHA512}  /var/tmp/{release.ARCHIVE_NAME}" | sha512sum --check --strict -' in script, (
-        f"{describe(template)}: the Keycloak archive must be checked against release.SHA512 before unpacking"
     )
 
 
@@ -132,11 +137,9 @@ def test_staged_archive_comes_from_the_pinned_download_url(stack: str, obj: Reso
     assert obj.inputs["key"] == f"keycloak/{release.ARCHIVE_NAME}", f"{describe(obj)}: unexpected object key"
 
 
-@pytest.mark.parametrize(("stack", "template"), params(LAUNCH_TEMPLATE))
 @pytest.mark.parametrize("directive", SYSTEMD_HARDENING)
-def test_keycloak_unit_is_sandboxed(stack: str, template: Resource, directive: str) -> None:
-    unit = embedded_file(user_data(template), "/etc/systemd/system/keycloak.service")
-    assert f"\n{directive}\n" in unit, f"{describe(template)}: keycloak.service lacks {directive}"
+def test_keycloak_unit_is_sandboxed(directive: str) -> None:
+    assert f"\n{directive}\n" in keycloak_unit(AWS_HOST), f"keycloak.service lacks {directive}"
 
 
 @pytest.mark.parametrize(("stack", "template"), params(LAUNCH_TEMPLATE))
@@ -154,103 +157,71 @@ def test_user_data_holds_no_secret_values(stack: str, template: Resource) -> Non
 
 
 @pytest.mark.parametrize(("stack", "template"), params(LAUNCH_TEMPLATE))
-def test_host_proxy_is_the_shared_definition(stack: str, template: Resource) -> None:
-    script = user_data(template)
-    nginx = embedded_file(script, NGINX_CONF)
-    assert render_http_block(host_proxy_settings()) in nginx, (
-        f"{describe(template)}: nginx.conf must embed render_http_block(HostProxySettings(...)) from "
-        "idpkit/keycloak_server/host_proxy.py, the block the local stack runs"
+def test_os_packages_come_only_from_the_distribution(stack: str, template: Resource) -> None:
+    """No package whose integrity the kit cannot pin: dnf installs Amazon Linux's own signed packages only."""
+    installs = [line for line in user_data(template).splitlines() if line.startswith("dnf ")]
+    assert installs == [f"dnf install -y {' '.join(OS_PACKAGES)}"], f"{describe(template)}: {installs}"
+    assert not re.search(r"\.rpm\b|nginx", user_data(template)), (
+        f"{describe(template)}: no third-party RPM (and no nginx/njs) may be installed on a host"
     )
-    assert embedded_file(script, NJS_SCRIPT) == njs_source(), f"{describe(template)}: njs script is not njs_source()"
-    assert f"js_import host_proxy from {NJS_SCRIPT};" in nginx, f"{describe(template)}: njs script path"
-    assert f"load_module {host_packages.NJS_MODULE_PATH};" in nginx, f"{describe(template)}: njs module not loaded"
+
+
+@pytest.mark.parametrize(("stack", "template"), params(LAUNCH_TEMPLATE))
+def test_user_data_installs_the_pinned_wheelhouse_then_runs_host_up(stack: str, template: Resource) -> None:
+    graph = graphs()[stack]
+    (wheelhouse,) = [
+        obj for obj in graph.of_type("aws:s3/bucketObjectv2:BucketObjectv2") if obj.name.endswith("-host-wheelhouse")
+    ]
+    lines = user_data(template).splitlines()
+    expected = install_commands(
+        wheelhouse.inputs["bucket"],
+        wheelhouse.inputs["key"],
+        wheelhouse.outputs["versionId"],
+        str(AWS_HOST.kit_dir),
+        WHEELHOUSE_DIR,
+    )
+    start = lines.index(expected[0])
+    assert lines[start : start + len(expected)] == expected, f"{describe(template)}: wheelhouse install steps"
+    assert lines[-1] == f"{HOST_KIT_COMMAND} host up --config {HOST_CONFIG_FILE} --supervisor systemd", (
+        f"{describe(template)}: the last step must be `idpkit host up` (everything else is kit code)"
+    )
 
 
 @pytest.mark.parametrize(("stack", "template"), params(LAUNCH_TEMPLATE))
 def test_host_proxy_listens_where_the_target_groups_send(stack: str, template: Resource) -> None:
-    nginx = embedded_file(user_data(template), NGINX_CONF)
-    ports = sorted(int(port) for port in re.findall(r"listen [0-9.]+:(\d+) ssl;", nginx))
+    haproxy = render_haproxy_conf(render.proxy_settings(AWS_HOST))
+    ports = sorted(int(port) for port in re.findall(r"bind [0-9.]+:(\d+) ssl", haproxy))
     targets = sorted(int(group.inputs["port"]) for group in graphs()[stack].of_type(TARGET_GROUP))
-    assert ports == targets, f"{describe(template)}: nginx listens on {ports}, target groups send to {targets}"
+    assert ports == targets, f"{describe(template)}: the host proxy listens on {ports}, target groups send to {targets}"
 
 
-@pytest.mark.parametrize(("stack", "template"), params(LAUNCH_TEMPLATE))
-@pytest.mark.parametrize("path", ["/admin", "/realms/master"])
-def test_host_proxy_refuses_private_paths(stack: str, template: Resource, path: str) -> None:
-    nginx = embedded_file(user_data(template), NGINX_CONF)
-    assert nginx.count(f"location ^~ {path} {{ return 404; }}") == 2, (
-        f"{describe(template)}: both host proxy servers must answer {path} with 404 (defence in depth)"
-    )
-
-
-@pytest.mark.parametrize(("stack", "template"), params(LAUNCH_TEMPLATE))
-def test_host_proxy_reaches_keycloak_from_the_trusted_address(stack: str, template: Resource) -> None:
-    nginx = embedded_file(user_data(template), NGINX_CONF)
-    conf = embedded_file(user_data(template), KEYCLOAK_CONF)
-    assert nginx.count(f"proxy_bind {PROXY_SOURCE_ADDRESS};") == 2, f"{describe(template)}: proxy source address"
-    assert f"\nproxy-trusted-addresses={PROXY_SOURCE_ADDRESS}\n" in conf, (
-        f"{describe(template)}: Keycloak must trust forwarded and certificate headers only from the host proxy"
-    )
+def test_host_proxy_reaches_keycloak_from_the_trusted_address() -> None:
+    haproxy = render_haproxy_conf(render.proxy_settings(AWS_HOST))
+    assert f" source {PROXY_SOURCE_ADDRESS} " in haproxy, "the host proxy must connect from PROXY_SOURCE_ADDRESS"
 
 
 @pytest.mark.parametrize(("stack", "template"), params(LAUNCH_TEMPLATE))
 def test_discovery_advertises_the_mtls_listener(stack: str, template: Resource) -> None:
     outputs = graphs()[stack].outputs
-    override = embedded_file(user_data(template), DISCOVERY_OVERRIDE)
-    assert override == discovery_override(outputs["m2m_url"], outputs["realm"]) + "\n", (
-        f"{describe(template)}: {DISCOVERY_OVERRIDE} must be discovery_override(m2m_url, realm)"
-    )
+    config = host_config(template)
+    assert discovery_override(config.m2m_url, config.realm) == discovery_override(
+        outputs["m2m_url"], outputs["realm"]
+    ), f"{describe(template)}: discovery's mTLS aliases must name the stack's M2M listener and realm"
 
 
 @pytest.mark.parametrize(("stack", "template"), params(LAUNCH_TEMPLATE))
 def test_client_ca_bundle_is_the_trust_store_version(stack: str, template: Resource) -> None:
     graph = graphs()[stack]
     (trust_store,) = graph.of_type("aws:lb/trustStore:TrustStore")
-    key = trust_store.inputs["caCertificatesBundleS3Key"]
-    version = trust_store.inputs["caCertificatesBundleS3ObjectVersion"]
-    bucket = trust_store.inputs["caCertificatesBundleS3Bucket"]
-    expected = (
-        f'test "$(aws s3api get-object --bucket {bucket} --key {key} {CLIENT_CA_BUNDLE} '
-        f'--query VersionId --output text)" = "{version}"'
+    config = host_config(template)
+    pinned = (
+        trust_store.inputs["caCertificatesBundleS3Bucket"],
+        trust_store.inputs["caCertificatesBundleS3Key"],
+        trust_store.inputs["caCertificatesBundleS3ObjectVersion"],
     )
-    assert expected in user_data(template).splitlines(), (
+    assert (config.artifacts_bucket, config.client_ca_object_key, config.client_ca_object_version) == pinned, (
         f"{describe(template)}: Keycloak must get exactly the CA bundle version the ALB trust store verifies with"
     )
-
-
-@pytest.mark.parametrize(("stack", "template"), params(LAUNCH_TEMPLATE))
-def test_nginx_packages_are_verified_before_install(stack: str, template: Resource) -> None:
-    script = user_data(template).splitlines()
-    install = next(i for i, line in enumerate(script) if line.startswith("dnf install -y /var/tmp/idpkit-packages/"))
-    architecture = host_packages.architecture_of(template.inputs["imageId"].removeprefix("resolve:ssm:"))
-    for package in host_packages.packages_for(architecture):
-        check = f'echo "{package.sha256}  /var/tmp/idpkit-packages/{package.name}.rpm" | sha256sum --check --strict -'
-        assert check in script[:install], (
-            f"{describe(template)}: {package.file_name} is not hash-checked before install"
-        )
-    assert not any(re.search(r"dnf install .*\bnginx\b", line) for line in script[:install]), (
-        f"{describe(template)}: nginx must come from the pinned nginx.org RPMs (njs), not the AL2023 repository"
-    )
-
-
-@pytest.mark.parametrize(
-    ("stack", "obj"),
-    params("aws:s3/bucketObjectv2:BucketObjectv2", where=lambda r: r.inputs["key"].startswith("nginx/")),
-)
-def test_staged_nginx_packages_come_from_the_pinned_urls(stack: str, obj: Resource) -> None:
-    pinned = {package.object_key: package.url for package in host_packages.PACKAGES}
-    assert obj.inputs["source"] == {"__asset__": "remote", "uri": pinned.get(obj.inputs["key"])}, (
-        f"{describe(obj)}: staged RPM must be the pinned nginx.org URL"
-    )
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="the nginx.org RPM hashes in idpkit/keycloak_server/host_packages.py are not pinned yet (no network "
-    "here); hosts refuse the packages until they are",
-)
-def test_nginx_package_hashes_are_pinned() -> None:
-    assert all(package.pinned for package in host_packages.PACKAGES)
 
 
 @pytest.mark.parametrize(("stack", "template"), params(LAUNCH_TEMPLATE))
@@ -330,8 +301,9 @@ def test_instance_role_reads_only_its_own_secrets(stack: str, role_policy: Resou
         s for s in graphs()[stack].of_type("aws:secretsmanager/secret:Secret") if s.name.endswith("-admin-credentials")
     ]
     assert statement["Action"] == "secretsmanager:GetSecretValue", f"{describe(role_policy)}: read only"
-    assert len(statement["Resource"]) == 4 and all(":secret:" in arn for arn in statement["Resource"]), (
-        f"{describe(role_policy)}: the hosts read exactly the database, bootstrap admin, host TLS and kit admin secrets"
+    assert len(statement["Resource"]) == 5 and all(":secret:" in arn for arn in statement["Resource"]), (
+        f"{describe(role_policy)}: the hosts read exactly the database master and application, bootstrap admin, "
+        "host TLS and kit admin secrets"
     )
     assert admin_credentials.id in statement["Resource"], (
         f"{describe(role_policy)}: the rotation on the host logs in with the kit's admin credentials"
@@ -355,11 +327,24 @@ def test_session_manager_policy_attached(stack: str) -> None:
     )
 
 
+@pytest.mark.parametrize(("stack", "role_policy"), params("aws:iam/rolePolicy:RolePolicy", where=is_host_policy))
+def test_instance_role_writes_only_the_database_application_secret(stack: str, role_policy: Resource) -> None:
+    (statement,) = [s for s in policy(role_policy)["Statement"] if s["Sid"] == "DatabaseApplicationCredentials"]
+    (app_secret,) = [s for s in graphs()[stack].of_type(SECRET) if s.name.endswith("-app-credentials")]
+    assert (statement["Action"], statement["Resource"]) == ("secretsmanager:PutSecretValue", [app_secret.id]), (
+        f"{describe(role_policy)}: the hosts may write Keycloak's database application secret and nothing else"
+    )
+
+
 @pytest.mark.parametrize(("stack", "template"), params(LAUNCH_TEMPLATE))
 def test_instance_role_may_read_every_object_the_host_fetches(stack: str, template: Resource) -> None:
     script = user_data(template)
-    fetched = set(re.findall(r"aws s3 cp s3://([^/ ]+)/(\S+) ", script))
-    fetched |= set(re.findall(r"aws s3api get-object --bucket (\S+) --key (\S+) ", script))
+    config = host_config(template)
+    fetched = set(re.findall(r"aws s3api get-object --bucket (\S+) --key (\S+) ", script))
+    fetched |= {
+        (config.artifacts_bucket, key)
+        for key in (config.keycloak_object_key, config.rds_ca_object_key, config.client_ca_object_key)
+    }
     role_policy = host_policy(stack)
     (statement,) = [s for s in policy(role_policy)["Statement"] if s["Sid"] == "Artifacts"]
     (bucket,) = [b for b in graphs()[stack].of_type("aws:s3/bucket:Bucket") if b.name.endswith("-artifacts-s3-bucket")]

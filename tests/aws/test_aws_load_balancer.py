@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from aws_stack_graphs import describe, graphs, params
 
-from idpkit.aws_config import TLS_POLICIES
 from idpkit.aws_graph import Resource
+from idpkit.constants.aws import TLS_POLICIES
 
 LISTENER = "aws:lb/listener:Listener"
 ALB = "aws:lb/loadBalancer:LoadBalancer"

@@ -9,6 +9,7 @@ import pytest
 from aws_stack_graphs import graphs, stack_params
 
 from idpkit.aws_graph import StackGraph, capture
+from idpkit.constants.aws import GATEWAY_ENDPOINT_SERVICES, HOST_API_ENDPOINT_SERVICES
 from idpkit.outputs import ADMIN_CA_CERTIFICATE_OUTPUT, REQUIRED_KEYS, SECRETS_MANAGER_ARN_PREFIX, StackOutputs
 
 BAD_CONFIGS: dict[str, tuple[str, dict[str, Any], str]] = {
@@ -74,7 +75,8 @@ def test_existing_vpc_creates_no_network(variants: dict[str, StackGraph]) -> Non
     assert not graph.of_type("aws:ec2/vpc:Vpc") and not graph.of_type("aws:ec2/subnet:Subnet")
     (group,) = graph.of_type("aws:autoscaling/group:Group")
     assert group.inputs["vpcZoneIdentifiers"] == EXISTING_VPC["idpkit:privateSubnetIds"]
-    assert len(graph.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")) == 7, "endpoints are still created"
+    expected = len(HOST_API_ENDPOINT_SERVICES) + len(GATEWAY_ENDPOINT_SERVICES)
+    assert len(graph.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")) == expected, "endpoints are still created"
 
 
 @pytest.mark.parametrize("stack", stack_params())

@@ -15,22 +15,21 @@ from unittest import mock
 import pytest
 from aws_stack_graphs import describe, graphs, params, policy, stack_params
 
-from components.host_bootstrap import (
-    HOST_CERTIFICATE,
-    HOST_KIT_DIR,
-    HOST_OUTPUTS_FILE,
-    KEYCLOAK_HTTPS_PORT,
-    WHEELHOUSE_REQUIREMENTS,
-    decode_user_data,
-)
+from components.host_bootstrap import HOST_OUTPUTS_FILE, WHEELHOUSE_DIR, decode_user_data, embedded_host_config
 from components.keycloak_hosts import PATCH_GROUP_TAG, ROLE_TAG_KEY
 from components.kms import ADMIN_ACTIONS
 from idpkit.aws_config import host_wheelhouse_path, missing_host_wheelhouse
 from idpkit.aws_graph import Resource, StackGraph
-from idpkit.cli.host import HOST_EXCLUDED, REQUIREMENTS_FILE, host_requirements
+from idpkit.constants.keycloak import KEYCLOAK_HTTPS_PORT
+from idpkit.host import render
+from idpkit.host.config import parse_host_config
+from idpkit.host.layout import AWS_HOST
+from idpkit.host.wheelhouse import HOST_EXCLUDED, REQUIREMENTS_FILE, host_requirements
 from idpkit.outputs import OUTPUTS_FILE_ENV, REQUIRED_KEYS, load_outputs
 
 PROJECT = Path(__file__).resolve().parents[2]
+HOST_CERTIFICATE = str(AWS_HOST.host_certificate)
+HOST_KIT_DIR = str(AWS_HOST.kit_dir)
 TRAIL = "aws:cloudtrail/trail:Trail"
 KEY = "aws:kms/key:Key"
 SECRET = "aws:secretsmanager/secret:Secret"
@@ -78,10 +77,9 @@ def user_data(stack: str) -> str:
 
 
 def host_outputs(stack: str) -> dict[str, Any]:
-    script = user_data(stack)
-    match = re.search(rf"cat > {re.escape(HOST_OUTPUTS_FILE)} <<'IDPKIT_EOF'\n(.*?)\nIDPKIT_EOF\n", script, re.DOTALL)
-    assert match, f"{stack}: user data writes no {HOST_OUTPUTS_FILE}"
-    loaded: dict[str, Any] = json.loads(match.group(1))
+    """What `idpkit host up` writes to HOST_OUTPUTS_FILE, from the host configuration in the user data."""
+    config = parse_host_config(json.loads(embedded_host_config(user_data(stack))), stack)
+    loaded: dict[str, Any] = json.loads(render.host_outputs(config, AWS_HOST))
     return loaded
 
 
@@ -300,7 +298,7 @@ def test_hosts_install_the_kit_without_a_package_index(stack: str) -> None:
     assert len(installs) == 2 and all("--no-index" in line for line in installs), (
         f"{stack}: the hosts have no internet egress; every pip install must use the staged wheelhouse only"
     )
-    assert f"-r /var/tmp/idpkit-wheelhouse/{WHEELHOUSE_REQUIREMENTS}" in installs[0] and "--no-deps" in installs[1], (
+    assert f"-r {WHEELHOUSE_DIR}/{REQUIREMENTS_FILE}" in installs[0] and "--no-deps" in installs[1], (
         f"{stack}: dependencies from the wheelhouse's requirements, then the kit itself without its deploy-only deps"
     )
 
@@ -330,7 +328,6 @@ def test_host_requirements_leave_out_only_the_deploy_machine_dependencies() -> N
     assert not names & HOST_EXCLUDED and {"boto3", "click", "cryptography", "python-keycloak"} <= names, (
         f"host requirements {sorted(names)}: every runtime dependency of `idpkit keys` but {sorted(HOST_EXCLUDED)}"
     )
-    assert REQUIREMENTS_FILE == WHEELHOUSE_REQUIREMENTS, "the builder and the hosts must agree on the file name"
 
 
 def test_keys_rotate_runs_without_the_deploy_machine_dependencies() -> None:
@@ -341,8 +338,10 @@ def test_keys_rotate_runs_without_the_deploy_machine_dependencies() -> None:
         "from idpkit.cli import cli\n"
         "import idpkit.keys.store, boto3\n"
         "cli.main(['keys', 'rotate', '--help'], standalone_mode=False)\n"
+        "import idpkit.host.up, idpkit.host.database\n"
+        "cli.main(['host', 'up', '--help'], standalone_mode=False)\n"
     )
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120)
-    assert completed.returncode == 0 and "--stage" in completed.stdout, (
-        f"`idpkit keys rotate` must run on a host without {blocked}:\n{completed.stderr[-2000:]}"
+    assert completed.returncode == 0 and "--stage" in completed.stdout and "--supervisor" in completed.stdout, (
+        f"`idpkit keys rotate` and `idpkit host up` must run on a host without {blocked}:\n{completed.stderr[-2000:]}"
     )

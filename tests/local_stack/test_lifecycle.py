@@ -12,7 +12,7 @@ import pytest
 
 from idpkit.local import database
 from idpkit.local.layout import LocalLayout
-from idpkit.local.process import session_members_of
+from idpkit.system.process import session_members_of
 from tests.conftest import idpkit, idpkit_json
 
 pytestmark = pytest.mark.lifecycle

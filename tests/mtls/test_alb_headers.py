@@ -23,7 +23,8 @@ from cryptography import x509
 from idpkit.local import front_door
 from idpkit.local.layout import HOSTNAME, LOOPBACK, LocalLayout, LocalPorts
 from idpkit.local.pki import ensure_pki, issue_client_certificate
-from idpkit.local.process import ManagedProcess
+from idpkit.local.stack import front_door_settings
+from idpkit.system.process import ManagedProcess
 
 SCRATCH_PORTS = LocalPorts(browser=28443, m2m=28444, keycloak=28445, host_proxy_browser=28446, host_proxy_m2m=28447)
 ALB_HEADERS = ("X-Amzn-Mtls-Clientcert-Leaf", "X-Amzn-Mtls-Clientcert-Serial-Number", "X-Amzn-Mtls-Clientcert-Issuer",
@@ -57,9 +58,7 @@ def scratch_front_door(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loc
     for directory in (layout.run, layout.logs, layout.nginx_dir / "tmp"):
         directory.mkdir(parents=True)
     ensure_pki(layout.pki, dns_names=(HOSTNAME,), ip_addresses=(LOOPBACK,))
-    (layout.nginx_dir / "alb_emulation.js").write_text(front_door.alb_emulation_source())
-    conf = layout.nginx_dir / "nginx.conf"
-    conf.write_text(front_door.render_nginx_conf(layout, account=None, with_host_proxy=False))
+    conf, _changed = front_door.write_configuration(front_door_settings(layout, account=None))
     recorders = [
         _serve_recorder(port, layout.pki.server_certificate, layout.pki.server_key)
         for port in (SCRATCH_PORTS.host_proxy_browser, SCRATCH_PORTS.host_proxy_m2m)

@@ -1,11 +1,11 @@
-"""Files the local stack writes, each with the least permissions it needs, written atomically."""
+"""Files the kit writes, each with the least permissions it needs, written atomically."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from idpkit.local import service_user
+from idpkit.system import service_user
 
 
 def write_private(path: Path, data: bytes | str, *, service_readable: bool = False) -> None:
@@ -17,6 +17,17 @@ def write_private(path: Path, data: bytes | str, *, service_readable: bool = Fal
 def write_public(path: Path, data: bytes | str) -> None:
     """Certificates, CRLs and rendered configuration that hold no secret (0644)."""
     _write(path, data, 0o644, None)
+
+
+def write_if_changed(path: Path, content: str, *, private: bool) -> bool:
+    """Write `content` unless `path` already holds it (private: 0640 to the service group); True if written."""
+    if path.exists() and path.read_text() == content:
+        return False
+    if private:
+        write_private(path, content, service_readable=True)
+    else:
+        write_public(path, content)
+    return True
 
 
 def make_directory(path: Path, mode: int, *, service_owned: bool = False) -> Path:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from idpkit.errors import IdpkitError
-from idpkit.local.service_user import ServiceAccount
+from idpkit.system.service_user import ServiceAccount
 
 _PROC = Path("/proc")
 
