@@ -12,12 +12,11 @@ APIs.
 
 from __future__ import annotations
 
-import base64
-import gzip
 from dataclasses import dataclass
 
 from idpkit.host.config import HostConfig
 from idpkit.host.layout import AWS_HOST
+from idpkit.host.user_data import HOST_CONFIG_FILE, compress_user_data, file_lines
 from idpkit.host.wheelhouse import HOST_PYTHON_VERSION, install_commands
 
 OS_PACKAGES = (
@@ -29,7 +28,6 @@ OS_PACKAGES = (
 )
 """Installed with dnf from Amazon Linux 2023's repositories (served from S3 through the gateway endpoint):
 the distribution signs them, so the kit pins nothing it cannot verify."""
-HOST_CONFIG_FILE = str(AWS_HOST.config_file)
 HOST_KIT_COMMAND = str(AWS_HOST.kit_command)
 HOST_OUTPUTS_FILE = str(AWS_HOST.outputs_file)
 """The stack outputs contract as seen from the host (`IDPKIT_OUTPUTS_FILE` of the scheduled commands)."""
@@ -62,7 +60,7 @@ def render_user_data(config: HostConfig, wheelhouse: StagedWheelhouse) -> str:
         "systemctl disable --now sshd.service || true",
         f"dnf install -y {' '.join(OS_PACKAGES)}",
         *install_commands(wheelhouse.bucket, wheelhouse.key, wheelhouse.version, str(AWS_HOST.kit_dir), WHEELHOUSE_DIR),
-        *_file(HOST_CONFIG_FILE, config.to_json(), "0600"),
+        *file_lines(HOST_CONFIG_FILE, config.to_json(), "0600"),
         f"{HOST_KIT_COMMAND} host up --config {HOST_CONFIG_FILE} --supervisor systemd",
     ]
     rendered = "\n".join(script) + "\n"
@@ -70,38 +68,3 @@ def render_user_data(config: HostConfig, wheelhouse: StagedWheelhouse) -> str:
     if len(compressed) > USER_DATA_LIMIT:
         raise ValueError(f"user data: {len(compressed)} bytes (gzip) exceeds EC2's {USER_DATA_LIMIT}")
     return rendered
-
-
-def embedded_host_config(script: str) -> str:
-    """The host configuration a rendered user-data script writes (its heredoc)."""
-    marker = f"cat > {HOST_CONFIG_FILE} <<'IDPKIT_EOF'\n"
-    start = script.index(marker) + len(marker)
-    return script[start : script.index("\nIDPKIT_EOF", start)] + "\n"
-
-
-def compress_user_data(script: str) -> bytes:
-    """The script as EC2 receives it: gzip (cloud-init detects and unpacks it), reproducibly (no
-    timestamp), so an unchanged script never changes the launch template."""
-    return gzip.compress(script.encode(), compresslevel=9, mtime=0)
-
-
-def encode_user_data(script: str) -> str:
-    """`compress_user_data`, base64-encoded for the launch template's `user_data`."""
-    return base64.b64encode(compress_user_data(script)).decode()
-
-
-def decode_user_data(encoded: str) -> str:
-    """The script inside a launch template's `user_data` (inverse of `encode_user_data`)."""
-    return gzip.decompress(base64.b64decode(encoded)).decode()
-
-
-def _file(path: str, content: str, mode: str) -> list[str]:
-    """Shell lines writing `content` to `path` verbatim (quoted heredoc: no expansion)."""
-    if "IDPKIT_EOF" in content:
-        raise ValueError(f"{path}: content contains the heredoc delimiter")
-    return [
-        f"install -D -m {mode} -o root -g root /dev/null {path}",
-        f"cat > {path} <<'IDPKIT_EOF'",
-        content.removesuffix("\n"),
-        "IDPKIT_EOF",
-    ]

@@ -22,15 +22,11 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.host_bootstrap import (
-    START_JITTER_SECONDS,
-    StagedWheelhouse,
-    encode_user_data,
-    render_user_data,
-)
+from components.host_bootstrap import START_JITTER_SECONDS, StagedWheelhouse, render_user_data
 from idpkit.constants.aws import POSTGRES_PORT
 from idpkit.constants.keycloak import DB_NAME
 from idpkit.host.config import HostConfig
+from idpkit.host.user_data import encode_user_data
 
 PATCH_GROUP_TAG = "Patch Group"
 ROLE_TAG_KEY = "idpkit:role"

@@ -11,8 +11,9 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-stdout = Console()
-stderr = Console(stderr=True)
+# No emoji codes: ARNs are full of `:secret:`, `:key:` and the like, which must print as they are.
+stdout = Console(emoji=False)
+stderr = Console(stderr=True, emoji=False)
 
 
 class Reporter:

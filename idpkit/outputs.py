@@ -43,6 +43,9 @@ class StackOutputs:
     admin_ca_bundle: str | None = None
     """PEM file that verifies `admin_url` when it differs from `ca_bundle` (AWS: the hosts' own certificate
     behind the SSM port forward); `None`: `ca_bundle` verifies it too."""
+    bootstrap_admin_credentials: str | None = None
+    """AWS: the bootstrap admin secret's ARN. `admin_credentials` is created empty; until the first
+    `realm apply` writes the kit's service account into it, commands log in with this one."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -103,7 +106,11 @@ def load_outputs(stack: str) -> StackOutputs:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(pem)
         admin_ca_bundle = str(target)
-    return StackOutputs(**{name: raw[name] for name in REQUIRED_KEYS}, admin_ca_bundle=admin_ca_bundle)
+    return StackOutputs(
+        **{name: raw[name] for name in REQUIRED_KEYS},
+        admin_ca_bundle=admin_ca_bundle,
+        bootstrap_admin_credentials=raw.get("bootstrap_admin_credentials"),
+    )
 
 
 def write_local_outputs(outputs: StackOutputs) -> None:
@@ -114,7 +121,14 @@ def write_local_outputs(outputs: StackOutputs) -> None:
 def load_admin_credentials(outputs: StackOutputs) -> AdminCredentials:
     source = outputs.admin_credentials
     if source.startswith(SECRETS_MANAGER_ARN_PREFIX):
-        data = _secrets_manager_json(source)
+        found = _secrets_manager_json(source)
+        if found is None and outputs.bootstrap_admin_credentials:
+            # Before the first `realm apply` the kit's own secret is still empty: the bootstrap admin logs in.
+            source = outputs.bootstrap_admin_credentials
+            found = _secrets_manager_json(source)
+        if found is None:
+            raise IdpkitError(f"admin credentials {source}: the secret holds no value yet")
+        data = found
     else:
         try:
             data = json.loads(Path(source).read_text())
@@ -168,7 +182,8 @@ def _pulumi_outputs(stack: str) -> dict[str, Any]:
     return loaded
 
 
-def _secrets_manager_json(arn: str) -> dict[str, Any]:
+def _secrets_manager_json(arn: str) -> dict[str, Any] | None:
+    """The secret's JSON value; `None` while it has none (created empty, not yet written)."""
     import boto3  # noqa: PLC0415 - only AWS stacks need it, and it is slow to import
 
     region = arn.split(":")[3]
@@ -176,6 +191,8 @@ def _secrets_manager_json(arn: str) -> dict[str, Any]:
     try:
         value = client.get_secret_value(SecretId=arn)["SecretString"]
     except Exception as error:  # botocore raises many types; the message is what the user needs
+        if getattr(error, "response", {}).get("Error", {}).get("Code") == "ResourceNotFoundException":
+            return None
         raise IdpkitError(f"admin credentials {arn}: cannot be read ({error})") from error
     loaded: dict[str, Any] = json.loads(value)
     return loaded

@@ -14,6 +14,7 @@ from idpkit.cli.keys import keys
 from idpkit.cli.local import local
 from idpkit.cli.outputs import outputs
 from idpkit.cli.realm import realm
+from idpkit.cli.rehearse import rehearse_command
 from idpkit.cli.review import review
 from idpkit.cli.smoke import smoke
 from idpkit.console import stderr
@@ -36,6 +37,7 @@ cli.add_command(keys)
 cli.add_command(local)
 cli.add_command(outputs)
 cli.add_command(realm)
+cli.add_command(rehearse_command, name="rehearse")
 cli.add_command(review)
 cli.add_command(smoke)
 

@@ -95,8 +95,7 @@ def host_up(config_path: Path | None, root: Path, supervisor: str | None, json_m
         },
         lambda console: console.print(
             "\n".join(
-                f"{'changed' if s.changed else 'ok':>7}  {s.name:<22} {s.seconds:6.1f} s  {s.detail}"
-                for s in run.steps
+                f"{'changed' if s.changed else 'ok':>7}  {s.name:<22} {s.seconds:6.1f} s  {s.detail}" for s in run.steps
             ),
             highlight=False,
         ),

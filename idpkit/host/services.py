@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from idpkit.errors import IdpkitError
+from idpkit.host.account import service_account
 from idpkit.host.layout import SERVICE_USER, HostLayout
 from idpkit.keycloak_server import release
 from idpkit.keycloak_server.host_proxy import proxy_command
@@ -157,7 +158,6 @@ class Processes:
     """Rehearsal hosts (no systemd): the kit's process supervisor, pid files under the host's state dir."""
 
     layout: HostLayout
-    account: ServiceAccount | None = None
     kind: SupervisorKind = "process"
 
     def _process(self, name: str) -> ManagedProcess:
@@ -177,8 +177,9 @@ class Processes:
         if keycloak.pid() is not None and not restart:
             return
         keycloak.stop()
+        # As the unprivileged service user, like keycloak.service's User=.
         keycloak.start(
-            keycloak_command(self.layout), env=environment, cwd=self.layout.install_dir, account=self.account
+            keycloak_command(self.layout), env=environment, cwd=self.layout.install_dir, account=service_account()
         )
 
     def keycloak_running(self) -> bool:

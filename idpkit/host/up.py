@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pwd
 import random
 import shutil
 import subprocess
@@ -26,8 +25,9 @@ import requests
 from idpkit.constants.keycloak import HEALTH_CHECK_PATH, MANAGEMENT_PORT
 from idpkit.errors import IdpkitError
 from idpkit.host import aws, database, render
+from idpkit.host.account import service_account
 from idpkit.host.config import HostConfig
-from idpkit.host.layout import SERVICE_USER, HostLayout
+from idpkit.host.layout import HostLayout
 from idpkit.host.services import Supervisor, write_environment_file
 from idpkit.keycloak_server import release
 from idpkit.keycloak_server.distribution import sha512_of
@@ -73,8 +73,6 @@ class HostRun:
 def up(config: HostConfig, layout: HostLayout, supervisor: Supervisor, progress: Callable[[str], None]) -> HostRun:
     run = HostRun(config, layout, supervisor, progress)
     account = service_account()
-    if hasattr(supervisor, "account"):
-        supervisor.account = account
     run.step("service user", lambda: (False, f"{account.name} ({account.uid})"))
     run.step("keycloak distribution", lambda: _install_distribution(config, layout, account))
     run.step("trust anchors", lambda: _trust_anchors(config, layout))
@@ -88,22 +86,6 @@ def up(config: HostConfig, layout: HostLayout, supervisor: Supervisor, progress:
     run.step("keycloak", lambda: _keycloak(config, layout, supervisor, account, restart=any(conf_changed)))
     run.step("log shipping", lambda: _log_shipping(config, layout, supervisor))
     return run
-
-
-def service_account() -> ServiceAccount:
-    """The `keycloak` system user, created on first boot."""
-    try:
-        entry = pwd.getpwnam(SERVICE_USER)
-    except KeyError:
-        completed = subprocess.run(
-            ["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
-             "--shell", "/sbin/nologin", "--comment", "Keycloak (idpkit)", SERVICE_USER],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        if completed.returncode != 0:
-            raise IdpkitError(f"cannot create the service user {SERVICE_USER}: {completed.stderr.strip()}") from None
-        entry = pwd.getpwnam(SERVICE_USER)
-    return ServiceAccount(SERVICE_USER, entry.pw_uid, entry.pw_gid)
 
 
 def keycloak_environment(config: HostConfig, layout: HostLayout) -> dict[str, str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import getpass
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from idpkit import paths
 from idpkit.constants.keycloak import JGROUPS_FD_PORT, JGROUPS_PORT, KEYCLOAK_HTTPS_PORT, MANAGEMENT_PORT
@@ -20,6 +21,8 @@ from idpkit.outputs import LOCAL_STACK
 from idpkit.system import service_user
 
 HOSTS_ENV = "IDPKIT_SMOKE_HOSTS"
+HOST_ROOT_ENV = "IDPKIT_SMOKE_HOST_ROOT"
+"""An AWS host's file tree under another root: a rehearsal host (`idpkit rehearse`); default `/`."""
 LOCAL_HOST = "local://"
 ANY_ADDRESS = ("0.0.0.0", "::")  # noqa: S104 - names the wildcard binding, binds nothing
 LOOPBACK_ADDRESSES = (LOOPBACK, "::1")
@@ -114,7 +117,9 @@ def aws_profile(layout: HostLayout = AWS_HOST) -> HostProfile:
 
 
 def profile_for(stack: str) -> HostProfile:
-    return local_profile() if stack == LOCAL_STACK else aws_profile()
+    if stack == LOCAL_STACK:
+        return local_profile()
+    return aws_profile(HostLayout(Path(os.environ.get(HOST_ROOT_ENV, "/"))))
 
 
 def host_specs(stack: str) -> tuple[str, ...]:

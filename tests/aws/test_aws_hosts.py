@@ -9,21 +9,14 @@ import re
 import pytest
 from aws_stack_graphs import describe, graphs, params, policy, stack_params
 
-from components.host_bootstrap import (
-    HOST_CONFIG_FILE,
-    HOST_KIT_COMMAND,
-    OS_PACKAGES,
-    USER_DATA_LIMIT,
-    WHEELHOUSE_DIR,
-    decode_user_data,
-    embedded_host_config,
-)
+from components.host_bootstrap import HOST_KIT_COMMAND, OS_PACKAGES, USER_DATA_LIMIT, WHEELHOUSE_DIR
 from idpkit.aws_graph import Resource
 from idpkit.constants.keycloak import HEALTH_CHECK_PATH, MANAGEMENT_PORT, PROXY_SOURCE_ADDRESS
 from idpkit.host import render
 from idpkit.host.config import HostConfig, parse_host_config
 from idpkit.host.layout import AWS_HOST
 from idpkit.host.services import keycloak_unit
+from idpkit.host.user_data import HOST_CONFIG_FILE, decode_user_data, embedded_host_config
 from idpkit.host.wheelhouse import install_commands
 from idpkit.keycloak_server import release
 from idpkit.keycloak_server.host_proxy import render_haproxy_conf

@@ -20,6 +20,8 @@ BAD_CONFIGS: dict[str, tuple[str, dict[str, Any], str]] = {
     "prod-weakening": ("prod", {"idpkit:dbMultiAz": False}, "idpkit:dbMultiAz"),
     "cert-in-other-region": ("prod", {"aws:region": "us-west-2"}, "idpkit:certificateArn"),
     "bad-az": ("dev", {"idpkit:availabilityZones": ["us-east-2a"]}, "idpkit:availabilityZones"),
+    # realm-config owns the realm's name: a stack file naming one (even its own) is refused.
+    "realm-in-stack-file": ("dev", {"idpkit:realm": "healthcare"}, "idpkit:realm"),
 }
 NEW_REGION = {
     "aws:region": "ca-west-1",

@@ -15,7 +15,7 @@ from unittest import mock
 import pytest
 from aws_stack_graphs import describe, graphs, params, policy, stack_params
 
-from components.host_bootstrap import HOST_OUTPUTS_FILE, WHEELHOUSE_DIR, decode_user_data, embedded_host_config
+from components.host_bootstrap import HOST_OUTPUTS_FILE, WHEELHOUSE_DIR
 from components.keycloak_hosts import PATCH_GROUP_TAG, ROLE_TAG_KEY
 from components.kms import ADMIN_ACTIONS
 from idpkit.aws_config import host_wheelhouse_path, missing_host_wheelhouse
@@ -24,6 +24,7 @@ from idpkit.constants.keycloak import KEYCLOAK_HTTPS_PORT
 from idpkit.host import render
 from idpkit.host.config import parse_host_config
 from idpkit.host.layout import AWS_HOST
+from idpkit.host.user_data import decode_user_data, embedded_host_config
 from idpkit.host.wheelhouse import HOST_EXCLUDED, REQUIREMENTS_FILE, host_requirements
 from idpkit.outputs import OUTPUTS_FILE_ENV, REQUIRED_KEYS, load_outputs
 

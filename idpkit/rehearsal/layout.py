@@ -1,0 +1,78 @@
+"""Where one stack's rehearsal keeps its state, and its fixed ports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from idpkit import paths
+from idpkit.host.layout import HostLayout
+from idpkit.local.pki import LocalPki
+from idpkit.system.process import ManagedProcess
+
+AWS_EMULATION_PORT = 4566
+ADMIN_TUNNEL_PORT_IN_EDGE = "admin tunnel"
+
+
+@dataclass(frozen=True)
+class RehearsalLayout:
+    stack: str
+
+    @property
+    def root(self) -> Path:
+        return paths.state_root() / "rehearsals" / self.stack
+
+    @property
+    def pki(self) -> LocalPki:
+        """Server CA (front door, database) and the client CA with its CRL (the ALB trust store)."""
+        return LocalPki(self.root / "pki")
+
+    @property
+    def host_tls(self) -> Path:
+        """The stack's host certificate and key (CN/SAN localhost), as docs/aws.md has operators create."""
+        return self.root / "host-tls"
+
+    @property
+    def clients(self) -> Path:
+        """Client certificates issued from the client CA (the smoke suite's smoke-mtls)."""
+        return self.root / "clients"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def run(self) -> Path:
+        return self.root / "run"
+
+    @property
+    def secrets(self) -> Path:
+        return self.root / "secrets"
+
+    @property
+    def front_door(self) -> Path:
+        return self.root / "front-door"
+
+    @property
+    def database(self) -> Path:
+        return self.root / "postgres"
+
+    @property
+    def outputs_file(self) -> Path:
+        """The stack outputs contract of the rehearsal (`IDPKIT_OUTPUTS_FILE` of operator commands)."""
+        return self.root / "outputs.json"
+
+    @property
+    def binding_file(self) -> Path:
+        """The emulation's endpoint and identifiers bound to the graph's (no secret values)."""
+        return self.root / "binding.json"
+
+    @property
+    def report(self) -> Path:
+        return self.root / "rehearsal.json"
+
+    def host(self, index: int) -> HostLayout:
+        return HostLayout(self.root / "hosts" / f"host-{index}")
+
+    def process(self, name: str) -> ManagedProcess:
+        return ManagedProcess(name, self.run / f"{name}.pid", self.logs / f"{name}.log")
