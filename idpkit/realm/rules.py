@@ -15,18 +15,20 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from idpkit.compliance import RuleMetadata, Severity
+from idpkit.realm.limits import (
+    MAX_ACCESS_TOKEN_SECONDS,
+    MAX_CODE_SECONDS,
+    MAX_FAILURE_FACTOR,
+    MAX_SSO_IDLE_SECONDS,
+    MAX_SSO_SECONDS,
+    MIN_EVENTS_RETENTION_SECONDS,
+    MIN_HSTS_SECONDS,
+    MIN_PASSWORD_HISTORY,
+    MIN_PASSWORD_LENGTH,
+)
 from idpkit.realm.loader import ConfigError, LoadedConfig, Problem, item_path
 from idpkit.realm.model import Client, ClientProfile, Executor, RealmDocument, RuleException
 
-MAX_ACCESS_TOKEN_SECONDS = 300
-MAX_CODE_SECONDS = 60
-MAX_SSO_IDLE_SECONDS = 15 * 60
-MAX_SSO_SECONDS = 12 * 3600
-MAX_FAILURE_FACTOR = 5
-MIN_PASSWORD_LENGTH = 12
-MIN_PASSWORD_HISTORY = 5
-MIN_EVENTS_RETENTION_SECONDS = 30 * 86400
-MIN_HSTS_SECONDS = 365 * 86400
 SAFE_SIGNATURE_ALGORITHMS = {"PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 ASYMMETRIC_AUTHENTICATORS = {"client-jwt", "client-x509"}
 REQUIRED_EVENT_TYPES = {
