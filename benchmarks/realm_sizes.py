@@ -24,9 +24,9 @@ import yaml
 from benchlib import Section, arguments, save
 from realm_apply import project_with
 
+from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, ApiError, connect
 from idpkit.outputs import StackOutputs, load_admin_credentials, load_outputs
 from idpkit.realm import engine, loader
-from idpkit.realm.api import ADMIN_REALM, AdminApi, ApiError, connect
 
 ENVIRONMENT = "local"
 SIZES, QUICK_SIZES = (0, 100, 500), (0, 20)

@@ -30,11 +30,11 @@ from pathlib import Path
 import jwt
 import requests
 
+from idpkit.keycloak_admin import AdminApi, ApiError, connect
 from idpkit.keys.live import LiveRealm
 from idpkit.keys.rotation import KeyManager
 from idpkit.keys.store import LocalKeyStore
 from idpkit.outputs import StackOutputs, load_admin_credentials, load_outputs
-from idpkit.realm.api import AdminApi, ApiError, connect
 
 REALM = "keys-load"
 CLIENT = ("load-service", "load-service-secret-0123456789")

@@ -37,10 +37,10 @@ from benchlib import Section, arguments, cpu_seconds, percentile, save
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, ApiError, connect
 from idpkit.local.layout import LocalLayout
 from idpkit.local.pki import issue_client_certificate
 from idpkit.outputs import StackOutputs, load_admin_credentials, load_outputs
-from idpkit.realm.api import ADMIN_REALM, AdminApi, ApiError, connect
 from idpkit.realm.secrets import load_smoke_credentials
 from idpkit.smoke import oauth
 from idpkit.smoke.certificates import SMOKE_MTLS_CN

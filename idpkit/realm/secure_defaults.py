@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from idpkit.realm.limits import MAX_ACCESS_TOKEN_SECONDS
 
-Kind = Literal["realm", "client"]
+Kind = Literal["realm", "client", "clientScope"]
 AppliesTo = Literal["any", "confidential"]
 """Which managed objects hold the default: every one, or (clients) only confidential ones."""
 
@@ -224,6 +224,13 @@ CATALOGUE: tuple[SecureDefault, ...] = (
     SecureDefault("client", "protocolMappers", [], [_ROLE_MAPPER], ("RFC9700-2.3", *_ACCESS),
                   "A client-level mapper adds claims (here a PHI role) to tokens outside the reviewed scopes; "
                   "the kit puts every mapper on a client scope."),
+    # --- client scopes the kit declares ----------------------------------------------------------
+    SecureDefault("clientScope", "protocolMappers", [], [_ROLE_MAPPER], ("RFC9700-2.3", *_ACCESS),
+                  "A mapper added to a scope by hand puts claims (here a PHI role) in every token granted the "
+                  "scope; a declared scope carries exactly its declared mappers."),
+    SecureDefault("clientScope", "scopeMappings.realm", [], ["phi-conditions"], ("RFC9700-2.3", *_ACCESS),
+                  "A realm role mapped to a scope by hand reaches every token granted the scope; a declared "
+                  "scope carries exactly the roles `scopeMappings` lists (none if it lists none)."),
 )  # fmt: skip
 
 

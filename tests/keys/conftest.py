@@ -17,8 +17,8 @@ import jwt
 import pytest
 import requests
 
+from idpkit.keycloak_admin import KILL_AFTER_WRITES_ENV, AdminApi, ApiError, connect
 from idpkit.outputs import StackOutputs, load_admin_credentials
-from idpkit.realm.api import KILL_AFTER_WRITES_ENV, AdminApi, ApiError, connect
 from tests.conftest import idpkit
 
 ACCESS_TOKEN_SECONDS = 10

@@ -14,9 +14,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from idpkit.keycloak_admin import KILL_AFTER_WRITES_ENV, AdminApi, urls
 from idpkit.outputs import StackOutputs
-from idpkit.realm import engine, urls
-from idpkit.realm.api import KILL_AFTER_WRITES_ENV, AdminApi
+from idpkit.realm import engine
 from tests.realm.helpers import edit, run_realm, scratch_project
 
 pytestmark = pytest.mark.local_stack

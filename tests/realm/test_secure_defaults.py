@@ -6,12 +6,13 @@ import pytest
 
 from idpkit.compliance import REQUIREMENTS
 from idpkit.realm import secure_defaults
-from idpkit.realm.model import Client, KeycloakModel, RealmSettings
+from idpkit.realm.model import Client, ClientScope, KeycloakModel, RealmSettings
 from idpkit.realm.secure_defaults import CATALOGUE, SecureDefault
 
-_MODELS: dict[str, type[KeycloakModel]] = {"realm": RealmSettings, "client": Client}
-# Fields a file cannot declare: the kit never puts protocol mappers on clients (only on client scopes).
-_UNDECLARABLE = {("client", "protocolMappers")}
+_MODELS: dict[str, type[KeycloakModel]] = {"realm": RealmSettings, "client": Client, "clientScope": ClientScope}
+# Fields a file cannot declare: the kit never puts protocol mappers on clients (only on client scopes);
+# a scope's realm roles are declared in the top-level `scopeMappings` list.
+_UNDECLARABLE = {("client", "protocolMappers"), ("clientScope", "scopeMappings.realm")}
 
 
 def _entries() -> list[object]:
