@@ -25,8 +25,9 @@ from typing import Any, Literal
 from idpkit.realm.limits import MAX_ACCESS_TOKEN_SECONDS
 
 Kind = Literal["realm", "client", "clientScope"]
-AppliesTo = Literal["any", "confidential"]
-"""Which managed objects hold the default: every one, or (clients) only confidential ones."""
+AppliesTo = Literal["any", "confidential", "service-account"]
+"""Which managed objects hold the default: every one, or (clients) only confidential ones, or only
+clients with a service account (what Keycloak needs before the field can be switched on at all)."""
 
 ATTRIBUTES_PREFIX = "attributes."
 BROWSER_HEADERS_PREFIX = "browserSecurityHeaders."
@@ -57,9 +58,17 @@ class SecureDefault:
     """False where Keycloak refuses any weaker value (a per-client session lifetime above the
     realm's), so `weaker_value` only changes behaviour within the realm's bound: drift owns the
     field, but mutation testing has nothing weaker to observe."""
-    guarded_by: str | None = None
-    """The client-policy executor that refuses or rewrites `weaker_value` while the realm's policies
-    stand; mutation testing and the drift tests remove it from the kit's profile first."""
+    guarded_by: tuple[str, ...] = ()
+    """The client-policy executors that refuse or rewrite `weaker_value` while the realm's policies
+    stand; mutation testing and the drift tests remove them from the kit's profiles first."""
+
+    def applies(self, declared: dict[str, Any]) -> bool:
+        """Whether an object declared as `declared` (Keycloak representation) holds this default."""
+        if self.applies_to == "confidential":
+            return not declared.get("publicClient")
+        if self.applies_to == "service-account":
+            return bool(declared.get("serviceAccountsEnabled"))
+        return True
 
     @property
     def attribute(self) -> str | None:
@@ -83,6 +92,8 @@ _ACCESS = ("HIPAA-164.312(a)(1)",)
 _AUTHN = ("HIPAA-164.312(d)",)
 _REFRESH = ("RFC9700-4.14",)
 _NO_REDIRECTS: list[str] = []
+# Refuses a browser grant on a client without redirect URIs, as the kit's backends are.
+_REDIRECTS = "secure-redirect-uris-enforcer"
 _ROLE_MAPPER = {
     "name": "hand-made role",
     "protocol": "openid-connect",
@@ -131,13 +142,13 @@ CATALOGUE: tuple[SecureDefault, ...] = (
     # --- clients: grants and authentication ----------------------------------------------------
     SecureDefault("client", "standardFlowEnabled", False, True, _ACCESS,
                   "Keycloak enables the code flow on every new client; a client obtains tokens only through "
-                  "the grants its registration declares."),
+                  "the grants its registration declares.", guarded_by=(_REDIRECTS,)),
     SecureDefault("client", "implicitFlowEnabled", False, True, ("RFC9700-2.1.2",),
                   "Tokens delivered in URL fragments leak through history, referrers and logs.",
-                  guarded_by="reject-implicit-grant"),
+                  guarded_by=("reject-implicit-grant", _REDIRECTS)),
     SecureDefault("client", "directAccessGrantsEnabled", False, True, ("RFC9700-2.4",),
                   "The client could collect user passwords and bypass MFA and brute-force protection.",
-                  guarded_by="reject-ropc-grant"),
+                  guarded_by=("reject-ropc-grant",)),
     SecureDefault("client", "serviceAccountsEnabled", False, True, ("RFC9700-2.2.1", *_ACCESS),
                   "A browser or device client would also obtain machine tokens (client credentials)."),
     SecureDefault("client", "publicClient", False, True, ("RFC9700-2.5",),
@@ -145,10 +156,10 @@ CATALOGUE: tuple[SecureDefault, ...] = (
                   applies_to="confidential"),
     SecureDefault("client", "clientAuthenticatorType", "client-jwt", "client-secret", ("RFC9700-2.5", "FAPI2-SP-5.3.2"),
                   "A shared client secret can leak and be replayed; confidential clients use private_key_jwt "
-                  "or mTLS.", applies_to="confidential", guarded_by="secure-client-authenticator"),
+                  "or mTLS.", applies_to="confidential", guarded_by=("secure-client-authenticator",)),
     SecureDefault("client", "authorizationServicesEnabled", False, True, _ACCESS,
                   "Authorization services add the UMA grant and a permission model the files do not review.",
-                  applies_to="confidential", unset=False),
+                  applies_to="service-account", unset=False),
     SecureDefault("client", "attributes.oauth2.device.authorization.grant.enabled", "false", "true", _ACCESS,
                   "The device grant lets a user on another device approve a login started elsewhere.",
                   unset="false"),
@@ -167,7 +178,7 @@ CATALOGUE: tuple[SecureDefault, ...] = (
     SecureDefault("client", "attributes.pkce.code.challenge.method", "S256", "plain",
                   ("RFC9700-2.1.1", "SMART-2.2-PKCE"),
                   "Without S256 an intercepted authorization code can be redeemed (plain PKCE proves nothing).",
-                  guarded_by="pkce-enforcer"),
+                  guarded_by=("pkce-enforcer",)),
     SecureDefault("client", "attributes.x509.allow.regex.pattern.comparison", "false", "true", ("RFC8705", *_AUTHN),
                   "A subject-DN regex lets any certificate of the trusted CA that matches authenticate as the "
                   "client.", unset="false"),

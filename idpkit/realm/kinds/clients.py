@@ -27,7 +27,7 @@ _NOT_IN_BODY = {"secret", "registrationAccessToken", "access", _MAPPERS, *(name 
 
 def desired_client(ctx: Context, client: Client) -> Rep:
     declared = dump(client, "kit")
-    rep = merged(held("client", declared, confidential=not client.public_client), declared)
+    rep = merged(held("client", declared), declared)
     attributes: dict[str, Any] = {**rep.get("attributes", {}), OWNER_ATTRIBUTE: "true"}
     if client.kit and client.kit.generated_jwk:
         known = ctx.secrets.public_jwks(client.client_id, client.kit.generated_jwk)

@@ -10,13 +10,11 @@ from idpkit.realm.secure_defaults import Kind, SecureDefault, entries
 Rep = dict[str, Any]
 
 
-def held(kind: Kind, declared: Rep, *, confidential: bool = False) -> Rep:
+def held(kind: Kind, declared: Rep) -> Rep:
     """The catalogue's secure defaults for every field `declared` does not set, as a representation."""
     found: Rep = {}
     for entry in entries(kind):
-        if entry.applies_to == "confidential" and not confidential:
-            continue
-        if _get(declared, entry.path) is None:
+        if entry.applies(declared) and _get(declared, entry.path) is None:
             _put(found, entry.path, copy.deepcopy(entry.secure_default))
     return found
 
