@@ -78,12 +78,24 @@ class Read:
 
 
 def digest(status: int, content: bytes) -> str:
-    """A digest of a response that ignores key order and whitespace."""
+    """A digest of a response that ignores key order, list order and whitespace.
+
+    Keycloak returns sets (a client's scope names, mappers) in no stable order, so two reads of an
+    unchanged object can list them differently; the kit manages none of those orders.
+    """
     try:
-        canonical = json.dumps(json.loads(content), sort_keys=True).encode() if content else b""
+        canonical = json.dumps(_canonical(json.loads(content)), sort_keys=True).encode() if content else b""
     except ValueError:
         canonical = content
     return hashlib.sha256(str(status).encode() + b"\n" + canonical).hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _canonical(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return sorted((_canonical(item) for item in value), key=lambda item: json.dumps(item, sort_keys=True))
+    return value
 
 
 @dataclass

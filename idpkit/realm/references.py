@@ -19,6 +19,21 @@ if TYPE_CHECKING:
     from idpkit.realm.kinds.base import Context
 
 RULE = "REFERENCE"
+KINDS = (
+    "realm default scope",
+    "client scope of a client",
+    "client scope of a scope mapping",
+    "role of a scope mapping",
+    "role of a user",
+    "client of a service account",
+    "identity provider of a link",
+    "identity provider of a JWT grant client",
+    "client of a generated public key",
+    "profile of a client policy",
+    "executor of a client profile",
+    "condition of a client policy",
+)
+"""Every kind of name the files use to point at another object (the bad-input corpus covers each)."""
 JWT_GRANT_IDP = "oauth2.jwt.authorization.grant.idp"
 GENERATED_PUBLIC_KEY = "kit:generated-public-key:"
 

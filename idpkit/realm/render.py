@@ -14,7 +14,7 @@ from typing import Any
 from rich.table import Table
 
 from idpkit.realm.changes import Change, is_placeholder
-from idpkit.realm.diff import FieldChange
+from idpkit.realm.diff import MASK, FieldChange
 from idpkit.realm.secrets import PENDING
 
 WIDTH = 80
@@ -31,6 +31,8 @@ def show(value: Any) -> str:
         return ABSENT
     if is_placeholder(value):
         return PENDING
+    if value == MASK:
+        return MASK
     return json.dumps(_displayable(value), ensure_ascii=False)
 
 
