@@ -25,7 +25,7 @@ import yaml
 from benchlib import Section, arguments, save
 from realm_apply import project_with
 
-from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, ApiError, connect
+from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, ApiError, connect, urls
 from idpkit.outputs import StackOutputs, load_admin_credentials, load_outputs
 from idpkit.realm import engine, loader
 
@@ -102,7 +102,7 @@ def _edit_display_name(project: Path) -> None:
 
 def _drop(master: AdminApi, realm: str) -> None:
     try:
-        master.delete(f"admin/realms/{realm}")
+        master.delete(AdminApi(master.connection, realm).path(urls.REALM))
     except ApiError as error:
         if error.status != _NOT_FOUND:
             raise
