@@ -12,6 +12,7 @@ from typing import Any
 
 from idpkit.errors import IdpkitError
 from idpkit.keycloak_admin import AdminApi, urls
+from idpkit.realm.kinds import realm as realm_kind
 from idpkit.realm.kinds.base import OWNED_DESCRIPTION_PREFIX
 from idpkit.realm.model import RealmDocument
 from idpkit.realm.secure_defaults import SecureDefault
@@ -82,7 +83,7 @@ def _weaken_realm(api: AdminApi, entry: SecureDefault) -> None:
     body: dict[str, Any] = {top: {**live.get(top, {}), rest[0]: entry.weaker_value} if rest else entry.weaker_value}
     if top.startswith("otpPolicy"):  # Keycloak reads the OTP policy only together with its type
         body["otpPolicyType"] = live.get("otpPolicyType")
-    api.put(api.path(urls.REALM), body)
+    api.put(api.path(urls.REALM), realm_kind.carried(live, body))
 
 
 def _weaken_client(api: AdminApi, entry: SecureDefault, client: dict[str, Any]) -> None:

@@ -14,6 +14,13 @@ from idpkit.realm.kinds.held import held, live_view, merged
 SEPARATE_FIELDS = ("defaultDefaultClientScopes", "defaultOptionalClientScopes")
 # Keycloak reads the OTP policy fields only together with the policy type.
 _OTP_PREFIX, _OTP_TYPE = "otpPolicy", "otpPolicyType"
+RESET_WHEN_ABSENT = ("oauth2DeviceCodeLifespan", "oauth2DevicePollingInterval")
+"""Realm fields Keycloak 26 resets to its defaults when an update leaves them out (every update carries them)."""
+
+
+def carried(live: Rep, body: Rep) -> Rep:
+    """`body` with the fields Keycloak would otherwise reset, at their live values unless `body` sets them."""
+    return {**{name: live[name] for name in RESET_WHEN_ABSENT if name in live}, **body}
 
 
 def desired(ctx: Context) -> Rep:
@@ -43,4 +50,4 @@ def diff(ctx: Context) -> list[Change]:
         body[key] = {**have, **want} if isinstance(have, dict) and isinstance(want, dict) else want
     if any(key.startswith(_OTP_PREFIX) for key in body):
         body.setdefault(_OTP_TYPE, current.get(_OTP_TYPE))
-    return [Change("realm", name, "update", fields, [Write("PUT", urls.REALM, {}, body)])]
+    return [Change("realm", name, "update", fields, [Write("PUT", urls.REALM, {}, carried(current, body))])]
