@@ -9,7 +9,8 @@ import pytest
 
 from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, connect, urls
 from idpkit.outputs import StackOutputs, load_admin_credentials
-from idpkit.realm import builtins
+from idpkit.realm import builtins, secure_defaults
+from idpkit.realm.secure_defaults import SecureDefault
 
 pytestmark = pytest.mark.local_stack
 EXECUTOR_TYPE = "org.keycloak.services.clientpolicy.executor.ClientPolicyExecutorProvider"
@@ -61,3 +62,14 @@ def test_client_policy_providers(fresh_realm: AdminApi, provider_type: str, know
     info = fresh_realm.keycloak.get_server_info()
     live = {provider["id"] for provider in info["componentTypes"][provider_type]}
     assert live == known, f"{provider_type} providers changed: {sorted(live ^ known)}"
+
+
+@pytest.mark.parametrize(
+    "entry", [pytest.param(e, id=e.field) for e in secure_defaults.entries("client") if e.unset is not None]
+)
+def test_unset_client_fields_read_as_keycloak_assumes(fresh_realm: AdminApi, entry: SecureDefault) -> None:
+    """A client created bare either lacks the field or holds what the catalogue says Keycloak assumes."""
+    created = fresh_realm.keycloak.create_client({"clientId": f"bare-{secrets.token_hex(3)}"})
+    bare = fresh_realm.keycloak.get_client(created)
+    value = bare.get("attributes", {}).get(entry.attribute) if entry.attribute else bare.get(entry.field)
+    assert value in (None, "", entry.unset), f"a bare client holds {entry.field} = {value!r}, not {entry.unset!r}"
