@@ -1,7 +1,7 @@
 """Field-level comparison of what the files ask for with what Keycloak holds.
 
-Only fields the files set are compared (Keycloak's defaults are not repeated in files); lists of
-names compare as sets, mappings compare only the keys the files set.
+Only the wanted fields are compared: those the files set plus the secure defaults held for the rest
+(`idpkit.realm.secure_defaults`); lists of names compare as sets, mappings compare only wanted keys.
 """
 
 from __future__ import annotations
