@@ -16,9 +16,9 @@ import pytest
 import requests
 from jwt import PyJWKClient
 
+from idpkit.keycloak_admin import AdminApi, connect
 from idpkit.outputs import StackOutputs, load_admin_credentials, load_outputs
 from idpkit.realm import loader
-from idpkit.realm.api import AdminApi, connect
 from idpkit.realm.model import RealmSettings
 from idpkit.realm.secrets import load_smoke_credentials
 from idpkit.smoke import oauth

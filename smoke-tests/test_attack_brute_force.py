@@ -8,8 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from idpkit.realm import urls
-from idpkit.realm.api import AdminApi
+from idpkit.keycloak_admin import AdminApi, urls
 from idpkit.realm.model import RealmSettings
 from idpkit.smoke import oauth
 from idpkit.smoke.checks import check

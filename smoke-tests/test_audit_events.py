@@ -20,7 +20,7 @@ import pytest
 import requests
 from conftest import VerifyingSession
 
-from idpkit.realm.api import AdminApi
+from idpkit.keycloak_admin import AdminApi
 from idpkit.smoke.checks import check
 
 CLIENT = "smoke-spa"

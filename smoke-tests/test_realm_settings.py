@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from idpkit.realm import urls
-from idpkit.realm.api import AdminApi
+from idpkit.keycloak_admin import AdminApi, urls
 from idpkit.smoke.checks import check
 
 

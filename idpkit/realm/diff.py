@@ -1,7 +1,7 @@
 """Field-level comparison of what the files ask for with what Keycloak holds.
 
-Only fields the files set are compared (Keycloak's defaults are not repeated in files); lists of
-names compare as sets, mappings compare only the keys the files set.
+Only the wanted fields are compared: those the files set plus the secure defaults held for the rest
+(`idpkit.realm.secure_defaults`); lists of names compare as sets, mappings compare only wanted keys.
 """
 
 from __future__ import annotations
@@ -10,7 +10,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-_SECRET_NAME = re.compile(r"secret|password|credential|private|token$", re.IGNORECASE)
+# The last component of a field's path that names a secret value (not, e.g., resetPasswordAllowed).
+_SECRET_NAME = re.compile(
+    r"(^|[.\[])(secret|client[_-]?secret|password|credentials?|\w*Credentials|private[_-]?key|registrationAccessToken)$",
+    re.IGNORECASE,
+)
 MASK = "***"
 
 

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from idpkit.errors import ExitCode, IdpkitError
+from idpkit.keycloak_admin import AdminApi, urls
 from idpkit.outputs import LOCAL_STACK, load_outputs
-from idpkit.realm import engine, urls
-from idpkit.realm.api import AdminApi
+from idpkit.realm import engine
 from idpkit.smoke.runner import run_suite
 
 # Deterministic order and quiet; mutant runs add -x: the first failing test is the catcher.

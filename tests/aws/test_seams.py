@@ -90,9 +90,8 @@ def _idpkit(arguments: list[str], outputs: Path) -> subprocess.CompletedProcess[
         "AWS_SECRET_ACCESS_KEY": "offline",
         "AWS_MAX_ATTEMPTS": "1",
     }
-    return subprocess.run(
-        [sys.executable, "-m", "idpkit", *arguments], capture_output=True, text=True, env=environment, timeout=180
-    )
+    command = [sys.executable, "-m", "idpkit", *arguments]
+    return subprocess.run(command, capture_output=True, text=True, env=environment, timeout=180, check=False)
 
 
 # --- AWS APIs the hosts call ---------------------------------------------------------------------------
