@@ -19,7 +19,7 @@ from idpkit.host import database
 from idpkit.host.config import HostConfig, load_host_config
 from idpkit.host.layout import AWS_HOST, HostLayout
 from idpkit.host.services import Processes, Supervisor, SupervisorKind, detect
-from idpkit.host.up import keycloak_environment, running_database_user, up, wait_ready, write_keycloak_environment
+from idpkit.host.up import running_database_user, up, wait_ready, write_keycloak_environment
 from idpkit.host.wheelhouse import PLATFORMS, build_wheelhouse
 
 config_option = click.option(
@@ -144,8 +144,9 @@ def refresh_db_credentials(config_path: Path | None, root: Path, supervisor: str
     running = running_database_user(layout)
     restarted = running != wanted or not chosen.keycloak_running()
     if restarted:
-        environment = keycloak_environment(config, layout) if chosen.kind == "process" else {}
-        chosen.start_keycloak(environment, restart=True)
+        if chosen.kind == "process":
+            write_keycloak_environment(config, layout)  # what keycloak.service's ExecStartPre does
+        chosen.start_keycloak(restart=True)
         wait_ready(layout, chosen)
     Reporter(json_mode=json_mode).result(
         {"restarted": restarted, "previous_role": running, "role": wanted},

@@ -271,8 +271,9 @@ def _keycloak(
         return False, f"ready (database role {running_database_user(layout)})"
     if not supervisor.keycloak_running() and config.start_jitter_seconds:
         time.sleep(random.uniform(0, config.start_jitter_seconds))  # noqa: S311 - jitter, not a secret
-    environment = keycloak_environment(config, layout) if supervisor.kind == "process" else {}
-    supervisor.start_keycloak(environment, restart=restart)
+    if supervisor.kind == "process":
+        write_keycloak_environment(config, layout)  # what keycloak.service's ExecStartPre does
+    supervisor.start_keycloak(restart=restart)
     seconds = wait_ready(layout, supervisor)
     return True, f"ready after {seconds:.0f} s as database role {running_database_user(layout)}"
 

@@ -451,15 +451,16 @@ def _keys_rotate(run: Rehearsal) -> str:
         "IDPKIT_KEYS_ROLE_ARN": str(graph.outputs["signing_keys_rotation_role_arn"]),
         "IDPKIT_STATE_DIR": str(first.layout.state_dir),
     }
-    steps = []
-    for _attempt in range(3):
-        outcome = hosts.run(
-            first,
-            ["keys", "rotate", "--stack", run.stack, "--stage", "auto", "--margin", str(ROTATION_MARGIN_SECONDS)],
-            env,
+    command = ["keys", "rotate", "--stack", run.stack, "--stage", "auto", "--margin", str(ROTATION_MARGIN_SECONDS)]
+    rotated = hosts.run(first, command, env)
+    again = hosts.run(first, command, env)
+    signing = [key for key in again.get("keys", []) if key.get("status") == "ACTIVE" and key.get("generation")]
+    if not rotated.get("changed") or again.get("writes") or not signing:
+        raise IdpkitError(
+            f"the scheduled rotation did not converge: first run {rotated.get('actions')}, second run "
+            f"{again.get('writes')} writes, active kit keys {signing}"
         )
-        steps.append(str(outcome.get("stage") or outcome.get("next_step") or "done"))
-    return " -> ".join(steps)
+    return f"{'; '.join(rotated['actions'])}; second run: nothing due (0 writes); signs with kid {signing[0]['kid']}"
 
 
 def _host_checks(run: Rehearsal, index: int) -> str:
