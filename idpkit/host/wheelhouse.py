@@ -76,7 +76,8 @@ def read_lock(path: Path) -> dict[str, LockedPackage]:
         requirement, _, marker = text.partition(";")
         words = requirement.split()
         name, version = words[0].split("==")
-        hashes = tuple(word.removeprefix("--hash=") for word in (*words[1:], *marker.split()) if word.startswith("--hash="))
+        options = (*words[1:], *marker.split())
+        hashes = tuple(word.removeprefix("--hash=") for word in options if word.startswith("--hash="))
         marker_text = " ".join(word for word in marker.split() if not word.startswith("--hash=")) or None
         packages[canonicalize_name(name)] = LockedPackage(name, version, marker_text, hashes)
     return packages
