@@ -19,7 +19,7 @@ from typing import Any
 from idpkit import paths
 from idpkit.aws_config import architecture_of
 from idpkit.aws_graph import StackGraph, capture, stack_config
-from idpkit.constants.aws import DEFAULT_AMI_PARAMETER, HTTPS_PORT
+from idpkit.constants.aws import DEFAULT_AMI_PARAMETER, HTTPS_PORT, POSTGRES_PORT
 from idpkit.constants.keycloak import BROWSER_PROXY_PORT, KEYCLOAK_HTTPS_PORT, M2M_PROXY_PORT
 from idpkit.errors import IdpkitError
 from idpkit.host.config import parse_host_config
@@ -266,7 +266,7 @@ def _database(run: Rehearsal) -> str:
     db = database.RehearsalDatabase(
         directory=run.layout.database,
         address=run.topology.gateway,
-        port=int(instance.outputs.get("port", 5432)),
+        port=int(instance.outputs.get("port", POSTGRES_PORT)),
         subnet=str(network.subnet(run.topology)),
         certificate=db_certificate,
         key=db_key,
