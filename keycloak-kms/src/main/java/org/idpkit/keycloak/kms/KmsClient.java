@@ -90,8 +90,10 @@ public final class KmsClient {
             throw new KmsException("KMS GetPublicKey answered without a public key", false);
         }
         Object algorithms = answer.get("SigningAlgorithms");
+        // KMS answers KeySpec and its deprecated synonym CustomerMasterKeySpec; either names the key type.
+        Object keySpec = answer.containsKey("KeySpec") ? answer.get("KeySpec") : answer.get("CustomerMasterKeySpec");
         return new PublicKeyInfo(String.valueOf(answer.get("KeyId")), Base64.getDecoder().decode(encoded),
-                String.valueOf(answer.get("KeySpec")), String.valueOf(answer.get("KeyUsage")),
+                String.valueOf(keySpec), String.valueOf(answer.get("KeyUsage")),
                 algorithms instanceof List<?> list ? list.stream().map(String::valueOf).toList() : List.of());
     }
 
