@@ -27,7 +27,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-EMULATION_ACCOUNT = "000000000000"
 EMULATION_REGION = "us-east-1"
 EMULATION_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local-kms-emulation", "AWS_SECRET_ACCESS_KEY": "local-kms-emulation"}
 """moto accepts any credentials; Keycloak and the keys commands send these (never real ones) locally."""
