@@ -14,12 +14,11 @@ from idpkit.cli.options import json_option, stack_option
 from idpkit.console import Reporter
 from idpkit.errors import ExitCode, IdpkitError
 from idpkit.keys import material
-from idpkit.keys.kms import KmsKeys, KmsTarget, aws_target, open_kms
+from idpkit.keys.kms import KmsKeys, aws_target, local_kms, open_kms
 from idpkit.keys.live import LiveRealm
 from idpkit.keys.rotation import DEFAULT_MARGIN_SECONDS, DEFAULT_ROTATION_DAYS, KeyManager, Outcome
 from idpkit.keys.store import open_store, rotation_credentials
 from idpkit.local.kms import SIGNING_CHOICES, SigningChoice
-from idpkit.local.kms_emulation import EMULATION_CREDENTIALS, EMULATION_REGION
 from idpkit.local.layout import LocalLayout
 from idpkit.local.stack import saved_signing
 from idpkit.outputs import LOCAL_STACK, load_outputs
@@ -96,8 +95,7 @@ def _kms(stack: str, role_arn: str | None, signing: SigningChoice | None) -> Kms
                 hint="idpkit local up --signing kms",
                 exit_code=ExitCode.USAGE,
             )
-        target = KmsTarget(EMULATION_REGION, layout.kms_endpoint, f"alias/idpkit-{stack}")
-        return open_kms(target, {name.lower(): value for name, value in EMULATION_CREDENTIALS.items()})
+        return local_kms(stack)
     if signing != "kms":
         return None
     target = aws_target(stack, role_arn)

@@ -29,6 +29,8 @@ PURPOSE_TAG = {"TagKey": "idpkit:purpose", "TagValue": "realm-signing"}
 SIGNER_ROLE_ENV = "IDPKIT_KMS_SIGNER_ROLE_ARN"
 """On AWS: the hosts' sign-only role, named in every new key's policy (set by the rotation schedule)."""
 KMS_REGION_ENV = "AWS_REGION"
+KMS_ENDPOINT_ENV = "IDPKIT_KMS_ENDPOINT"
+"""Local stack only: a KMS emulation other than the stack's own (tests run their own, e.g. moto as shipped)."""
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,16 @@ def open_kms(target: KmsTarget, credentials: dict[str, str] | None) -> KmsKeys:
     if credentials:
         arguments |= credentials
     return KmsKeys(target, boto3.client("kms", **arguments))
+
+
+def local_kms(stack: str) -> KmsKeys:
+    """The local stack's KMS emulation (`IDPKIT_KMS_ENDPOINT` names another one, e.g. a test's)."""
+    from idpkit.local.kms_emulation import EMULATION_CREDENTIALS, EMULATION_REGION  # noqa: PLC0415
+    from idpkit.local.layout import LocalLayout  # noqa: PLC0415
+
+    endpoint = os.environ.get(KMS_ENDPOINT_ENV) or LocalLayout.for_stack(stack).kms_endpoint
+    target = KmsTarget(EMULATION_REGION, endpoint, f"alias/idpkit-{stack}")
+    return open_kms(target, {name.lower(): value for name, value in EMULATION_CREDENTIALS.items()})
 
 
 def aws_target(stack: str, rotation_role_arn: str | None) -> KmsTarget:
