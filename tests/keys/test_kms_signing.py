@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -225,18 +226,31 @@ def test_key_service_stopped_fails_closed_and_status_says_why(
 
 
 def _needles(pkcs8: bytes) -> dict[str, bytes]:
-    """Every form a leaked private key could take on disk: DER, base64, PEM body lines, the secret numbers."""
+    """The secret numbers of a private key (EC: d; RSA: p and q): whatever encoding a leak uses contains them."""
     key = serialization.load_der_private_key(pkcs8, password=None)
-    encoded = base64.b64encode(pkcs8)
-    forms = {"pkcs8 der": pkcs8, "pkcs8 base64 head": encoded[:64], "pkcs8 base64 tail": encoded[-64:]}
     if isinstance(key, ec.EllipticCurvePrivateKey):
-        secret = key.private_numbers().private_value.to_bytes(32, "big")
-        forms |= {"ec d": secret, "ec d base64url": base64.urlsafe_b64encode(secret).rstrip(b"=")}
-    elif isinstance(key, rsa.RSAPrivateKey):
-        numbers = key.private_numbers()
-        prime = numbers.p.to_bytes((numbers.p.bit_length() + 7) // 8, "big")
-        forms |= {"rsa p": prime, "rsa p base64url": base64.urlsafe_b64encode(prime).rstrip(b"=")[:40]}
-    return forms
+        return {"ec d": key.private_numbers().private_value.to_bytes(32, "big")}
+    assert isinstance(key, rsa.RSAPrivateKey)
+    numbers = key.private_numbers()
+    return {
+        name: value.to_bytes((value.bit_length() + 7) // 8, "big")
+        for name, value in (("rsa p", numbers.p), ("rsa q", numbers.q))
+    }
+
+
+_BASE64_RUN = re.compile(rb"[A-Za-z0-9+/_-]{40,}={0,2}")
+
+
+def _decodings(content: bytes) -> Iterator[bytes]:
+    """The file itself, its hex-decoded and every base64/base64url run decoded (PKCS#8, SEC1, JWK, PEM bodies)."""
+    yield content
+    for run in _BASE64_RUN.findall(content):
+        padded = run.rstrip(b"=") + b"=" * (-len(run.rstrip(b"=")) % 4)
+        for decode in (base64.b64decode, base64.urlsafe_b64decode):
+            try:
+                yield decode(padded)
+            except ValueError:
+                continue
 
 
 def _files_holding(roots: list[Path], needles: dict[str, bytes]) -> list[str]:
@@ -246,7 +260,10 @@ def _files_holding(roots: list[Path], needles: dict[str, bytes]) -> list[str]:
             if not path.is_file() or path.is_symlink():
                 continue
             content = path.read_bytes()
-            found += [f"{path}: {name}" for name, needle in needles.items() if needle in content]
+            hex_forms = {name: needle.hex().encode() for name, needle in needles.items()}
+            for name, needle in needles.items():
+                if hex_forms[name] in content.lower() or any(needle in form for form in _decodings(content)):
+                    found.append(f"{path}: {name}")
     return found
 
 
@@ -277,6 +294,9 @@ def test_the_search_finds_an_imported_key_in_keycloaks_database(
             serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
         data = local_layout.keycloak_home / "data"
-        assert _files_holding([data], _needles(pkcs8)), "the search did not find an imported key in Keycloak's data"
+        deadline = time.monotonic() + 15  # the embedded database writes its pages within a few seconds
+        while not (found := _files_holding([data], _needles(pkcs8))) and time.monotonic() < deadline:
+            time.sleep(1)
+        assert found, "the search did not find an imported key's private key in Keycloak's data"
     finally:
         drop_realm(AdminApi(probe.admin.connection, "master"), probe.realm)
