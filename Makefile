@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= venv
 BIN := $(VENV)/bin
 
-.PHONY: install quickstart test lint
+.PHONY: install quickstart test lint keycloak-kms
 
 $(BIN)/idpkit: pyproject.toml
 	scripts/install-system-packages
@@ -27,3 +27,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# The KMS signing provider jar (keycloak-kms/, Maven; skipped when its sources are unchanged).
+keycloak-kms: install
+	$(BIN)/idpkit host kms-provider
