@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= venv
 BIN := $(VENV)/bin
 
-.PHONY: install quickstart test lint lock rehearsal
+.PHONY: install quickstart test lint lock rehearsal keycloak-kms
 
 # The venv is exactly requirements.lock (hashes checked), then the kit itself without resolving anything.
 $(BIN)/idpkit: pyproject.toml requirements.lock
@@ -38,3 +38,7 @@ lock: install
 # The AWS host path of every stack, run for real (root; about 10 minutes each). CI runs dev only.
 rehearsal: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest tests/rehearsal --run-all-rehearsals -p no:randomly
+
+# The KMS signing provider jar (keycloak-kms/, Maven; skipped when its sources are unchanged).
+keycloak-kms: install
+	$(BIN)/idpkit host kms-provider

@@ -24,7 +24,7 @@ import requests
 
 from idpkit.constants.keycloak import HEALTH_CHECK_PATH, MANAGEMENT_PORT
 from idpkit.errors import IdpkitError
-from idpkit.host import aws, database, render
+from idpkit.host import aws, database, kms_provider, render
 from idpkit.host.account import service_account
 from idpkit.host.config import HostConfig
 from idpkit.host.layout import HostLayout
@@ -80,6 +80,7 @@ def up(config: HostConfig, layout: HostLayout, supervisor: Supervisor, progress:
     run.step("database roles", lambda: _database_roles(config, layout))
     conf_changed: list[bool] = []
     run.step("configuration", lambda: _configuration(config, layout, account, conf_changed))
+    run.step("kms signing", lambda: kms_provider.step(config, layout, account, supervisor.kind == "systemd"))
     run.step("kc.sh build", lambda: _build(layout, account))
     proxy_changed: list[bool] = []
     run.step("host proxy", lambda: _proxy(layout, supervisor, proxy_changed))
@@ -101,6 +102,7 @@ def keycloak_environment(config: HostConfig, layout: HostLayout) -> dict[str, st
     }
     if config.keycloak_heap:
         environment["JAVA_OPTS_KC_HEAP"] = config.keycloak_heap
+    environment |= kms_provider.keycloak_environment(config, layout)
     admin = aws.optional_secret_json(config.region, config.admin_credentials_secret_arn) or {}
     if not admin.get("client_id"):
         bootstrap = aws.secret_json(config.region, config.bootstrap_admin_secret_arn)
@@ -111,8 +113,10 @@ def keycloak_environment(config: HostConfig, layout: HostLayout) -> dict[str, st
 
 
 def write_keycloak_environment(config: HostConfig, layout: HostLayout) -> None:
-    """`host keycloak-env`: systemd's ExecStartPre, so every (re)start reads the current secrets."""
+    """`host keycloak-env`: systemd's ExecStartPre, so every (re)start reads the current secrets (and, with KMS
+    signing, starts with fresh sign-only credentials: /run is empty after a reboot)."""
     write_environment_file(layout, keycloak_environment(config, layout), service_account())
+    kms_provider.refresh_credentials(config, layout, service_account())
 
 
 def running_database_user(layout: HostLayout) -> str | None:
