@@ -342,6 +342,11 @@ class _Recorder(Mocks):
         elif typ in _EC2_ID_PREFIXES:
             resource_id = f"{_EC2_ID_PREFIXES[typ]}-{physical}"
             computed.update(id=resource_id, arn=f"arn:aws:ec2:{region}:{account}:{kind.lower()}/{resource_id}")
+            if typ == "aws:ec2/vpc:Vpc":
+                computed["defaultNetworkAclId"] = f"acl-default-{physical}"
+        elif typ == "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl":
+            # AWS identifies the default ACL by its own ACL id, which the VPC reports.
+            computed["id"] = str(inputs.get("defaultNetworkAclId", physical))
         else:
             computed.update(_data(typ, name, physical, inputs, region, account))
         return computed
@@ -360,6 +365,8 @@ _EC2_ID_PREFIXES = {
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "sg",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
+    "aws:ec2/networkAcl:NetworkAcl": "acl",
+    "aws:ec2/flowLog:FlowLog": "fl",
 }
 
 
@@ -414,6 +421,14 @@ def _data(typ: str, name: str, physical: str, inputs: Mapping[str, Any], region:
         "aws:rds/subnetGroup:SubnetGroup": {"arn": f"arn:aws:rds:{region}:{account}:subgrp:{physical}"},
         "aws:ec2/launchTemplate:LaunchTemplate": {"latestVersion": 1, "id": f"lt-{physical}"},
         "aws:ec2/vpcEndpoint:VpcEndpoint": {"id": f"vpce-{physical}", "prefixListId": "pl-63a5400a"},
+        "aws:sns/topic:Topic": {
+            "id": f"arn:aws:sns:{region}:{account}:{physical}",
+            "arn": f"arn:aws:sns:{region}:{account}:{physical}",
+        },
+        "aws:cloudwatch/metricAlarm:MetricAlarm": {"arn": f"arn:aws:cloudwatch:{region}:{account}:alarm:{physical}"},
+        "aws:scheduler/scheduleGroup:ScheduleGroup": {
+            "arn": f"arn:aws:scheduler:{region}:{account}:schedule-group/{physical}"
+        },
     }
     return table.get(typ, {})
 
@@ -427,6 +442,7 @@ def _edge(typ: str, name: str, physical: str, inputs: Mapping[str, Any], scope: 
         return {
             "id": arn,
             "arn": arn,
+            "arnSuffix": f"app/{physical}/{_hex(physical)}",
             "dnsName": f"{physical}-{_hex(physical)[:8]}.{scope.split(':', maxsplit=1)[0]}.elb.amazonaws.com",
         }
     if typ == "aws:lb/listener:Listener":
@@ -435,6 +451,7 @@ def _edge(typ: str, name: str, physical: str, inputs: Mapping[str, Any], scope: 
         arn = f"{str(inputs.get('listenerArn', '')).replace(':listener/', ':listener-rule/')}/{_hex(name)}"
     elif typ == "aws:lb/targetGroup:TargetGroup":
         arn = f"{elb}:targetgroup/{physical}/{_hex(physical)}"
+        return {"id": arn, "arn": arn, "arnSuffix": f"targetgroup/{physical}/{_hex(physical)}"}
     elif typ == "aws:lb/trustStore:TrustStore":
         arn = f"{elb}:truststore/{physical}/{_hex(physical)}"
     elif typ == "aws:lb/trustStoreRevocation:TrustStoreRevocation":
