@@ -416,10 +416,11 @@ def _host_policy(resolved: dict[str, Any], args: KeycloakHostsArgs) -> str:
             "Resource": [f"{arn}:*" for arn in resolved["ssm_groups"]],
         },
         {
+            # DescribeLogGroups lists the account's groups in the region; it cannot be narrowed further.
             "Sid": "FindSessionLogGroups",
             "Effect": "Allow",
             "Action": "logs:DescribeLogGroups",
-            "Resource": "*",
+            "Resource": sorted({arn.split(":log-group:", 1)[0] + ":log-group:*" for arn in resolved["ssm_groups"]}),
         },
         {
             "Sid": "DecryptSessions",

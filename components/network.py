@@ -290,11 +290,11 @@ def _flow_log_policy(log_group_arn: str) -> dict[str, object]:
                 "Resource": [log_group_arn, f"{log_group_arn}:*"],
             },
             {
-                # Flow log delivery checks that its destination exists.
+                # Flow log delivery checks that its destination exists (an account-wide listing).
                 "Sid": "FindTheLogGroup",
                 "Effect": "Allow",
                 "Action": "logs:DescribeLogGroups",
-                "Resource": "*",
+                "Resource": log_group_arn.split(":log-group:", 1)[0] + ":log-group:*",
             },
         ],
     }

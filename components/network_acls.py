@@ -9,9 +9,11 @@ quarters, `tier_blocks`), so a rule names a whole tier with one CIDR.
                                 the private tier
                            out: replies to clients and connections to the hosts (all in 1024-65535)
   private (hosts, the      in:  8443, 8445, 9000 from the public tier and nothing else from it; 443 from
-  interface endpoints)          the private tier (endpoint ENIs live here); replies from anywhere (S3's
-                                gateway endpoint answers from S3's public addresses, which an ACL cannot
-                                name as a prefix list; no route leads anywhere else)
+  interface endpoints)          the private tier (endpoint ENIs live here); replies and cluster traffic from
+                                the private and database tiers; replies to the hosts' own ephemeral ports
+                                (Linux: 32768-60999) from anywhere, because S3's gateway endpoint answers from
+                                S3's public addresses, which an ACL cannot name as a prefix list (no route
+                                leads anywhere else, and SSH/RDP ports stay closed to every outside address)
                            out: 443 to anywhere (endpoints, S3), 5432 to the database tier, replies and
                                 cluster traffic (7800, 57800) to the public and private tiers
   database (RDS)           in:  5432 from the private tier; RDS's own traffic inside the tier
@@ -33,6 +35,8 @@ from idpkit.constants.keycloak import BROWSER_PROXY_PORT, M2M_PROXY_PORT, MANAGE
 
 ANYWHERE = "0.0.0.0/0"
 EPHEMERAL = (1024, 65535)
+HOST_EPHEMERAL = (32768, 65535)
+"""Where replies to the hosts' own connections arrive: Linux's default `ip_local_port_range` (32768-60999)."""
 TCP = "6"
 """IANA protocol number of TCP: what the EC2 API stores, so the declared entries never show a diff."""
 ALL_PROTOCOLS = "-1"
@@ -100,9 +104,9 @@ def tier_rules(vpc_cidr: str, m2m_port: int, m2m_cidrs: Sequence[str]) -> dict[T
             _port(120, MANAGEMENT_PORT, public, "health checks from the load balancer"),
             AclRule(130, False, False, ALL_PROTOCOLS, (0, 0), public, "nothing else from the load balancer tier"),
             _port(140, HTTPS_PORT, private, "interface VPC endpoints (their ENIs are in this tier)"),
-            _replies(
-                200, ANYWHERE, "replies (S3 gateway endpoint, endpoints, database) and cluster traffic", egress=False
-            ),
+            _replies(200, private, "replies from endpoints and peers; JGroups 7800 and 57800", egress=False),
+            _replies(210, database, "replies from PostgreSQL", egress=False),
+            AclRule(220, False, True, TCP, HOST_EPHEMERAL, ANYWHERE, "replies from S3 to the hosts' ephemeral ports"),
             _port(100, HTTPS_PORT, ANYWHERE, "VPC endpoints and S3 (no route leads elsewhere)", egress=True),
             _port(110, POSTGRES_PORT, database, "PostgreSQL", egress=True),
             _replies(120, public, "replies to the load balancer", egress=True),

@@ -75,7 +75,10 @@ def _wrap(value: Any, record: Callable[[str], None], path: str) -> Any:
 
 def evaluate(graph: StackGraph, environment: str, rules: Sequence[Rule]) -> AwsEvaluation:
     """Run `rules` over the graph's resources; the properties they read and the violations they report."""
-    resources = [StackResource(r.type, r.name, r.inputs, r.id) for r in graph.resources if r.custom]
+    # Stack rules see the state after an update (inputs plus computed attributes), as on `pulumi up`.
+    resources = [
+        StackResource(r.type, r.name, r.inputs, r.id, {**r.outputs, **r.inputs}) for r in graph.resources if r.custom
+    ]
     reads: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     violations: list[Violation] = []
     for rule in rules:
@@ -85,7 +88,7 @@ def evaluate(graph: StackGraph, environment: str, rules: Sequence[Rule]) -> AwsE
 
         with _recording(sink):
             violations += run_rules(resources, environment, [rule])
-    inputs = {(r.name, r.type): r.props for r in resources}
+    inputs = {(r.name, r.type): r.outputs or r.props for r in resources}
     settings = [
         AwsSetting(name, type_, path, _value_at(inputs[(name, type_)], path), tuple(sorted(rule_ids)))
         for (name, type_), paths in reads.items()

@@ -314,7 +314,13 @@ def test_patch_manager_baseline_and_window(stack: str) -> None:
 
 @pytest.mark.parametrize("stack", stack_params())
 def test_session_manager_policy_attached(stack: str) -> None:
-    attachments = graphs()[stack].of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    graph = graphs()[stack]
+    (host_role,) = [r for r in graph.of_type("aws:iam/role:Role") if r.name.endswith("-hosts-role")]
+    attachments = [
+        a
+        for a in graph.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if a.inputs["role"] == host_role.outputs["name"]
+    ]
     assert [a.inputs["policyArn"] for a in attachments] == ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"], (
         f"{stack}: the host role gets SSM core and no other managed policy"
     )

@@ -63,7 +63,9 @@ TRANSFORMATIONS: dict[str, Callable[[str], str]] = {
     "URL_DECODE": url_decode,
     "NORMALIZE_PATH": normalize_path,
     "NORMALIZE_PATH_WIN": normalize_path_win,
-    "LOWERCASE": lambda value: value.translate(str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")),
+    "LOWERCASE": lambda value: value.translate(
+        str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+    ),
 }
 
 

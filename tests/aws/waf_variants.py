@@ -89,7 +89,9 @@ SPELLINGS: dict[str, Callable[[str], str]] = {
         (_split(p)[0], _encode(_split(p)[1][0], upper=False) + _split(p)[1][1:])
     ),
     "last segment fully encoded": lambda p: "/".join((_split(p)[0], "".join(_encode(c) for c in _split(p)[1]))),
-    "double-encoded letter": lambda p: "/".join((_split(p)[0], "%25" + _encode(_split(p)[1][0])[1:] + _split(p)[1][1:])),
+    "double-encoded letter": lambda p: "/".join(
+        (_split(p)[0], "%25" + _encode(_split(p)[1][0])[1:] + _split(p)[1][1:])
+    ),
     "encoded slash before the last segment": lambda p: "%2F".join(_split(p)),
     "encoded slash (lower-case hex)": lambda p: "%2f".join(_split(p)),
     "double-encoded slash": lambda p: "%252F".join(_split(p)),
@@ -147,7 +149,11 @@ def _answer(response: str) -> Answer:
     head, _, body = response.partition("\r\n\r\n")
     status = int(head.split(" ", 2)[1])
     content_type = next(
-        (line.split(":", 1)[1].strip().split(";")[0] for line in head.split("\r\n") if line.lower().startswith("content-type:")),
+        (
+            line.split(":", 1)[1].strip().split(";")[0]
+            for line in head.split("\r\n")
+            if line.lower().startswith("content-type:")
+        ),
         "",
     )
     error = re.search(r'"error"\s*:\s*"([^"]*)"', body)

@@ -33,8 +33,9 @@ def graphs() -> dict[str, StackGraph]:
 
 
 def stack_resources(resources: tuple[Resource, ...]) -> list[StackResource]:
-    """Cloud resources as the policy runner takes them: type, name, inputs and the id AWS would assign."""
-    return [StackResource(r.type, r.name, r.inputs, r.id) for r in resources if r.custom]
+    """Cloud resources as the policy runner takes them: type, name, inputs, the id AWS would assign and the
+    state after an update (stack rules read computed attributes such as a target group's `arnSuffix`)."""
+    return [StackResource(r.type, r.name, r.inputs, r.id, {**r.outputs, **r.inputs}) for r in resources if r.custom]
 
 
 @pytest.mark.parametrize("stack", STACKS)
