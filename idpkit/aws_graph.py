@@ -451,7 +451,6 @@ def _edge(typ: str, name: str, physical: str, inputs: Mapping[str, Any], scope: 
         arn = f"{str(inputs.get('listenerArn', '')).replace(':listener/', ':listener-rule/')}/{_hex(name)}"
     elif typ == "aws:lb/targetGroup:TargetGroup":
         arn = f"{elb}:targetgroup/{physical}/{_hex(physical)}"
-        return {"id": arn, "arn": arn, "arnSuffix": f"targetgroup/{physical}/{_hex(physical)}"}
     elif typ == "aws:lb/trustStore:TrustStore":
         arn = f"{elb}:truststore/{physical}/{_hex(physical)}"
     elif typ == "aws:lb/trustStoreRevocation:TrustStoreRevocation":
@@ -463,7 +462,11 @@ def _edge(typ: str, name: str, physical: str, inputs: Mapping[str, Any], scope: 
         return {"id": f"{inputs.get('webAclArn', '')},{inputs.get('resourceArn', '')}"}
     elif typ == "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration":
         return {"id": str(inputs.get("resourceArn", ""))}
-    return {"id": arn, "arn": arn} if arn else {}
+    computed = {"id": arn, "arn": arn} if arn else {}
+    if typ == "aws:lb/targetGroup:TargetGroup":
+        # What CloudWatch names a target group by (the dimension of its metrics).
+        computed["arnSuffix"] = arn.split(":", 5)[5]
+    return computed
 
 
 def _iam(typ: str, physical: str, inputs: Mapping[str, Any], account: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from idpkit.policy.core import (
     get,
     is_true,
     items,
+    present,
     resource_rule,
     stack_rule,
 )
@@ -332,6 +333,9 @@ def audit_bucket_access_logging(res: Res, stack: Stack, _env: Environment) -> It
     if not configurations:
         yield "receives CloudTrail logs but has no server access logging"
     for configuration in configurations:
+        if not present(configuration.props, "targetBucket"):
+            yield f"server access logging '{configuration.name}' names no target bucket"
+            continue
         targets = stack.targets(configuration, "targetBucket", t.BUCKETS)
         if not targets or res in targets:
             yield f"server access logging '{configuration.name}' does not write to another bucket of the stack"

@@ -73,12 +73,17 @@ def _wrap(value: Any, record: Callable[[str], None], path: str) -> Any:
     return value
 
 
-def evaluate(graph: StackGraph, environment: str, rules: Sequence[Rule]) -> AwsEvaluation:
-    """Run `rules` over the graph's resources; the properties they read and the violations they report."""
-    # Stack rules see the state after an update (inputs plus computed attributes), as on `pulumi up`.
-    resources = [
+def stack_resources(graph: StackGraph) -> list[StackResource]:
+    """The graph's cloud resources as the policy rules see them on `pulumi up`: resource rules read the
+    inputs, stack rules the state after the update (inputs plus computed attributes such as `arnSuffix`)."""
+    return [
         StackResource(r.type, r.name, r.inputs, r.id, {**r.outputs, **r.inputs}) for r in graph.resources if r.custom
     ]
+
+
+def evaluate(graph: StackGraph, environment: str, rules: Sequence[Rule]) -> AwsEvaluation:
+    """Run `rules` over the graph's resources; the properties they read and the violations they report."""
+    resources = stack_resources(graph)
     reads: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     violations: list[Violation] = []
     for rule in rules:

@@ -18,6 +18,7 @@ import pytest
 
 from idpkit.aws_graph import Resource, StackGraph, capture_all
 from idpkit.policy import RULES, Rule, StackResource, run_rules
+from idpkit.review.aws_settings import stack_resources as policy_resources
 
 STACKS = ("dev", "staging", "prod")
 RULES_BY_ID = {rule.metadata.id: rule for rule in RULES}
@@ -33,9 +34,8 @@ def graphs() -> dict[str, StackGraph]:
 
 
 def stack_resources(resources: tuple[Resource, ...]) -> list[StackResource]:
-    """Cloud resources as the policy runner takes them: type, name, inputs, the id AWS would assign and the
-    state after an update (stack rules read computed attributes such as a target group's `arnSuffix`)."""
-    return [StackResource(r.type, r.name, r.inputs, r.id, {**r.outputs, **r.inputs}) for r in resources if r.custom]
+    """Cloud resources as the policy runner takes them (the review's own conversion)."""
+    return policy_resources(replace(graphs()["prod"], resources=resources))
 
 
 @pytest.mark.parametrize("stack", STACKS)
