@@ -368,12 +368,11 @@ def scheduled_command_alarms(res: Res, stack: Stack, _env: Environment) -> Itera
             yield problem
     schedule_group = get(res.props, "groupName") or "default"
     for alarm in (SCHEDULE_DROPPED, SCHEDULE_TARGET_ERRORS):
-        if not _alarms_on(
-            stack,
-            alarm.namespace,
-            alarm.metric,
-            lambda a, d=alarm.dimension: (get(a.props, "dimensions") or {}).get(d) == schedule_group,
-        ):
+
+        def on_group(candidate: Res, dimension: str = alarm.dimension) -> bool:
+            return bool((get(candidate.props, "dimensions") or {}).get(dimension) == schedule_group)
+
+        if not _alarms_on(stack, alarm.namespace, alarm.metric, on_group):
             yield f"schedule group {schedule_group!r} has no alarm on {alarm.namespace} {alarm.metric}"
 
 

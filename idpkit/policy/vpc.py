@@ -16,7 +16,7 @@ _TCP = frozenset({"6", "tcp"})
 ADMINISTRATION_PORTS = (22, 3389)
 """SSH and RDP (AWS Foundational Security Best Practices EC2.21)."""
 # Public addresses a network ACL entry would admit "from the internet"; none lies in a private range.
-_INTERNET_PROBES = tuple(ipaddress.ip_address(a) for a in ("1.2.3.4", "100.20.0.1", "200.1.1.1"))
+_INTERNET_PROBES = tuple(ipaddress.IPv4Address(a) for a in ("1.2.3.4", "100.20.0.1", "200.1.1.1"))
 
 
 @resource_rule(

@@ -283,8 +283,9 @@ def is_host_policy(resource: Resource) -> bool:
 
 
 def host_policy(stack: str) -> Resource:
-    (found,) = [r for r in graphs()[stack].of_type("aws:iam/rolePolicy:RolePolicy") if is_host_policy(r)]
-    return found
+    found: list[Resource] = [r for r in graphs()[stack].of_type("aws:iam/rolePolicy:RolePolicy") if is_host_policy(r)]
+    (policy_resource,) = found
+    return policy_resource
 
 
 @pytest.mark.parametrize(("stack", "role_policy"), params("aws:iam/rolePolicy:RolePolicy", where=is_host_policy))

@@ -48,7 +48,7 @@ def _entries(acl: Resource, direction: str) -> list[Entry]:
             e["action"] == "allow",
             str(e["protocol"]),
             (e["fromPort"], e["toPort"]),
-            ipaddress.ip_network(e["cidrBlock"]),
+            ipaddress.IPv4Network(e["cidrBlock"]),
         )
         for e in acl.inputs.get(direction) or []
     ]
@@ -168,7 +168,7 @@ def test_subnets_lie_in_their_tier_block_and_use_its_acl(stack: str) -> None:
     blocks = tier_blocks(vpc.inputs["cidrBlock"])
     for subnet in graph.of_type("aws:ec2/subnet:Subnet"):
         tier = subnet.inputs["tags"]["tier"]
-        assert ipaddress.ip_network(subnet.inputs["cidrBlock"]).subnet_of(ipaddress.ip_network(blocks[tier])), (
+        assert ipaddress.IPv4Network(subnet.inputs["cidrBlock"]).subnet_of(ipaddress.IPv4Network(blocks[tier])), (
             f"{describe(subnet)}: outside the {tier} tier's block {blocks[tier]}, so its ACL entries miss it"
         )
         assert subnet.id in tier_acl(graph, tier).inputs["subnetIds"], f"{describe(subnet)}: not on the {tier} ACL"

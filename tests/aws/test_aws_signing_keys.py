@@ -52,8 +52,9 @@ def is_signing_key(resource: Resource) -> bool:
 
 
 def statements(document: dict[str, Any], sid: str) -> dict[str, Any]:
-    (found,) = [s for s in document["Statement"] if s.get("Sid") == sid]
-    return found
+    found: list[dict[str, Any]] = [s for s in document["Statement"] if s.get("Sid") == sid]
+    (statement,) = found
+    return statement
 
 
 def rotation_role(stack: str) -> Resource:

@@ -43,7 +43,6 @@ class Mocks(pulumi.runtime.Mocks):
 pulumi.runtime.set_mocks(Mocks(), project="idpkit", stack="prod", preview=False)
 
 from components.signing_keys import (  # noqa: E402 - the mocks must be set before the component is imported
-    OUTPUTS_FILE_ENV,
     SECRET_DATA_ACTIONS,
     SEND_COMMAND_TARGET,
     SESSION_NAME,
@@ -53,6 +52,7 @@ from components.signing_keys import (  # noqa: E402 - the mocks must be set befo
     schedule_group_arn,
 )
 from idpkit.cli.keys import keys  # noqa: E402
+from idpkit.outputs import OUTPUTS_FILE_ENV  # noqa: E402
 
 # pulumi.runtime.test is untyped; typed once here so every test keeps its signature.
 pulumi_test: Callable[[Callable[[], pulumi.Output[None]]], Callable[[], None]] = pulumi.runtime.test
