@@ -21,8 +21,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.log_archive import CLOUDTRAIL_PREFIX
-
-S3_OBJECT = "AWS::S3::Object"
+from idpkit.constants.aws import S3_OBJECT_RESOURCE_TYPE as S3_OBJECT
 
 
 @dataclass(frozen=True)

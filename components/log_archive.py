@@ -22,6 +22,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.hardened_bucket import BUCKET_ARN, HardenedBucket, HardenedBucketArgs
+from idpkit.constants.monitoring import KEYCLOAK_EVENTS_LOGS, LOG_CONTENT_TAG
 
 # Regions opened before August 2022 deliver ALB logs from a regional ELB account; later regions use the
 # log delivery service principal (ELB docs, "Attach a policy to your S3 bucket").
@@ -58,8 +59,6 @@ ACCESS_LOG_PREFIX = "access"
 CONNECTION_LOG_PREFIX = "connection"
 CLOUDTRAIL_PREFIX = "cloudtrail"
 AUDIT_ACCESS_LOG_PREFIX = "audit-bucket/"
-LOG_CONTENT_TAG = "idpkit:logs"
-"""Tags each log group with what it holds (e.g. `keycloak-events`): the monitoring rules find groups by it."""
 
 
 @dataclass(frozen=True)
@@ -160,7 +159,7 @@ class LogArchive(pulumi.ComponentResource):
         )
         prefix = args.log_group_prefix
         self.server_log_group = self._log_group(f"{name}-keycloak", f"{prefix}keycloak", "keycloak-server", args)
-        self.event_log_group = self._log_group(f"{name}-events", f"{prefix}keycloak-events", "keycloak-events", args)
+        self.event_log_group = self._log_group(f"{name}-events", f"{prefix}keycloak-events", KEYCLOAK_EVENTS_LOGS, args)
         self.waf_log_group = self._log_group(f"{name}-waf", args.waf_log_group_name, "waf", args)
         self.rds_log_groups = [
             self._log_group(f"{name}-rds-{group.rsplit('/', 1)[-1]}", group, "rds", args)

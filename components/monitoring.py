@@ -10,7 +10,7 @@ The catalogue of what is watched, with each alarm's runbook, is idpkit/constants
 
 Every alarm's description names its runbook. The topic is encrypted with the stack's alerts key, accepts
 publications only from this account's CloudWatch alarms and only over TLS; operators subscribe their on-call
-channel to it (output-free: `aws sns subscribe --topic-arn ...`, docs/aws.md).
+channel to it (`aws sns subscribe`, docs/aws.md "Audit trail and alarms").
 """
 
 from __future__ import annotations

@@ -30,10 +30,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from idpkit.constants.aws import ANYWHERE_IPV4 as ANYWHERE
 from idpkit.constants.aws import HTTP_PORT, HTTPS_PORT, POSTGRES_PORT
 from idpkit.constants.keycloak import BROWSER_PROXY_PORT, M2M_PROXY_PORT, MANAGEMENT_PORT
 
-ANYWHERE = "0.0.0.0/0"
 EPHEMERAL = (1024, 65535)
 HOST_EPHEMERAL = (32768, 65535)
 """Where replies to the hosts' own connections arrive: Linux's default `ip_local_port_range` (32768-60999)."""

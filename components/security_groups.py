@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from idpkit.constants.aws import ANYWHERE_IPV4 as ANYWHERE
 from idpkit.constants.aws import HTTP_PORT as HTTP
 from idpkit.constants.aws import HTTPS_PORT as HTTPS
 from idpkit.constants.aws import POSTGRES_PORT
@@ -23,8 +24,6 @@ from idpkit.constants.keycloak import (
     M2M_PROXY_PORT,
     MANAGEMENT_PORT,
 )
-
-ANYWHERE = "0.0.0.0/0"
 
 
 @dataclass(frozen=True)

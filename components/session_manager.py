@@ -24,7 +24,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-PREFERENCES_DOCUMENT = "SSM-SessionManagerRunShell"
+from idpkit.constants.aws import SESSION_PREFERENCES_DOCUMENT
+
 IDLE_MINUTES = 20
 MAX_SESSION_MINUTES = 240
 
@@ -48,7 +49,7 @@ class SessionLogging(pulumi.ComponentResource):
         super().__init__("idpkit:aws:SessionLogging", name, {}, opts)
         self.document = aws.ssm.Document(
             f"{name}-preferences",
-            name=PREFERENCES_DOCUMENT,
+            name=SESSION_PREFERENCES_DOCUMENT,
             document_type="Session",
             document_format="JSON",
             content=pulumi.Output.all(args.log_group_name, args.session_key_arn).apply(

@@ -22,6 +22,7 @@ from typing import Any, Literal, cast
 
 import pulumi
 
+from idpkit.constants.aws import ANYWHERE_IPV4 as ANYWHERE
 from idpkit.constants.aws import (
     DEFAULT_AMI_PARAMETER,
     DEFAULT_M2M_PORT,
@@ -386,7 +387,6 @@ def _network(read: _Reader) -> NetworkSettings:
 
 MAX_M2M_CIDRS = 10
 """The public subnets' network ACL holds a rule per partner network within its 20 inbound rules."""
-ANYWHERE = "0.0.0.0/0"
 
 
 def _partner_cidrs(read: _Reader) -> tuple[str, ...]:

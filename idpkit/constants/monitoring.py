@@ -17,6 +17,11 @@ RUNBOOK_REFERENCE = re.compile(r"runbooks/[a-z0-9-]+\.md")
 ALARM_NAMESPACE = "idpkit"
 """CloudWatch namespace of the metrics the stack's metric filters publish (dimension `stack`)."""
 
+LOG_CONTENT_TAG = "idpkit:logs"
+"""Tags each of the stack's log groups with what it holds: the monitoring rules find Keycloak's events by it."""
+KEYCLOAK_EVENTS_LOGS = "keycloak-events"
+"""LOG_CONTENT_TAG value of the group that receives Keycloak's login and admin events."""
+
 ROTATION_FAILURE_MARKER = "idpkit-scheduled-rotation-failed"
 """Written to stderr by the scheduled signing key rotation when it fails (whatever the cause: the kit, the
 shell, a missing binary), so the Run Command output log group can count failures."""

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from idpkit.compliance import RuleMetadata, Severity
+from idpkit.constants.aws import SESSION_PREFERENCES_DOCUMENT as SESSION_PREFERENCES
 from idpkit.constants.monitoring import SECRET_ROTATION_KINDS, SECRET_ROTATION_TAG
 from idpkit.policy import resource_types as t
 from idpkit.policy.core import Environment, Res, Stack, customer_managed_key_problem, get, resource_rule, stack_rule
@@ -147,9 +148,6 @@ def secret_rotation_declared(res: Res, stack: Stack, _env: Environment) -> Itera
         rotations = stack.referrers(res, (t.SECRET_ROTATION,), "secretId")
         if not rotations and not _schedules_naming(res, stack):
             yield "is declared `scheduled` but no schedule or SecretRotation of the stack acts on it"
-
-
-SESSION_PREFERENCES = "SSM-SessionManagerRunShell"
 
 
 def _preferences(stack: Stack) -> list[tuple[Res, Mapping[str, Any]]]:

@@ -12,10 +12,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from idpkit.compliance import RuleMetadata, Severity
+from idpkit.constants.aws import S3_OBJECT_RESOURCE_TYPE as S3_OBJECT
 from idpkit.constants.monitoring import (
     CIS_ALARMS,
     KEYCLOAK_5XX,
+    KEYCLOAK_EVENTS_LOGS,
     LOAD_BALANCER_5XX,
+    LOG_CONTENT_TAG,
     LOGIN_FAILURES,
     ROTATION_FAILURE_MARKER,
     ROTATION_FAILURES,
@@ -40,9 +43,6 @@ from idpkit.policy.core import (
     stack_rule,
 )
 
-LOG_CONTENT_TAG = "idpkit:logs"
-KEYCLOAK_EVENTS = "keycloak-events"
-S3_OBJECT = "AWS::S3::Object"
 SEND_COMMAND = "ssm:sendCommand"
 _AUDIT = ("HIPAA-164.312(b)", "HIPAA-164.308(a)(1)(ii)(D)")
 
@@ -318,7 +318,7 @@ def login_failure_alarm(res: Res, stack: Stack, _env: Environment) -> Iterator[s
     """Every log group tagged idpkit:logs=keycloak-events (Keycloak's login and admin events) has the
     LOGIN_ERROR metric filter of the kit's catalogue and an alarm on its metric that notifies someone."""
     tags = get(res.props, "tags")
-    holds_events = isinstance(tags, Mapping) and tags.get(LOG_CONTENT_TAG) == KEYCLOAK_EVENTS
+    holds_events = isinstance(tags, Mapping) and tags.get(LOG_CONTENT_TAG) == KEYCLOAK_EVENTS_LOGS
     if holds_events and (problem := _log_alarm_problem(res, stack, LOGIN_FAILURES)):
         yield problem
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from aws_stack_graphs import describe, graphs, params, policy, stack_params
 
-from components.session_manager import PREFERENCES_DOCUMENT
 from idpkit.aws_graph import Resource, StackGraph
+from idpkit.constants.aws import SESSION_PREFERENCES_DOCUMENT
 from idpkit.constants.monitoring import CIS_ALARMS, RUNBOOK_REFERENCE, SECRET_ROTATION_TAG
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -140,7 +140,7 @@ def test_sessions_are_encrypted_and_logged_and_the_hosts_may_do_both(stack: str,
     graph = graphs()[stack]
     inputs: dict[str, Any] = json.loads(document.inputs["content"])["inputs"]
     group = one(graph, "aws:cloudwatch/logGroup:LogGroup", "-logs-sessions")
-    assert document.inputs["name"] == PREFERENCES_DOCUMENT and document.inputs["documentType"] == "Session"
+    assert document.inputs["name"] == SESSION_PREFERENCES_DOCUMENT and document.inputs["documentType"] == "Session"
     assert (inputs["kmsKeyId"], inputs["cloudWatchLogGroupName"]) == (key_arn(graph, "sessions"), group.inputs["name"])
     assert inputs["cloudWatchEncryptionEnabled"] is True and inputs["runAsEnabled"] is False
     host = {

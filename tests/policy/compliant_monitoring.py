@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from idpkit.constants.aws import S3_OBJECT_RESOURCE_TYPE, SESSION_PREFERENCES_DOCUMENT
 from idpkit.constants.monitoring import (
     CIS_ALARMS,
     KEYCLOAK_5XX,
     LOAD_BALANCER_5XX,
+    LOG_CONTENT_TAG,
     LOGIN_FAILURES,
     ROTATION_FAILURE_MARKER,
     ROTATION_FAILURES,
@@ -36,7 +38,6 @@ TG_SUFFIX = "targetgroup/idpkit-prod-web/73e2d6bc24d8a067"
 LB_SUFFIX = "app/idpkit-prod/50dc6c495c0c9188"
 SCHEDULE_GROUP = "idpkit-prod-signing"
 SIGNING_SECRET_ARN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:idpkit-prod-signing-store-AbCdEf"
-LOG_CONTENT_TAG = "idpkit:logs"
 
 
 def log_group_arn(name: str) -> str:
@@ -140,7 +141,7 @@ def session_preferences(key_arn: str) -> StackResource:
         t.SSM_DOCUMENT,
         "session-preferences",
         {
-            "name": "SSM-SessionManagerRunShell",
+            "name": SESSION_PREFERENCES_DOCUMENT,
             "documentType": "Session",
             "content": json.dumps({"schemaVersion": "1.0", "sessionType": "Standard_Stream", "inputs": inputs}),
         },
@@ -252,7 +253,7 @@ def data_event_selectors(audit_bucket_arn: str, artifact_bucket_arn: str) -> lis
     def objects_of(arn: str) -> list[dict[str, Any]]:
         return [
             {"field": "eventCategory", "equals": ["Data"]},
-            {"field": "resources.type", "equals": ["AWS::S3::Object"]},
+            {"field": "resources.type", "equals": [S3_OBJECT_RESOURCE_TYPE]},
             {"field": "resources.ARN", "startsWiths": [f"{arn}/"]},
         ]
 
