@@ -1,6 +1,9 @@
 """Tokens issued and validated without pause while a full scheduled rotation runs; failures must be 0.
 
-Usage: python benchmarks/rotation_load.py [--stack local] [--workers 4] [--algorithm PS256]
+Usage: python benchmarks/rotation_load.py [--stack local] [--workers 4] [--algorithm PS256] [--signing kms]
+
+`--signing kms` (a local stack up with `--signing kms`): the keys are created in the KMS emulation and
+Keycloak signs every token through it.
 
 A throwaway realm (`keys-load`, deleted at the end) with 10 s access tokens and 12 s sessions keeps
 the passive window short. Worker threads on loopback request client-credentials tokens and validate
@@ -31,6 +34,7 @@ import jwt
 import requests
 
 from idpkit.keycloak_admin import AdminApi, ApiError, connect, urls
+from idpkit.keys.kms import local_kms
 from idpkit.keys.live import LiveRealm
 from idpkit.keys.rotation import KeyManager
 from idpkit.keys.store import LocalKeyStore
@@ -67,6 +71,7 @@ def main() -> int:
         help="idpkit keys --margin: must exceed the resource server's JWKS refetch cooldown (PyJWKClient: 30 s)",
     )
     parser.add_argument("--max-seconds", type=float, default=150.0)
+    parser.add_argument("--signing", choices=("imported", "kms"), default="imported")
     args = parser.parse_args()
     outputs = load_outputs(args.stack)
     master = AdminApi(connect(outputs, load_admin_credentials(outputs)), "master")
@@ -81,10 +86,11 @@ def main() -> int:
 
 def _run(outputs: StackOutputs, master: AdminApi, store_dir: Path, args: argparse.Namespace) -> int:
     deadline = time.monotonic() + args.max_seconds
+    kms = local_kms(args.stack) if args.signing == "kms" else None
 
     def manager() -> KeyManager:
         live = LiveRealm(AdminApi(master.connection, REALM))
-        return KeyManager(live, LocalKeyStore(store_dir), algorithm=args.algorithm, margin_seconds=args.margin)
+        return KeyManager(live, LocalKeyStore(store_dir), algorithm=args.algorithm, margin_seconds=args.margin, kms=kms)
 
     # Baseline: one kit key signing, Keycloak's fallback key gone (as after the first rollout).
     _token(requests.Session(), outputs)
@@ -93,6 +99,7 @@ def _run(outputs: StackOutputs, master: AdminApi, store_dir: Path, args: argpars
         LocalKeyStore(store_dir),
         algorithm=args.algorithm,
         margin_seconds=0,
+        kms=kms,
     ).rotate()
     manager().retire(force=True)
     tally, stop = Tally(), threading.Event()
@@ -114,7 +121,10 @@ def _run(outputs: StackOutputs, master: AdminApi, store_dir: Path, args: argpars
     for worker in workers:
         worker.join()
     elapsed = time.monotonic() - started
-    print(f"rotation under load: realm {REALM}, {args.algorithm}, {args.workers} workers, {elapsed:.1f} s")
+    print(
+        f"rotation under load: realm {REALM}, {args.algorithm}, signing {args.signing}, "
+        f"{args.workers} workers, {elapsed:.1f} s"
+    )
     print(
         f"  stages: publish {phases['publish']:.2f} s, wait {publish_wait:.1f} s, activate+demote "
         f"{phases['activate']:.2f} s, passive window {wait:.1f} s, retire {phases['retire']:.2f} s"

@@ -7,7 +7,8 @@ packages (Java, HAProxy, Python) come from Amazon Linux's own repositories, neve
 client CA bundle and its CRL live here too, versioned: the ALB trust store reads them, and each host
 gives Keycloak the same CA bundle version so it re-validates forwarded client certificates. So does the
 kit's host wheelhouse (`idpkit host wheelhouse`, built on the operator's machine before `pulumi up`):
-hosts install the kit from it, pinned to the uploaded object version, for the signing key rotation.
+hosts install the kit from it, pinned to the uploaded object version, for the signing key rotation. With
+KMS signing, the kit's Keycloak provider jar too (built from `keycloak-kms/`, pinned by SHA-256).
 
 Everything here is public material (a public distribution, public CA certificates and a CRL), so the
 bucket uses SSE-S3: hosts and the ELB trust store read it without a KMS grant.
@@ -23,11 +24,13 @@ import pulumi_aws as aws
 
 from components.hardened_bucket import HardenedBucket, HardenedBucketArgs
 from idpkit.keycloak_server import release
+from idpkit.keycloak_server.kms_provider import JAR_NAME, sha256_of
 
 RDS_CA_URL = "https://truststore.pki.rds.amazonaws.com/{region}/{region}-bundle.pem"
 CLIENT_CA_KEY = "mtls/client-ca-bundle.pem"
 CLIENT_CRL_KEY = "mtls/client-crl.pem"
 WHEELHOUSE_KEY = "host/idpkit-wheelhouse-{architecture}.tar"
+KMS_PROVIDER_KEY = f"keycloak/providers/{JAR_NAME}"
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,10 @@ class ArtifactStoreArgs:
     reads it at preview/up and stops there if it is missing."""
     architecture: str
     """The hosts' architecture (`x86_64` or `arm64`), the wheelhouse's."""
+    kms_provider_jar: Path | None = None
+    """The KMS signing provider jar on this machine (`idpkit host kms-provider`); `None`: imported signing
+    keys, nothing staged. Its SHA-256 (`kms_provider_sha256`) is read here, at deploy time, and pinned in
+    the host configuration."""
 
 
 class ArtifactStore(pulumi.ComponentResource):
@@ -57,6 +64,8 @@ class ArtifactStore(pulumi.ComponentResource):
     client_crl: aws.s3.BucketObjectv2
     wheelhouse_object_key: str
     wheelhouse: aws.s3.BucketObjectv2
+    kms_provider_object_key: str | None
+    kms_provider_sha256: str | None
 
     def __init__(self, name: str, args: ArtifactStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         if "-----BEGIN CERTIFICATE-----" not in args.client_ca_bundle:
@@ -113,4 +122,18 @@ class ArtifactStore(pulumi.ComponentResource):
             content_type="application/x-tar",
             opts=child,
         )
+        self.kms_provider_object_key, self.kms_provider_sha256 = None, None
+        if args.kms_provider_jar is not None:
+            if not args.kms_provider_jar.is_file():
+                raise ValueError(f"kms_provider_jar: {args.kms_provider_jar} does not exist (idpkit host kms-provider)")
+            self.kms_provider_object_key = KMS_PROVIDER_KEY
+            self.kms_provider_sha256 = sha256_of(args.kms_provider_jar)
+            aws.s3.BucketObjectv2(
+                f"{name}-kms-provider",
+                bucket=bucket,
+                key=KMS_PROVIDER_KEY,
+                source=pulumi.FileAsset(str(args.kms_provider_jar)),
+                content_type="application/java-archive",
+                opts=child,
+            )
         self.register_outputs({"bucket": self.bucket.bucket.bucket})

@@ -35,6 +35,7 @@ import pulumi
 import pulumi_aws as aws
 
 from idpkit.constants.monitoring import ROTATION_FAILURE_MARKER, SECRET_ROTATION_TAG
+from idpkit.keys.kms import KEY_SPECS, SIGNER_ROLE_ENV
 from idpkit.outputs import OUTPUTS_FILE_ENV
 
 RUN_SHELL_SCRIPT = "AWS-RunShellScript"
@@ -56,12 +57,18 @@ _NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 KEY_STORE_ENV = "IDPKIT_KEY_STORE"
 ROLE_ENV = "IDPKIT_KEYS_ROLE_ARN"
+SIGNING_ENV = "IDPKIT_SIGNING"
 """The envvars of `idpkit keys`' --key-store / --assume-role options (idpkit/cli/keys.py)."""
 
 
 def rotation_role_name(component_name: str) -> str:
     """The name of the rotation role of the SigningKeys component called `component_name`."""
     return f"{component_name}-rotation"
+
+
+def signer_role_name(component_name: str) -> str:
+    """The hosts' sign-only role: Keycloak's KMS credentials (assumed by a root-run refresher on each host)."""
+    return f"{component_name}-signer"
 
 
 def rotation_role_arn(account_id: str, component_name: str) -> str:
@@ -100,6 +107,9 @@ class SigningKeysArgs:
     """The stack outputs as seen from the host (written by the host's user data), `IDPKIT_OUTPUTS_FILE`."""
     command_log_group: str | None = None
     """CloudWatch log group for the Run Command output; `None` keeps it in SSM only."""
+    kms_signing: bool = False
+    """`True`: realm keys live in KMS (Keycloak signs through the kit's provider as the sign-only role
+    `signer_role_name`); the rotation role creates and administers them. `False`: imported key material."""
 
 
 class SigningKeys(pulumi.ComponentResource):
@@ -111,6 +121,7 @@ class SigningKeys(pulumi.ComponentResource):
     rotation_policy: aws.iam.RolePolicy
     schedule_group: aws.scheduler.ScheduleGroup
     schedule: aws.scheduler.Schedule
+    signer_role: aws.iam.Role | None
 
     def __init__(self, name: str, args: SigningKeysArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(args)
@@ -139,6 +150,19 @@ class SigningKeys(pulumi.ComponentResource):
             max_session_duration=3600,
             opts=child,
         )
+        self.signer_role = None
+        if args.kms_signing:
+            # No identity policy: each key's own policy grants this role Sign/GetPublicKey (idpkit.keys.kms_policy).
+            self.signer_role = aws.iam.Role(
+                f"{name}-signer",
+                name=signer_role_name(name),
+                description=f"idpkit {args.environment}: Keycloak signs realm tokens with KMS (Sign only)",
+                assume_role_policy=pulumi.Output.all(args.host_role_arn, args.vpc_id).apply(
+                    lambda values: json.dumps(_signer_trust_policy(values[0], values[1]))
+                ),
+                max_session_duration=3600,
+                opts=child,
+            )
         self.rotation_policy = aws.iam.RolePolicy(
             f"{name}-rotation",
             role=self.rotation_role.id,
@@ -168,7 +192,7 @@ class SigningKeys(pulumi.ComponentResource):
                 arn=SEND_COMMAND_TARGET,
                 role_arn=self.rotation_role.arn,
                 input=pulumi.Output.all(self.secret.arn, self.rotation_role.arn).apply(
-                    lambda values: json.dumps(_send_command(args, values[0], values[1]))
+                    lambda values: json.dumps(_send_command(args, values[0], values[1], name))
                 ),
                 retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
                     maximum_retry_attempts=2, maximum_event_age_in_seconds=3600
@@ -189,10 +213,17 @@ def schedule_group_arn(region: str, account_id: str, component_name: str) -> str
     return f"arn:aws:scheduler:{region}:{account_id}:schedule-group/{component_name}"
 
 
-def rotation_command(args: SigningKeysArgs, secret_arn: str, role_arn: str) -> str:
+def rotation_command(args: SigningKeysArgs, secret_arn: str, role_arn: str, component_name: str = "") -> str:
     """The shell command each scheduled run executes on a Keycloak host: the host's outputs file, the key
-    store and the rotation role through the environment `idpkit keys` reads, then the auto stage."""
+    store and the rotation role through the environment `idpkit keys` reads, then the auto stage (with
+    KMS signing: the region and the sign-only role every new key's policy names)."""
     environment = {OUTPUTS_FILE_ENV: args.outputs_file, KEY_STORE_ENV: secret_arn, ROLE_ENV: role_arn}
+    if args.kms_signing:
+        environment |= {
+            SIGNING_ENV: "kms",
+            "AWS_REGION": args.region,
+            SIGNER_ROLE_ENV: f"arn:aws:iam::{args.account_id}:role/{signer_role_name(component_name)}",
+        }
     return " ".join([
         *(f"{variable}={shlex.quote(value)}" for variable, value in environment.items()),
         shlex.quote(args.idpkit_command), "keys", "rotate", "--stage", "auto",
@@ -252,10 +283,57 @@ def _trust_policy(args: SigningKeysArgs, host_role_arn: str, vpc_id: str, compon
     }
 
 
-def _rotation_policy(args: SigningKeysArgs, secret_arn: str, key_arn: str) -> dict[str, Any]:
+def _signer_trust_policy(host_role_arn: str, vpc_id: str) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
         "Statement": [
+            {
+                # Like the rotation role: only with instance credentials delivered in the stack's VPC.
+                "Sid": "HostRefresherAssumes",
+                "Effect": "Allow",
+                "Principal": {"AWS": host_role_arn},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:Ec2InstanceSourceVPC": vpc_id}},
+            }
+        ],
+    }
+
+
+def _kms_administration(args: SigningKeysArgs) -> list[dict[str, Any]]:
+    """The rotation role creates SIGN_VERIFY keys of the two JWS key specs, tagged, and names them by alias;
+    everything else it does to a key, the key's own policy grants (idpkit.keys.kms_policy)."""
+    alias = f"arn:aws:kms:{args.region}:{args.account_id}:alias/idpkit-{args.environment}-*"
+    return [
+        {
+            "Sid": "CreateSigningKeys",
+            "Effect": "Allow",
+            "Action": ["kms:CreateKey", "kms:TagResource"],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {
+                    "kms:KeyUsage": "SIGN_VERIFY",
+                    "kms:KeySpec": list(KEY_SPECS.values()),
+                    "aws:RequestTag/idpkit:purpose": "realm-signing",
+                },
+                "Bool": {"kms:BypassPolicyLockoutSafetyCheck": "false"},
+            },
+        },
+        {
+            "Sid": "SigningKeyAliases",
+            "Effect": "Allow",
+            "Action": ["kms:CreateAlias", "kms:UpdateAlias"],
+            "Resource": alias,
+        },
+        {"Sid": "ListAliases", "Effect": "Allow", "Action": "kms:ListAliases", "Resource": "*"},
+    ]
+
+
+def _rotation_policy(args: SigningKeysArgs, secret_arn: str, key_arn: str) -> dict[str, Any]:
+    kms_statements = _kms_administration(args) if args.kms_signing else []
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            *kms_statements,
             {
                 "Sid": "KeyStore",
                 "Effect": "Allow",
@@ -325,7 +403,7 @@ def _report_failure() -> str:
     )
 
 
-def _send_command(args: SigningKeysArgs, secret_arn: str, role_arn: str) -> dict[str, Any]:
+def _send_command(args: SigningKeysArgs, secret_arn: str, role_arn: str, component_name: str = "") -> dict[str, Any]:
     command: dict[str, Any] = {
         "DocumentName": RUN_SHELL_SCRIPT,
         "Targets": [{"Key": f"tag:{args.instance_tag_key}", "Values": [args.instance_tag_value]}],
@@ -335,7 +413,7 @@ def _send_command(args: SigningKeysArgs, secret_arn: str, role_arn: str) -> dict
         "TimeoutSeconds": 600,
         "Comment": f"idpkit {args.environment}: scheduled signing key rotation step",
         "Parameters": {
-            "commands": [rotation_command(args, secret_arn, role_arn), _report_failure()],
+            "commands": [rotation_command(args, secret_arn, role_arn, component_name), _report_failure()],
             "executionTimeout": ["900"],
         },
     }

@@ -44,6 +44,7 @@ from pulumi.runtime.sync_await import _sync_await
 from idpkit import paths
 from idpkit.aws_config import NAMESPACE, SECRET_KEYS
 from idpkit.certificates import private_key_pem, self_signed_pem
+from idpkit.constants.aws import POSTGRES_PORT
 
 PROJECT = "idpkit"
 OVERRIDES_ENV = "IDPKIT_GRAPH_OVERRIDES"
@@ -414,7 +415,7 @@ def _data(typ: str, name: str, physical: str, inputs: Mapping[str, Any], region:
         "aws:rds/instance:Instance": {
             "arn": f"arn:aws:rds:{region}:{account}:db:{physical}",
             "address": host,
-            "endpoint": f"{host}:5432",
+            "endpoint": f"{host}:{POSTGRES_PORT}",
             "masterUserSecrets": [master_secret],
         },
         "aws:rds/parameterGroup:ParameterGroup": {"arn": f"arn:aws:rds:{region}:{account}:pg:{physical}"},

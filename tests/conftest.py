@@ -54,9 +54,24 @@ def local_layout() -> LocalLayout:
     return LocalLayout.for_stack()
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Lifecycle tests (which tear the stack down and bring it back) run before anything that uses it."""
+ALL_REHEARSALS = "--run-all-rehearsals"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        ALL_REHEARSALS, action="store_true", help="Also rehearse staging and prod (about 10 minutes each; CI: dev)."
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Lifecycle tests (which tear the stack down and bring it back) run before anything that uses it; the
+    slow rehearsals run only when asked for (`make rehearsal`)."""
     items.sort(key=lambda item: 0 if item.get_closest_marker("lifecycle") else 1)
+    if not config.getoption(ALL_REHEARSALS):
+        slow = [item for item in items if item.get_closest_marker("slow_rehearsal")]
+        for item in slow:
+            items.remove(item)
+        config.hook.pytest_deselected(items=slow)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -15,12 +15,14 @@ import click
 from idpkit import paths
 from idpkit.cli.options import json_option
 from idpkit.console import Reporter
-from idpkit.host import database
+from idpkit.host import database, kms_provider
+from idpkit.host.account import service_account
 from idpkit.host.config import HostConfig, load_host_config
 from idpkit.host.layout import AWS_HOST, HostLayout
 from idpkit.host.services import Processes, Supervisor, SupervisorKind, detect
-from idpkit.host.up import keycloak_environment, running_database_user, up, wait_ready, write_keycloak_environment
+from idpkit.host.up import running_database_user, up, wait_ready, write_keycloak_environment
 from idpkit.host.wheelhouse import PLATFORMS, build_wheelhouse
+from idpkit.keycloak_server.kms_provider import build as build_kms_provider
 
 config_option = click.option(
     "--config",
@@ -111,6 +113,30 @@ def keycloak_env(config_path: Path | None, root: Path) -> None:
     write_keycloak_environment(load_host_config(config_path or layout.config_file), layout)
 
 
+@host.command("kms-credentials")
+@config_option
+@root_option
+@json_option
+def kms_credentials(config_path: Path | None, root: Path, json_mode: bool) -> None:
+    """Refresh Keycloak's KMS sign-only credentials (root; at each start and from a 15-minute timer)."""
+    layout = HostLayout(root)
+    detail = kms_provider.refresh_credentials(
+        load_host_config(config_path or layout.config_file), layout, service_account()
+    )
+    Reporter(json_mode=json_mode).result({"credentials": detail}, lambda console: console.print(detail))
+
+
+@host.command("kms-provider")
+@json_option
+def kms_provider_build(json_mode: bool) -> None:
+    """Build the KMS signing provider jar from keycloak-kms/ (operator's machine; Maven; skipped when unchanged)."""
+    built = build_kms_provider()
+    Reporter(json_mode=json_mode).result(
+        {"jar": str(built.jar), "sha256": built.sha256, "built": built.built, "seconds": round(built.seconds, 1)},
+        lambda console: console.print(f"{built.jar} sha256 {built.sha256} ({'built' if built.built else 'unchanged'})"),
+    )
+
+
 @host.command("rotate-db-credentials")
 @config_option
 @root_option
@@ -144,8 +170,9 @@ def refresh_db_credentials(config_path: Path | None, root: Path, supervisor: str
     running = running_database_user(layout)
     restarted = running != wanted or not chosen.keycloak_running()
     if restarted:
-        environment = keycloak_environment(config, layout) if chosen.kind == "process" else {}
-        chosen.start_keycloak(environment, restart=True)
+        if chosen.kind == "process":
+            write_keycloak_environment(config, layout)  # what keycloak.service's ExecStartPre does
+        chosen.start_keycloak(restart=True)
         wait_ready(layout, chosen)
     Reporter(json_mode=json_mode).result(
         {"restarted": restarted, "previous_role": running, "role": wanted},

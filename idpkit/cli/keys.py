@@ -12,11 +12,16 @@ from rich.table import Table
 
 from idpkit.cli.options import json_option, stack_option
 from idpkit.console import Reporter
+from idpkit.errors import ExitCode, IdpkitError
 from idpkit.keys import material
+from idpkit.keys.kms import KmsKeys, aws_target, local_kms, open_kms
 from idpkit.keys.live import LiveRealm
 from idpkit.keys.rotation import DEFAULT_MARGIN_SECONDS, DEFAULT_ROTATION_DAYS, KeyManager, Outcome
-from idpkit.keys.store import open_store
-from idpkit.outputs import load_outputs
+from idpkit.keys.store import open_store, rotation_credentials
+from idpkit.local.kms import SIGNING_CHOICES, SigningChoice
+from idpkit.local.layout import LocalLayout
+from idpkit.local.stack import saved_signing
+from idpkit.outputs import LOCAL_STACK, load_outputs
 
 realm_option = click.option("--realm", default=None, help="Realm to act on (default: the stack's realm output).")
 key_store_option = click.option(
@@ -31,6 +36,12 @@ role_option = click.option(
 algorithm_option = click.option(
     "--algorithm", type=click.Choice(material.ALGORITHMS), default=None,
     help="Algorithm of new keys (default: the realm's defaultSignatureAlgorithm).",
+)  # fmt: skip
+signing_option = click.option(
+    "--signing", type=click.Choice(SIGNING_CHOICES), envvar="IDPKIT_SIGNING", default=None,
+    help="Where new keys live: `imported` (kit-generated material imported into Keycloak) or `kms` (created in "
+         "KMS; Keycloak signs through it and never holds the private key). Default: the local stack's "
+         "`--signing`, `imported` elsewhere.",
 )  # fmt: skip
 margin_option = click.option(
     "--margin", "margin", type=click.IntRange(min=0), default=DEFAULT_MARGIN_SECONDS, show_default=True,
@@ -55,14 +66,40 @@ def keys() -> None:
 
 @contextmanager
 def _manager(
-    stack: str, realm: str | None, key_store: str | None, role_arn: str | None, algorithm: str | None, margin: int
+    stack: str,
+    realm: str | None,
+    key_store: str | None,
+    role_arn: str | None,
+    algorithm: str | None,
+    margin: int,
+    signing: SigningChoice | None,
 ) -> Iterator[KeyManager]:
     outputs = load_outputs(stack)
     store = open_store(key_store, stack, role_arn=role_arn)
+    kms = _kms(stack, role_arn, signing)
     with store.lock():
         yield KeyManager(
-            LiveRealm.open(outputs, realm or outputs.realm), store, algorithm=algorithm, margin_seconds=margin
+            LiveRealm.open(outputs, realm or outputs.realm), store, algorithm=algorithm, margin_seconds=margin, kms=kms
         )
+
+
+def _kms(stack: str, role_arn: str | None, signing: SigningChoice | None) -> KmsKeys | None:
+    """KMS access for `--signing kms` (the local stack's emulation, or AWS as the rotation role)."""
+    if stack == LOCAL_STACK:
+        layout = LocalLayout.for_stack(stack)
+        if (signing or saved_signing(layout)) != "kms":
+            return None
+        if saved_signing(layout) != "kms":
+            raise IdpkitError(
+                "--signing kms: the local stack does not run the KMS emulation",
+                hint="idpkit local up --signing kms",
+                exit_code=ExitCode.USAGE,
+            )
+        return local_kms(stack)
+    if signing != "kms":
+        return None
+    target = aws_target(stack, role_arn)
+    return open_kms(target, rotation_credentials(target.region, role_arn))
 
 
 def _report(outcome: Outcome, json_mode: bool) -> None:
@@ -118,6 +155,7 @@ def _render(outcome: Outcome) -> Callable[[Console], None]:
 def _common(function: Callable[..., None]) -> Callable[..., None]:
     for option in (
         json_option,
+        signing_option,
         margin_option,
         algorithm_option,
         role_option,
@@ -138,10 +176,11 @@ def status(
     role_arn: str | None,
     algorithm: str | None,
     margin: int,
+    signing: SigningChoice | None,
     json_mode: bool,
 ) -> None:
     """Show the realm's signing keys, the rotation in progress and when retire is due."""
-    with _manager(stack, realm, key_store, role_arn, algorithm, margin) as manager:
+    with _manager(stack, realm, key_store, role_arn, algorithm, margin, signing) as manager:
         _report(manager.status(), json_mode)
 
 
@@ -172,6 +211,7 @@ def rotate(
     role_arn: str | None,
     algorithm: str | None,
     margin: int,
+    signing: SigningChoice | None,
     json_mode: bool,
     stage: str,
     every_days: float,
@@ -180,7 +220,7 @@ def rotate(
 
     No-op while a rotation waits for its margin or passive window.
     """
-    with _manager(stack, realm, key_store, role_arn, algorithm, margin) as manager:
+    with _manager(stack, realm, key_store, role_arn, algorithm, margin, signing) as manager:
         if stage == "auto":
             outcome = manager.auto(every_days=every_days)
         else:
@@ -209,12 +249,13 @@ def retire(
     role_arn: str | None,
     algorithm: str | None,
     margin: int,
+    signing: SigningChoice | None,
     json_mode: bool,
     stage: str,
     force: bool,
 ) -> None:
     """Disable, then remove, the keys the last rotation made passive (refused before the window ends)."""
-    with _manager(stack, realm, key_store, role_arn, algorithm, margin) as manager:
+    with _manager(stack, realm, key_store, role_arn, algorithm, margin, signing) as manager:
         _report(manager.retire(force=force, until="disable" if stage == "disable" else "remove"), json_mode)
 
 
@@ -236,6 +277,7 @@ def emergency_rotate(
     role_arn: str | None,
     algorithm: str | None,
     margin: int,
+    signing: SigningChoice | None,
     json_mode: bool,
     kids: tuple[str, ...],
     keep_sessions: bool,
@@ -249,7 +291,7 @@ def emergency_rotate(
             abort=True,
             err=True,
         )
-    with _manager(stack, realm, key_store, role_arn, algorithm, margin) as manager:
+    with _manager(stack, realm, key_store, role_arn, algorithm, margin, signing) as manager:
         _report(manager.emergency(kids=list(kids) or None, end_sessions=not keep_sessions), json_mode)
 
 
@@ -262,8 +304,9 @@ def restore(
     role_arn: str | None,
     algorithm: str | None,
     margin: int,
+    signing: SigningChoice | None,
     json_mode: bool,
 ) -> None:
     """Re-import every stored key missing from the realm (after a rebuild); the same keys and kids come back."""
-    with _manager(stack, realm, key_store, role_arn, algorithm, margin) as manager:
+    with _manager(stack, realm, key_store, role_arn, algorithm, margin, signing) as manager:
         _report(manager.restore(), json_mode)

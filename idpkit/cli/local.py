@@ -14,7 +14,7 @@ from idpkit.cli.options import json_option
 from idpkit.console import Reporter
 from idpkit.errors import ExitCode, IdpkitError
 from idpkit.keycloak_server import distribution, release
-from idpkit.local import stack
+from idpkit.local import kms, stack
 from idpkit.local.layout import LocalLayout
 
 
@@ -44,18 +44,27 @@ def fetch(json_mode: bool) -> None:
     help="Keycloak's database: embedded `dev-file` (default) or a kit-owned PostgreSQL cluster. "
     "Omitted: keep the stack's current choice.",
 )
+@click.option(
+    "--signing",
+    "signing_choice",
+    type=click.Choice(kms.SIGNING_CHOICES),
+    default=None,
+    help="Where realm signing keys live: `imported` (default; kit-generated keys imported into Keycloak) or "
+    "`kms` (a KMS emulation on loopback: Keycloak signs through the kit's KMS provider and never holds the "
+    "private key). Omitted: keep the stack's current choice.",
+)
 @json_option
-def up(database_choice: stack.DatabaseChoice | None, json_mode: bool) -> None:
+def up(database_choice: stack.DatabaseChoice | None, signing_choice: kms.SigningChoice | None, json_mode: bool) -> None:
     """Bring the local stack up (idempotent: running it again changes nothing)."""
     reporter = Reporter(json_mode=json_mode)
-    result = stack.up(LocalLayout.for_stack(), reporter, database_choice)
+    result = stack.up(LocalLayout.for_stack(), reporter, database_choice, signing_choice)
     summary = stack.describe(result)
 
     def render(console: Console) -> None:
         verb = "up" if result.changed else "already up, nothing changed"
         console.print(
             f"local stack {verb} in {result.seconds:.1f} s (Keycloak {summary['keycloak']}, "
-            f"Java {result.java}, database {result.database})"
+            f"Java {result.java}, database {result.database}, signing {result.signing})"
         )
         table = Table(show_header=False)
         for key, value in result.outputs.to_dict().items():
@@ -93,6 +102,12 @@ def status(json_mode: bool) -> None:
             table.add_row(server.name, f"running (pid {server.pid})" if server.pid else "stopped")
         console.print(table)
         console.print("Keycloak: " + ("[green]ready[/green]" if current.healthy else "[red]not ready[/red]"))
+        if current.kms is not None:
+            console.print(
+                "signing keys: KMS "
+                + ("[green]reachable[/green]" if current.kms.reachable else f"[red]{current.kms.reason}[/red]"),
+                highlight=False,
+            )
 
     Reporter(json_mode=json_mode).result(asdict(current), render)
     if not current.healthy:
@@ -101,7 +116,9 @@ def status(json_mode: bool) -> None:
 
 @local.command()
 @click.argument(
-    "server", type=click.Choice(["keycloak", "nginx", "nginx-access", "nginx-error", "postgres"]), default="keycloak"
+    "server",
+    type=click.Choice(["keycloak", "nginx", "nginx-access", "nginx-error", "postgres", "kms"]),
+    default="keycloak",
 )
 @click.option("-n", "--lines", default=100, show_default=True, help="How many of the last lines to show.")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines.")

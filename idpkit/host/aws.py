@@ -12,8 +12,9 @@ from typing import Any
 
 from idpkit.errors import IdpkitError
 
-HOST_AWS_SERVICES = ("s3", "secretsmanager")
-"""The AWS APIs `idpkit host` calls (the signing key commands add sts, through `idpkit.keys.store`)."""
+HOST_AWS_SERVICES = ("s3", "secretsmanager", "sts")
+"""The AWS APIs `idpkit host` calls (sts: the KMS signer role's credentials for Keycloak); the signing key
+commands add kms and sts through `idpkit.keys`, and Keycloak itself calls kms."""
 
 
 def client(service: str, region: str) -> Any:

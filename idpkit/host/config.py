@@ -65,6 +65,12 @@ class HostConfig:
     0..N seconds before its first start (AWS: 120; a rehearsal starts its hosts one after the other)."""
     keycloak_heap: str | None = None
     """`JAVA_OPTS_KC_HEAP`; `None` keeps Keycloak's default (70% of the host's memory, a dedicated host)."""
+    kms_provider_object_key: str | None = None
+    """Object key of the staged KMS signing provider jar; `None`: imported signing keys, no provider."""
+    kms_provider_sha256: str | None = None
+    """The jar's SHA-256, pinned by the program at deploy time; the host refuses any other bytes."""
+    kms_signer_role_arn: str | None = None
+    """The hosts' sign-only role: Keycloak signs with KMS as this role, through a root-run refresher."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"

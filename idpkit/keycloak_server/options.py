@@ -12,6 +12,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Literal
 
+from idpkit.constants.aws import POSTGRES_PORT
+from idpkit.constants.keycloak import MANAGEMENT_PORT
+
 # TLS 1.3 suites, then the TLS 1.2 AEAD + ECDHE suites BCP 195 (RFC 9325 §4.2) recommends.
 BCP195_CIPHER_SUITES = (
     "TLS_AES_128_GCM_SHA256",
@@ -49,7 +52,7 @@ class DatabaseSettings:
     """`dev-file` (embedded, single node, local stack default) or `postgres`."""
     host: str | None = None
     """PostgreSQL host name; required for `postgres`."""
-    port: int = 5432
+    port: int = POSTGRES_PORT
     """PostgreSQL port."""
     database: str = "keycloak"
     """PostgreSQL database name."""
@@ -99,7 +102,7 @@ class ServerSettings:
     """Database settings."""
     management_bind_address: str = "127.0.0.1"
     """Address of the management interface (health, metrics); loopback unless a load balancer probes it."""
-    management_port: int = 9000
+    management_port: int = MANAGEMENT_PORT
     """Management interface port."""
     clustered: bool = False
     """`True`: Infinispan cluster discovered through the database (`jdbc-ping`); `False`: one node."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from idpkit.keycloak_admin import AdminApi, ApiError, WriteCounter, connect, urls
+from idpkit.keycloak_server.kms_provider import PROVIDER_ID
 from idpkit.keys.window import PassiveWindow, compute
 from idpkit.outputs import StackOutputs, load_admin_credentials
 
@@ -18,7 +19,7 @@ KEY_PROVIDER_TYPE = "org.keycloak.keys.KeyProvider"
 KIT_PREFIX = "idpkit-"
 SESSION_PAGE = 500
 NOT_FOUND = 404
-SIGNING_PROVIDERS = ("rsa", "rsa-generated", "ecdsa-generated", "eddsa-generated", "java-keystore")
+SIGNING_PROVIDERS = ("rsa", "rsa-generated", "ecdsa-generated", "eddsa-generated", "java-keystore", PROVIDER_ID)
 EC_CURVES = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}
 
 

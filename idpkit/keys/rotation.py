@@ -29,7 +29,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from idpkit.errors import ExitCode, IdpkitError
+from idpkit.keycloak_server.kms_provider import PROVIDER_ID
 from idpkit.keys import material
+from idpkit.keys.kms import KmsKeys
 from idpkit.keys.live import LiveKey, LiveRealm, component_name
 from idpkit.keys.store import (
     ACTIVE,
@@ -96,13 +98,16 @@ class KeyManager:
         algorithm: str | None = None,
         margin_seconds: int = DEFAULT_MARGIN_SECONDS,
         clock: Callable[[], float] = time.time,
+        kms: KmsKeys | None = None,
     ) -> None:
+        """`kms`: new keys are created in KMS (Keycloak signs through it); None: kit-generated material."""
         if margin_seconds < 0:
             raise IdpkitError("--margin must not be negative", exit_code=ExitCode.USAGE)
         self.live = live
         self.store = store
         self.margin = margin_seconds
         self.clock = clock
+        self.kms = kms
         self.state = store.load(live.realm)
         self.algorithm = self._algorithm(algorithm)
         self.outcome = Outcome(live.realm, self.algorithm)
@@ -115,7 +120,9 @@ class KeyManager:
     def restore(self) -> Outcome:
         """Re-create every stored key missing from the realm (a rebuilt cluster gets the same keys back)."""
         for record in self.state.keys:
-            if record.status not in (ACTIVE, PASSIVE, DISABLED) or record.material is None:
+            if record.status not in (ACTIVE, PASSIVE, DISABLED):
+                continue
+            if record.material is None and record.kms_key_arn is None:
                 continue
             if self.live.find(record.name) is None:
                 self._import(record, active=record.status == ACTIVE, enabled=record.status != DISABLED)
@@ -218,19 +225,23 @@ class KeyManager:
 
     def _start(self, kind: str, compromised: list[Predecessor] | None = None) -> Rotation:
         generation = self.state.next_generation
-        key = material.generate(self.algorithm, subject=f"{self.live.realm} signing key {generation}")
+        name = component_name(self.algorithm, generation)
+        if self.kms is not None:
+            arn = self.kms.create(self.algorithm, f"idpkit realm {self.live.realm} {self.algorithm} key {generation}")
+            key, fingerprint, where = None, self.kms.fingerprint(arn), f"created in KMS as {arn}"
+        else:
+            arn = None
+            key = material.generate(self.algorithm, subject=f"{self.live.realm} signing key {generation}")
+            fingerprint, where = key.fingerprint, f"stored in {self.store.location}"
         self.state.keys.append(KeyRecord(
-            generation=generation, name=component_name(self.algorithm, generation), algorithm=self.algorithm,
-            status=PENDING, created_at=self.clock(), fingerprint=key.fingerprint, material=key,
+            generation=generation, name=name, algorithm=self.algorithm, status=PENDING, created_at=self.clock(),
+            fingerprint=fingerprint, material=key, kms_key_arn=arn,
         ))  # fmt: skip
         rotation = Rotation(kind, generation, ADD, self.clock(), predecessors=compromised)
         self.state.rotation = rotation
         # Stored before Keycloak sees it: a key that signs must always be restorable.
         self._save()
-        self._act(
-            f"generated {kind} key generation {generation} ({self.algorithm}, {key.fingerprint}), "
-            f"stored in {self.store.location}"
-        )
+        self._act(f"generated {kind} key generation {generation} ({self.algorithm}, {fingerprint}), {where}")
         return rotation
 
     def _add(self, rotation: Rotation, *, active: bool, next_stage: str) -> None:
@@ -238,6 +249,8 @@ class KeyManager:
         others = [key.priority for key in self.live.signing_keys(self.algorithm) if key.name != record.name]
         record.priority = max([PRIORITY_BASE + record.generation, *(priority + 1 for priority in others)])
         self._import(record, active=active, enabled=True)
+        if active:
+            self._point_alias(record)
         record.status = ACTIVE if active else PASSIVE
         rotation.published_at = self.clock()
         rotation.stage = next_stage
@@ -254,6 +267,7 @@ class KeyManager:
         record = self.state.key(rotation.generation)
         if self.live.set_state(record.component_id or "", active=True):
             self._act(f"{record.name} (kid {record.kid}) is now ACTIVE at priority {record.priority}: it signs")
+        self._point_alias(record)
         record.status = ACTIVE
         rotation.stage = DEMOTE
         self._save()
@@ -291,13 +305,22 @@ class KeyManager:
                 continue
             if self.live.delete(predecessor.component_id):
                 self._act(f"removed {predecessor.name} (kid {predecessor.kid}) and its private key")
+            arn = self.state.key(predecessor.generation or 0).kms_key_arn
+            if arn and self._kms_for(predecessor.name).schedule_deletion(arn):
+                self._act(f"KMS key {arn} of {predecessor.name} scheduled for deletion")
             self._mark(predecessor, REMOVED)
         self._complete(rotation)
 
     def _revoke(self, rotation: Rotation) -> None:
         for predecessor in rotation.predecessors or []:
             if predecessor.managed:
+                arn = self.state.key(predecessor.generation or 0).kms_key_arn
+                # First in KMS: from this moment no node can sign with the key, whatever it has cached.
+                if arn and self._kms_for(predecessor.name).disable(arn):
+                    self._act(f"REVOKED in KMS: key {arn} of {predecessor.name} disabled, it signs nothing more")
                 changed = self.live.delete(predecessor.component_id)
+                if arn:
+                    self._kms_for(predecessor.name).schedule_deletion(arn)
             else:
                 changed = self.live.set_state(predecessor.component_id, enabled=False)
             if changed:
@@ -316,12 +339,20 @@ class KeyManager:
 
     def _import(self, record: KeyRecord, *, active: bool, enabled: bool) -> None:
         """Create the component for `record` unless it exists, and check it holds the stored key."""
-        if record.material is None:
+        if record.material is None and record.kms_key_arn is None:
             raise IdpkitError(f"{record.name}: the key store holds no material for it (status {record.status})")
         live = self.live.find(record.name)
         if live is None:
-            config = record.material.component_config(priority=record.priority, active=active, enabled=enabled)
-            self.live.create(record.name, material.PROVIDER_IDS[record.algorithm], config)
+            if record.kms_key_arn:
+                kms = self._kms_for(record.name)
+                config = kms.component_config(
+                    record.kms_key_arn, record.algorithm, priority=record.priority, active=active, enabled=enabled
+                )
+                self.live.create(record.name, PROVIDER_ID, config)
+            else:
+                assert record.material is not None  # checked above
+                config = record.material.component_config(priority=record.priority, active=active, enabled=enabled)
+                self.live.create(record.name, material.PROVIDER_IDS[record.algorithm], config)
             live = self.live.find(record.name)
         if live is None or live.public_key is None:
             raise IdpkitError(f"{record.name}: Keycloak did not load the imported key", hint="see the server log")
@@ -331,6 +362,20 @@ class KeyManager:
                 hint="a component with the kit's name was created outside the kit; investigate",
             )
         record.kid, record.component_id = live.kid, live.component_id
+
+    def _kms_for(self, name: str) -> KmsKeys:
+        if self.kms is None:
+            raise IdpkitError(
+                f"{name} lives in KMS: this command needs KMS access",
+                hint="pass --signing kms (the local stack: `idpkit local up --signing kms` first)",
+                exit_code=ExitCode.USAGE,
+            )
+        return self.kms
+
+    def _point_alias(self, record: KeyRecord) -> None:
+        if record.kms_key_arn:
+            alias = self._kms_for(record.name).point_alias(self.live.realm, record.algorithm, record.kms_key_arn)
+            self._act(f"KMS alias {alias} now names {record.kms_key_arn}, the key that signs")
 
     def _predecessor(self, key: LiveKey) -> Predecessor:
         generation = next((r.generation for r in self.state.keys if r.component_id == key.component_id), None)

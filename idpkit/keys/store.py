@@ -30,7 +30,8 @@ HISTORY_LIMIT = 20
 ROTATION_SESSION_NAME = "idpkit-keys-rotation"
 """The session name CloudTrail records for every use of the rotation role."""
 
-# Key lifecycle; the private key is dropped from the store at `removed` and `compromised`.
+# Key lifecycle; the private key is dropped from the store at `removed` and `compromised` (a KMS key's
+# private key is never in the store: its record holds the key's ARN).
 PENDING, ACTIVE, PASSIVE, DISABLED, REMOVED, COMPROMISED = (
     "pending", "active", "passive", "disabled", "removed", "compromised",
 )  # fmt: skip
@@ -51,6 +52,8 @@ class KeyRecord:
     priority: int = 0
     kid: str | None = None
     component_id: str | None = None
+    kms_key_arn: str | None = None
+    """Set for a key that lives in KMS (`--signing kms`): `material` is then always None."""
 
     def public_view(self) -> dict[str, Any]:
         """Everything but the key material: what status output and logs may show."""
@@ -264,21 +267,26 @@ def _secrets_manager_client(arn: str, role_arn: str | None) -> Any:
     import boto3  # noqa: PLC0415 - only AWS stacks need it, and it is slow to import
 
     region = arn.split(":")[3]
+    return boto3.client("secretsmanager", region_name=region, **rotation_credentials(region, role_arn))
+
+
+def rotation_credentials(region: str, role_arn: str | None) -> dict[str, str]:
+    """boto3 client arguments acting as the rotation role (empty: the caller's own credentials)."""
     if role_arn is None:
-        return boto3.client("secretsmanager", region_name=region)
+        return {}
+    import boto3  # noqa: PLC0415
+
     try:
         credentials = boto3.client("sts", region_name=region).assume_role(
             RoleArn=role_arn, RoleSessionName=ROTATION_SESSION_NAME
         )["Credentials"]
     except Exception as error:
         raise IdpkitError(f"cannot assume the rotation role {role_arn} ({_aws_message(error)})") from error
-    return boto3.client(
-        "secretsmanager",
-        region_name=region,
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-    )
+    return {
+        "aws_access_key_id": credentials["AccessKeyId"],
+        "aws_secret_access_key": credentials["SecretAccessKey"],
+        "aws_session_token": credentials["SessionToken"],
+    }
 
 
 @contextmanager

@@ -34,6 +34,8 @@ class LocalPorts:
     """Keycloak's management interface (health, metrics), loopback only."""
     postgres: int = 15432
     """The kit-owned PostgreSQL cluster (`--db postgres`), loopback only."""
+    kms: int = 14566
+    """The KMS emulation (`--signing kms`: moto on AWS's semantics), loopback only."""
 
 
 @dataclass(frozen=True)
@@ -106,8 +108,13 @@ class LocalLayout:
         return self.secrets / "database-password"
 
     @property
+    def kms_endpoint(self) -> str:
+        """The KMS emulation's URL (`--signing kms`): Keycloak's key components and `idpkit keys` call it."""
+        return f"http://{LOOPBACK}:{self.ports.kms}"
+
+    @property
     def settings_file(self) -> Path:
-        """What `up` was last asked for (database choice), so `status` and a bare `up` keep it."""
+        """What `up` was last asked for (database, signing), so `status` and a bare `up` keep it."""
         return self.root / "stack.json"
 
     @property

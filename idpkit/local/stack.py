@@ -31,7 +31,8 @@ from idpkit.keycloak_server.options import (
     discovery_override,
     render_keycloak_conf,
 )
-from idpkit.local import database, front_door, host_proxy
+from idpkit.local import database, front_door, host_proxy, kms
+from idpkit.local.kms import KmsHealth, SigningChoice
 from idpkit.local.layout import HOSTNAME, LISTEN_ADDRESS, LOOPBACK, LocalLayout
 from idpkit.local.pki import ensure_pki
 from idpkit.outputs import LOCAL_STACK, StackOutputs, write_local_outputs
@@ -47,7 +48,7 @@ BOOTSTRAP_ADMIN = "idpkit-bootstrap"
 # Keycloak's default heap is 70% of the machine's memory; a local stack needs far less.
 KEYCLOAK_HEAP = "-Xms256m -Xmx1024m"
 HEALTH_TIMEOUT = 240.0
-_SERVERS = ("nginx", "haproxy", "keycloak", "postgres")
+_SERVERS = ("nginx", "haproxy", "keycloak", "postgres", kms.PROCESS)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class UpResult:
     seconds: float
     java: str
     database: DatabaseChoice
+    signing: SigningChoice
 
 
 @dataclass(frozen=True)
@@ -71,11 +73,20 @@ class StackStatus:
     servers: tuple[ServerStatus, ...]
     healthy: bool
     database: DatabaseChoice | None
+    signing: SigningChoice | None
+    kms: KmsHealth | None
+    """Whether Keycloak can reach KMS to sign (`--signing kms` only); unreachable makes the stack unhealthy."""
 
 
-def up(layout: LocalLayout, reporter: Reporter, database_choice: DatabaseChoice | None = None) -> UpResult:
+def up(
+    layout: LocalLayout,
+    reporter: Reporter,
+    database_choice: DatabaseChoice | None = None,
+    signing_choice: SigningChoice | None = None,
+) -> UpResult:
     started = time.monotonic()
     chosen = database_choice or _saved_database(layout) or "dev-file"
+    signing = signing_choice or saved_signing(layout) or "imported"
     with _translate_disk_errors(layout.root), _exclusive(layout, reporter):
         java = find_java()
         nginx = front_door.nginx_binary()
@@ -95,14 +106,16 @@ def up(layout: LocalLayout, reporter: Reporter, database_choice: DatabaseChoice 
         else:
             database_password = None
             changed |= database.process(layout).stop()
-        changed |= _ensure_keycloak(layout, reporter, java, chosen, database_password, account)
+        with reporter.step("KMS emulation" if signing == "kms" else "imported signing keys"):
+            changed |= kms.ensure_emulation(layout, signing)
+        changed |= _ensure_keycloak(layout, reporter, java, chosen, database_password, account, signing)
         changed |= host_proxy.ensure_running(layout, haproxy, host_proxy_settings(layout), account)
         changed |= _ensure_front_door(layout, nginx, account)
         _wait_healthy(layout, reporter)
         outputs = _outputs(layout)
         write_local_outputs(outputs)
-        _save_database(layout, chosen)
-    return UpResult(outputs, changed, time.monotonic() - started, f"{java.major} ({java.source})", chosen)
+        _save_settings(layout, chosen, signing)
+    return UpResult(outputs, changed, time.monotonic() - started, f"{java.major} ({java.source})", chosen, signing)
 
 
 def down(layout: LocalLayout, *, purge: bool) -> list[str]:
@@ -118,7 +131,10 @@ def down(layout: LocalLayout, *, purge: bool) -> list[str]:
 
 def status(layout: LocalLayout) -> StackStatus:
     servers = tuple(ServerStatus(name, _process(layout, name).pid()) for name in _SERVERS)
-    return StackStatus(servers=servers, healthy=_health_ready(layout), database=_saved_database(layout))
+    signing = saved_signing(layout)
+    kms_health = kms.health(layout, signing)
+    healthy = _health_ready(layout) and (kms_health is None or kms_health.reachable)
+    return StackStatus(servers, healthy, _saved_database(layout), signing, kms_health)
 
 
 def log_files(layout: LocalLayout) -> dict[str, Path]:
@@ -238,6 +254,7 @@ def _ensure_keycloak(
     database_choice: DatabaseChoice,
     database_password: str | None,
     account: ServiceAccount | None,
+    signing: SigningChoice,
 ) -> bool:
     database_settings = (
         database.database_settings(layout) if database_choice == "postgres" else DatabaseSettings(vendor="dev-file")
@@ -247,6 +264,9 @@ def _ensure_keycloak(
     override = discovery_override(outputs.m2m_url, outputs.realm)
     conf_changed = write_if_changed(_discovery_override_path(layout), override, private=False)
     conf_changed |= write_if_changed(layout.keycloak_conf, conf, private=True)
+    provider = kms.ensure_provider(layout, signing)
+    # The provider jar and the KMS credentials are inputs of the running server just as keycloak.conf is.
+    conf_changed |= _saved_signing_applied(layout) != provider
     keycloak = layout.process("keycloak")
     running = keycloak.pid() is not None
     if running and not conf_changed:
@@ -254,8 +274,9 @@ def _ensure_keycloak(
     if running:
         with reporter.step("stopping Keycloak to apply the changed configuration"):
             keycloak.stop()
-    env = _keycloak_environment(layout, java, database_password)
-    stamp = hashlib.sha256(f"{release.VERSION}\n{java.home}\n{conf}".encode()).hexdigest()
+    env = _keycloak_environment(layout, java, database_password) | kms.keycloak_environment(signing)
+    built_with = f"{conf}\n{provider}" if signing == "kms" else conf
+    stamp = hashlib.sha256(f"{release.VERSION}\n{java.home}\n{built_with}".encode()).hexdigest()
     if not layout.build_stamp.exists() or layout.build_stamp.read_text() != stamp:
         with reporter.step("building the optimized Keycloak server (kc.sh build)"):
             _run_build(layout, env)
@@ -268,7 +289,16 @@ def _ensure_keycloak(
             cwd=layout.keycloak_home,
             account=account,
         )
+    write_public(layout.run / "keycloak-signing", provider)
     return True
+
+
+def _saved_signing_applied(layout: LocalLayout) -> str | None:
+    """What the running Keycloak was started with (provider jar and its credentials), if it was started by up."""
+    try:
+        return (layout.run / "keycloak-signing").read_text()
+    except OSError:
+        return kms.NO_PROVIDER  # started before the record existed: always without the provider
 
 
 def _keycloak_environment(layout: LocalLayout, java: JavaRuntime, database_password: str | None) -> dict[str, str]:
@@ -388,17 +418,29 @@ def _check_ports_free(layout: LocalLayout, database_choice: DatabaseChoice) -> N
                     ) from error
 
 
-def _saved_database(layout: LocalLayout) -> DatabaseChoice | None:
+def _saved_settings(layout: LocalLayout) -> dict[str, str]:
     try:
-        saved: DatabaseChoice = json.loads(layout.settings_file.read_text())["database"]
-    except (OSError, ValueError, KeyError):
-        return None
-    return saved
+        loaded = json.loads(layout.settings_file.read_text())
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
 
 
-def _save_database(layout: LocalLayout, choice: DatabaseChoice) -> None:
-    if _saved_database(layout) != choice:
-        write_public(layout.settings_file, json.dumps({"database": choice}) + "\n")
+def _saved_database(layout: LocalLayout) -> DatabaseChoice | None:
+    saved = _saved_settings(layout).get("database")
+    return "postgres" if saved == "postgres" else "dev-file" if saved == "dev-file" else None
+
+
+def saved_signing(layout: LocalLayout) -> SigningChoice | None:
+    """How the stack signs tokens: `kms` (KMS emulation) or `imported` (kit-generated keys in Keycloak)."""
+    saved = _saved_settings(layout).get("signing")
+    return "kms" if saved == "kms" else "imported" if saved == "imported" else None
+
+
+def _save_settings(layout: LocalLayout, database_choice: DatabaseChoice, signing: SigningChoice) -> None:
+    wanted = {"database": database_choice, "signing": signing}
+    if _saved_settings(layout) != wanted:
+        write_public(layout.settings_file, json.dumps(wanted) + "\n")
 
 
 def _tail(path: Path, lines: int = 20) -> str:
@@ -441,5 +483,6 @@ def describe(result: UpResult) -> dict[str, object]:
         "keycloak": release.VERSION,
         "java": result.java,
         "database": result.database,
+        "signing": result.signing,
         "outputs": result.outputs.to_dict(),
     }

@@ -36,7 +36,7 @@ MIN_PROD_OBJECT_LOCK_YEARS = HIPAA_RETENTION_YEARS
         severity=Severity.MEDIUM,
         risk="An unset retention keeps identifiers forever with no disposal decision; a short one in "
         "prod deletes the evidence before an incident is noticed.",
-        remediation="Set retention_in_days; in prod at least 2192 (six years).",
+        remediation=f"Set retention_in_days; in prod at least {MIN_PROD_LOG_RETENTION_DAYS} (six years).",
     ),
     types=(t.LOG_GROUP,),
 )

@@ -19,7 +19,7 @@ from typing import Any
 from idpkit import paths
 from idpkit.aws_config import architecture_of
 from idpkit.aws_graph import StackGraph, capture, stack_config
-from idpkit.constants.aws import DEFAULT_AMI_PARAMETER, HTTPS_PORT
+from idpkit.constants.aws import DEFAULT_AMI_PARAMETER, HTTPS_PORT, POSTGRES_PORT
 from idpkit.constants.keycloak import BROWSER_PROXY_PORT, KEYCLOAK_HTTPS_PORT, M2M_PROXY_PORT
 from idpkit.errors import IdpkitError
 from idpkit.host.config import parse_host_config
@@ -266,7 +266,7 @@ def _database(run: Rehearsal) -> str:
     db = database.RehearsalDatabase(
         directory=run.layout.database,
         address=run.topology.gateway,
-        port=int(instance.outputs.get("port", 5432)),
+        port=int(instance.outputs.get("port", POSTGRES_PORT)),
         subnet=str(network.subnet(run.topology)),
         certificate=db_certificate,
         key=db_key,
@@ -451,15 +451,16 @@ def _keys_rotate(run: Rehearsal) -> str:
         "IDPKIT_KEYS_ROLE_ARN": str(graph.outputs["signing_keys_rotation_role_arn"]),
         "IDPKIT_STATE_DIR": str(first.layout.state_dir),
     }
-    steps = []
-    for _attempt in range(3):
-        outcome = hosts.run(
-            first,
-            ["keys", "rotate", "--stack", run.stack, "--stage", "auto", "--margin", str(ROTATION_MARGIN_SECONDS)],
-            env,
+    command = ["keys", "rotate", "--stack", run.stack, "--stage", "auto", "--margin", str(ROTATION_MARGIN_SECONDS)]
+    rotated = hosts.run(first, command, env)
+    again = hosts.run(first, command, env)
+    signing = [key for key in again.get("keys", []) if key.get("status") == "ACTIVE" and key.get("generation")]
+    if not rotated.get("changed") or again.get("writes") or not signing:
+        raise IdpkitError(
+            f"the scheduled rotation did not converge: first run {rotated.get('actions')}, second run "
+            f"{again.get('writes')} writes, active kit keys {signing}"
         )
-        steps.append(str(outcome.get("stage") or outcome.get("next_step") or "done"))
-    return " -> ".join(steps)
+    return f"{'; '.join(rotated['actions'])}; second run: nothing due (0 writes); signs with kid {signing[0]['kid']}"
 
 
 def _host_checks(run: Rehearsal, index: int) -> str:

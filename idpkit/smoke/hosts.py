@@ -24,7 +24,10 @@ HOSTS_ENV = "IDPKIT_SMOKE_HOSTS"
 HOST_ROOT_ENV = "IDPKIT_SMOKE_HOST_ROOT"
 """An AWS host's file tree under another root: a rehearsal host (`idpkit rehearse`); default `/`."""
 LOCAL_HOST = "local://"
-ANY_ADDRESS = ("0.0.0.0", "::")  # noqa: S104 - names the wildcard binding, binds nothing
+# How `ss` shows a wildcard binding: per family, or `*` for a dual-stack socket (Java's default).
+ANY_ADDRESS = ("0.0.0.0", "::", "*")  # noqa: S104 - names the wildcard binding, binds nothing
+OWN_ADDRESS = "own-address"
+"""Stands for the host's own (private, non-loopback) address: JGroups binds there (`SITE_LOCAL`)."""
 LOOPBACK_ADDRESSES = (LOOPBACK, "::1")
 
 
@@ -60,9 +63,16 @@ class HostProfile:
 
     def expected_listener(self, port: int, address: str) -> Listener | None:
         for listener in (*self.listeners, self.management):
-            if listener.port == port and address in listener.addresses:
+            if listener.port == port and _allowed(address, listener.addresses):
                 return listener
         return None
+
+
+def _allowed(address: str, allowed: tuple[str, ...]) -> bool:
+    if address in allowed:
+        return True
+    own = OWN_ADDRESS in allowed and address not in (*LOOPBACK_ADDRESSES, *ANY_ADDRESS)
+    return own and not address.startswith("127.")
 
 
 def local_profile(layout: LocalLayout | None = None) -> HostProfile:
@@ -97,9 +107,9 @@ def aws_profile(layout: HostLayout = AWS_HOST) -> HostProfile:
         service_user=SERVICE_USER,
         listeners=(
             Listener(KEYCLOAK_HTTPS_PORT, LOOPBACK_ADDRESSES, "Keycloak HTTPS (host proxy, SSM tunnel)"),
-            # Cluster traffic between hosts; the security group admits only the hosts' own group.
-            Listener(JGROUPS_PORT, ANY_ADDRESS, "JGroups cluster"),
-            Listener(JGROUPS_FD_PORT, ANY_ADDRESS, "JGroups failure detection"),
+            # Cluster traffic between hosts, on the host's own address; the security group admits only the hosts.
+            Listener(JGROUPS_PORT, (*ANY_ADDRESS, OWN_ADDRESS), "JGroups cluster"),
+            Listener(JGROUPS_FD_PORT, (*ANY_ADDRESS, OWN_ADDRESS), "JGroups failure detection"),
         ),
         # The load balancer probes health here; hosts sit in private subnets and the security group
         # admits only the load balancer, so the wildcard bind is expected (the policy pack checks the group).

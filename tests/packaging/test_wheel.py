@@ -42,10 +42,6 @@ def _modules() -> Iterator[str]:
         yield module.name
 
 
-def _method_call(node: ast.AST, method: str) -> bool:
-    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == method
-
-
 def _resource_reads() -> Iterator[tuple[str, str]]:
     """(module, file path in the wheel) of every `resources.files(pkg).joinpath(path)` in the kit."""
     for name in _modules():
