@@ -17,7 +17,7 @@ import testinfra
 from testinfra.host import Host
 
 from idpkit.compliance import Severity
-from idpkit.keycloak_server.release import MINIMUM_JAVA_MAJOR
+from idpkit.constants.keycloak import MINIMUM_JAVA_MAJOR
 from idpkit.smoke.checks import check
 from idpkit.smoke.hosts import HOSTS_ENV, LOOPBACK_ADDRESSES, HostProfile, SecretPath, host_specs, profile_for
 

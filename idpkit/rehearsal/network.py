@@ -17,6 +17,8 @@ from pathlib import Path
 from idpkit.errors import IdpkitError
 
 NETNS_ETC = Path("/etc/netns")
+OWNERS = Path("/run/idpkit-rehearsals")
+"""One file per stack naming the state directory whose rehearsal holds that stack's network."""
 # One /24 per stack, out of a block reserved for the kit's rehearsals.
 _SUBNETS = {"dev": 1, "staging": 2, "prod": 3}
 _BLOCK = "10.231"
@@ -69,6 +71,31 @@ class Topology:
 
     def exec_prefix(self, namespace: str) -> list[str]:
         return ["ip", "netns", "exec", namespace]
+
+
+def claim(topology: Topology, owner: Path) -> None:
+    """Take the stack's rehearsal network for `owner` (a state directory), or refuse if another holds it."""
+    record = OWNERS / topology.stack
+    holder = record.read_text().strip() if record.exists() else None
+    if holder and holder != str(owner) and (_link_exists(topology.bridge, None) or topology.edge in _namespaces()):
+        raise IdpkitError(
+            f"another rehearsal of {topology.stack} (state directory {holder}) holds this machine's rehearsal "
+            f"network for {topology.stack} (bridge {topology.bridge}, namespaces {topology.edge}…)",
+            hint=f"stop it with `IDPKIT_STATE_DIR={holder} idpkit rehearse --stack {topology.stack} --down`, "
+            "or rehearse another stack",
+        )
+    OWNERS.mkdir(mode=0o700, parents=True, exist_ok=True)
+    record.write_text(f"{owner}\n")
+
+
+def release(topology: Topology, owner: Path) -> bool:
+    """Whether `owner` may tear the stack's network down (it holds it, or nobody does); drops the claim."""
+    record = OWNERS / topology.stack
+    holder = record.read_text().strip() if record.exists() else None
+    if holder and holder != str(owner):
+        return False
+    record.unlink(missing_ok=True)
+    return True
 
 
 def create(topology: Topology, hosts_file: dict[str, str]) -> bool:

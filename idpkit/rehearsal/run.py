@@ -185,7 +185,7 @@ def down(stack: str) -> list[str]:
             )
         if process.stop():
             stopped.append(name)
-    if network.destroy(topology):
+    if network.release(topology, paths.state_root()) and network.destroy(topology):
         stopped.append("network namespaces")
     return stopped
 
@@ -207,8 +207,10 @@ def _preflight(run: Rehearsal) -> str:
             raise IdpkitError(f"{tool} is not installed", hint="scripts/install-system-packages installs it")
     haproxy_binary()
     postgres_bin_dir()
+    network.claim(run.topology, paths.state_root())
     # Every rehearsal starts from nothing, as a first `pulumi up` does: no database, no hosts, no secrets.
     purge(run.stack)
+    network.claim(run.topology, paths.state_root())
     return f"root, namespaces, nginx, HAProxy, PostgreSQL {postgres_bin_dir().parent.name}, socat"
 
 

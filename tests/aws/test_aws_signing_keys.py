@@ -26,7 +26,7 @@ from idpkit.host import render
 from idpkit.host.config import parse_host_config
 from idpkit.host.layout import AWS_HOST
 from idpkit.host.user_data import decode_user_data, embedded_host_config
-from idpkit.host.wheelhouse import HOST_EXCLUDED, LOCK_FILE, REQUIREMENTS_FILE, host_requirements, read_lock
+from idpkit.host.wheelhouse import HOST_EXCLUDED, LOCK_FILE, PLATFORMS, REQUIREMENTS_FILE, host_requirements, read_lock
 from idpkit.outputs import OUTPUTS_FILE_ENV, REQUIRED_KEYS, load_outputs
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -349,11 +349,14 @@ def test_missing_wheelhouse_is_announced(stack: str) -> None:
 # --- the host wheelhouse's contents -----------------------------------------------------------------------
 
 
-def test_host_requirements_leave_out_only_the_deploy_machine_dependencies() -> None:
-    names = {package.name.lower() for package in host_requirements(read_lock(PROJECT / LOCK_FILE), "x86_64")}
-    assert not names & HOST_EXCLUDED and {"boto3", "click", "cryptography", "python-keycloak"} <= names, (
+@pytest.mark.parametrize("architecture", sorted(PLATFORMS))
+def test_host_requirements_leave_out_only_the_deploy_machine_dependencies(architecture: str) -> None:
+    pinned = host_requirements(read_lock(PROJECT / LOCK_FILE), architecture)
+    names = {package.name.lower() for package in pinned}
+    assert not names & HOST_EXCLUDED and {"boto3", "click", "cryptography", "python-keycloak", "pg8000"} <= names, (
         f"host requirements {sorted(names)}: every runtime dependency of `idpkit keys` but {sorted(HOST_EXCLUDED)}"
     )
+    assert all(package.hashes for package in pinned), f"{architecture}: every host package is pinned with hashes"
 
 
 def test_keys_rotate_runs_without_the_deploy_machine_dependencies() -> None:
