@@ -88,8 +88,8 @@ class Monitoring(pulumi.ComponentResource):
         )
         self.alarms = []
         if args.trail_log_group_name is not None:
-            for alarm in CIS_ALARMS:
-                self._log_alarm(alarm, args.trail_log_group_name)
+            for trail_alarm in CIS_ALARMS:
+                self._log_alarm(trail_alarm, args.trail_log_group_name)
         self._log_alarm(LOGIN_FAILURES, args.event_log_group_name)
         self._log_alarm(ROTATION_FAILURES, args.command_log_group_name)
         for label, suffix in args.target_group_arn_suffixes.items():
@@ -98,10 +98,10 @@ class Monitoring(pulumi.ComponentResource):
                 {"TargetGroup": suffix, "LoadBalancer": args.load_balancer_arn_suffix},
                 label,
             )
-        for alarm in (LOAD_BALANCER_5XX, KEYCLOAK_5XX):
-            self._service_alarm(alarm, {"LoadBalancer": args.load_balancer_arn_suffix})
-        for alarm in (SCHEDULE_DROPPED, SCHEDULE_TARGET_ERRORS):
-            self._service_alarm(alarm, {"ScheduleGroup": args.schedule_group_name})
+        for errors_alarm in (LOAD_BALANCER_5XX, KEYCLOAK_5XX):
+            self._service_alarm(errors_alarm, {"LoadBalancer": args.load_balancer_arn_suffix})
+        for schedule_alarm in (SCHEDULE_DROPPED, SCHEDULE_TARGET_ERRORS):
+            self._service_alarm(schedule_alarm, {"ScheduleGroup": args.schedule_group_name})
         self.register_outputs({"topic_arn": self.topic.arn})
 
     def _log_alarm(self, alarm: LogAlarm, log_group_name: pulumi.Input[str]) -> None:
