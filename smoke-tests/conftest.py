@@ -9,24 +9,25 @@ redaction. Production has no test identities: see smoke-tests/README.md for its 
 from __future__ import annotations
 
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import requests
 from jwt import PyJWKClient
 
+from idpkit.errors import IdpkitError
 from idpkit.outputs import StackOutputs, load_admin_credentials, load_outputs
 from idpkit.realm import loader
-from idpkit.realm.api import AdminApi, connect
+from idpkit.realm.api import ADMIN_REALM, AdminApi, connect
+from idpkit.realm.loader import LoadedConfig
 from idpkit.realm.model import RealmSettings
 from idpkit.realm.secrets import load_smoke_credentials
-from idpkit.smoke import oauth
-from idpkit.smoke.certificates import ClientCertificate, MissingClientCertificateError, smoke_client_certificate
+from idpkit.smoke import credentials, oauth, throwaway
+from idpkit.smoke.certificates import ClientCertificate, MissingClientCertificateError, Role, certificate_for
 from idpkit.smoke.redaction import register_secret
 
 # Stacks are named after their realm-config environment; the local stack uses the `local` overlay.
-PRODUCTION = "prod"
 
 
 @pytest.fixture(scope="session")
@@ -80,27 +81,62 @@ def jwks_client(discovery: dict[str, Any], tls_verify: str | bool) -> PyJWKClien
 
 
 @pytest.fixture(scope="session")
-def realm_settings(stack_name: str) -> RealmSettings:
-    """The realm settings codified for this stack's environment: what the live realm must enforce."""
-    settings = loader.load(stack_name).document.realm
-    assert settings is not None, f"realm-config for {stack_name}: no realm settings"
+def realm_config(stack_name: str) -> LoadedConfig:
+    """realm-config as codified for this stack's environment: what the live realm must do."""
+    return loader.load(stack_name)
+
+
+@pytest.fixture(scope="session")
+def realm_settings(realm_config: LoadedConfig) -> RealmSettings:
+    """The realm settings codified for this stack's environment."""
+    settings = realm_config.document.realm
+    assert settings is not None, f"realm-config for {realm_config.environment}: no realm settings"
     return settings
 
 
 @pytest.fixture(scope="session")
 def smoke_credentials(stack_name: str) -> dict[str, Any]:
-    if stack_name == PRODUCTION:
-        pytest.skip("production carries no smoke-test identities (smoke-tests/README.md)")
-    credentials = load_smoke_credentials(stack_name)
-    for user in credentials.get("users", {}).values():
+    """The smoke identities' generated credentials; production declares them not applicable."""
+    try:
+        loaded = load_smoke_credentials(stack_name)
+    except (OSError, ValueError) as error:
+        credentials.missing(stack_name, "smoke-identities", f"no smoke-test credentials ({error})")
+    for user in loaded.get("users", {}).values():
         register_secret(user.get("password"))
-    return credentials
+    return loaded
+
+
+def _admin(outputs: StackOutputs, stack_name: str, realm: str) -> AdminApi:
+    try:
+        return AdminApi(connect(outputs, load_admin_credentials(outputs)), realm)
+    except IdpkitError as error:
+        credentials.missing(stack_name, "admin-api", f"no admin API access ({error})")
 
 
 @pytest.fixture(scope="session")
-def realm_admin(outputs: StackOutputs) -> AdminApi:
-    """Read access to the realm's admin API (events), with the kit's admin credentials from the outputs."""
-    return AdminApi(connect(outputs, load_admin_credentials(outputs)), outputs.realm)
+def realm_admin(outputs: StackOutputs, stack_name: str) -> AdminApi:
+    """The realm's admin API, with the kit's admin credentials from the outputs."""
+    return _admin(outputs, stack_name, outputs.realm)
+
+
+@pytest.fixture(scope="session")
+def master_admin(outputs: StackOutputs, stack_name: str) -> AdminApi:
+    """The master realm's admin API (the kit's own administration client lives there)."""
+    return _admin(outputs, stack_name, ADMIN_REALM)
+
+
+@pytest.fixture(scope="session")
+def _swept(realm_admin: AdminApi) -> None:
+    """What an interrupted run created at run time is gone before this run creates more."""
+    throwaway.sweep(realm_admin)
+
+
+@pytest.fixture
+def runtime(realm_admin: AdminApi, _swept: None) -> Iterator[throwaway.Throwaway]:
+    """Clients and users created through the admin API for one test, deleted when it ends."""
+    created = throwaway.Throwaway(realm_admin)
+    yield created
+    created.cleanup()
 
 
 # --- OAuth flows and attacks (test_flow_*.py, test_attack_*.py) ---------------------------------------
@@ -181,12 +217,25 @@ def expect(outputs: StackOutputs, realm_settings: RealmSettings) -> Callable[...
 
 
 @pytest.fixture(scope="session")
-def client_certificate(stack_name: str, tmp_path_factory: pytest.TempPathFactory) -> ClientCertificate:
-    """The smoke-mtls certificate for the M2M listener (idpkit.smoke.certificates: local CA or env vars)."""
-    try:
-        return smoke_client_certificate(stack_name, tmp_path_factory.mktemp("client-certificate"))
-    except MissingClientCertificateError as error:
-        pytest.skip(str(error))
+def certificates(stack_name: str, tmp_path_factory: pytest.TempPathFactory) -> Callable[[Role], ClientCertificate]:
+    """Client certificates from the trusted CA by role (idpkit.smoke.certificates), each made once."""
+    made: dict[Role, ClientCertificate] = {}
+
+    def certificate(role: Role) -> ClientCertificate:
+        if role not in made:
+            try:
+                made[role] = certificate_for(stack_name, role, tmp_path_factory.mktemp(role))
+            except MissingClientCertificateError as error:
+                credentials.missing(stack_name, "client-certificates", str(error))
+        return made[role]
+
+    return certificate
+
+
+@pytest.fixture(scope="session")
+def client_certificate(certificates: Callable[[Role], ClientCertificate]) -> ClientCertificate:
+    """smoke-mtls's own certificate for the M2M listener."""
+    return certificates(Role.CLIENT)
 
 
 @pytest.fixture(scope="session")

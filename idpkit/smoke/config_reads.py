@@ -1,0 +1,28 @@
+"""Hardened settings no protocol behaviour shows, each with the reason: the smoke suite reads them back.
+
+Everything else the kit hardens is proven by observing Keycloak (a refused request, a token's
+lifetime, an event). For these few the effect is masked by another layer, or shows only after
+days; `smoke-tests/test_config_reads.py` compares the live value with realm-config instead, and
+reviews and mutation reports mark them as config reads. Keys are setting paths as reviews name them
+(`*` matches anything).
+"""
+
+from __future__ import annotations
+
+UNOBSERVABLE: dict[str, str] = {
+    "realm.sslRequired": "every listener speaks only HTTPS and Keycloak takes the scheme from its fixed hostname, "
+    "so no request can reach the realm in clear to be refused",
+    "realm.accessCodeLifespanLogin": "only a login page left open for its whole lifetime (15 minutes) would show it",
+    "realm.offlineSessionMaxLifespan": "an offline session ends at its idle timeout (7 days), long before the cap "
+    "(30 days) could show",
+    "realm.eventsExpiration": "stored events are purged only once the retention period (days) has passed",
+    "realm.eventsListeners": "the jboss-logging listener writes to the hosts' log pipeline, outside the protocol",
+    'clients[*].attributes["x509.casubjectdn"]': "the front door trusts one client CA, so a certificate of another "
+    "CA never reaches Keycloak's issuer check",
+    "clients[*].frontchannelLogout": "no client registers a front-channel logout URL, so the flag changes no logout",
+    "clientProfiles[*].executors[holder-of-key-enforcer].configuration.auto-configure": "the policy's grant-type "
+    "condition never matches a client registration, so auto-configure never runs; the executor refuses token "
+    "requests without a certificate instead (test_client_policies.py)",
+    "users[*].realmRoles": "with fullScopeAllowed false a role that none of the client's scopes maps never reaches a "
+    "token, so an extra role shows nowhere until another setting also changes",
+}
