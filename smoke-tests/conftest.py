@@ -25,6 +25,7 @@ from idpkit.realm.model import RealmSettings
 from idpkit.realm.secrets import load_smoke_credentials
 from idpkit.smoke import credentials, oauth, throwaway
 from idpkit.smoke.certificates import ClientCertificate, MissingClientCertificateError, Role, certificate_for
+from idpkit.smoke.identities import AssertionProvider, Grant, SmokeClient, assertion_provider, smoke_clients
 from idpkit.smoke.redaction import register_secret
 
 # Stacks are named after their realm-config environment; the local stack uses the `local` overlay.
@@ -141,8 +142,15 @@ def runtime(realm_admin: AdminApi, _swept: None) -> Iterator[throwaway.Throwaway
 
 # --- OAuth flows and attacks (test_flow_*.py, test_attack_*.py) ---------------------------------------
 
-REDIRECT_URI = "https://127.0.0.1:8765/callback"
-"""The smoke clients' registered redirect URI: never served, the flow stops at its Location header."""
+ACCESS_TOKEN_LIFESPAN = "access.token.lifespan"
+
+
+def access_token_lifespan(settings: RealmSettings, client: SmokeClient | None) -> int:
+    """The codified lifetime of a client's access tokens: its own override, else the realm's."""
+    override = client.attribute(ACCESS_TOKEN_LIFESPAN) if client else None
+    return int(override) if override else settings.access_token_lifespan or 0
+
+
 RESOURCE_SERVER = "phi-api"
 CLINICIAN = "smoke-clinician"
 
@@ -153,20 +161,36 @@ def endpoints(discovery: dict[str, Any]) -> oauth.Endpoints:
 
 
 @pytest.fixture(scope="session")
-def clients(smoke_credentials: dict[str, Any]) -> dict[str, oauth.Client]:
-    """The smoke clients of realm-config/fragments/smoke.yaml, with their private keys."""
+def smoke_identities(realm_config: LoadedConfig) -> dict[str, SmokeClient]:
+    """The smoke clients realm-config declares for this stack (realm-config/fragments/smoke.yaml)."""
+    return {client.client_id: client for client in smoke_clients(realm_config)}
 
-    def key(client_id: str) -> oauth.ClientKey:
-        return oauth.ClientKey.from_credentials(smoke_credentials, client_id)
 
+@pytest.fixture(scope="session")
+def clients(smoke_credentials: dict[str, Any], smoke_identities: dict[str, SmokeClient]) -> dict[str, oauth.Client]:
+    """The smoke clients as the suite plays them, with their generated private keys."""
     return {
-        "smoke-spa": oauth.Client("smoke-spa", REDIRECT_URI),
-        "smoke-web": oauth.Client("smoke-web", REDIRECT_URI, key("smoke-web")),
-        "smoke-backend": oauth.Client("smoke-backend", key=key("smoke-backend")),
-        "smoke-mtls": oauth.Client("smoke-mtls"),
-        "smoke-device": oauth.Client("smoke-device"),
-        "smoke-jwt-bearer": oauth.Client("smoke-jwt-bearer", key=key("smoke-jwt-bearer")),
+        client_id: oauth.Client(
+            client_id,
+            client.redirect_uri,
+            oauth.ClientKey.from_credentials(smoke_credentials, client_id) if client.generated_key else None,
+        )
+        for client_id, client in smoke_identities.items()
     }
+
+
+@pytest.fixture(scope="session")
+def jwt_bearer_client(smoke_identities: dict[str, SmokeClient]) -> SmokeClient:
+    """The smoke client that exchanges assertions for tokens (RFC 7523 §2.1)."""
+    found = [client for client in smoke_identities.values() if client.grant is Grant.JWT_BEARER]
+    assert len(found) == 1, f"realm-config: expected one smoke client with the JWT bearer grant, found {len(found)}"
+    return found[0]
+
+
+@pytest.fixture(scope="session")
+def assertion_provider_of_clinician(realm_config: LoadedConfig, jwt_bearer_client: SmokeClient) -> AssertionProvider:
+    """The provider the JWT bearer client trusts, and the subject it asserts for the test user."""
+    return assertion_provider(realm_config, jwt_bearer_client, CLINICIAN)
 
 
 @pytest.fixture(scope="session")
@@ -199,18 +223,22 @@ def web_grant(
 
 
 @pytest.fixture(scope="session")
-def expect(outputs: StackOutputs, realm_settings: RealmSettings) -> Callable[..., oauth.TokenExpectations]:
+def expect(
+    outputs: StackOutputs, realm_settings: RealmSettings, smoke_identities: dict[str, SmokeClient]
+) -> Callable[..., oauth.TokenExpectations]:
     """What a token of this realm must look like: `expect("smoke-spa", scopes={...})`."""
-    lifespan = realm_settings.access_token_lifespan
-    assert lifespan, "realm-config: no accessTokenLifespan codified to compare tokens with"
+    assert realm_settings.access_token_lifespan, "realm-config: no accessTokenLifespan codified to compare tokens with"
+    assert realm_settings.default_signature_algorithm, "realm-config: no defaultSignatureAlgorithm codified"
+    algorithm = realm_settings.default_signature_algorithm
 
     def expectations(
         client_id: str, *, scopes: frozenset[str] = frozenset(), typ: str = "Bearer", nonce: str | None = None
     ) -> oauth.TokenExpectations:
         audience = RESOURCE_SERVER if typ == "Bearer" else client_id
         return oauth.TokenExpectations(
-            issuer=outputs.issuer, audience=audience, authorized_party=client_id, max_lifetime=lifespan,
-            required_scopes=scopes, typ=typ, nonce=nonce,
+            issuer=outputs.issuer, audience=audience, authorized_party=client_id,
+            max_lifetime=access_token_lifespan(realm_settings, smoke_identities.get(client_id)),
+            algorithms=(algorithm,), required_scopes=scopes, typ=typ, nonce=nonce,
         )  # fmt: skip
 
     return expectations
@@ -272,3 +300,37 @@ def code_flow_controls(spa_grant: oauth.CodeGrant, web_grant: oauth.CodeGrant, e
         assert grant.response.status_code == 200, (
             f"control: {endpoints.token} refused {client_id}'s legitimate code flow ({grant.response.status_code})"
         )
+
+
+@pytest.fixture(scope="session")
+def token_response(
+    smoke_identities: dict[str, SmokeClient],
+    clients: dict[str, oauth.Client],
+    clinician_browser: oauth.UserAgent,
+    endpoints: oauth.Endpoints,
+    tls_verify: str | bool,
+    request: pytest.FixtureRequest,
+) -> Callable[[str], requests.Response]:
+    """A token response for any smoke client, obtained once with the grant it is registered for."""
+    obtained: dict[str, requests.Response] = {}
+
+    def obtain(client_id: str) -> requests.Response:
+        client, grant = clients[client_id], smoke_identities[client_id].grant
+        if grant is Grant.CODE:
+            return oauth.sign_in(clinician_browser, endpoints, client, "openid").response
+        if grant is Grant.CLIENT_CREDENTIALS:
+            certificate: ClientCertificate = request.getfixturevalue("client_certificate")
+            return oauth.client_credentials(endpoints, client, cert=certificate.requests_cert, verify=tls_verify)
+        if grant is Grant.DEVICE:
+            return oauth.device_grant(clinician_browser, endpoints, client_id, "openid", verify=tls_verify)
+        assert grant is Grant.JWT_BEARER and client.key, f"{client_id}: no grant the smoke suite can obtain tokens with"
+        provider = request.getfixturevalue("assertion_provider_of_clinician")
+        assertion = oauth.bearer_assertion(client.key, provider.issuer, provider.subject, endpoints.issuer)
+        return oauth.jwt_bearer_grant(endpoints, client, assertion, "openid", verify=tls_verify)
+
+    def response(client_id: str) -> requests.Response:
+        if client_id not in obtained:
+            obtained[client_id] = obtain(client_id)
+        return obtained[client_id]
+
+    return response

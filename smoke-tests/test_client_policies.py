@@ -40,6 +40,7 @@ PKCE_S256 = {"pkce.code.challenge.method": "S256"}
 FLOWS_OFF = {"standardFlowEnabled": False, "implicitFlowEnabled": False, "directAccessGrantsEnabled": False,
              "serviceAccountsEnabled": False}  # fmt: skip
 AUTHENTICATORS = ("client-secret", "client-secret-jwt", "client-jwt", "client-x509")
+POLICY_FIELDS = ("enabled", "conditions", "profiles")
 
 
 @dataclass(frozen=True)
@@ -49,26 +50,37 @@ class Case:
     option: str | None = None
     value: Any = None
     """The option's codified value."""
+    policies: tuple[str, ...] = ()
+    """The enabled policies that apply the profile (their settings are what brings the executor to bear)."""
 
     @property
     def setting(self) -> str:
         path = item_path(item_path("clientProfiles", self.profile) + ".executors", self.executor)
         return child_path(f"{path}.configuration", self.option) if self.option else path
 
+    @property
+    def claimed(self) -> tuple[str, ...]:
+        if self.option:
+            return (self.setting,)
+        policies = [item_path("clientPolicies", policy) for policy in self.policies]
+        return (self.setting, *(f"{policy}.{field}" for policy in policies for field in POLICY_FIELDS))
+
 
 def _cases(stack: str) -> list[Case]:
     """Executors of the profiles enabled policies apply, and each option but those no behaviour shows."""
     document = loader.load(stack).document
-    applied = {name for policy in document.client_policies or [] if policy.enabled for name in policy.profiles}
+    applying: dict[str, list[str]] = {}
+    for policy in document.client_policies or []:
+        for name in policy.profiles if policy.enabled else []:
+            applying.setdefault(name, []).append(policy.name)
     found: list[Case] = []
     for profile in document.client_profiles or []:
-        if profile.name not in applied:
+        if profile.name not in applying:
             continue
         for executor in profile.executors:
-            found.append(Case(profile.name, executor.executor))
+            found.append(Case(profile.name, executor.executor, policies=tuple(applying[profile.name])))
             found += [
-                Case(profile.name, executor.executor, option, value)
-                for option, value in executor.configuration.items()
+                Case(profile.name, executor.executor, option, value) for option, value in executor.configuration.items()
             ]
     return [case for case in found if not claimed(list(UNOBSERVABLE), case.setting)]
 
@@ -80,7 +92,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     cases = [c for c in _cases(metafunc.config.getoption("--stack")) if (c.option is not None) == wanted_option]
     metafunc.parametrize(
         "case",
-        [pytest.param(c, id=f"{c.executor}{'/' + c.option if c.option else ''}", marks=claims(c.setting)) for c in cases],
+        [
+            pytest.param(c, id=f"{c.executor}{'/' + c.option if c.option else ''}", marks=claims(*c.claimed))
+            for c in cases
+        ],
     )
 
 
@@ -118,14 +133,14 @@ def _authorization_error(probe: Probe, client_id: str, *, pkce: bool = True, **p
     response = probe.http.get(probe.endpoints.authorization, params=query, allow_redirects=False, timeout=15)
     if response.is_redirect:
         return oauth.AuthorizationResponse(response.status_code, response.headers["Location"], "").error
-    assert response.status_code == 200 and "kc-form-login" in response.text, (  # noqa: PLR2004
+    assert response.status_code == 200 and "kc-form-login" in response.text, (
         f"{probe.endpoints.authorization}: {client_id} answered {response.status_code}, neither an error "
         "redirect nor the login page"
     )
     return None
 
 
-def _expect_registration(probe: Probe, case: Case, purpose: str, accepted: bool, **representation: Any) -> None:  # noqa: FBT001
+def _expect_registration(probe: Probe, case: Case, purpose: str, accepted: bool, **representation: Any) -> None:
     registration = probe.runtime.register(purpose, representation)
     verdict = "accepted" if accepted else "refused"
     assert registration.accepted == accepted, (
@@ -168,7 +183,7 @@ def _reject_ropc_grant(probe: Probe, case: Case) -> None:
         "grant_type": "password", "client_id": registration.client_id, "username": user.username,
         "password": user.password, "scope": "openid",
     }, timeout=15)  # fmt: skip
-    assert oauth.issued_tokens(response) == set() and response.status_code == 400, (  # noqa: PLR2004
+    assert oauth.issued_tokens(response) == set() and response.status_code == 400, (
         f"{case.setting}: {registration.client_id}, registered with direct access grants, obtained tokens with a "
         f"user's password ({response.status_code}); the executor must refuse the password grant"
     )
@@ -211,7 +226,7 @@ def _holder_of_key_enforcer(probe: Probe, case: Case) -> None:
         return oauth.post_form(url, data, verify=probe.verify, cert=cert)
 
     control = request(probe.endpoints.mtls_token, probe.certificate().requests_cert)
-    assert control.status_code == 200, f"control: {registration.client_id} refused with a certificate"  # noqa: PLR2004
+    assert control.status_code == 200, f"control: {registration.client_id} refused with a certificate"
     bare = request(probe.endpoints.token, None)
     assert oauth.issued_tokens(bare) == set() and oauth.oauth_error(bare) == "invalid_request", (
         f"{case.setting}: {registration.client_id}, registered with unbound tokens, obtained a client-credentials "

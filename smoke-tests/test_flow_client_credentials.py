@@ -35,6 +35,7 @@ def _backend_expectations(
     requirements=("SMART-2.2-BACKEND", "RFC9700-2.5", "FAPI2-SP-5.3.2", "HIPAA-164.312(d)"),
     risk="Backend services that cannot authenticate asymmetrically fall back to shared secrets.",
     remediation="Keep smoke-backend on client-jwt PS256 with its registered JWKS; accessTokenLifespan <= 300.",
+    claims=("clients[*].serviceAccountsEnabled", 'clients[*].attributes["use.jwks.*"]'),
 )
 def test_backend_obtains_a_valid_token(
     backend_response: requests.Response,
@@ -56,6 +57,7 @@ def test_backend_obtains_a_valid_token(
     requirements=("RFC8705", "RFC9700-2.2.1", "FAPI2-SP-5.3.3", "HIPAA-164.312(e)(1)"),
     risk="An unbound backend token with bulk PHI scopes is usable by whoever steals it.",
     remediation="Keep tls.client.certificate.bound.access.tokens and the holder-of-key client policy.",
+    claims=('clients[*].attributes["tls.client.certificate.bound.access.tokens"]',),
 )
 def test_backend_token_is_certificate_bound(
     backend_response: requests.Response, client_certificate: ClientCertificate

@@ -54,6 +54,7 @@ def logged_out(
     requirements=("HIPAA-164.312(a)(2)(iii)", "RFC9700-4.2"),
     risk="A logout that cannot complete leaves sessions on shared clinical workstations.",
     remediation="Register post.logout.redirect.uris on every client; clients send id_token_hint.",
+    claims=('clients[*].attributes["post.logout.redirect.uris"]',),
 )
 def test_logout_returns_to_the_post_logout_uri(logged_out: LoggedOut, endpoints: oauth.Endpoints) -> None:
     location = logged_out.logout.headers.get("Location", "")

@@ -23,6 +23,10 @@ UNOBSERVABLE: dict[str, str] = {
     "clientProfiles[*].executors[holder-of-key-enforcer].configuration.auto-configure": "the policy's grant-type "
     "condition never matches a client registration, so auto-configure never runs; the executor refuses token "
     "requests without a certificate instead (test_client_policies.py)",
+    "master.clients[*].standardFlowEnabled": "the kit's admin client registers no redirect URI, so no browser flow "
+    "can complete whatever the flag",
+    "master.clients[*].implicitFlowEnabled": "the kit's admin client registers no redirect URI, so no browser flow "
+    "can complete whatever the flag",
     "users[*].realmRoles": "with fullScopeAllowed false a role that none of the client's scopes maps never reaches a "
     "token, so an extra role shows nowhere until another setting also changes",
 }

@@ -69,17 +69,17 @@ def setting(path: str) -> LiveSetting:
         found = RealmScopes(path, tail[0])
     elif head == "realm" and tail:
         found = RealmField(path, tuple(tail))
-    elif head == "clients" and item and len(tail) == 2 and tail[0] == "attributes":  # noqa: PLR2004 - attributes.<name>
+    elif head == "clients" and item and len(tail) == 2 and tail[0] == "attributes":
         found = ClientAttribute(path, realm, item, tail[1])
     elif head == "clients" and item and len(tail) == 1:
         found = ClientField(path, realm, item, tail[0])
-    elif head == "clientProfiles" and item and tail[:1] == ["executors"] and len(tail) == 2:  # noqa: PLR2004
+    elif head == "clientProfiles" and item and tail[:1] == ["executors"] and len(tail) == 2:
         found = Executor(path, item, tail[1][1:-1])
     elif head == "clientProfiles" and item and tail[:1] == ["executors"] and tail[2:3] == ["configuration"]:
         found = ExecutorOption(path, item, tail[1][1:-1], tail[3])
     elif head == "clientPolicies" and item and len(tail) == 1:
         found = PolicyField(path, item, tail[0])
-    elif head == "identityProviders" and item and len(tail) == 2 and tail[0] == "config":  # noqa: PLR2004
+    elif head == "identityProviders" and item and len(tail) == 2 and tail[0] == "config":
         found = ProviderConfig(path, item, tail[1])
     elif head == "users" and item and tail == ["realmRoles"]:
         found = UserRealmRoles(path, item)
@@ -334,7 +334,7 @@ class UserPresence:
     def read(self, session: Session) -> bool:
         return _user(session.realm, self.username) is not None
 
-    def write(self, session: Session, value: bool) -> None:  # noqa: FBT001 - the setting's value
+    def write(self, session: Session, value: bool) -> None:
         api = session.realm
         existing = _user(api, self.username)
         if value and existing is None:

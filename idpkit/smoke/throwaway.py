@@ -56,7 +56,7 @@ class Throwaway:
         try:
             created = self.admin.post(self.admin.path(urls.CLIENTS), {**representation, "clientId": client_id})
         except ApiError as error:
-            if error.status >= 500:  # noqa: PLR2004 - a server error is not a policy's refusal
+            if error.status >= 500:
                 raise
             return Registration(client_id, None, str(error))
         uuid = self.admin.created_id(created)
