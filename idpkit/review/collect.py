@@ -21,7 +21,17 @@ from idpkit.realm.rules import EXPIRED_EXCEPTION
 from idpkit.realm.rules import RULES as REALM_RULES
 from idpkit.realm.rules import evaluate as evaluate_realm
 from idpkit.review import aws_settings, realm_settings, smoke, traceability
-from idpkit.review.model import EnvironmentRow, ExceptionEntry, Family, Finding, Review, Rule, Setting
+from idpkit.review.model import (
+    EnvironmentRow,
+    ExceptionEntry,
+    Family,
+    Finding,
+    NotApplicableEntry,
+    Review,
+    Rule,
+    Setting,
+)
+from idpkit.smoke.codified import MASTER_SOURCE, master_settings
 
 AWS_ENVIRONMENTS = tuple(environment.value for environment in Environment)
 
@@ -74,6 +84,10 @@ def collect(stack: str, today: dt.date | None = None) -> Review:
         aws_environments=AWS_ENVIRONMENTS,
         environment_rows=rows,
         aws_note=aws_note,
+        not_applicable=[
+            NotApplicableEntry(entry.credential, entry.owner, entry.reason, loaded.file_of("smokeNotApplicable"))
+            for entry in loaded.document.smoke_not_applicable or []
+        ],
     )
 
 
@@ -126,7 +140,9 @@ def _realm_findings(loaded: LoadedConfig, exceptions: list[ExceptionEntry], toda
 
 
 def _realm_settings(loaded: LoadedConfig) -> list[Setting]:
+    """realm-config's settings with the rules enforcing them, then the master realm's kit admin client."""
     enforced = realm_settings.enforcing_rules(loaded)
+    master = [Setting(Family.REALM, path, value, MASTER_SOURCE, ()) for path, value in master_settings().items()]
     return [
         Setting(
             Family.REALM,
@@ -138,7 +154,7 @@ def _realm_settings(loaded: LoadedConfig) -> list[Setting]:
             traceability.descriptive(s.path),
         )
         for s in realm_settings.settings(loaded)
-    ]
+    ] + master
 
 
 def _realm_rows(configs: dict[str, LoadedConfig]) -> list[EnvironmentRow]:

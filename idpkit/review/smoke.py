@@ -48,6 +48,7 @@ def latest_run(stack: str) -> SmokeRun | None:
         recorded=dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC),
         seconds=float(data.get("seconds", 0)),
         results=tuple(
-            SmokeResult(r["check"], r["test"], r.get("flow", ""), r["outcome"]) for r in data.get("results", [])
+            SmokeResult(r["check"], r["test"], r.get("flow", ""), r["outcome"], r.get("reason", ""))
+            for r in data.get("results", [])
         ),
     )

@@ -14,6 +14,8 @@ from idpkit.review import realm_settings, traceability
 from idpkit.review.model import Family
 from idpkit.review.render_html import render as render_html
 from idpkit.review.render_md import render as render_md
+from idpkit.smoke.checks import claimed
+from idpkit.smoke.config_reads import UNOBSERVABLE
 from tests.review.reviews import review
 
 # Security settings no rule checks yet; each needs a rule in idpkit/realm/rules.py. strict=True:
@@ -35,11 +37,38 @@ def _prod_settings() -> list[Any]:
 
 
 @pytest.mark.parametrize("path", _prod_settings())
-def test_prod_setting_maps_to_a_requirement_through_a_rule(path: str) -> None:
+def test_prod_setting_maps_to_a_requirement(path: str) -> None:
     (found,) = [t for t in traceability.trace(review("prod")) if t.setting.path == path]
-    assert found.setting.descriptive or (found.rules and found.requirements), (
-        f"{path} = {found.setting.value!r} ({found.setting.source}) is enforced by no rule and serves no requirement"
+    assert found.setting.descriptive or ((found.rules or found.proofs) and found.requirements), (
+        f"{path} = {found.setting.value!r} ({found.setting.source}) is enforced by no rule, proven by no smoke check "
+        "and serves no requirement"
     )
+
+
+def _realm_settings() -> list[Any]:
+    return [
+        pytest.param(stack, setting.path, id=f"{stack}-{setting.path}")
+        for stack in ("local", "prod")
+        for setting in review(stack).settings
+        if setting.family is Family.REALM and not setting.descriptive
+    ]
+
+
+@pytest.mark.parametrize(("stack", "path"), _realm_settings())
+def test_realm_setting_is_proven_by_a_smoke_check(stack: str, path: str) -> None:
+    """Every realm setting in the review maps to a behavioural check or a config read marked as one."""
+    (found,) = [t for t in traceability.trace(review(stack)) if t.setting.path == path]
+    assert found.proofs, f"{stack}: {path} is claimed by no smoke check (idpkit.smoke.checks claims)"
+    for check in found.config_reads:
+        assert check.config_read, f"{check.metadata.id}: a config read must say why no behaviour shows {path}"
+
+
+def test_config_read_settings_are_the_unobservable_ones() -> None:
+    """Config reads prove exactly the settings config_reads.py names, each with its reason."""
+    for stack in ("local", "prod"):
+        read = [t.setting.path for t in traceability.trace(review(stack)) if t.proofs and not t.behavioural]
+        stray = [path for path in read if not claimed(list(UNOBSERVABLE), path)]
+        assert not stray, f"{stack}: settings proven only by config reads, not listed as unobservable: {stray}"
 
 
 def _all_rules() -> list[Any]:
