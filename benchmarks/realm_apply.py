@@ -19,7 +19,7 @@ from idpkit import paths
 from idpkit.outputs import load_outputs
 from idpkit.realm import engine
 
-SIZES = (100, 500)
+SIZES = (100, 500, 2000)
 
 
 def _generated_client(index: int) -> dict[str, object]:
@@ -31,6 +31,7 @@ def _generated_client(index: int) -> dict[str, object]:
         "implicitFlowEnabled": False,
         "directAccessGrantsEnabled": False,
         "fullScopeAllowed": False,
+        "frontchannelLogout": False,
         "redirectUris": [f"https://bench-{index:04d}.example.org/callback"],
         "attributes": {"pkce.code.challenge.method": "S256", "use.jwks.string": "true"},
         "defaultClientScopes": ["basic", "phi-api-audience"],

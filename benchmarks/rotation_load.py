@@ -30,11 +30,11 @@ from pathlib import Path
 import jwt
 import requests
 
+from idpkit.keycloak_admin import AdminApi, ApiError, connect, urls
 from idpkit.keys.live import LiveRealm
 from idpkit.keys.rotation import KeyManager
 from idpkit.keys.store import LocalKeyStore
 from idpkit.outputs import StackOutputs, load_admin_credentials, load_outputs
-from idpkit.realm.api import AdminApi, ApiError, connect
 
 REALM = "keys-load"
 CLIENT = ("load-service", "load-service-secret-0123456789")
@@ -187,13 +187,13 @@ def _timed(step: Callable[[], object]) -> float:
 
 def _create_realm(master: AdminApi, algorithm: str) -> None:
     _drop_realm(master)
-    master.post("admin/realms", {
+    master.post(urls.REALMS, {
         "realm": REALM, "enabled": True, "sslRequired": "all", "defaultSignatureAlgorithm": algorithm,
         "accessTokenLifespan": ACCESS_SECONDS, "accessTokenLifespanForImplicitFlow": ACCESS_SECONDS,
         "ssoSessionIdleTimeout": SESSION_SECONDS, "ssoSessionMaxLifespan": SESSION_SECONDS,
         "offlineSessionIdleTimeout": SESSION_SECONDS,
     })  # fmt: skip
-    master.post(f"admin/realms/{REALM}/clients", {
+    master.post(AdminApi(master.connection, REALM).path(urls.CLIENTS), {
         "clientId": CLIENT[0], "secret": CLIENT[1], "publicClient": False,
         "serviceAccountsEnabled": True, "standardFlowEnabled": False,
     })  # fmt: skip
@@ -201,7 +201,7 @@ def _create_realm(master: AdminApi, algorithm: str) -> None:
 
 def _drop_realm(master: AdminApi) -> None:
     try:
-        master.delete(f"admin/realms/{REALM}")
+        master.delete(AdminApi(master.connection, REALM).path(urls.REALM))
     except ApiError as error:
         if error.status != 404:
             raise

@@ -37,10 +37,10 @@ from benchlib import Section, arguments, cpu_seconds, percentile, save
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, ApiError, connect, urls
 from idpkit.local.layout import LocalLayout
 from idpkit.local.pki import issue_client_certificate
 from idpkit.outputs import StackOutputs, load_admin_credentials, load_outputs
-from idpkit.realm.api import ADMIN_REALM, AdminApi, ApiError, connect
 from idpkit.realm.secrets import load_smoke_credentials
 from idpkit.smoke import oauth
 from idpkit.smoke.certificates import SMOKE_MTLS_CN
@@ -299,9 +299,10 @@ def _discovery(issuer: str, verify: str | bool) -> dict[str, object]:
 def _create_realm(master: AdminApi, secret: str, password: str) -> oauth.ClientKey:
     """The `bench` realm: like `phi` in token signing (PS256), without its client policies or events."""
     _drop_realm(master)
-    master.post("admin/realms", {"realm": REALM, "enabled": True, "sslRequired": "all",
+    master.post(urls.REALMS, {"realm": REALM, "enabled": True, "sslRequired": "all",
                                  "defaultSignatureAlgorithm": ALGORITHM, "revokeRefreshToken": True})  # fmt: skip
-    clients = f"admin/realms/{REALM}/clients"
+    bench = AdminApi(master.connection, REALM)
+    clients = bench.path(urls.CLIENTS)
     master.post(clients, {"clientId": SECRET_CLIENT, "secret": secret, "publicClient": False,
                           "serviceAccountsEnabled": True, "standardFlowEnabled": False})  # fmt: skip
     private = rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS)
@@ -316,7 +317,7 @@ def _create_realm(master: AdminApi, secret: str, password: str) -> oauth.ClientK
     })  # fmt: skip
     master.post(clients, {"clientId": REFRESH_CLIENT, "secret": secret, "publicClient": False,
                           "standardFlowEnabled": False, "directAccessGrantsEnabled": True})  # fmt: skip
-    master.post(f"admin/realms/{REALM}/users", {
+    master.post(bench.path(urls.USERS), {
         "username": USER, "enabled": True, "email": f"{USER}@example.org", "emailVerified": True,
         "firstName": "Bench", "lastName": "User",
         "credentials": [{"type": "password", "value": password, "temporary": False}],
@@ -329,7 +330,7 @@ def _create_realm(master: AdminApi, secret: str, password: str) -> oauth.ClientK
 
 def _drop_realm(master: AdminApi) -> None:
     try:
-        master.delete(f"admin/realms/{REALM}")
+        master.delete(AdminApi(master.connection, REALM).path(urls.REALM))
     except ApiError as error:
         if error.status != 404:
             raise

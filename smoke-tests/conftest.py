@@ -17,9 +17,9 @@ import requests
 from jwt import PyJWKClient
 
 from idpkit.errors import IdpkitError
+from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, connect
 from idpkit.outputs import StackOutputs, load_admin_credentials, load_outputs
 from idpkit.realm import loader
-from idpkit.realm.api import ADMIN_REALM, AdminApi, connect
 from idpkit.realm.loader import LoadedConfig
 from idpkit.realm.model import RealmSettings
 from idpkit.realm.secrets import load_smoke_credentials

@@ -14,8 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
-from idpkit.realm import urls
-from idpkit.realm.api import AdminApi
+from idpkit.keycloak_admin import AdminApi, urls
 from idpkit.realm.model import RealmSettings
 from idpkit.smoke import oauth
 from idpkit.smoke.checks import check

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from idpkit.realm import loader, urls
-from idpkit.realm.api import AdminApi
+from idpkit.keycloak_admin import AdminApi, urls
+from idpkit.realm import loader
 from idpkit.smoke import oauth
 from idpkit.smoke.checks import check
 from idpkit.smoke.identities import smoke_clients

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from idpkit.realm import loader, urls
-from idpkit.realm.api import AdminApi
+from idpkit.keycloak_admin import AdminApi, urls
+from idpkit.realm import loader
 from idpkit.smoke.checks import check
 
 # smoke-tests' code-flow clients and a scope each requests (realm-config/fragments/smoke.yaml).

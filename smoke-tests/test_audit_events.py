@@ -17,9 +17,8 @@ from typing import Any
 import pytest
 import requests
 
-from idpkit.realm import urls
-from idpkit.realm.api import AdminApi
-from idpkit.realm.rules import REQUIRED_EVENT_TYPES
+from idpkit.keycloak_admin import AdminApi, urls
+from idpkit.realm.rules.events import REQUIRED_EVENT_TYPES
 from idpkit.smoke import oauth
 from idpkit.smoke.certificates import ClientCertificate
 from idpkit.smoke.checks import check, claims

@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 import requests
 
+from idpkit.keycloak_admin import AdminApi
 from idpkit.outputs import StackOutputs
 from idpkit.realm import loader
-from idpkit.realm.api import AdminApi
 from idpkit.smoke import oauth
 from idpkit.smoke.checks import check, claims
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from idpkit.keycloak_admin import AdminApi
 from idpkit.outputs import load_outputs
 from idpkit.realm import loader
-from idpkit.realm.api import AdminApi
 from idpkit.realm.engine import Session
 from idpkit.smoke import codified, live
 from idpkit.smoke.checks import check, claimed, claims

@@ -6,8 +6,7 @@ realm settings say for administrators and users alike.
 
 from __future__ import annotations
 
-from idpkit.realm import urls
-from idpkit.realm.api import AdminApi, ApiError
+from idpkit.keycloak_admin import AdminApi, ApiError, urls
 from idpkit.smoke.checks import check
 from idpkit.smoke.throwaway import Throwaway
 

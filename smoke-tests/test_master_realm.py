@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 import requests
 
+from idpkit.keycloak_admin import ADMIN_REALM, AdminApi
 from idpkit.outputs import AdminCredentials, StackOutputs, load_admin_credentials
-from idpkit.realm.api import ADMIN_REALM, AdminApi
 from idpkit.realm.bootstrap import ADMIN_CLIENT, ADMIN_CLIENT_ID
 from idpkit.smoke import oauth
 from idpkit.smoke.checks import check

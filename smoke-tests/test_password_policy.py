@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 import pytest
 
-from idpkit.realm import loader, urls
-from idpkit.realm.api import AdminApi, ApiError
+from idpkit.keycloak_admin import AdminApi, ApiError, urls
+from idpkit.realm import loader
 from idpkit.smoke.checks import check
 from idpkit.smoke.redaction import register_secret
 from idpkit.smoke.throwaway import Throwaway, User

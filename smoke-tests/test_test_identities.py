@@ -11,9 +11,8 @@ from __future__ import annotations
 import pytest
 import requests
 
+from idpkit.keycloak_admin import AdminApi, urls
 from idpkit.outputs import StackOutputs
-from idpkit.realm import urls
-from idpkit.realm.api import AdminApi
 from idpkit.realm.loader import LoadedConfig
 from idpkit.realm.model import SERVICE_ACCOUNT_PREFIX
 from idpkit.smoke import oauth

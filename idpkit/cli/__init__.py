@@ -5,8 +5,9 @@ from __future__ import annotations
 import sys
 
 import click
+from rich.markup import escape
 
-from idpkit import __version__
+from idpkit import __version__, bugs
 from idpkit.cli.bench import bench
 from idpkit.cli.certs import certs
 from idpkit.cli.host import host
@@ -56,4 +57,7 @@ def main() -> None:
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as error:  # anything else is a bug in the kit, reported as one
+        stderr.print(f"[bold red]bug:[/bold red] {escape(bugs.record(error))}", highlight=False)
+        sys.exit(ExitCode.ERROR)
     sys.exit(ExitCode.OK)

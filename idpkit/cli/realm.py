@@ -8,13 +8,13 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.table import Table
 
 from idpkit.cli.options import json_option, stack_option
 from idpkit.console import Reporter
 from idpkit.errors import ExitCode, IdpkitError
 from idpkit.outputs import load_outputs
 from idpkit.realm import engine, schema
+from idpkit.realm import render as render_plan
 from idpkit.realm.loader import ENVIRONMENTS
 
 environment_option = click.option(
@@ -23,6 +23,13 @@ environment_option = click.option(
     type=click.Choice(ENVIRONMENTS),
     default=None,
     help="Overlay to use (default: the stack's name).",
+)
+format_option = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["diff", "table"]),
+    default="diff",
+    help="diff: one line per changed field, fits 80 columns (default); table: every field in columns.",
 )
 prune_option = click.option(
     "--prune",
@@ -103,20 +110,18 @@ def schema_command(output: Path | None) -> None:
     Reporter(json_mode=False).note(f"wrote {target}")
 
 
-def _render(result: engine.Plan, title: str) -> Callable[[Console], None]:
+def _render(result: engine.Plan, title: str, output_format: str) -> Callable[[Console], None]:
     def render(console: Console) -> None:
         if not result.changes:
             console.print(f"[green]realm {result.realm} ({result.environment}) is in sync[/green]")
+        elif output_format == "table":
+            console.print(render_plan.table(result.changes, title))
         else:
-            table = Table(title=title)
-            for column in ("kind", "object", "action", "field", "live", "desired"):
-                table.add_column(column, overflow="fold")
-            for change in result.changes:
-                fields = change.to_dict()["fields"] or [{"field": "", "live": "", "desired": ""}]
-                for index, item in enumerate(fields):
-                    head = (change.kind, change.name, change.action) if index == 0 else ("", "", "")
-                    table.add_row(*head, item["field"], _short(item["live"]), _short(item["desired"]))
-            console.print(table)
+            console.print(title, highlight=False)
+            for line in render_plan.diff_lines(result.changes):
+                console.print(line, highlight=False, markup=False, soft_wrap=True)
+        for note in result.notes:
+            console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
         for note in result.unmanaged:
             console.print(f"[yellow]unmanaged:[/yellow] {note}", highlight=False)
         for waiver in result.waivers:
@@ -130,13 +135,8 @@ def _render(result: engine.Plan, title: str) -> Callable[[Console], None]:
     return render
 
 
-def _short(value: object, limit: int = 80) -> str:
-    text = "" if value is None else str(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _finish(result: engine.Plan, json_mode: bool, title: str, *, pending: bool) -> None:
-    Reporter(json_mode=json_mode).result(result.to_dict(), _render(result, title))
+def _finish(result: engine.Plan, json_mode: bool, title: str, output_format: str, *, pending: bool) -> None:
+    Reporter(json_mode=json_mode).result(result.to_dict(), _render(result, title, output_format))
     if pending:
         sys.exit(ExitCode.CHANGES_PENDING)
 
@@ -145,39 +145,72 @@ def _finish(result: engine.Plan, json_mode: bool, title: str, *, pending: bool) 
 @stack_option
 @environment_option
 @prune_option
+@format_option
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also save the plan to this file, for `realm apply --plan` (after review).",
+)
 @json_option
-def plan(stack: str, environment: str | None, prune: bool, json_mode: bool) -> None:
+def plan(
+    stack: str, environment: str | None, prune: bool, output_format: str, out: Path | None, json_mode: bool
+) -> None:
     """Show what apply would change, per object and field (exit 2 when changes are pending)."""
     env = _environment(stack, environment)
     engine.validate(env)  # refuse bad files before any API call, even the login
     result = engine.plan(engine.Session.open(load_outputs(stack)), env, stack, prune=prune)
-    _finish(result, json_mode, f"realm plan: stack {stack}, overlay {env}", pending=bool(result.changes))
+    if out is not None:
+        engine.save_plan(result, stack, out)
+        Reporter(json_mode=json_mode).note(f"plan saved to {out}: apply it with `idpkit realm apply --plan {out}`")
+    title = f"realm plan: stack {stack}, overlay {env}"
+    _finish(result, json_mode, title, output_format, pending=bool(result.changes))
 
 
 @realm.command()
 @stack_option
 @environment_option
 @prune_option
+@format_option
+@click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Apply exactly this saved plan (refused if the realm changed since it was made).",
+)
 @json_option
-def apply(stack: str, environment: str | None, prune: bool, json_mode: bool) -> None:
+def apply(
+    stack: str, environment: str | None, prune: bool, output_format: str, plan_file: Path | None, json_mode: bool
+) -> None:
     """Validate, then create/update (and with --prune delete owned) objects in dependency order."""
-    env = _environment(stack, environment)
-    engine.validate(env)  # refuse bad files before any API call, even the login
     reporter = Reporter(json_mode=json_mode)
-    with reporter.step(f"applying realm-config ({env}) to stack {stack}"):
-        result = engine.apply(engine.Session.open(load_outputs(stack)), env, stack, prune=prune)
+    session_outputs = load_outputs(stack)
+    if plan_file is not None:
+        if environment or prune:
+            raise IdpkitError("--plan applies a saved plan as it is: drop --env and --prune", exit_code=ExitCode.USAGE)
+        with reporter.step(f"applying the saved plan {plan_file} to stack {stack}"):
+            result = engine.apply_saved(engine.Session.open(session_outputs), plan_file, stack)
+        title = f"realm apply: stack {stack}, saved plan {plan_file}"
+    else:
+        env = _environment(stack, environment)
+        engine.validate(env)  # refuse bad files before any API call, even the login
+        with reporter.step(f"applying realm-config ({env}) to stack {stack}"):
+            result = engine.apply(engine.Session.open(session_outputs), env, stack, prune=prune)
+        title = f"realm apply: stack {stack}, overlay {env}"
     reporter.note(f"{len(result.changes)} change(s), {result.writes.total} write call(s), {result.seconds:.1f} s")
-    _finish(result, json_mode, f"realm apply: stack {stack}, overlay {env}", pending=False)
+    _finish(result, json_mode, title, output_format, pending=False)
 
 
 @realm.command()
 @stack_option
 @environment_option
+@format_option
 @json_option
-def drift(stack: str, environment: str | None, json_mode: bool) -> None:
+def drift(stack: str, environment: str | None, output_format: str, json_mode: bool) -> None:
     """Report live changes made outside the kit (exit 2 on drift); for scheduled runs."""
     env = _environment(stack, environment)
     engine.validate(env)  # refuse bad files before any API call, even the login
     result = engine.plan(engine.Session.open(load_outputs(stack)), env, stack, prune=True)
     drifted = bool(result.changes or result.unmanaged)
-    _finish(result, json_mode, f"realm drift: stack {stack}, overlay {env}", pending=drifted)
+    _finish(result, json_mode, f"realm drift: stack {stack}, overlay {env}", output_format, pending=drifted)

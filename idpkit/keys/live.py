@@ -1,7 +1,8 @@
 """The realm's key providers and published keys, read and changed through the admin API.
 
-All admin API access of the keys commands goes through here (and through `idpkit.realm.api`, which
-owns connections, error mapping and write counting; it is imported only in this module).
+All admin API access of the keys commands goes through here, on the kit's one admin client
+(`idpkit.keycloak_admin`: python-keycloak's methods where it has them, raw calls on the same
+connection for offline sessions and logout-all; writes counted, errors mapped there).
 """
 
 from __future__ import annotations
@@ -9,21 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from idpkit.keycloak_admin import AdminApi, ApiError, WriteCounter, connect, urls
 from idpkit.keys.window import PassiveWindow, compute
 from idpkit.outputs import StackOutputs, load_admin_credentials
-from idpkit.realm.api import AdminApi, ApiError, WriteCounter, connect
 
 KEY_PROVIDER_TYPE = "org.keycloak.keys.KeyProvider"
 KIT_PREFIX = "idpkit-"
-REALM = "admin/realms/{realm}"
-COMPONENTS = REALM + "/components"
-COMPONENT = REALM + "/components/{id}"
-KEYS = REALM + "/keys"
-CLIENTS = REALM + "/clients"
-CLIENT_SESSION_STATS = REALM + "/client-session-stats"
-CLIENT_SESSIONS = REALM + "/clients/{id}/user-sessions"
-CLIENT_OFFLINE_SESSIONS = REALM + "/clients/{id}/offline-sessions"
-LOGOUT_ALL = REALM + "/logout-all"
 SESSION_PAGE = 500
 NOT_FOUND = 404
 SIGNING_PROVIDERS = ("rsa", "rsa-generated", "ecdsa-generated", "eddsa-generated", "java-keystore")
@@ -90,19 +82,19 @@ class LiveRealm:
         return self.api.writes
 
     def representation(self) -> dict[str, Any]:
-        loaded: dict[str, Any] = self.api.get(self.api.path(REALM))
+        loaded: dict[str, Any] = self.api.keycloak.get_realm(self.realm)
         return loaded
 
     def passive_window(self) -> PassiveWindow:
-        return compute(self.representation(), self.api.get(self.api.path(CLIENTS)) or [])
+        return compute(self.representation(), self.api.keycloak.get_clients())
 
     def signing_keys(self, algorithm: str) -> list[LiveKey]:
         """Every key provider of `algorithm` used for signatures, highest priority first."""
         return [key for key in self.all_signing_keys() if key.algorithm == algorithm]
 
     def all_signing_keys(self) -> list[LiveKey]:
-        components = self.api.get(self.api.path(COMPONENTS), type=KEY_PROVIDER_TYPE) or []
-        published = {key["providerId"]: key for key in (self.api.get(self.api.path(KEYS)) or {}).get("keys", [])}
+        components = self.api.keycloak.get_components({"type": KEY_PROVIDER_TYPE})
+        published = {key["providerId"]: key for key in (self.api.keycloak.get_keys() or {}).get("keys", [])}
         found = []
         for component in components:
             if component["providerId"] not in SIGNING_PROVIDERS:
@@ -125,7 +117,7 @@ class LiveRealm:
 
     def find(self, name: str) -> LiveKey | None:
         """The kit's key named `name` (kit names are unique per realm), in any state."""
-        for component in self.api.get(self.api.path(COMPONENTS), type=KEY_PROVIDER_TYPE, name=name) or []:
+        for component in self.api.keycloak.get_components({"type": KEY_PROVIDER_TYPE, "name": name}):
             if component["name"] == name:
                 return next(key for key in self.all_signing_keys() if key.component_id == component["id"])
         return None
@@ -139,12 +131,11 @@ class LiveRealm:
             "parentId": parent,
             "config": config,
         }
-        return self.api.created_id(self.api.post(self.api.path(COMPONENTS), body))
+        return str(self.api.keycloak.create_component(body))
 
     def set_state(self, component_id: str, *, active: bool | None = None, enabled: bool | None = None) -> bool:
         """Set `active`/`enabled`; True if anything changed (the admin API keeps secret config on PUT)."""
-        path = self.api.path(COMPONENT, id=component_id)
-        component = self.api.get(path)
+        component = self.api.keycloak.get_component(component_id)
         config = component.setdefault("config", {})
         wanted = {name: value for name, value in (("active", active), ("enabled", enabled)) if value is not None}
         changes = {
@@ -155,13 +146,13 @@ class LiveRealm:
         if not changes:
             return False
         config.update(changes)
-        self.api.put(path, component)
+        self.api.keycloak.update_component(component_id, component)
         return True
 
     def delete(self, component_id: str) -> bool:
         """Delete a component; False if it was already gone."""
         try:
-            self.api.delete(self.api.path(COMPONENT, id=component_id))
+            self.api.keycloak.delete_component(component_id)
         except ApiError as error:
             if error.status == NOT_FOUND:
                 return False
@@ -173,21 +164,21 @@ class LiveRealm:
         sessions: set[str] = set()
         offline: set[str] = set()
         users: set[str] = set()
-        for stats in self.api.get(self.api.path(CLIENT_SESSION_STATS)) or []:
-            for template, seen, count in (
-                (CLIENT_SESSIONS, sessions, "active"),
-                (CLIENT_OFFLINE_SESSIONS, offline, "offline"),
-            ):
-                if int(stats.get(count) or 0) == 0:
-                    continue
-                for session in self._paged(self.api.path(template, id=stats["id"])):
-                    seen.add(session["id"])
+        for stats in self.api.keycloak.get_client_sessions_stats():
+            if int(stats.get("active") or 0):
+                for session in self.api.keycloak.get_client_all_sessions(stats["id"]):
+                    sessions.add(session["id"])
+                    users.add(session["userId"])
+            if int(stats.get("offline") or 0):
+                # python-keycloak has no method for a client's offline sessions.
+                for session in self._paged(self.api.path(urls.CLIENT_OFFLINE_SESSIONS, id=stats["id"])):
+                    offline.add(session["id"])
                     users.add(session["userId"])
         return BlastRadius(len(sessions), len(offline), len(users))
 
     def end_all_sessions(self) -> None:
         """End every session of the realm and push a not-before so tokens issued until now are refused."""
-        self.api.post(self.api.path(LOGOUT_ALL), None)
+        self.api.post(self.api.path(urls.LOGOUT_ALL), None)  # python-keycloak has no method for it
 
     def _paged(self, path: str) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []

@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, urls
 from idpkit.local.files import write_private
 from idpkit.outputs import SECRETS_MANAGER_ARN_PREFIX, AdminCredentials, StackOutputs
-from idpkit.realm import urls
-from idpkit.realm.api import ADMIN_REALM, AdminApi
+from idpkit.realm.changes import Change
 from idpkit.realm.diff import FieldChange
-from idpkit.realm.resources import OWNER_ATTRIBUTE, Change
+from idpkit.realm.kinds.base import OWNER_ATTRIBUTE
 
 ADMIN_CLIENT_ID = "idpkit-admin"
 ADMIN_ROLE = "admin"
@@ -36,30 +36,37 @@ ADMIN_CLIENT = {
 }
 
 
-def bootstrap_change(master: AdminApi, outputs: StackOutputs, credentials: AdminCredentials) -> Change | None:
+OPERATION = "bootstrap-admin-client"
+
+
+def bootstrap_change(outputs: StackOutputs, credentials: AdminCredentials) -> Change | None:
     """The change that moves the kit onto its service account; None once it has."""
     if credentials.is_service_account:
         return None
-
-    def run() -> None:
-        existing = master.get(master.path(urls.CLIENTS), clientId=ADMIN_CLIENT_ID) or []
-        client_uuid = (
-            existing[0]["id"] if existing else master.created_id(master.post(master.path(urls.CLIENTS), ADMIN_CLIENT))
-        )
-        account = master.get(master.path(urls.CLIENT_SERVICE_ACCOUNT, id=client_uuid))
-        granted = {r["name"] for r in master.get(master.path(urls.USER_REALM_ROLES, id=account["id"])) or []}
-        if ADMIN_ROLE not in granted:
-            role = master.get(master.path(urls.ROLES) + f"/{ADMIN_ROLE}")
-            master.post(master.path(urls.USER_REALM_ROLES, id=account["id"]), [role])
-        secret = master.get(master.path(urls.CLIENT_SECRET, id=client_uuid))["value"]
-        store_credentials(outputs, AdminCredentials(client_id=ADMIN_CLIENT_ID, client_secret=secret))
-
     fields = [
         FieldChange("serviceAccountsEnabled", None, True),
         FieldChange("realmRoles", None, [ADMIN_ROLE]),
         FieldChange("adminCredentials", outputs.admin_credentials, "client_id + client_secret"),
     ]
-    return Change("adminClient", f"{ADMIN_REALM}/{ADMIN_CLIENT_ID}", "create", fields, run)
+    return Change("adminClient", f"{ADMIN_REALM}/{ADMIN_CLIENT_ID}", "create", fields, operation=OPERATION)
+
+
+def bootstrap(master: AdminApi, outputs: StackOutputs) -> None:
+    """Create (or find) the admin client, grant it `admin`, store its id and secret as the stack's credentials.
+
+    The secret is read here, at apply time, and goes only to the credentials store, never into a plan.
+    """
+    existing = master.get(master.path(urls.CLIENTS), clientId=ADMIN_CLIENT_ID) or []
+    client_uuid = (
+        existing[0]["id"] if existing else master.created_id(master.post(master.path(urls.CLIENTS), ADMIN_CLIENT))
+    )
+    account = master.get(master.path(urls.CLIENT_SERVICE_ACCOUNT, id=client_uuid))
+    granted = {r["name"] for r in master.get(master.path(urls.USER_REALM_ROLES, id=account["id"])) or []}
+    if ADMIN_ROLE not in granted:
+        role = master.get(master.path(urls.ROLE, name=ADMIN_ROLE))
+        master.post(master.path(urls.USER_REALM_ROLES, id=account["id"]), [role])
+    secret = master.get(master.path(urls.CLIENT_SECRET, id=client_uuid))["value"]
+    store_credentials(outputs, AdminCredentials(client_id=ADMIN_CLIENT_ID, client_secret=secret))
 
 
 def store_credentials(outputs: StackOutputs, credentials: AdminCredentials) -> None:

@@ -10,7 +10,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-_SECRET_NAME = re.compile(r"secret|password|credential|private|token$", re.IGNORECASE)
+# The last component of a field's path that names a secret value (not, e.g., resetPasswordAllowed).
+_SECRET_NAME = re.compile(
+    r"(^|[.\[])(secret|client[_-]?secret|password|credentials?|\w*Credentials|private[_-]?key|registrationAccessToken)$",
+    re.IGNORECASE,
+)
 MASK = "***"
 
 

@@ -1,24 +1,29 @@
-"""plan / apply / drift: validate, read live state, compute changes, write in dependency order.
+"""plan / apply / drift: validate, read live state, compute changes as data, run their writes.
 
 Re-running apply after success makes no write call; after an interruption it converges, because
-every change is computed from live state and every write is idempotent at the object level.
+every change is computed from live state and every write is idempotent at the object level. A plan
+can also be saved (`idpkit.realm.planfile`) and applied later, exactly, unless the realm moved.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from idpkit.errors import IdpkitError
+from idpkit.errors import ExitCode, IdpkitError
+from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, ApiError, Read, ReadLog, WriteCounter, connect, urls
 from idpkit.outputs import StackOutputs, load_admin_credentials
-from idpkit.realm import loader, rules, urls
-from idpkit.realm.api import ADMIN_REALM, AdminApi, ApiError, WriteCounter, connect
-from idpkit.realm.bootstrap import bootstrap_change
-from idpkit.realm.resources import KINDS, Change, Context
+from idpkit.realm import bootstrap, executor, loader, planfile, references, rules
+from idpkit.realm.changes import Change
+from idpkit.realm.kinds import KINDS, Context
+from idpkit.realm.kinds import realm as realm_kind
 from idpkit.realm.secrets import SecretStore
 
 _NOT_FOUND = 404
+_SHOWN_READS = 3
+NEW_REALM_NOTE = "the realm does not exist yet: its contents are planned once it is created"
 
 
 @dataclass
@@ -32,6 +37,9 @@ class Plan:
     waivers: list[rules.Waiver]
     writes: WriteCounter = field(default_factory=WriteCounter)
     seconds: float = 0.0
+    reads: list[Read] = field(default_factory=list)
+    """What the plan read of the live realm (digests), so a saved plan can tell the realm moved."""
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -40,6 +48,7 @@ class Plan:
             "in_sync": not self.changes,
             "changes": [change.to_dict() for change in self.changes],
             "unmanaged": self.unmanaged,
+            "notes": self.notes,
             "exceptions": [
                 {
                     "rule": w.finding.rule.id,
@@ -51,18 +60,13 @@ class Plan:
                 }
                 for w in self.waivers
             ],
-            "writes": {
-                "post": self.writes.post,
-                "put": self.writes.put,
-                "delete": self.writes.delete,
-                "total": self.writes.total,
-            },
+            "writes": self.writes.to_dict(),
             "seconds": round(self.seconds, 3),
         }
 
 
 def validate(environment: str) -> tuple[loader.LoadedConfig, list[rules.Waiver]]:
-    """Schema and security rules; raises ConfigError before anything touches Keycloak."""
+    """Schema, references and security rules; raises ConfigError before anything touches Keycloak."""
     loaded = loader.load(environment)
     return loaded, rules.evaluate(loaded)
 
@@ -78,38 +82,52 @@ class Session:
     @classmethod
     def open(cls, outputs: StackOutputs) -> Session:
         connection = connect(outputs, load_admin_credentials(outputs))
-        master, realm = AdminApi(connection, ADMIN_REALM), AdminApi(connection, outputs.realm)
-        realm.writes = master.writes
-        return cls(outputs, master, realm)
+        return cls(outputs, AdminApi(connection, ADMIN_REALM), AdminApi(connection, outputs.realm))
 
     def relogin(self) -> None:
+        """Log in again (after the bootstrap moved the kit onto its service account), keeping the counter."""
         connection = connect(self.outputs, load_admin_credentials(self.outputs))
-        self.master.connection = self.realm.connection = connection
+        connection.writes = self.master.writes
+        self.master.use(connection)
+        self.realm.use(connection)
+
+    def record_reads(self, log: ReadLog | None) -> None:
+        self.master.connection.read_log = self.realm.connection.read_log = log
+
+    @property
+    def apis(self) -> dict[str, AdminApi]:
+        return {"realm": self.realm, "master": self.master}
 
 
-def plan(
-    session: Session,
-    environment: str,
-    stack: str,
-    *,
-    prune: bool = False,
-    generate: bool = False,
-) -> Plan:
+def plan(session: Session, environment: str, stack: str, *, prune: bool = False) -> Plan:
+    """What apply would change now; every live read is recorded in `reads`."""
     started = time.monotonic()
     loaded, waivers = validate(environment)
     document = loaded.document
     declared = document.realm.realm if document.realm else None
     if declared != session.outputs.realm:
         raise IdpkitError(f"stack {stack!r} serves realm {session.outputs.realm!r} but the files declare {declared!r}")
-    ctx = Context(document, session.realm, SecretStore.open(stack, generate=generate), prune)
-    ctx.realm_exists = _realm_exists(session.realm)
-    changes: list[Change] = []
-    admin = bootstrap_change(session.master, session.outputs, load_admin_credentials(session.outputs))
-    if admin:
-        changes.append(admin)
-    for _kind, planner in KINDS:
-        changes.extend(planner(ctx))
+    log = ReadLog()
+    session.record_reads(log)
+    try:
+        ctx = Context(document, session.realm, SecretStore.open(stack, generate=False), prune)
+        ctx.realm_exists = _realm_exists(session.realm)
+        changes: list[Change] = []
+        notes: list[str] = []
+        admin = bootstrap.bootstrap_change(session.outputs, load_admin_credentials(session.outputs))
+        if admin:
+            changes.append(admin)
+        if ctx.realm_exists:
+            for _kind, planner in KINDS:
+                changes.extend(planner(ctx))
+            references.check_plan(loaded, ctx, changes)
+        else:
+            changes.extend(realm_kind.diff(ctx))
+            notes.append(NEW_REALM_NOTE)
+    finally:
+        session.record_reads(None)
     result = Plan(session.outputs.realm, environment, changes, ctx.unmanaged, waivers, session.realm.writes)
+    result.reads, result.notes = log.reads, notes
     result.seconds = time.monotonic() - started
     return result
 
@@ -118,22 +136,27 @@ def apply(session: Session, environment: str, stack: str, *, prune: bool = False
     """Apply every pending change; returns the changes applied, with the write count."""
     started = time.monotonic()
     applied: list[Change] = []
-    replan = True
-    while replan:
-        pending = plan(session, environment, stack, prune=prune, generate=True)
-        replan = False
-        for change in pending.changes:
-            change.apply()
-            applied.append(change)
-            if change.kind == "adminClient":
-                session.relogin()
-            # A new realm comes with built-in scopes, roles and clients: plan the rest against them.
-            if change.kind == "realm" and change.action == "create":
-                replan = True
-                break
-    pending.changes = applied
+    while True:
+        pending = plan(session, environment, stack, prune=prune)
+        execute(session, pending.changes, stack)
+        applied += pending.changes
+        # A new realm comes with built-in scopes, roles and clients: plan the rest against them.
+        if NEW_REALM_NOTE not in pending.notes:
+            break
+    pending.changes, pending.notes = applied, []
     pending.seconds = time.monotonic() - started
     return pending
+
+
+def execute(session: Session, changes: list[Change], stack: str) -> None:
+    """Run the changes' writes in order (the admin bootstrap logs the session in again)."""
+
+    def bootstrap_admin() -> None:
+        bootstrap.bootstrap(session.master, session.outputs)
+        session.relogin()
+
+    operations = {bootstrap.OPERATION: bootstrap_admin}
+    executor.run(changes, session.apis, SecretStore.open(stack, generate=True), operations)
 
 
 def _realm_exists(api: AdminApi) -> bool:
@@ -144,3 +167,35 @@ def _realm_exists(api: AdminApi) -> bool:
             return False
         raise
     return True
+
+
+def save_plan(result: Plan, stack: str, path: Path) -> None:
+    """Write `result` as a reviewable plan file (`realm apply --plan` applies exactly it)."""
+    saved = planfile.SavedPlan(
+        stack, result.realm, result.environment, planfile.created_now(), result.changes, result.reads, result.notes
+    )
+    planfile.save(saved, path)
+
+
+def apply_saved(session: Session, path: Path, stack: str) -> Plan:
+    """Apply exactly the plan saved at `path`, unless the live realm moved since it was made."""
+    started = time.monotonic()
+    saved = planfile.load(path)
+    if (saved.stack, saved.realm) != (stack, session.outputs.realm):
+        raise IdpkitError(
+            f"{path} was planned for stack {saved.stack!r} (realm {saved.realm!r}), not stack {stack!r} "
+            f"(realm {session.outputs.realm!r}); nothing was applied",
+            exit_code=ExitCode.USAGE,
+        )
+    differing = planfile.moved(session.realm, saved.reads)
+    if differing:
+        shown = ", ".join(differing[:_SHOWN_READS]) + (" …" if len(differing) > _SHOWN_READS else "")
+        raise IdpkitError(
+            f"realm {saved.realm} changed since {path} was planned ({saved.created}): {len(differing)} of "
+            f"{len(saved.reads)} reads answer differently ({shown}); nothing was applied",
+            hint=f"review a new plan: idpkit realm plan --stack {stack} --out {path}",
+        )
+    execute(session, saved.changes, stack)
+    result = Plan(saved.realm, saved.environment, saved.changes, [], [], session.realm.writes, notes=saved.notes)
+    result.seconds = time.monotonic() - started
+    return result

@@ -1,13 +1,15 @@
 """Read `realm-config/`: base files, an environment's overlay and the fragments it includes.
 
-Each file is validated on its own first, so a schema error names the file and the path inside it;
-the merge then records which file set each value, so a rule finding on the merged document can
-name the file too.
+Each file is read and validated on its own first (UTF-8, YAML without duplicate keys, a mapping,
+the schema, no name twice in a named list), so a refusal names the file and the path inside it;
+the merge then records which file set each value, so a finding on the merged document names the
+file too. Every name the merged document uses must resolve (`idpkit.realm.references`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,106 +18,40 @@ from pydantic import ValidationError
 
 from idpkit import paths
 from idpkit.errors import ExitCode, IdpkitError
-from idpkit.realm.model import RealmDocument, service_account_username
+from idpkit.realm import references
+from idpkit.realm.located import (
+    LIST_KEYS,
+    ConfigError,
+    LoadedConfig,
+    Problem,
+    child_path,
+    file_of,
+    item_name,
+    item_path,
+    parent_path,
+)
+from idpkit.realm.model import RealmDocument
+
+__all__ = [
+    "ENVIRONMENTS",
+    "LIST_KEYS",
+    "ConfigError",
+    "LoadedConfig",
+    "Problem",
+    "child_path",
+    "config_dir",
+    "item_name",
+    "item_path",
+    "load",
+    "parent_path",
+]
 
 ENVIRONMENTS = ("local", "dev", "staging", "prod")
-# The key that identifies an item of each named list, so overlays can change one item in place.
-LIST_KEYS = {
-    "roles": "name",
-    "clientScopes": "name",
-    "scopeMappings": "clientScope",
-    "identityProviders": "alias",
-    "clients": "clientId",
-    "clientProfiles": "name",
-    "clientPolicies": "name",
-    "users": "username",
-    "protocolMappers": "name",
-    "federatedIdentities": "identityProvider",
-}
-
-
-def item_name(list_key: str | None, item: Any) -> str | None:
-    """The name of an item of the named list `list_key` (None: not a named list, or no name).
-
-    A service-account entry of `users` has no `username`: it is named after its client, as Keycloak
-    names the user (`service-account-<clientId>`).
-    """
-    key_field = LIST_KEYS.get(list_key or "")
-    if not key_field or not isinstance(item, dict):
-        return None
-    name = item.get(key_field)
-    if name is None and list_key == "users" and isinstance(item.get("serviceAccountClientId"), str):
-        return service_account_username(item["serviceAccountClientId"])
-    return name if isinstance(name, str) else None
+SCHEMA, DUPLICATE = "SCHEMA", "DUPLICATE"
 
 
 def config_dir() -> Path:
     return paths.project_root() / "realm-config"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One reason a configuration is refused."""
-
-    file: str
-    path: str
-    rule: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}: {self.path}: [{self.rule}] {self.message}"
-
-
-class ConfigError(IdpkitError):
-    """The configuration is refused; nothing was sent to Keycloak."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        lines = "\n".join(f"  {problem}" for problem in problems)
-        super().__init__(
-            f"realm configuration refused ({len(problems)} problem(s)); nothing was applied:\n{lines}",
-            exit_code=ExitCode.ERROR,
-        )
-
-
-@dataclass
-class LoadedConfig:
-    """The merged document plus what the rules need to judge and locate findings."""
-
-    environment: str
-    document: RealmDocument
-    """Base + fragments + overlay."""
-    baseline: RealmDocument
-    """Base + fragments: what the overlay may only tighten without an exception."""
-    overlay_file: str
-    provenance: dict[str, str] = field(default_factory=dict)
-    """Path in the merged document -> the file that last set it."""
-
-    def file_of(self, path: str) -> str:
-        """The file that set `path` or its nearest ancestor."""
-        candidate = path
-        while candidate:
-            if candidate in self.provenance:
-                return self.provenance[candidate]
-            candidate = parent_path(candidate)
-        return self.overlay_file
-
-
-def child_path(parent: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{parent}[{key}]"
-    if "." in key or "/" in key or " " in key:
-        return f'{parent}["{key}"]'
-    return f"{parent}.{key}" if parent else key
-
-
-def item_path(parent: str, name: str) -> str:
-    return f"{parent}[{name}]"
-
-
-def parent_path(path: str) -> str:
-    cut = path.rfind('["') if path.endswith('"]') else max(path.rfind("."), path.rfind("["))
-    return path[:cut] if cut > 0 else ""
 
 
 def load(environment: str, directory: Path | None = None) -> LoadedConfig:
@@ -127,63 +63,33 @@ def load(environment: str, directory: Path | None = None) -> LoadedConfig:
         )
     overlay_path = root / "overlays" / f"{environment}.yaml"
     problems: list[Problem] = []
-    base_files = sorted((root / "base").glob("*.yaml"))
     overlay_raw = _read(overlay_path, root, problems)
-    fragments = [root / "fragments" / name for name in overlay_raw.get("includes") or []]
+    fragments = _fragments(overlay_raw, overlay_path, root, problems)
     merged: dict[str, Any] = {}
     provenance: dict[str, str] = {}
-    for path in [*base_files, *fragments]:
+    base_names: dict[tuple[str, str], str] = {}
+    for path in [*sorted((root / "base").glob("*.yaml")), *fragments]:
+        shown = _display(path, root)
         raw = _read(path, root, problems)
         if raw.get("includes"):
-            problems.append(Problem(_display(path, root), "includes", "SCHEMA", "only overlays may include fragments"))
-        _merge(merged, raw, "", _display(path, root), provenance)
+            problems.append(Problem(shown, "includes", SCHEMA, "only overlays may include fragments"))
+        if path.parent.name == "base":
+            problems += _defined_twice(raw, shown, base_names)
+        _merge(merged, raw, "", shown, provenance)
     baseline_raw = _copy(merged)
-    _merge(
-        merged, {k: v for k, v in overlay_raw.items() if k != "includes"}, "", _display(overlay_path, root), provenance
-    )
+    overlay_shown = _display(overlay_path, root)
+    _merge(merged, {k: v for k, v in overlay_raw.items() if k != "includes"}, "", overlay_shown, provenance)
     if problems:
         raise ConfigError(problems)
     loaded = LoadedConfig(
         environment=environment,
-        document=RealmDocument.model_validate(merged),
-        baseline=RealmDocument.model_validate(baseline_raw),
-        overlay_file=_display(overlay_path, root),
+        document=_validated(merged, provenance, overlay_shown),
+        baseline=_validated(baseline_raw, provenance, overlay_shown),
+        overlay_file=overlay_shown,
         provenance=provenance,
     )
-    problems = [Problem(loaded.file_of(path), path, "REFERENCE", message) for path, message in _references(loaded)]
-    if problems:
-        raise ConfigError(problems)
+    references.check(loaded)
     return loaded
-
-
-def _references(loaded: LoadedConfig) -> list[tuple[str, str]]:
-    """Names in the merged document that point at nothing (Keycloak would refuse them mid-apply)."""
-    document = loaded.document
-    machine_clients = {c.client_id for c in document.clients or [] if c.service_accounts_enabled}
-    providers = {p.alias for p in document.identity_providers or []}
-    found: list[tuple[str, str]] = []
-    linked: dict[tuple[str, str], str] = {}
-    for user in document.users or []:
-        path = item_path("users", user.key)
-        client_id = user.service_account_client_id
-        if client_id is not None and client_id not in machine_clients:
-            found.append(
-                (f"{path}.serviceAccountClientId", f"{client_id!r} is no declared client with serviceAccountsEnabled")
-            )
-        seen: set[str] = set()
-        for link in user.federated_identities or []:
-            here = item_path(f"{path}.federatedIdentities", link.identity_provider)
-            if link.identity_provider in seen:
-                found.append((here, "a user has at most one link per identity provider"))
-            seen.add(link.identity_provider)
-            if link.identity_provider not in providers:
-                found.append(
-                    (f"{here}.identityProvider", f"{link.identity_provider!r} is no declared identity provider")
-                )
-            owner = linked.setdefault((link.identity_provider, link.user_id), user.key)
-            if owner != user.key:
-                found.append((f"{here}.userId", f"{link.user_id!r} at {link.identity_provider} is already {owner}'s"))
-    return found
 
 
 def _display(path: Path, root: Path) -> str:
@@ -193,28 +99,118 @@ def _display(path: Path, root: Path) -> str:
         return str(path)
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key written twice in one mapping (YAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice in one mapping", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def _read(path: Path, root: Path, problems: list[Problem]) -> dict[str, Any]:
+    """One file, parsed and validated on its own; {} (with problems recorded) if it is refused."""
     shown = _display(path, root)
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        text = path.read_bytes().decode("utf-8")
     except OSError as error:
-        problems.append(Problem(shown, "", "SCHEMA", f"cannot be read ({error.strerror})"))
+        problems.append(Problem(shown, "", SCHEMA, f"cannot be read ({error.strerror})"))
         return {}
+    except UnicodeDecodeError as error:
+        bad = error.object[error.start : error.start + 1].hex()
+        problems.append(Problem(shown, "", SCHEMA, f"is not UTF-8 text (byte 0x{bad} at offset {error.start})"))
+        return {}
+    try:
+        raw = yaml.load(text, Loader=_UniqueKeyLoader) or {}  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as error:
-        problems.append(Problem(shown, "", "SCHEMA", f"is not valid YAML ({error})"))
+        problems.append(Problem(shown, "", SCHEMA, f"is not valid YAML ({error})"))
         return {}
     if not isinstance(raw, dict):
-        problems.append(Problem(shown, "", "SCHEMA", "must be a mapping at the top level"))
+        problems.append(Problem(shown, "", SCHEMA, "must be a mapping at the top level"))
         return {}
     try:
         RealmDocument.model_validate(raw)
     except ValidationError as error:
         problems.extend(
-            Problem(shown, _error_path(raw, detail["loc"]), "SCHEMA", detail["msg"]) for detail in error.errors()
+            Problem(shown, _error_path(raw, detail["loc"]), SCHEMA, detail["msg"]) for detail in error.errors()
         )
         return {}
+    duplicates = list(_duplicates(raw, ""))
+    problems.extend(Problem(shown, path, DUPLICATE, message) for path, message in duplicates)
     loaded: dict[str, Any] = raw
-    return loaded
+    return {} if duplicates else loaded
+
+
+def _fragments(overlay: dict[str, Any], overlay_path: Path, root: Path, problems: list[Problem]) -> list[Path]:
+    """The fragment files an overlay includes: plain file names inside `fragments/`, each once."""
+    found: list[Path] = []
+    names = overlay.get("includes") or []
+    for index, name in enumerate(names):
+        if "/" in name or "\\" in name or name.startswith("."):
+            problems.append(
+                Problem(
+                    _display(overlay_path, root),
+                    f"includes[{index}]",
+                    SCHEMA,
+                    f"{name!r} must be a file name in realm-config/fragments/",
+                )
+            )
+        else:
+            found.append(root / "fragments" / name)
+    return found
+
+
+def _duplicates(node: Any, path: str) -> Iterator[tuple[str, str]]:
+    """(path, message) for each name listed twice in one list of this file, at any depth."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            here = child_path(path, str(key))
+            if key in LIST_KEYS and isinstance(value, list):
+                names = [item_name(key, item) for item in value]
+                for repeated, count in Counter(n for n in names if n is not None).items():
+                    if count > 1:
+                        yield item_path(here, repeated), f"{repeated!r} appears {count} times in {key}"
+                for item, name in zip(value, names, strict=True):
+                    yield from _duplicates(item, item_path(here, name) if name else here)
+            else:
+                yield from _duplicates(value, here)
+    elif isinstance(node, list) and all(isinstance(item, str) for item in node):
+        for value, count in Counter(node).items():
+            if count > 1:
+                yield path, f"{value!r} is listed {count} times"
+
+
+def _defined_twice(raw: dict[str, Any], shown: str, seen: dict[tuple[str, str], str]) -> list[Problem]:
+    """Base files are peers: one named object belongs to one of them (overlays and fragments override)."""
+    problems: list[Problem] = []
+    for key, value in raw.items():
+        if key not in LIST_KEYS or not isinstance(value, list):
+            continue
+        for item in value:
+            name = item_name(key, item)
+            first = seen.setdefault((key, name), shown) if name is not None else shown
+            if first != shown:
+                problems.append(Problem(shown, item_path(key, str(name)), DUPLICATE, f"is already defined in {first}"))
+    return problems
+
+
+def _validated(raw: dict[str, Any], provenance: dict[str, str], fallback: str) -> RealmDocument:
+    """The merged document; files valid on their own can still merge into something invalid."""
+    try:
+        return RealmDocument.model_validate(raw)
+    except ValidationError as error:
+        problems = []
+        for detail in error.errors():
+            path = _error_path(raw, detail["loc"])
+            file = file_of(provenance, path, fallback)
+            problems.append(Problem(file, path, SCHEMA, f"{detail['msg']} (after merging the files)"))
+        raise ConfigError(problems) from error
 
 
 def _error_path(raw: Any, loc: tuple[Any, ...]) -> str:

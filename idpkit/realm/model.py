@@ -87,10 +87,18 @@ class RealmSettings(KeycloakModel):
     """Absolute SSO session lifetime in seconds."""
     remember_me: bool | None = None
     """Offer "remember me" (extends sessions past the automatic logoff)."""
+    sso_session_idle_timeout_remember_me: int | None = Field(default=None, ge=0)
+    """Idle timeout of remember-me sessions (0: the SSO idle timeout)."""
+    sso_session_max_lifespan_remember_me: int | None = Field(default=None, ge=0)
+    """Lifespan of remember-me sessions (0: the SSO max lifespan)."""
     client_session_idle_timeout: int | None = Field(default=None, ge=0)
     """Client session idle timeout (0: the SSO idle timeout)."""
     client_session_max_lifespan: int | None = Field(default=None, ge=0)
     """Client session lifetime (0: the SSO max lifespan)."""
+    client_offline_session_idle_timeout: int | None = Field(default=None, ge=0)
+    """Offline idle timeout of clients' sessions (0: the offline session idle timeout)."""
+    client_offline_session_max_lifespan: int | None = Field(default=None, ge=0)
+    """Offline lifespan of clients' sessions (0: the offline session max lifespan)."""
     offline_session_idle_timeout: int | None = Field(default=None, ge=1)
     """Offline session idle timeout for clients granted `offline_access`."""
     offline_session_max_lifespan_enabled: bool | None = None
@@ -107,6 +115,14 @@ class RealmSettings(KeycloakModel):
     """Device code lifetime in seconds."""
     oauth2_device_polling_interval: int | None = Field(default=None, ge=1)
     """Minimum device-flow polling interval in seconds."""
+    action_token_generated_by_user_lifespan: int | None = Field(default=None, ge=1)
+    """Lifetime of links users request (e-mail verification, credential reset)."""
+    action_token_generated_by_admin_lifespan: int | None = Field(default=None, ge=1)
+    """Lifetime of action links administrators send."""
+    user_managed_access_allowed: bool | None = None
+    """Let users share their resources with other accounts (UMA)."""
+    otp_policy_code_reusable: bool | None = None
+    """Accept a one-time code more than once within its period."""
     registration_allowed: bool | None = None
     """Self-registration (off for clinical realms: accounts are provisioned)."""
     reset_password_allowed: bool | None = None
@@ -218,6 +234,8 @@ class Client(KeycloakModel):
     """Client credentials grant."""
     consent_required: bool | None = None
     """Ask the user to consent (third-party apps)."""
+    authorization_services_enabled: bool | None = None
+    """Keycloak authorization services (UMA grant, resource permissions)."""
     full_scope_allowed: bool | None = None
     """Put every role of the user in tokens (forbidden: tokens carry only scoped roles)."""
     frontchannel_logout: bool | None = None

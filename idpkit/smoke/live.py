@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from idpkit.errors import IdpkitError
-from idpkit.realm import urls
-from idpkit.realm.api import AdminApi
+from idpkit.keycloak_admin import AdminApi, urls
 from idpkit.realm.engine import Session
 
 ABSENT = None

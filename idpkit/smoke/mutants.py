@@ -31,7 +31,8 @@ from idpkit.outputs import LOCAL_STACK
 from idpkit.realm import loader
 from idpkit.realm.loader import LIST_KEYS, LoadedConfig, child_path, item_name, item_path
 from idpkit.realm.model import RealmDocument
-from idpkit.realm.rules import REQUIRED_EVENT_TYPES, RULES
+from idpkit.realm.rules import RULES
+from idpkit.realm.rules.events import REQUIRED_EVENT_TYPES
 from idpkit.smoke import codified, live
 
 _POLICY_TERM = re.compile(r"(\w+)(?:\(([^)]*)\))?")

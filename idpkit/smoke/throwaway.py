@@ -11,8 +11,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from idpkit.realm import urls
-from idpkit.realm.api import AdminApi, ApiError
+from idpkit.keycloak_admin import AdminApi, ApiError, urls
 from idpkit.smoke.redaction import register_secret
 
 PREFIX = "smoke-runtime-"

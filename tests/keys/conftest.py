@@ -17,8 +17,8 @@ import jwt
 import pytest
 import requests
 
+from idpkit.keycloak_admin import KILL_AFTER_WRITES_ENV, AdminApi, ApiError, connect, urls
 from idpkit.outputs import StackOutputs, load_admin_credentials
-from idpkit.realm.api import KILL_AFTER_WRITES_ENV, AdminApi, ApiError, connect
 from tests.conftest import idpkit
 
 ACCESS_TOKEN_SECONDS = 10
@@ -147,14 +147,14 @@ def open_probe(outputs: StackOutputs, realm: str, algorithm: str, store: Path) -
     connection = connect(outputs, load_admin_credentials(outputs))
     master = AdminApi(connection, "master")
     drop_realm(master, realm)
-    master.post("admin/realms", {
+    master.post(urls.REALMS, {
         "realm": realm, "enabled": True, "sslRequired": "all", "defaultSignatureAlgorithm": algorithm,
         "accessTokenLifespan": ACCESS_TOKEN_SECONDS, "accessTokenLifespanForImplicitFlow": ACCESS_TOKEN_SECONDS,
         "ssoSessionIdleTimeout": SESSION_SECONDS, "ssoSessionMaxLifespan": SESSION_SECONDS,
         "offlineSessionIdleTimeout": SESSION_SECONDS,
     })  # fmt: skip
     admin = AdminApi(connection, realm)
-    clients = admin.path("admin/realms/{realm}/clients")
+    clients = admin.path(urls.CLIENTS)
     admin.post(
         clients,
         {
@@ -176,7 +176,7 @@ def open_probe(outputs: StackOutputs, realm: str, algorithm: str, store: Path) -
             "standardFlowEnabled": False,
         },
     )
-    admin.post(admin.path("admin/realms/{realm}/users"), {
+    admin.post(admin.path(urls.USERS), {
         "username": USER[0], "enabled": True, "email": f"{USER[0]}@example.org", "emailVerified": True,
         "firstName": "Alice", "lastName": "Probe",
         "credentials": [{"type": "password", "value": USER[1], "temporary": False}],
@@ -186,7 +186,7 @@ def open_probe(outputs: StackOutputs, realm: str, algorithm: str, store: Path) -
 
 def drop_realm(master: AdminApi, realm: str) -> None:
     try:
-        master.delete(master.path("admin/realms/{name}", name=realm))
+        master.delete(AdminApi(master.connection, realm).path(urls.REALM))
     except ApiError as error:
         if error.status != 404:
             raise

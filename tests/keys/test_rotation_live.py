@@ -14,6 +14,7 @@ from typing import Any
 import jwt
 import pytest
 
+from idpkit.keycloak_admin import urls
 from tests.keys.conftest import MARGIN_SECONDS, Probe
 
 pytestmark = pytest.mark.local_stack
@@ -231,7 +232,7 @@ def test_restore_brings_back_the_same_key_after_it_is_lost(probe: Probe, emergen
     kid = probe.signing_kid()
     status = probe.keys_json("status")
     component = next(key["component_id"] for key in status["keys"] if key["kid"] == kid)
-    probe.admin.delete(probe.admin.path("admin/realms/{realm}/components/{id}", id=component))  # a rebuilt cluster
+    probe.admin.delete(probe.admin.path(urls.COMPONENT, id=component))  # a rebuilt cluster
     probe.keys("restore")
     assert jwt.get_unverified_header(probe.token())["kid"] == kid, f"kid {kid}: restore must re-import the same key"
 

@@ -7,10 +7,9 @@ import time
 
 import requests
 
+from idpkit.keycloak_admin import AdminApi, connect, urls
 from idpkit.local.layout import LocalLayout
 from idpkit.outputs import StackOutputs, load_admin_credentials
-from idpkit.realm import urls
-from idpkit.realm.api import AdminApi, connect
 
 LOAD_BALANCER_APPENDED = "198.51.100.7"
 CLIENT_FORGED = "203.0.113.66"

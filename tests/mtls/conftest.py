@@ -10,10 +10,10 @@ import pytest
 from cryptography import x509
 from keycloak import KeycloakAdmin
 
+from idpkit.keycloak_admin import connect
 from idpkit.local.layout import LocalLayout
 from idpkit.local.pki import issue_client_certificate
 from idpkit.outputs import StackOutputs, load_admin_credentials
-from idpkit.realm.api import connect
 
 PROBE_REALM = "mtls-probe"
 

@@ -14,9 +14,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from idpkit.keycloak_admin import KILL_AFTER_WRITES_ENV, AdminApi, urls
 from idpkit.outputs import StackOutputs
-from idpkit.realm import engine, urls
-from idpkit.realm.api import KILL_AFTER_WRITES_ENV, AdminApi
+from idpkit.realm import engine
 from tests.realm.helpers import edit, run_realm, scratch_project
 
 pytestmark = pytest.mark.local_stack
@@ -293,3 +293,14 @@ def test_killed_apply_converges_for_a_service_account(applied: StackOutputs, adm
     code, plan = _plan("plan")
     assert code == 0, f"killed apply did not converge: {plan['changes']}"
     assert _roles(admin, _service_account(admin, "smoke-mtls")["id"]) & KIT_ROLES == KIT_ROLES
+
+
+def test_a_one_field_realm_update_keeps_what_keycloak_resets(applied: StackOutputs, admin: AdminApi) -> None:
+    """Keycloak resets the device-code lifetime on any realm update that leaves it out; apply carries it."""
+    live = admin.get(admin.path(urls.REALM))
+    carried = {name: live[name] for name in ("oauth2DeviceCodeLifespan", "oauth2DevicePollingInterval")}
+    admin.put(admin.path(urls.REALM), {"maxDeltaTimeSeconds": 60, **carried})
+    first = json.loads(run_realm("apply", "--stack", "local", "--json").stdout)["writes"]["total"]
+    second = json.loads(run_realm("apply", "--stack", "local", "--json").stdout)["writes"]["total"]
+    assert (first, second) == (1, 0), f"realm {applied.realm}: restoring one field took {first} then {second} write(s)"
+    assert admin.get(admin.path(urls.REALM))["oauth2DeviceCodeLifespan"] == carried["oauth2DeviceCodeLifespan"]

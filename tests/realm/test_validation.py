@@ -67,6 +67,7 @@ def _overlay(change: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, An
 VIOLATIONS: dict[str, tuple[str, str, Callable[[dict[str, Any]], None], str]] = {
     "REALM-TLS-001": ("prod", "base/realm.yaml", _realm("sslRequired", "external"), "realm.sslRequired"),
     "REALM-BRUTE-001": ("prod", "base/realm.yaml", _realm("bruteForceProtected", False), "realm.bruteForceProtected"),
+    "REALM-LOCKOUT-001": ("prod", "base/realm.yaml", _realm("permanentLockout", False), "realm.permanentLockout"),
     "REALM-PWD-001": (
         "prod",
         "base/realm.yaml",

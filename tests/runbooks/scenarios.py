@@ -27,10 +27,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from keycloak import KeycloakAdmin
 
+from idpkit.keycloak_admin import connect
 from idpkit.local.layout import LocalLayout
 from idpkit.local.pki import issue_client_certificate
 from idpkit.outputs import StackOutputs, load_admin_credentials
-from idpkit.realm.api import connect
 
 REDIRECT_URI = "https://127.0.0.1:8765/callback"
 _LOGIN_FORM = re.compile(r'id="kc-form-login"[^>]*\baction="([^"]+)"')

@@ -1,4 +1,4 @@
-"""Every admin REST API path the realm commands call, in one place (as python-keycloak's urls_patterns)."""
+"""Every admin REST API path the kit calls itself, in one place (as python-keycloak's urls_patterns)."""
 
 from __future__ import annotations
 
@@ -36,3 +36,14 @@ ADMIN_EVENTS = "admin/realms/{realm}/admin-events"
 # Realm roles a client's tokens may carry for a `scope` request (the role container of realm roles is the realm).
 CLIENT_GRANTED_REALM_ROLES = "admin/realms/{realm}/clients/{id}/evaluate-scopes/scope-mappings/{realm}/granted"
 USER_BRUTE_FORCE = "admin/realms/{realm}/attack-detection/brute-force/users/{id}"
+CLIENT_PROTOCOL_MAPPERS = "admin/realms/{realm}/clients/{id}/protocol-mappers/models"
+CLIENT_PROTOCOL_MAPPER = "admin/realms/{realm}/clients/{id}/protocol-mappers/models/{mapper}"
+ROLE = "admin/realms/{realm}/roles/{name}"
+# Signing keys (idpkit.keys.live).
+COMPONENTS = "admin/realms/{realm}/components"
+COMPONENT = "admin/realms/{realm}/components/{id}"
+KEYS = "admin/realms/{realm}/keys"
+CLIENT_SESSION_STATS = "admin/realms/{realm}/client-session-stats"
+CLIENT_SESSIONS = "admin/realms/{realm}/clients/{id}/user-sessions"
+CLIENT_OFFLINE_SESSIONS = "admin/realms/{realm}/clients/{id}/offline-sessions"
+LOGOUT_ALL = "admin/realms/{realm}/logout-all"

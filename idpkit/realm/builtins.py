@@ -1,0 +1,45 @@
+"""What every Keycloak 26.7 realm comes with, so validation can resolve names offline.
+
+tests/realm/test_builtins_live.py checks each list against the running server (a fresh realm and
+`/admin/serverinfo`), so an upgrade that renames or drops one fails there, not mid-apply.
+"""
+
+from __future__ import annotations
+
+CLIENT_SCOPES = frozenset({
+    "AuthnContextClassRef", "acr", "address", "basic", "email", "microprofile-jwt", "offline_access",
+    "organization", "phone", "profile", "role_list", "roles", "saml_organization", "service_account",
+    "web-origins",
+})  # fmt: skip
+SERVICE_ACCOUNT_SCOPE = "service_account"
+"""The scope Keycloak attaches to a client when an update turns its service account on."""
+CLIENTS = frozenset({"account", "account-console", "admin-cli", "broker", "realm-management", "security-admin-console"})
+ROLES = frozenset({"offline_access", "uma_authorization"})
+"""Built-in realm roles, besides `default-roles-<realm>` (see `default_role`)."""
+GLOBAL_CLIENT_PROFILES = frozenset({
+    "fapi-1-advanced", "fapi-1-baseline", "fapi-2-dpop-message-signing", "fapi-2-dpop-security-profile",
+    "fapi-2-message-signing", "fapi-2-security-profile", "fapi-ciba", "oauth-2-1-for-confidential-client",
+    "oauth-2-1-for-public-client", "saml-security-profile",
+})  # fmt: skip
+EXECUTORS = frozenset({
+    "auth-flow-enforcer", "confidential-client", "consent-required", "downscope-assertion-grant-enforcer",
+    "dpop-bind-enforcer", "full-scope-disabled", "holder-of-key-enforcer", "intent-client-bind-checker",
+    "jwt-claim-enforcer", "pkce-enforcer", "registration-access-token-rotation-disabled", "reject-implicit-grant",
+    "reject-request", "reject-ropc-grant", "saml-avoid-redirect", "saml-secure-client-uris",
+    "saml-signature-enforcer", "secure-ciba-req-sig-algorithm", "secure-ciba-session", "secure-ciba-signed-authn-req",
+    "secure-client-authentication-assertion", "secure-client-authenticator", "secure-client-uris",
+    "secure-client-uris-pattern", "secure-logout", "secure-par-content", "secure-redirect-uris-enforcer",
+    "secure-request-object", "secure-response-type", "secure-session", "secure-signature-algorithm",
+    "secure-signature-algorithm-signed-jwt", "suppress-refresh-token-rotation", "tls-client-auth-ca-subject-dn",
+    "use-lightweight-access-token",
+})  # fmt: skip
+CONDITIONS = frozenset({
+    "acr-condition", "any-client", "client-access-type", "client-attributes", "client-roles", "client-scopes",
+    "client-type", "client-updater-context", "client-updater-source-groups", "client-updater-source-host",
+    "client-updater-source-roles", "grant-type", "identity-provider-alias",
+})  # fmt: skip
+
+
+def default_role(realm: str) -> str:
+    """The composite role Keycloak grants every user of `realm`."""
+    return f"default-roles-{realm}"

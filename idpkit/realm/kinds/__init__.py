@@ -1,0 +1,40 @@
+"""Realm resources, one module per kind, each reading desired and live state and diffing them into changes.
+
+`KINDS` lists them in dependency order: scopes need roles, realm default scopes and clients need
+scopes, clients need identity providers (JWT grant), users need roles (and identity providers, for
+their links), service accounts need their clients; policies come last so that the kit's own clients
+are never judged half-built (keycloak-config-cli #984).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from idpkit.realm.changes import Change
+from idpkit.realm.kinds import (
+    client_policies,
+    client_scopes,
+    clients,
+    default_scopes,
+    identity_providers,
+    realm,
+    roles,
+    service_accounts,
+    users,
+)
+from idpkit.realm.kinds.base import Context
+
+KINDS: list[tuple[str, Callable[[Context], list[Change]]]] = [
+    ("realm", realm.diff),
+    ("role", roles.diff),
+    ("clientScope", client_scopes.diff),
+    ("realmDefaultScopes", default_scopes.diff),
+    ("identityProvider", identity_providers.diff),
+    ("client", clients.diff),
+    ("user", users.diff),
+    ("serviceAccount", service_accounts.diff),
+    ("clientProfile", client_policies.diff_profiles),
+    ("clientPolicy", client_policies.diff_policies),
+]
+
+__all__ = ["KINDS", "Context"]

@@ -1,0 +1,53 @@
+"""The realm's own settings: declared ones, and the catalogue's secure defaults for the rest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from idpkit.keycloak_admin import urls
+from idpkit.realm.changes import Change, Write
+from idpkit.realm.diff import compare
+from idpkit.realm.kinds.base import Context, Rep, created_fields, dump
+from idpkit.realm.kinds.held import held, live_view, merged
+
+# Planned by kinds.default_scopes: they are sub-resources, not fields of the realm representation.
+SEPARATE_FIELDS = ("defaultDefaultClientScopes", "defaultOptionalClientScopes")
+# Keycloak reads the OTP policy fields only together with the policy type.
+_OTP_PREFIX, _OTP_TYPE = "otpPolicy", "otpPolicyType"
+RESET_WHEN_ABSENT = ("oauth2DeviceCodeLifespan", "oauth2DevicePollingInterval")
+"""Realm fields Keycloak 26 resets to its defaults when an update leaves them out (every update carries them)."""
+
+
+def carried(live: Rep, body: Rep) -> Rep:
+    """`body` with the fields Keycloak would otherwise reset, at their live values unless `body` sets them."""
+    return {**{name: live[name] for name in RESET_WHEN_ABSENT if name in live}, **body}
+
+
+def desired(ctx: Context) -> Rep:
+    settings = ctx.document.realm
+    declared = {k: v for k, v in (dump(settings) if settings else {}).items() if k not in SEPARATE_FIELDS}
+    return merged(held("realm", declared), declared)
+
+
+def live(ctx: Context) -> Rep:
+    found: Rep = ctx.once("realm", lambda: ctx.api.keycloak.get_realm(ctx.api.realm))
+    return found
+
+
+def diff(ctx: Context) -> list[Change]:
+    wanted = desired(ctx)
+    name = ctx.api.realm
+    if not ctx.realm_exists:
+        write = Write("POST", urls.REALMS, {}, {"realm": name, "enabled": True, **wanted})
+        return [Change("realm", name, "create", created_fields(wanted), [write])]
+    current = live(ctx)
+    fields = compare(wanted, live_view("realm", current))
+    if not fields:
+        return []
+    body: dict[str, Any] = {}
+    for key in {change.field.split(".")[0] for change in fields}:
+        have, want = current.get(key), wanted[key]
+        body[key] = {**have, **want} if isinstance(have, dict) and isinstance(want, dict) else want
+    if any(key.startswith(_OTP_PREFIX) for key in body):
+        body.setdefault(_OTP_TYPE, current.get(_OTP_TYPE))
+    return [Change("realm", name, "update", fields, [Write("PUT", urls.REALM, {}, carried(current, body))])]

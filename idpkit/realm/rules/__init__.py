@@ -1,0 +1,14 @@
+"""Security rules for the merged realm document, split by concern; importing this package registers them all.
+
+`RULES` (metadata + check) is what `realm validate`/`apply` obey and what the review report lists.
+"""
+
+from __future__ import annotations
+
+from idpkit.realm.rules import accounts, clients, environments, events, policies, sessions, tokens, transport
+from idpkit.realm.rules.registry import EXPIRED_EXCEPTION, RULES, Check, Finding, Waiver, evaluate, rule, rule_ids
+
+CONCERNS = (transport, accounts, tokens, sessions, events, policies, clients, environments)
+"""The rule modules, in the order their rules are listed."""
+
+__all__ = ["CONCERNS", "EXPIRED_EXCEPTION", "RULES", "Check", "Finding", "Waiver", "evaluate", "rule", "rule_ids"]

@@ -1,0 +1,51 @@
+"""The secure-defaults catalogue is well-formed: every entry is declarable, traced and really a change."""
+
+from __future__ import annotations
+
+import pytest
+
+from idpkit.compliance import REQUIREMENTS
+from idpkit.realm import secure_defaults
+from idpkit.realm.model import Client, ClientScope, KeycloakModel, RealmSettings
+from idpkit.realm.secure_defaults import CATALOGUE, SecureDefault
+
+_MODELS: dict[str, type[KeycloakModel]] = {"realm": RealmSettings, "client": Client, "clientScope": ClientScope}
+# Fields a file cannot declare: the kit never puts protocol mappers on clients (only on client scopes);
+# a scope's realm roles are declared in the top-level `scopeMappings` list.
+_UNDECLARABLE = {("client", "protocolMappers"), ("clientScope", "scopeMappings.realm")}
+
+
+def _entries() -> list[object]:
+    return [pytest.param(entry, id=f"{entry.kind}.{entry.field}") for entry in CATALOGUE]
+
+
+@pytest.mark.parametrize("entry", _entries())
+def test_entry_is_traced_to_requirements(entry: SecureDefault) -> None:
+    unknown = [ref for ref in entry.requirements if ref not in REQUIREMENTS]
+    assert entry.requirements and not unknown, f"{entry.kind}.{entry.field}: requirements {entry.requirements}"
+    assert entry.reason.endswith("."), f"{entry.kind}.{entry.field}: reason must be a sentence"
+
+
+@pytest.mark.parametrize("entry", _entries())
+def test_weaker_value_differs_from_the_default(entry: SecureDefault) -> None:
+    assert entry.weaker_value != entry.secure_default, f"{entry.kind}.{entry.field}: weakening changes nothing"
+
+
+@pytest.mark.parametrize("entry", _entries())
+def test_entry_can_be_declared_in_a_file(entry: SecureDefault) -> None:
+    if (entry.kind, entry.field) in _UNDECLARABLE:
+        return
+    model = _MODELS[entry.kind]
+    top = entry.path[0]
+    aliases = {info.alias for info in model.model_fields.values()}
+    assert top in aliases, f"{entry.kind}.{entry.field}: realm-config cannot declare {top!r} (add it to the model)"
+
+
+def test_fields_are_unique() -> None:
+    keys = [(entry.kind, entry.field) for entry in CATALOGUE]
+    assert len(keys) == len(set(keys)), "a field is catalogued twice"
+
+
+def test_lookup_by_field() -> None:
+    assert secure_defaults.entry("client", "webOrigins").secure_default == []
+    assert secure_defaults.entry("client", "attributes.access.token.lifespan").attribute == "access.token.lifespan"
