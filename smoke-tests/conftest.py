@@ -60,7 +60,7 @@ class VerifyingSession(requests.Session):
         super().__init__()
         self.verify = verify
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("verify", self.verify)
         return super().request(method, url, *args, **kwargs)
 

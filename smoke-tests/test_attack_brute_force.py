@@ -15,13 +15,15 @@ from collections.abc import Callable
 import pytest
 
 from idpkit.keycloak_admin import AdminApi, urls
+from idpkit.realm.loader import LoadedConfig
 from idpkit.realm.model import RealmSettings
 from idpkit.smoke import oauth
 from idpkit.smoke.checks import check
+from idpkit.smoke.codified import expected
 from idpkit.smoke.throwaway import Throwaway, User
 
 CLIENT = "smoke-spa"
-# Keycloak's defaults where realm-config leaves them unset.
+# Keycloak's default where realm-config leaves it unset (not a hardened setting: the wait is).
 QUICK_LOGIN_CHECK_MS = 1000
 # How far before the codified lockout ends the account is tried again, and after it ends a guess follows.
 MARGIN_SECONDS = 3
@@ -101,6 +103,8 @@ def test_codified_failures_lock_the_account(guesser: Callable[[], Guesser], real
         "realm.maxFailureWaitSeconds",
         "realm.permanentLockout",
         "realm.maxTemporaryLockouts",
+        # The failures are spread over minutes: they count together only while maxDeltaTimeSeconds remembers them.
+        "realm.maxDeltaTimeSeconds",
     ),
 )
 @pytest.mark.expiry
@@ -134,4 +138,31 @@ def test_lockouts_last_and_turn_permanent(
     )
     assert not guess.right(), (
         f"{guess.endpoints.authorization}: {guess.user.username} signed in after a permanent lockout"
+    )
+
+
+@check(
+    "SMOKE-BRUTE-003",
+    "Wrong passwords in quick succession lock the account for the codified quick-login wait",
+    requirements=("HIPAA-164.312(d)", "NIST-800-63B-5.1.1"),
+    risk="Scripted guessing faster than a person types is held off for a second instead of a minute.",
+    remediation="minimumQuickLoginWaitSeconds as codified (or its secure default, 60).",
+    claims=("realm.minimumQuickLoginWaitSeconds",),
+)
+def test_quick_failures_lock_for_the_codified_wait(
+    runtime: Throwaway,
+    endpoints: oauth.Endpoints,
+    clients: dict[str, oauth.Client],
+    tls_verify: str | bool,
+    realm_config: LoadedConfig,
+) -> None:
+    wait = int(expected(realm_config, "realm.minimumQuickLoginWaitSeconds"))
+    user = runtime.user("quick-login")
+    client = clients[CLIENT]
+    for _ in range(2):  # the second failure, within the quick-login window, locks
+        assert not _signs_in(oauth.UserAgent(tls_verify, user.username, secrets.token_urlsafe(16)), endpoints, client)
+    time.sleep(min(MARGIN_SECONDS, wait / 2))
+    assert not _signs_in(oauth.UserAgent(tls_verify, user.username, user.password), endpoints, client), (
+        f"{endpoints.authorization}: {user.username} signed in right after two quick wrong passwords; the codified "
+        f"quick-login wait is {wait} s"
     )

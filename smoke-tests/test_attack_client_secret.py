@@ -58,3 +58,23 @@ def test_client_secret_authentication_is_refused(
         f"{oauth.oauth_error(response)}, expected invalid_client"
     )
     assert oauth.issued_tokens(response) == set(), f"{endpoints.token}: {client_id} obtained tokens with a secret"
+
+
+@check(
+    "SMOKE-SECRET-002",
+    "A confidential client that does not authenticate gets no token",
+    requirements=("RFC9700-2.5", "HIPAA-164.312(d)"),
+    risk="A confidential client turned public by hand obtains tokens on its name alone.",
+    remediation="publicClient: false on every confidential client (declared, or held to its secure default).",
+    claims=("clients[*].publicClient",),
+)
+def test_unauthenticated_confidential_client_is_refused(
+    client_id: str, endpoints: oauth.Endpoints, tls_verify: str | bool
+) -> None:
+    response = oauth.post_form(endpoints.token, {"grant_type": "client_credentials", "client_id": client_id},
+                               verify=tls_verify)  # fmt: skip
+    assert oauth.oauth_error(response) in {"invalid_client", "unauthorized_client"}, (
+        f"{endpoints.token}: {client_id} without authentication got {response.status_code} "
+        f"{oauth.oauth_error(response)}, expected invalid_client"
+    )
+    assert oauth.issued_tokens(response) == set(), f"{endpoints.token}: {client_id} got tokens without authenticating"

@@ -129,9 +129,8 @@ class Actions:
 def _login_error(act: Actions) -> None:
     user = act.runtime.user("login-error")
     wrong = oauth.UserAgent(act.verify, user.username, secrets.token_urlsafe(16))
-    client = act.clients[CLIENT]
-    wrong.authorize(act.endpoints.authorization,
-                    oauth.authorization_params(CLIENT, client.redirect_uri or "", "openid", oauth.Pkce.generate()))  # fmt: skip
+    params = oauth.authorization_params(CLIENT, act.clients[CLIENT].redirect_uri or "", "openid", oauth.Pkce.generate())
+    wrong.authorize(act.endpoints.authorization, params)
 
 
 def _sign_in(act: Actions) -> None:

@@ -1,4 +1,4 @@
-"""Keycloak's own browser security headers on the realm's login pages, as realm-config sets them.
+"""Keycloak's own browser security headers on the realm's login pages, as realm-config sets (or holds) them.
 
 Observed on Keycloak's listener (admin_url), where the realm's settings are all that decides them:
 the front door adds some of these headers itself (HSTS), which would hide a weakened realm setting.
@@ -13,7 +13,7 @@ import requests
 from idpkit.keycloak_admin import AdminApi
 from idpkit.outputs import StackOutputs
 from idpkit.realm import loader
-from idpkit.smoke import oauth
+from idpkit.smoke import codified, oauth
 from idpkit.smoke.checks import check, claims
 
 # Keycloak's realm fields (BrowserSecurityHeaders) and the response headers they set.
@@ -28,15 +28,16 @@ HEADERS = {
     "referrerPolicy": "Referrer-Policy",
 }
 LOGIN_CLIENT = "account-console"
+PREFIX = "realm.browserSecurityHeaders."
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """One case per header realm-config declares or holds to its secure default."""
     if "field" in metafunc.fixturenames:
-        settings = loader.load(metafunc.config.getoption("--stack")).document.realm
-        codified = sorted(((settings.browser_security_headers if settings else None) or {}).items())
+        found = codified.settings(loader.load(metafunc.config.getoption("--stack")))
+        headers = sorted((path.removeprefix(PREFIX), value) for path, value in found.items() if path.startswith(PREFIX))
         metafunc.parametrize(
-            ("field", "value"),
-            [pytest.param(f, v, id=f, marks=claims(f"realm.browserSecurityHeaders.{f}")) for f, v in codified],
+            ("field", "value"), [pytest.param(f, v, id=f, marks=claims(f"{PREFIX}{f}")) for f, v in headers]
         )
 
 
@@ -59,7 +60,7 @@ def keycloak_login_page(outputs: StackOutputs, realm_admin: AdminApi) -> request
     requirements=("RFC9700-4.16", "HIPAA-164.312(e)(1)"),
     risk="A weakened realm header (framing allowed, HSTS dropped) goes unnoticed wherever the front door does not "
     "add its own, and on any listener that does not.",
-    remediation="realm.browserSecurityHeaders as codified (base/realm.yaml).",
+    remediation="realm.browserSecurityHeaders as codified (base/realm.yaml) or held (idpkit/realm/secure_defaults.py).",
     claims=("realm.browserSecurityHeaders.*",),
 )
 def test_keycloak_sends_the_codified_header(field: str, value: str, keycloak_login_page: requests.Response) -> None:

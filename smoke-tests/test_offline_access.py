@@ -46,6 +46,7 @@ def _allowed(realm_config: LoadedConfig, client: SmokeClient | None) -> tuple[bo
     """(granted unasked, may ask) as realm-config codifies it."""
     if client is None:
         realm = realm_config.document.realm
+        assert realm is not None, f"realm-config for {realm_config.environment}: no realm settings"
         default, optional = (realm.default_default_client_scopes or []), (realm.default_optional_client_scopes or [])
     else:
         default = client.declared.default_client_scopes or []
@@ -113,5 +114,6 @@ def test_offline_access_only_when_asked_and_allowed(
     expected = asked or granted_unasked
     assert offline == expected, (
         f"{endpoints.token}: {client.client_id} {'asking' if asked else 'not asking'} for {OFFLINE} got "
-        f"{'an offline' if offline else 'a session'} refresh token; realm-config says {'offline' if expected else 'not'}"
+        f"{'an offline' if offline else 'a session'} refresh token; realm-config says "
+        f"{'offline' if expected else 'not offline'}"
     )

@@ -13,12 +13,16 @@ from collections.abc import Callable
 import jwt
 import requests
 
+from idpkit.realm.loader import LoadedConfig
 from idpkit.realm.model import RealmSettings
 from idpkit.smoke import oauth
 from idpkit.smoke.checks import check
+from idpkit.smoke.codified import expected
 
 SSO_COOKIE = "KEYCLOAK_IDENTITY"
 CLIENT = "smoke-web"
+OFFLINE_CLIENT = "smoke-spa"
+DEVICE_CLIENT = "smoke-device"
 
 
 def _limit(*values: int | None) -> int:
@@ -85,22 +89,32 @@ def test_sso_session_ends_at_the_maximum_lifetime(
     requirements=("RFC9700-4.14", "HIPAA-164.312(a)(2)(iii)"),
     risk="An offline token without expiry stays a standing credential for PHI until someone revokes it by hand.",
     remediation="realm.offlineSessionMaxLifespanEnabled true; offlineSessionIdleTimeout as codified.",
-    claims=("realm.offlineSessionIdleTimeout", "realm.offlineSessionMaxLifespanEnabled"),
+    claims=(
+        "realm.offlineSessionIdleTimeout",
+        "realm.offlineSessionMaxLifespanEnabled",
+        "realm.clientOfflineSessionIdleTimeout",
+        'clients[*].attributes["client.offline.session.idle.timeout"]',
+    ),
 )
 def test_offline_token_expires(
     new_user_agent: Callable[[], oauth.UserAgent],
     endpoints: oauth.Endpoints,
     clients: dict[str, oauth.Client],
     realm_settings: RealmSettings,
+    realm_config: LoadedConfig,
 ) -> None:
-    client = "smoke-spa"
+    client = OFFLINE_CLIENT
     tokens = oauth.sign_in(new_user_agent(), endpoints, clients[client], "openid offline_access").tokens
     offline = oauth.unverified_claims(tokens["refresh_token"])
     assert offline.get("typ") == "Offline", f"control: {client} asked for offline_access and got {offline.get('typ')}"
     capped = (
         realm_settings.offline_session_max_lifespan if realm_settings.offline_session_max_lifespan_enabled else None
     )
-    limit = _limit(realm_settings.offline_session_idle_timeout, capped)
+    overrides = (
+        expected(realm_config, "realm.clientOfflineSessionIdleTimeout"),
+        expected(realm_config, f'clients[{client}].attributes["client.offline.session.idle.timeout"]'),
+    )
+    limit = _limit(realm_settings.offline_session_idle_timeout, capped, *(int(o) for o in overrides if o))
     assert "exp" in offline and offline["exp"] - offline["iat"] <= limit, (
         f"{client}: offline token lives {offline.get('exp', 0) - offline['iat']} s (no exp: forever); "
         f"realm-config allows {limit} s"
@@ -117,12 +131,16 @@ def test_offline_token_expires(
     risk="A long-lived device code gives whoever reads it off a bedside screen a long window to approve it "
     "as someone else; fast polling turns the token endpoint into a guessing oracle.",
     remediation="realm.oauth2DeviceCodeLifespan <= 300 and oauth2DevicePollingInterval >= 5.",
-    claims=("realm.oauth2DeviceCodeLifespan", "realm.oauth2DevicePollingInterval"),
+    claims=(
+        "realm.oauth2DeviceCodeLifespan",
+        "realm.oauth2DevicePollingInterval",
+        'clients[*].attributes["oauth2.device.code.lifespan"]',
+    ),
 )
 def test_device_code_lifetime_and_polling_interval(
-    endpoints: oauth.Endpoints, http: requests.Session, realm_settings: RealmSettings
+    endpoints: oauth.Endpoints, http: requests.Session, realm_settings: RealmSettings, realm_config: LoadedConfig
 ) -> None:
-    client = "smoke-device"
+    client = DEVICE_CLIENT
     pkce = oauth.Pkce.generate()
     response = http.post(
         endpoints.device_authorization, data={"client_id": client, "scope": "openid"} | pkce.authorization_params,
@@ -130,7 +148,9 @@ def test_device_code_lifetime_and_polling_interval(
     )  # fmt: skip
     assert response.status_code == 200, f"{endpoints.device_authorization}: {client} refused ({response.status_code})"
     device = response.json()
-    lifespan, interval = realm_settings.oauth2_device_code_lifespan, realm_settings.oauth2_device_polling_interval
+    override = expected(realm_config, f'clients[{client}].attributes["oauth2.device.code.lifespan"]')
+    lifespan = int(override) if override else realm_settings.oauth2_device_code_lifespan
+    interval = realm_settings.oauth2_device_polling_interval
     assert lifespan and interval, "realm-config codifies no device code lifespan or polling interval"
     assert device["expires_in"] <= lifespan, f"{client}: device code lives {device['expires_in']} s, not <= {lifespan}"
     assert device.get("interval", 0) >= interval, (

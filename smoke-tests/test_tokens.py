@@ -36,25 +36,29 @@ def _attribute_path(client_id: str, name: str) -> str:
     return f'{item_path("clients", client_id)}.attributes["{name}"]'
 
 
+# The settings each test observes on one client (its own overrides, and the realm's value they default to).
+CLAIMS: dict[str, Callable[[str], tuple[str, ...]]] = {
+    "test_access_token_lives_no_longer_than_codified": lambda c: (
+        "realm.accessTokenLifespan",
+        _attribute_path(c, LIFESPAN),
+    ),
+    "test_tokens_are_signed_with_the_codified_algorithm": lambda c: (
+        "realm.defaultSignatureAlgorithm",
+        _attribute_path(c, ACCESS_ALG),
+        _attribute_path(c, ID_ALG),
+    ),
+    "test_access_token_is_restricted_to_the_resource_server": lambda c: (
+        f"{item_path('clients', c)}.defaultClientScopes",
+    ),
+}
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "client_id" not in metafunc.fixturenames:
         return
-    per_test = {
-        "test_access_token_lives_no_longer_than_codified": lambda c: (
-            "realm.accessTokenLifespan",
-            _attribute_path(c, LIFESPAN),
-        ),
-        "test_tokens_are_signed_with_the_codified_algorithm": lambda c: (
-            "realm.defaultSignatureAlgorithm",
-            _attribute_path(c, ACCESS_ALG),
-            _attribute_path(c, ID_ALG),
-        ),
-        "test_access_token_is_restricted_to_the_resource_server": lambda c: (
-            f"{item_path('clients', c)}.defaultClientScopes",
-        ),
-    }[metafunc.function.__name__]
+    claimed_by = CLAIMS[metafunc.function.__name__]
     ids = _client_ids(metafunc.config.getoption("--stack"))
-    metafunc.parametrize("client_id", [pytest.param(c, id=c, marks=claims(*per_test(c))) for c in ids])
+    metafunc.parametrize("client_id", [pytest.param(c, id=c, marks=claims(*claimed_by(c))) for c in ids])
 
 
 def _tokens(token_response: Callable[[str], requests.Response], client_id: str) -> dict[str, object]:

@@ -177,6 +177,17 @@ def test_login_page_offers_no_remember_me(login_page: requests.Response) -> None
     )
 
 
+@check("SMOKE-BROWSER-006", "Login pages offer no password reset by e-mail",
+       requirements=("HIPAA-164.312(d)",), severity=Severity.MEDIUM,
+       risk="A forgot-password link lets whoever reads a clinician's mailbox take over the PHI account.",
+       remediation="resetPasswordAllowed: false (its secure default); the identity team resets passwords.",
+       claims=("realm.resetPasswordAllowed",))  # fmt: skip
+def test_login_page_offers_no_password_reset(login_page: requests.Response) -> None:
+    assert "login-actions/reset-credentials" not in login_page.text, (
+        f"{login_page.url.split('?')[0]}: login page links a password reset by e-mail"
+    )
+
+
 @check("SMOKE-BROWSER-004", "Self-registration is disabled",
        requirements=("HIPAA-164.312(a)(1)", "HIPAA-164.312(a)(2)(i)"), severity=Severity.HIGH,
        risk="Anyone could create an account in the PHI realm and obtain tokens for its clients.",

@@ -54,5 +54,7 @@ def review(stack: str, output_format: str, out: Path | None) -> None:
     if verdict is Verdict.FAIL:
         stderr.print(f"[bold red]FAIL:[/bold red] the {stack} stack does not meet its rules (see the report)")
     elif verdict is Verdict.INCOMPLETE:
-        stderr.print(f"[bold yellow]INCOMPLETE:[/bold yellow] not everything is proven on the {stack} stack (see the report)")
+        stderr.print(
+            f"[bold yellow]INCOMPLETE:[/bold yellow] not everything is proven on the {stack} stack (see the report)"
+        )
     sys.exit(ExitCode.OK if verdict is Verdict.PASS else ExitCode.ERROR)

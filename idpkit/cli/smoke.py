@@ -25,13 +25,13 @@ from idpkit.smoke.runner import artifacts_directory, run_suite
               help="Prove the suite has teeth: weaken each hardened setting in turn on the live realm (local stack "
                    "only) and run the checks claiming it; exit 1 unless every mutant is killed by them.")  # fmt: skip
 @click.option("--mutant", "selected", multiple=True, metavar="NAME",
-              help="With --mutations: run only these mutants (repeatable; names as the report lists them).")  # fmt: skip
+              help="With --mutations: run only these mutants (repeatable; named as the report shows).")  # fmt: skip
 @click.option("--sample", type=click.IntRange(min=1), default=None, metavar="N",
               help="With --mutations: run N quick mutants (none waiting for an expiry), chosen by --seed.")  # fmt: skip
 @click.option("--seed", default=None, metavar="TEXT",
               help="With --sample: what picks the sample (default: today's date, so CI rotates daily).")  # fmt: skip
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="With --mutations: also write the Markdown report here (docs/mutations.md for a full run).")  # fmt: skip
+              help="With --mutations: write the Markdown report here too (docs/mutations.md: a full run).")  # fmt: skip
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 def smoke(
     stack: str,

@@ -31,7 +31,7 @@ from idpkit.review.model import (
     Rule,
     Setting,
 )
-from idpkit.smoke.codified import MASTER_SOURCE, master_settings
+from idpkit.smoke.codified import HELD_SOURCE, MASTER_SOURCE, class_of, held_settings, master_settings
 
 AWS_ENVIRONMENTS = tuple(environment.value for environment in Environment)
 
@@ -140,21 +140,28 @@ def _realm_findings(loaded: LoadedConfig, exceptions: list[ExceptionEntry], toda
 
 
 def _realm_settings(loaded: LoadedConfig) -> list[Setting]:
-    """realm-config's settings with the rules enforcing them, then the master realm's kit admin client."""
+    """realm-config's settings with the rules enforcing them; the secure defaults of the fields it leaves out, one
+    row per field across objects (`clients[*].webOrigins`); the master realm's kit admin client."""
     enforced = realm_settings.enforcing_rules(loaded)
+    held = {class_of(path): value for path, value in held_settings(loaded).items()}
+    defaults = [Setting(Family.REALM, path, value, HELD_SOURCE, ()) for path, value in held.items()]
     master = [Setting(Family.REALM, path, value, MASTER_SOURCE, ()) for path, value in master_settings().items()]
-    return [
-        Setting(
-            Family.REALM,
-            s.path,
-            s.value,
-            loaded.file_of(s.path),
-            enforced[s.path],
-            None if enforced[s.path] else traceability.supporting(s.path, enforced),
-            traceability.descriptive(s.path),
-        )
-        for s in realm_settings.settings(loaded)
-    ] + master
+    return (
+        [
+            Setting(
+                Family.REALM,
+                s.path,
+                s.value,
+                loaded.file_of(s.path),
+                enforced[s.path],
+                None if enforced[s.path] else traceability.supporting(s.path, enforced),
+                traceability.descriptive(s.path),
+            )
+            for s in realm_settings.settings(loaded)
+        ]
+        + defaults
+        + master
+    )
 
 
 def _realm_rows(configs: dict[str, LoadedConfig]) -> list[EnvironmentRow]:

@@ -99,7 +99,7 @@ class NotApplicableEntry:
 
 
 class Verdict(StrEnum):
-    PASS = "PASS"
+    PASS = "PASS"  # noqa: S105 - a verdict, not a password
     FAIL = "FAIL"
     INCOMPLETE = "INCOMPLETE"
     """Nothing fails, but something is not proven: no smoke run, skipped or unrun checks, unproven settings."""

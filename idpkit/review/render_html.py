@@ -117,8 +117,11 @@ def _cards(summary: Summary) -> str:
             "smoke tests passed" if smoke else "no smoke run recorded",
         ),
         ("good", summary.enforced, "settings enforced by a rule"),
-        ("bad" if summary.unproven else "good", summary.behavioural + summary.config_read,
-         f"realm settings proven on the running stack ({summary.config_read} by config read)"),
+        (
+            "bad" if summary.unproven else "good",
+            summary.behavioural + summary.config_read,
+            f"realm settings proven on the running stack ({summary.config_read} by config read)",
+        ),
         ("bad" if summary.gaps else "good", summary.gaps, "settings with no requirement"),
         ("", " / ".join(str(summary.rules[f]) for f in Family), "rules: realm / AWS / smoke"),
     ]
@@ -201,7 +204,8 @@ def _smoke(review: Review, by_id: dict[str, Rule], summary: Summary) -> str:
     missing = "".join(f"<li><code>{_e(test)}</code></li>" for test in summary.never_ran)
     return (
         f"<h2>Latest smoke test run</h2><p>Recorded {run.recorded:%d %B %Y, %H:%M} UTC, {run.seconds:.1f} s "
-        f"(<code>{_e(run.path)}</code>).</p>" + _table(["outcome", "what it proves", "test"], rows)
+        f"(<code>{_e(run.path)}</code>).</p>"
+        + _table(["outcome", "what it proves", "test"], rows)
         + (f"<p class='no'>Tests of the suite this run did not include:</p><ul>{missing}</ul>" if missing else "")
     )
 
@@ -237,7 +241,11 @@ def _settings(review: Review, traces: list[Trace]) -> str:
         if not rows:
             continue
         m = rule.metadata
-        table = _setting_table(rows, lambda t, m=m: "enforced" if m.id in t.setting.enforced_by else "configures")
+
+        def how(t: Trace, rule_id: str = m.id) -> str:
+            return "enforced" if rule_id in t.setting.enforced_by else "configures"
+
+        table = _setting_table(rows, how)
         parts.append(
             f"<div class='rule'><h3>{_severity(rule)} {_e(m.title)} <span class='muted'>{_e(m.id)}</span></h3>"
             f"<p><b>Requirements:</b><br>{_requirements(m.requirements)}</p><p><b>Risk if broken:</b> {_e(m.risk)}</p>"

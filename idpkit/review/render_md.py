@@ -99,7 +99,12 @@ def render(review: Review) -> str:
             ["outcome", "check", "test", "reason"], [[r.outcome, r.check, r.test, r.reason] for r in run.results]
         )
         if summary.never_ran:
-            out += ["Tests of the suite the run did not include:", "", *(f"- `{test}`" for test in summary.never_ran), ""]
+            out += [
+                "Tests of the suite the run did not include:",
+                "",
+                *(f"- `{test}`" for test in summary.never_ran),
+                "",
+            ]
     out += ["## Requirement coverage", ""]
     out += _table(
         ["requirement", "asks for", "settings", "rules", "smoke checks"],

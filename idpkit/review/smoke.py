@@ -26,7 +26,8 @@ def catalog(stack: str) -> list[Rule]:
                 remediation=entry["remediation"],
             ),
             tuple(test["test"] for test in entry["tests"]),
-            claims=tuple(sorted({claim for test in entry["tests"] for claim in test["claims"]})),
+            # The check's own patterns name the class of settings it proves; its cases' claims may be narrower.
+            claims=tuple(sorted({*entry["claims"], *(claim for test in entry["tests"] for claim in test["claims"])})),
             config_read=entry["config_read"],
         )
         for entry in collect_catalog(stack).values()

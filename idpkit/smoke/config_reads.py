@@ -27,6 +27,32 @@ UNOBSERVABLE: dict[str, str] = {
     "can complete whatever the flag",
     "master.clients[*].implicitFlowEnabled": "the kit's admin client registers no redirect URI, so no browser flow "
     "can complete whatever the flag",
+    "realm.ssoSessionIdleTimeoutRememberMe": "remember-me is off (rememberMe: false), so no remember-me session "
+    "ever exists",
+    "realm.ssoSessionMaxLifespanRememberMe": "remember-me is off (rememberMe: false), so no remember-me session "
+    "ever exists",
+    "realm.clientOfflineSessionMaxLifespan": "an offline session ends at its idle timeout (7 days), long before a "
+    "per-client cap could show",
+    'clients[*].attributes["client.offline.session.max.lifespan"]': "an offline session ends at its idle timeout "
+    "(7 days), long before a per-client cap could show",
+    "realm.actionTokenGeneratedByUserLifespan": "users can request no action link: password reset is off and the "
+    "realm sends no e-mail",
+    "realm.actionTokenGeneratedByAdminLifespan": "action links travel by e-mail, which the realm does not send",
+    "realm.accessTokenLifespanForImplicitFlow": "every client is refused the implicit flow, so no such token exists",
+    "realm.accessCodeLifespanUserAction": "only a required action left open for its whole lifetime (5 minutes) "
+    "would show it",
+    "realm.userManagedAccessAllowed": "no client runs authorization services, so users have no resources to share",
+    "realm.otpPolicyCodeReusable": "no user holds a one-time-password credential yet",
+    'clients[*].attributes["backchannel.logout.url"]': "Keycloak posts logout tokens server to server, where no "
+    "client of the protocol can see them",
+    'clients[*].attributes["client.session.*"]': "Keycloak refuses a per-client session longer than the realm's, "
+    "so a hand-made value can only shorten sessions",
+    'clients[*].attributes["tls.client.certificate.bound.access.tokens"]': "held only where no certificate is "
+    "declared: switched on by hand it breaks the client, it weakens nothing",
+    'clients[*].attributes["dpop.bound.access.tokens"]': "switched on by hand it breaks clients that send no DPoP "
+    "proof; it weakens nothing",
+    'clients[*].attributes["require.pushed.authorization.requests"]': "required by hand it breaks clients that do "
+    "not push their requests; it weakens nothing",
     "users[*].realmRoles": "with fullScopeAllowed false a role that none of the client's scopes maps never reaches a "
     "token, so an extra role shows nowhere until another setting also changes",
 }

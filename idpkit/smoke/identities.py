@@ -36,7 +36,7 @@ class SmokeClient:
 
     @property
     def redirect_uri(self) -> str | None:
-        return (self.declared.redirect_uris or [None])[0]
+        return self.declared.redirect_uris[0] if self.declared.redirect_uris else None
 
     @property
     def confidential(self) -> bool:

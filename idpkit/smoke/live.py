@@ -37,7 +37,8 @@ _REALM_SCOPE_LISTS = {
 
 
 class LiveSetting(Protocol):
-    path: str
+    @property
+    def path(self) -> str: ...
 
     def read(self, session: Session) -> Any: ...
 
@@ -125,7 +126,7 @@ class RealmScopes:
         listing, _item = _REALM_SCOPE_LISTS[self.field]
         return sorted(scope["name"] for scope in session.realm.get(session.realm.path(listing)) or [])
 
-    def write(self, session: Session, value: list[str]) -> None:
+    def write(self, session: Session, value: Any) -> None:
         api = session.realm
         _listing, item = _REALM_SCOPE_LISTS[self.field]
         current, wanted = set(self.read(session)), set(value)
@@ -160,7 +161,7 @@ class ClientField:
 
     def read(self, session: Session) -> Any:
         value = _client(_api(session, self.realm), self.client_id).get(self.field)
-        return sorted(value) if self.field in _SCOPE_LISTS or self.field == "webOrigins" else value
+        return sorted(value or []) if self.field in _SCOPE_LISTS or self.field == "webOrigins" else value
 
     def write(self, session: Session, value: Any) -> None:
         api = _api(session, self.realm)
@@ -186,7 +187,7 @@ class ClientAttribute:
         value = (_client(_api(session, self.realm), self.client_id).get("attributes") or {}).get(self.name)
         return str(value) if value is not None else ABSENT
 
-    def write(self, session: Session, value: str | None) -> None:
+    def write(self, session: Session, value: Any) -> None:
         # A null attribute value removes the attribute.
         api = _api(session, self.realm)
         current = _client(api, self.client_id)
@@ -200,7 +201,7 @@ def _profiles(api: AdminApi) -> dict[str, Any]:
 
 
 def _profile(document: dict[str, Any], name: str) -> dict[str, Any]:
-    profile = next((p for p in document.get("profiles") or [] if p["name"] == name), None)
+    profile: dict[str, Any] | None = next((p for p in document.get("profiles") or [] if p["name"] == name), None)
     if profile is None:
         raise IdpkitError(f"client profile {name!r} not found")
     return profile
@@ -219,7 +220,7 @@ class Executor:
         index = next((i for i, e in enumerate(executors) if e["executor"] == self.executor), None)
         return None if index is None else {"index": index, "entry": executors[index]}
 
-    def write(self, session: Session, value: dict[str, Any] | None) -> None:
+    def write(self, session: Session, value: Any) -> None:
         api = session.realm
         document = _profiles(api)
         profile = _profile(document, self.profile)
@@ -239,7 +240,7 @@ class ExecutorOption:
 
     def read(self, session: Session) -> Any:
         executors = _profile(_profiles(session.realm), self.profile).get("executors") or []
-        entry = next((e for e in executors if e["executor"] == self.executor), {})
+        entry: dict[str, Any] = next((e for e in executors if e["executor"] == self.executor), {})
         return (entry.get("configuration") or {}).get(self.option)
 
     def write(self, session: Session, value: Any) -> None:
@@ -282,7 +283,7 @@ class ProviderConfig:
         value = (api.get(api.path(urls.IDENTITY_PROVIDER, alias=self.alias)).get("config") or {}).get(self.key)
         return str(value) if value is not None else ABSENT
 
-    def write(self, session: Session, value: str | None) -> None:
+    def write(self, session: Session, value: Any) -> None:
         api = session.realm
         current = api.get(api.path(urls.IDENTITY_PROVIDER, alias=self.alias))
         config = {k: v for k, v in {**(current.get("config") or {}), self.key: value}.items() if v is not None}
@@ -311,7 +312,7 @@ class UserRealmRoles:
     def read(self, session: Session) -> list[str]:
         return sorted(role["name"] for role in self._held(session.realm)[1])
 
-    def write(self, session: Session, value: list[str]) -> None:
+    def write(self, session: Session, value: Any) -> None:
         api = session.realm
         user_id, held = self._held(api)
         names = {role["name"] for role in held}
@@ -333,7 +334,7 @@ class UserPresence:
     def read(self, session: Session) -> bool:
         return _user(session.realm, self.username) is not None
 
-    def write(self, session: Session, value: bool) -> None:
+    def write(self, session: Session, value: Any) -> None:
         api = session.realm
         existing = _user(api, self.username)
         if value and existing is None:

@@ -8,7 +8,9 @@
   applies is removed in one mutant, and each of its options is flipped in another; every enabled
   policy is switched off in one more.
 - The JWT bearer identity provider's limits, and the master realm's kit administration client.
-- The secure defaults of undeclared fields, once `idpkit.realm.secure_defaults` exists.
+- The secure defaults of undeclared fields (`idpkit.realm.secure_defaults`): each entry that a hand-made
+  change can weaken, and that no client policy guards, weakened on the smoke object that shows it
+  (`SHOWN_ON`), or listed with the reason no smoke object can (`NOT_SHOWN`).
 
 A mutant changes exactly one setting of the live realm, named by its path as reviews name it
 (`idpkit.smoke.live` reads and writes it); it is killed only by a test of a check claiming that path.
@@ -28,17 +30,20 @@ from typing import Any
 from pydantic import ValidationError
 
 from idpkit.outputs import LOCAL_STACK
-from idpkit.realm import loader
+from idpkit.realm import loader, secure_defaults
 from idpkit.realm.loader import LIST_KEYS, LoadedConfig, child_path, item_name, item_path
 from idpkit.realm.model import RealmDocument
 from idpkit.realm.rules import RULES
 from idpkit.realm.rules.events import REQUIRED_EVENT_TYPES
+from idpkit.realm.secure_defaults import SecureDefault
+from idpkit.review import realm_settings
 from idpkit.smoke import codified, live
 
 _POLICY_TERM = re.compile(r"(\w+)(?:\(([^)]*)\))?")
 OFFLINE = "offline_access"
 AUDIENCE_SCOPE = "phi-api-audience"
 WIDEST_SCOPE = "system/*.rs"
+HOSTILE_ORIGIN = secure_defaults.HOSTILE_ORIGIN
 UNDECLARED_USER = "mutant-shared-login"
 """A human user no realm-config declares: the live shape of test data where it does not belong."""
 
@@ -66,12 +71,18 @@ class Mutant:
     family: Family
     rules: tuple[str, ...] = ()
     """Realm rules that refuse the weakened realm-config (offline): the rules this mutant proves the checks of."""
+    held: SecureDefault | None = None
+    """A secure default: written by `idpkit.realm.weakenings` on `target`, undone by `realm apply`."""
+    target: str = ""
+    """The object a secure default is weakened on (the realm, a client or a client scope)."""
 
     @property
     def change(self) -> str:
         """What the mutant changes, briefly: `300 -> 3600`, `- LOGIN`, `+ offline_access`."""
         if isinstance(self.weakened, list) and isinstance(self.codified, list | None):
-            before, after = set(map(str, self.codified or [])), set(map(str, self.weakened))
+            before, after = set(map(_item, self.codified or [])), set(map(_item, self.weakened))
+            if self.held is not None:  # a secure default's weaker value is added to the live list
+                after |= before
             return " ".join([*(f"+ {v}" for v in sorted(after - before)), *(f"- {v}" for v in sorted(before - after))])
         if self.setting == "realm.passwordPolicy":
             before, after = set(_terms(self.codified)), set(_terms(self.weakened))
@@ -90,6 +101,13 @@ def shown(value: Any) -> str:
     if value == "":
         return '""'
     return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+
+
+def _item(value: Any) -> str:
+    """A list item as a change names it: a mapper by its name and kind, anything else as text."""
+    if isinstance(value, dict):
+        return f"{value.get('name')} ({value.get('protocolMapper')})"
+    return str(value)
 
 
 def _terms(policy: Any) -> list[str]:
@@ -189,9 +207,6 @@ WEAKENINGS: dict[str, Weakening] = {
     "realm.adminEventsDetailsEnabled": _value(False),
     "realm.defaultDefaultClientScopes": _with(OFFLINE),
     "realm.defaultOptionalClientScopes": _with(OFFLINE),
-    'clients[smoke-web].attributes["access.token.lifespan"]': _value("3600"),
-    'clients[smoke-web].attributes["access.token.signed.response.alg"]': _value("RS256"),
-    'clients[smoke-web].attributes["id.token.signed.response.alg"]': _value("RS256"),
     'clients[smoke-backend].attributes["token.endpoint.auth.signing.alg"]': _value("RS256"),
     'clients[smoke-backend].attributes["tls.client.certificate.bound.access.tokens"]': _value("false"),
     'clients[smoke-mtls].attributes["tls.client.certificate.bound.access.tokens"]': _value("false"),
@@ -202,6 +217,7 @@ WEAKENINGS: dict[str, Weakening] = {
     "clients[smoke-spa].webOrigins": _with("*"),
     "clients[smoke-spa].defaultClientScopes": lambda v: iter((*_without(AUDIENCE_SCOPE)(v), *_with(OFFLINE)(v))),
     "clients[smoke-spa].optionalClientScopes": _with(WIDEST_SCOPE),
+    "clients[smoke-web].redirectUris": _with(f"{HOSTILE_ORIGIN}/callback"),
     "clients[smoke-web].frontchannelLogout": _value(True),
     "users[service-account-smoke-backend].realmRoles": _with("phi-conditions"),
     f"users[{UNDECLARED_USER}]": _value(True),
@@ -256,6 +272,67 @@ def _provider_mutants(found: dict[str, Any]) -> Iterator[Mutant]:
             yield Mutant(path, found[path], weak, Family.PROVIDER)
 
 
+# Where each secure default of a client or client scope shows: the smoke object the claiming check exercises.
+SHOWN_ON: dict[tuple[str, str], str] = {
+    ("client", "serviceAccountsEnabled"): "smoke-web",
+    ("client", "authorizationServicesEnabled"): "smoke-backend",
+    ("client", "attributes.oauth2.device.authorization.grant.enabled"): "smoke-web",
+    ("client", "attributes.oidc.ciba.grant.enabled"): "smoke-web",
+    ("client", "attributes.standard.token.exchange.enabled"): "smoke-web",
+    ("client", "attributes.oauth2.jwt.authorization.grant.enabled"): "smoke-web",
+    ("client", "attributes.client_credentials.use_refresh_token"): "smoke-backend",
+    ("client", "attributes.access.token.lifespan"): "smoke-web",
+    ("client", "attributes.client.offline.session.idle.timeout"): "smoke-spa",
+    ("client", "attributes.client.offline.session.max.lifespan"): "smoke-spa",
+    ("client", "attributes.oauth2.device.code.lifespan"): "smoke-device",
+    ("client", "attributes.access.token.signed.response.alg"): "smoke-web",
+    ("client", "attributes.id.token.signed.response.alg"): "smoke-web",
+    ("client", "attributes.backchannel.logout.url"): "smoke-web",
+    ("client", "webOrigins"): "smoke-web",
+    ("client", "frontchannelLogout"): "smoke-backend",
+    ("client", "protocolMappers"): "smoke-web",
+    ("clientScope", "protocolMappers"): "patient/Patient.rs",
+    ("clientScope", "scopeMappings.realm"): "phi-api-audience",
+}
+NOT_SHOWN: dict[tuple[str, str], str] = {
+    ("client", "publicClient"): "every confidential smoke client declares it",
+    ("client", "attributes.x509.allow.regex.pattern.comparison"): "every mTLS client declares it; it changes nothing "
+    "on any other client",
+    ("client", "attributes.post.logout.redirect.uris"): "every code-flow smoke client declares it; other clients "
+    "have no logout redirect",
+    ("client", "redirectUris"): "every code-flow smoke client declares it (a hostile URI added to a declared list "
+    "is a codified-setting mutant); other clients have no browser flow",
+    ("client", "fullScopeAllowed"): "every client declares it",
+    ("client", "defaultClientScopes"): "every client declares it",
+    ("client", "optionalClientScopes"): "every client declares it",
+}
+"""Entries that a hand-made change can weaken and no client policy guards, but no smoke object leaves undeclared
+where it has an effect: the declared value's mutants (codified-setting family) stand for them."""
+
+
+def weakenable(entry: SecureDefault) -> bool:
+    """A secure default a single hand-made change weakens (a guarded one needs its executor removed first)."""
+    return entry.weakens and not entry.guarded_by
+
+
+def _held_mutants(loaded: LoadedConfig) -> Iterator[Mutant]:
+    held = codified.held_settings(loaded)
+    realm_name = (loaded.document.realm.realm if loaded.document.realm else None) or ""
+    for entry in filter(weakenable, secure_defaults.CATALOGUE):
+        key = (entry.kind, entry.field)
+        if key in NOT_SHOWN:
+            continue
+        target = realm_name if entry.kind == "realm" else SHOWN_ON.get(key)
+        if target is None:
+            raise ValueError(f"secure default {entry.kind}.{entry.field}: name the smoke object that shows it "
+                             "(SHOWN_ON) or why none can (NOT_SHOWN)")  # fmt: skip
+        owner = "realm" if entry.kind == "realm" else item_path(f"{entry.kind}s", target)
+        path = codified.field_path(owner, entry)
+        if path not in held:
+            raise ValueError(f"{path}: realm-config declares it, so its secure default cannot be shown there")
+        yield Mutant(path, entry.secure_default, entry.weaker_value, Family.SECURE_DEFAULT, held=entry, target=target)
+
+
 def _master_mutants() -> Iterator[Mutant]:
     for path, value in codified.master_settings().items():
         yield Mutant(path, value, (not value) if isinstance(value, bool) else str(int(value) * 30), Family.MASTER)
@@ -269,13 +346,14 @@ def mutants(loaded: LoadedConfig | None = None) -> list[Mutant]:
     loaded = loaded or loader.load(LOCAL_STACK)
     found = codified.settings(loaded)
     derived: list[Mutant] = []
+    declared = {setting.path for setting in realm_settings.settings(loaded)}
     for pattern, weaken in WEAKENINGS.items():
         for path in _matching(pattern, found):
-            # An unset realm setting has Keycloak's default: the secure-defaults catalogue holds it to that.
-            if path.startswith("realm.") and path not in found:
+            # An undeclared realm setting is held to its secure default: that catalogue's mutants weaken it.
+            if path.startswith("realm.") and path not in declared:
                 continue
             derived += [Mutant(path, found.get(path), weak, Family.RULE) for weak in weaken(found.get(path))]
-    derived += [*_policy_mutants(loaded, found), *_provider_mutants(found), *_master_mutants()]
+    derived += [*_policy_mutants(loaded, found), *_provider_mutants(found), *_master_mutants(), *_held_mutants(loaded)]
     configs = [(config, _findings(config)) for config in map(loader.load, loader.ENVIRONMENTS)]
     refused = [dataclasses.replace(m, rules=refusing_rules(configs, m.setting, m.weakened)) for m in derived]
     return [

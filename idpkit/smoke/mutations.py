@@ -24,7 +24,7 @@ from typing import Any
 
 from idpkit.errors import ExitCode, IdpkitError
 from idpkit.outputs import LOCAL_STACK, load_outputs
-from idpkit.realm import engine
+from idpkit.realm import engine, weakenings
 from idpkit.smoke import live
 from idpkit.smoke.checks import matches
 from idpkit.smoke.mutants import Mutant, mutants
@@ -164,7 +164,8 @@ def run_mutations(
     to_run = sorted({test.node for m in chosen for test in claiming(tests, m.setting)})
     if failing := _failures(stack, workdir / "baseline", to_run):
         raise IdpkitError(
-            f"{len(failing)} smoke test(s) fail on the codified realm, so no mutant can be judged: {', '.join(failing)}",
+            f"{len(failing)} smoke test(s) fail on the codified realm, so no mutant can be judged: "
+            + ", ".join(failing),
             hint=f"run `idpkit smoke --stack {stack}` and fix them first",
         )
     outcomes = []
@@ -188,19 +189,14 @@ def _judge(
     outcome = Outcome(mutant, Verdict.UNCLAIMED, tuple(sorted({t.check for t in claimed})))
     directory = workdir / hashlib.sha256(mutant.name.encode()).hexdigest()[:12]
     if claimed:
-        target = live.setting(mutant.setting)
-        before = target.read(session)
-        (workdir / PENDING_FILE).write_text(json.dumps({"setting": mutant.setting, "value": before}))
+        undo = _weaken(session, mutant, workdir)
         try:
-            target.write(session, mutant.weakened)
-            held = target.read(session)
-            if _normal(held) != _normal(mutant.weakened):
-                outcome.verdict = Verdict.NOT_APPLIED
-                outcome.note = f"Keycloak holds {held!r} after writing it"
+            if refusal := _refused(session, stack, mutant):
+                outcome.verdict, outcome.note = Verdict.NOT_APPLIED, refusal
             else:
                 _run(stack, outcome, claimed, directory, elsewhere=elsewhere)
         finally:
-            target.write(session, before)
+            undo()
             restore(session, stack)
             (workdir / PENDING_FILE).unlink()
     outcome.seconds = time.monotonic() - started
@@ -223,6 +219,30 @@ def _run(stack: str, outcome: Outcome, claimed: list[Test], directory: Path, *, 
     outcome.caught_by = tuple(caught)
 
 
+def _weaken(session: engine.Session, mutant: Mutant, workdir: Path) -> Callable[[], None]:
+    """Write the mutant (the value it replaces kept in the pending file first); returns what undoes it."""
+    pending = workdir / PENDING_FILE
+    if mutant.held is not None:
+        # realm-config holds the field to its secure default: `realm apply` undoes the weakening.
+        pending.write_text(json.dumps({"setting": mutant.setting, "held": True}))
+        weakenings.weaken(session.realm, mutant.held, mutant.target)
+        return lambda: None
+    target = live.setting(mutant.setting)
+    before = target.read(session)
+    pending.write_text(json.dumps({"setting": mutant.setting, "value": before}))
+    target.write(session, mutant.weakened)
+    return lambda: target.write(session, before)
+
+
+def _refused(session: engine.Session, stack: str, mutant: Mutant) -> str | None:
+    """Why the live realm does not hold the mutant (Keycloak refused or undid the write), or None."""
+    if mutant.held is not None:
+        drift = engine.plan(session, stack, stack).changes
+        return None if drift else "realm drift shows no change after the weakening"
+    held = live.setting(mutant.setting).read(session)
+    return None if _normal(held) == _normal(mutant.weakened) else f"Keycloak holds {held!r} after writing it"
+
+
 def _normal(value: Any) -> Any:
     if isinstance(value, list):
         return sorted(map(str, value))
@@ -234,7 +254,8 @@ def recover(session: engine.Session, workdir: Path) -> None:
     pending = workdir / PENDING_FILE
     if pending.exists():
         left = json.loads(pending.read_text())
-        live.setting(left["setting"]).write(session, left["value"])
+        if not left.get("held"):  # a held secure default is undone by the `restore` that follows
+            live.setting(left["setting"]).write(session, left["value"])
         pending.unlink()
 
 

@@ -73,6 +73,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             problems.append(f"{item.nodeid}: claims {stray} outside its check's claims {list(found.claims)}")
     if problems:
         raise pytest.UsageError("smoke tests without consistent requirement metadata:\n" + "\n".join(problems))
+    # Checks that wait minutes for an expiry run last, while the session's tokens are still fresh for the others.
+    items.sort(key=_expiry)
     if target := config.getoption(CATALOG_OPTION):
         catalog = {
             check_id: asdict(found.metadata)

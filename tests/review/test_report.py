@@ -119,7 +119,9 @@ def test_declared_not_applicable_checks_do_not_hold_back_a_pass() -> None:
     not_applicable = {"smoke-identities", "client-certificates", "admin-api"}
     assert {entry.credential for entry in prod.not_applicable} == not_applicable, prod.not_applicable
     results = tuple(
-        SmokeResult(check.metadata.id, test, "f", "not_applicable" if check.metadata.id.startswith("SMOKE-CODE") else "passed")
+        SmokeResult(
+            check.metadata.id, test, "f", "not_applicable" if check.metadata.id.startswith("SMOKE-CODE") else "passed"
+        )
         for check in prod.smoke_checks
         for test in check.tests
     )

@@ -14,7 +14,7 @@ from idpkit.review import realm_settings, traceability
 from idpkit.review.model import Family
 from idpkit.review.render_html import render as render_html
 from idpkit.review.render_md import render as render_md
-from idpkit.smoke.checks import claimed
+from idpkit.smoke.checks import claimed, matches
 from idpkit.smoke.config_reads import UNOBSERVABLE
 from tests.review.reviews import review
 
@@ -92,7 +92,7 @@ def test_smoke_checks_name_their_tests() -> None:
 @pytest.mark.parametrize("pattern", list(traceability.SUPPORTING))
 def test_supporting_entry_configures_a_shipped_setting_no_rule_enforces(pattern: str) -> None:
     rule_id = traceability.SUPPORTING[pattern][0]
-    settings = [s for s in review("prod").settings if traceability.matches(pattern, s.path)]
+    settings = [s for s in review("prod").settings if matches(pattern, s.path)]
     assert settings, f"{pattern} matches no prod setting: remove the entry"
     enforced = [s.path for s in settings if s.enforced_by]
     assert len(enforced) < len(settings), f"{pattern}: every match is enforced by a rule already ({enforced})"
@@ -101,7 +101,7 @@ def test_supporting_entry_configures_a_shipped_setting_no_rule_enforces(pattern:
 
 @pytest.mark.parametrize("pattern", list(traceability.DESCRIPTIVE))
 def test_descriptive_entry_names_an_unenforced_setting(pattern: str) -> None:
-    matching = [s for s in review("prod").settings if traceability.matches(pattern, s.path)]
+    matching = [s for s in review("prod").settings if matches(pattern, s.path)]
     assert matching, f"{pattern} matches no prod setting: remove the entry"
     assert not any(s.enforced_by for s in matching), f"{pattern} is enforced by a rule: it is not a mere label"
 

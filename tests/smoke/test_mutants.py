@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from idpkit.realm import loader
+from idpkit.realm import loader, secure_defaults
 from idpkit.realm.loader import child_path, item_path
 from idpkit.realm.rules import rule_ids
 from idpkit.review import traceability
 from idpkit.smoke import codified, live
 from idpkit.smoke.checks import claimed
-from idpkit.smoke.mutants import Family, Mutant, mutants
+from idpkit.smoke.mutants import NOT_SHOWN, Family, Mutant, mutants
 from idpkit.smoke.mutations import suite_tests
 from idpkit.smoke.runner import collect_catalog
 
@@ -30,7 +30,14 @@ def catalogue() -> tuple[Mutant, ...]:
 
 @functools.cache
 def suite_claims() -> tuple[str, ...]:
+    """What the suite's tests claim (the settings mutants are judged on)."""
     return tuple(claim for test in suite_tests(collect_catalog("local")) for claim in test.claims)
+
+
+@functools.cache
+def class_claims() -> tuple[str, ...]:
+    """What the suite's checks claim as classes of settings (what reviews map settings to)."""
+    return tuple(claim for entry in collect_catalog("local").values() for claim in entry["claims"])
 
 
 @pytest.mark.parametrize("rule_id", rule_ids())
@@ -64,7 +71,8 @@ def test_mutants_are_named_uniquely_and_change_something() -> None:
 
 @pytest.mark.parametrize("mutant", [pytest.param(m, id=m.name) for m in mutants()])
 def test_mutant_names_one_live_setting_and_is_claimed(mutant: Mutant) -> None:
-    live.setting(mutant.setting)  # raises for a path no live setting answers to
+    if mutant.held is None:  # a held secure default is weakened by idpkit.realm.weakenings, undone by apply
+        live.setting(mutant.setting)  # raises for a path no live setting answers to
     assert claimed(list(suite_claims()), mutant.setting), (
         f"{mutant.name}: no smoke test claims {mutant.setting}, so nothing could kill it"
     )
@@ -78,5 +86,14 @@ def test_rule_family_mutants_are_refused_by_a_rule() -> None:
 @pytest.mark.parametrize("stack", ["local", "prod"])
 def test_every_codified_setting_is_claimed_by_a_smoke_test(stack: str) -> None:
     found = codified.settings(loader.load(stack))
-    unclaimed = [p for p in found if not traceability.descriptive(p) and not claimed(list(suite_claims()), p)]
+    unclaimed = [p for p in found if not traceability.descriptive(p) and not claimed(list(class_claims()), p)]
     assert not unclaimed, f"{stack}: hardened settings no smoke test claims: {unclaimed}"
+
+
+def test_every_weakenable_secure_default_is_shown_or_says_why_not() -> None:
+    weakenable = {(e.kind, e.field) for e in secure_defaults.CATALOGUE if e.weakens and not e.guarded_by}
+    shown = {(m.held.kind, m.held.field) for m in catalogue() if m.held is not None}
+    unaccounted = sorted(weakenable - shown - set(NOT_SHOWN))
+    assert not unaccounted, f"secure defaults neither weakened by a mutant nor listed in NOT_SHOWN: {unaccounted}"
+    stale = sorted(set(NOT_SHOWN) - weakenable)
+    assert not stale, f"NOT_SHOWN names entries the catalogue no longer has (or that are guarded): {stale}"
