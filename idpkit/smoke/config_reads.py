@@ -10,6 +10,9 @@ reviews and mutation reports mark them as config reads. Keys are setting paths a
 from __future__ import annotations
 
 UNOBSERVABLE: dict[str, str] = {
+    "realm.ssoSessionIdleTimeout": "client sessions idle out at clientSessionIdleTimeout (codified no longer) "
+    "first, so every refresh token shows the smaller of the two (test_sessions.py); the SSO session's own idle "
+    "timeout shows only in a browser left idle for 15 minutes",
     "realm.sslRequired": "every listener speaks only HTTPS and Keycloak takes the scheme from its fixed hostname, "
     "so no request can reach the realm in clear to be refused",
     "realm.accessCodeLifespanLogin": "only a login page left open for its whole lifetime (15 minutes) would show it",
@@ -53,6 +56,10 @@ UNOBSERVABLE: dict[str, str] = {
     "proof; it weakens nothing",
     'clients[*].attributes["require.pushed.authorization.requests"]': "required by hand it breaks clients that do "
     "not push their requests; it weakens nothing",
+    "clients[*].protocolMappers": "the realm's tokens carry no role claims and fullScopeAllowed is off, so a "
+    "hand-made role mapper on a client shows in no token; the client's mappers are read back",
+    "clientScopes[*].protocolMappers": "the realm's tokens carry no role claims, so a hand-made role mapper on a "
+    "scope shows in no token; the scope's mappers are read back",
     "users[*].realmRoles": "with fullScopeAllowed false a role that none of the client's scopes maps never reaches a "
     "token, so an extra role shows nowhere until another setting also changes",
 }

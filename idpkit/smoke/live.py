@@ -7,8 +7,8 @@ compare a read with realm-config. Paths: `realm.<field>`, `realm.browserSecurity
 `realm.defaultDefaultClientScopes` and `...Optional...`, `clients[<id>].<field>`,
 `clients[<id>].attributes["<name>"]`, `clientProfiles[<p>].executors[<e>]` (the executor itself) and
 `....configuration.<option>`, `clientPolicies[<p>].<field>`, `identityProviders[<a>].config.<key>`,
-`users[<name>].realmRoles`, `users[<name>]` (whether the user exists), and any client path
-prefixed with `master.` for the kit's own client in the master realm.
+`clientScopes[<name>].protocolMappers`, `users[<name>].realmRoles`, `users[<name>]` (whether the user
+exists), and any client path prefixed with `master.` for the kit's own client in the master realm.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from idpkit.errors import IdpkitError
 from idpkit.keycloak_admin import AdminApi, urls
 from idpkit.realm.engine import Session
+from idpkit.realm.kinds.realm import carried
 
 ABSENT = None
 """The value of a setting that is not set (an attribute Keycloak does not hold, a removed executor)."""
@@ -81,6 +82,8 @@ def setting(path: str) -> LiveSetting:
         found = PolicyField(path, item, tail[0])
     elif head == "identityProviders" and item and len(tail) == 2 and tail[0] == "config":
         found = ProviderConfig(path, item, tail[1])
+    elif head == "clientScopes" and item and tail == ["protocolMappers"]:
+        found = ScopeMappers(path, item)
     elif head == "users" and item and tail == ["realmRoles"]:
         found = UserRealmRoles(path, item)
     elif head == "users" and item and not tail:
@@ -108,11 +111,10 @@ class RealmField:
 
     def write(self, session: Session, value: Any) -> None:
         api = session.realm
-        body: Any = value
-        if len(self.keys) > 1:
-            current = api.get(api.path(urls.REALM)).get(self.keys[0]) or {}
-            body = {**current, self.keys[1]: value}
-        api.put(api.path(urls.REALM), {self.keys[0]: body})
+        current = api.get(api.path(urls.REALM))
+        body: Any = {**(current.get(self.keys[0]) or {}), self.keys[1]: value} if len(self.keys) > 1 else value
+        # Keycloak resets some fields an update leaves out: carry them, so only this setting changes.
+        api.put(api.path(urls.REALM), carried(current, {self.keys[0]: body}))
 
 
 @dataclass(frozen=True)
@@ -170,7 +172,11 @@ class ClientField:
             api.put(api.path(urls.CLIENT, id=current["id"]), {**current, self.field: value})
             return
         held, wanted = set(current.get(self.field) or []), set(value or [])
+        other = next(field for field in _SCOPE_LISTS if field != self.field)
         for name in wanted - held:
+            # A scope is attached to a client once, as default or optional: moving it is this one change.
+            if name in (current.get(other) or []):
+                api.delete(api.path(_SCOPE_LISTS[other], id=current["id"], scope=_scope_id(api, name)))
             api.put(api.path(_SCOPE_LISTS[self.field], id=current["id"], scope=_scope_id(api, name)), None)
         for name in held - wanted:
             api.delete(api.path(_SCOPE_LISTS[self.field], id=current["id"], scope=_scope_id(api, name)))
@@ -288,6 +294,30 @@ class ProviderConfig:
         current = api.get(api.path(urls.IDENTITY_PROVIDER, alias=self.alias))
         config = {k: v for k, v in {**(current.get("config") or {}), self.key: value}.items() if v is not None}
         api.put(api.path(urls.IDENTITY_PROVIDER, alias=self.alias), {**current, "config": config})
+
+
+@dataclass(frozen=True)
+class ScopeMappers:
+    """A client scope's protocol mappers (by name, kind and configuration)."""
+
+    path: str
+    scope: str
+
+    def read(self, session: Session) -> list[dict[str, Any]]:
+        api = session.realm
+        return list(api.get(api.path(urls.CLIENT_SCOPE_MAPPERS, id=_scope_id(api, self.scope))) or [])
+
+    def write(self, session: Session, value: Any) -> None:
+        api = session.realm
+        scope_id = _scope_id(api, self.scope)
+        wanted = {mapper["name"]: mapper for mapper in value or []}
+        for mapper in self.read(session):
+            if mapper["name"] not in wanted:
+                api.delete(api.path(urls.CLIENT_SCOPE_MAPPER, id=scope_id, mapper=mapper["id"]))
+        held = {mapper["name"] for mapper in self.read(session)}
+        for name, mapper in wanted.items():
+            if name not in held:
+                api.post(api.path(urls.CLIENT_SCOPE_MAPPERS, id=scope_id), mapper)
 
 
 def _user(api: AdminApi, username: str) -> dict[str, Any] | None:
