@@ -23,6 +23,11 @@ from tests.review.reviews import review
 AWAITING_RULES: dict[str, str] = {}
 
 
+@functools.cache
+def traces(stack: str) -> tuple[traceability.Trace, ...]:
+    return tuple(traceability.trace(review(stack)))
+
+
 def _prod_settings() -> list[Any]:
     return [
         pytest.param(
@@ -38,7 +43,7 @@ def _prod_settings() -> list[Any]:
 
 @pytest.mark.parametrize("path", _prod_settings())
 def test_prod_setting_maps_to_a_requirement(path: str) -> None:
-    (found,) = [t for t in traceability.trace(review("prod")) if t.setting.path == path]
+    (found,) = [t for t in traces("prod") if t.setting.path == path]
     assert found.setting.descriptive or ((found.rules or found.proofs) and found.requirements), (
         f"{path} = {found.setting.value!r} ({found.setting.source}) is enforced by no rule, proven by no smoke check "
         "and serves no requirement"
@@ -57,7 +62,7 @@ def _realm_settings() -> list[Any]:
 @pytest.mark.parametrize(("stack", "path"), _realm_settings())
 def test_realm_setting_is_proven_by_a_smoke_check(stack: str, path: str) -> None:
     """Every realm setting in the review maps to a behavioural check or a config read marked as one."""
-    (found,) = [t for t in traceability.trace(review(stack)) if t.setting.path == path]
+    (found,) = [t for t in traces(stack) if t.setting.path == path]
     assert found.proofs, f"{stack}: {path} is claimed by no smoke check (idpkit.smoke.checks claims)"
     for check in found.config_reads:
         assert check.config_read, f"{check.metadata.id}: a config read must say why no behaviour shows {path}"
@@ -66,7 +71,7 @@ def test_realm_setting_is_proven_by_a_smoke_check(stack: str, path: str) -> None
 def test_config_read_settings_are_the_unobservable_ones() -> None:
     """Config reads prove exactly the settings config_reads.py names, each with its reason."""
     for stack in ("local", "prod"):
-        read = [t.setting.path for t in traceability.trace(review(stack)) if t.proofs and not t.behavioural]
+        read = [t.setting.path for t in traces(stack) if t.proofs and not t.behavioural]
         stray = [path for path in read if not claimed(list(UNOBSERVABLE), path)]
         assert not stray, f"{stack}: settings proven only by config reads, not listed as unobservable: {stray}"
 
