@@ -24,7 +24,7 @@ from tests.conftest import idpkit
 
 pytestmark = pytest.mark.local_stack
 # A quick sample of the mutation run (a few minutes at most); the full run is on demand (docs/mutations.md).
-CI_SAMPLE = "4"
+CI_SAMPLE = "8"
 SECRETS_PRINTED = {
     "jwt": "eyJhbGciOiJQUzI1NiJ9.eyJzdWIiOiJzbW9rZS1jbGluaWNpYW4ifQ.c2lnbmF0dXJlLWJ5dGVz",
     "password": "Correct-Horse-Battery-9",
