@@ -67,7 +67,8 @@ def summarize(review: Review, traces: list[Trace]) -> Summary:
         f"{smoke[SKIPPED]} smoke test(s) were skipped without a not-applicable declaration ({_few(skipped)})"
         if smoke and smoke[SKIPPED]
         else "",
-        f"{len(never_ran)} smoke test(s) of the suite did not run in the latest run ({_few(never_ran)})"
+        f"{len(never_ran)} smoke test(s) of the suite did not run in the latest run ({_few(never_ran)}); "
+        f"`idpkit smoke --stack {review.stack} --complete` runs them all"
         if never_ran
         else "",
         f"{len(unproven)} realm setting(s) are proven by no smoke check ({_few(unproven)})" if unproven else "",

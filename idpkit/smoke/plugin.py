@@ -27,6 +27,7 @@ STACK_OPTION = "--stack"
 RESULTS_OPTION = "--smoke-results"
 CATALOG_OPTION = "--catalog"
 NOT_APPLICABLE_OUTCOME = "not_applicable"
+EXPIRY_MARK = "expiry"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,7 +40,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "proves(check): the smoke check (SmokeCheck) this test proves")
     config.addinivalue_line("markers", "claims(*settings): the settings one parametrized case exercises")
-    config.addinivalue_line("markers", "expiry: waits for a real expiry (a minute or more)")
+    config.addinivalue_line("markers", f"{EXPIRY_MARK}: waits for a real expiry (a minute or more)")
     config.stash[_RESULTS] = []
     config.stash[_STARTED] = time.monotonic()
 
@@ -93,7 +94,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _expiry(item: pytest.Item) -> bool:
-    return item.get_closest_marker("expiry") is not None
+    return item.get_closest_marker(EXPIRY_MARK) is not None
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -101,6 +101,7 @@ def test_partial_run_makes_the_review_incomplete(state_dir: Path, cached_collect
     exit_code, output = _verdict("local")
     assert exit_code == 1, output
     assert f"1 smoke test(s) of the suite did not run in the latest run ({left_out})" in output
+    assert "idpkit smoke --stack local --complete" in output, "the review says how to run them all"
 
 
 def test_failed_smoke_test_fails_the_review(state_dir: Path, cached_collect: None) -> None:
