@@ -67,7 +67,7 @@ def certificates(run: Rehearsal) -> str:
     names = (*state.public_names(graph), state.db_host(graph))
     pki.ensure(run.layout.pki, names, (run.topology.gateway,))
     pki.host_certificate(run.layout.host_tls)
-    pki.smoke_client(run.layout.pki, run.layout.clients)
+    pki.smoke_clients(run.layout.pki, run.layout.clients)
     return ", ".join(names)
 
 

@@ -19,7 +19,7 @@ from idpkit.errors import IdpkitError
 from idpkit.outputs import OUTPUTS_FILE_ENV
 from idpkit.rehearsal import aws, hosts, network, pki
 from idpkit.rehearsal.layout import RehearsalLayout
-from idpkit.smoke.certificates import CERT_VARIABLE, KEY_VARIABLE
+from idpkit.smoke.certificates import DIRECTORY_VARIABLE
 
 
 @dataclass
@@ -85,15 +85,13 @@ class Rehearsal:
 
     def operator_env(self) -> dict[str, str]:
         """An operator's shell: the rehearsal's outputs, the AWS emulation, this machine's kit and state."""
-        certificate, key = pki.smoke_client(self.layout.pki, self.layout.clients)
         return {
             **{name: os.environ[name] for name in ("PATH", "HOME", "LANG") if name in os.environ},
             **self.aws_env(),
             OUTPUTS_FILE_ENV: str(self.layout.outputs_file),
             "IDPKIT_STATE_DIR": str(paths.state_root()),
             "IDPKIT_PROJECT_DIR": str(paths.project_root()),
-            CERT_VARIABLE: str(certificate),
-            KEY_VARIABLE: str(key),
+            DIRECTORY_VARIABLE: str(pki.smoke_clients(self.layout.pki, self.layout.clients)),
         }
 
     def operator(self, *arguments: str, namespace: str | None = None, env: Mapping[str, str] | None = None) -> str:

@@ -93,10 +93,3 @@ def certificate_for(stack: str, role: Role, directory: Path) -> ClientCertificat
             f"holding {role}.pem and {role}.key issued by the client CA"
         )
     return ClientCertificate(f"CN={common_name}", certificate, key)
-
-
-def __getattr__(name: str) -> str:
-    # benchmarks/token_load.py reads the smoke-mtls CN under its former constant name.
-    if name == "SMOKE_MTLS_CN":
-        return registered_common_name()
-    raise AttributeError(name)
