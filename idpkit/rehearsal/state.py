@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from idpkit import paths
@@ -108,10 +109,29 @@ class Rehearsal:
             [*command, *arguments], capture_output=True, text=True, check=False,
             env={**self.operator_env(), **(env or {})}, cwd=paths.project_root(),
         )  # fmt: skip
+        log = self._operator_log(arguments)
+        log.write_text(f"$ idpkit {' '.join(arguments)}\n{completed.stdout}\n{completed.stderr}")
         if completed.returncode != 0:
-            tail = (completed.stdout[-2500:] + "\n" + completed.stderr[-2500:]).strip()
-            raise IdpkitError(f"`idpkit {' '.join(arguments)}` exited {completed.returncode}:\n{tail}")
+            raise IdpkitError(
+                f"`idpkit {' '.join(arguments)}` exited {completed.returncode}:\n{_failure_excerpt(completed)}",
+                hint=f"the whole output is in {log}",
+            )
         return completed.stdout
+
+    def _operator_log(self, arguments: tuple[str, ...]) -> Path:
+        self.layout.logs.mkdir(parents=True, exist_ok=True)
+        taken = len(list(self.layout.logs.glob("operator-*.log")))
+        return self.layout.logs / f"operator-{taken + 1:02d}-{'-'.join(arguments[:2])}.log"
+
+
+_FAILURE_MARKERS = ("FAILED ", "ERROR ", "Error", "error:", "INTERNALERROR")
+
+
+def _failure_excerpt(completed: subprocess.CompletedProcess[str]) -> str:
+    """The lines naming what failed (pytest's FAILED/ERROR summary, the kit's error), then the end of stderr."""
+    lines = (completed.stdout + "\n" + completed.stderr).splitlines()
+    named = [line for line in lines if line.lstrip().startswith(_FAILURE_MARKERS)]
+    return "\n".join([*named[:40], completed.stderr[-1500:].strip()]).strip()
 
 
 def require_graph(run: Rehearsal) -> StackGraph:
