@@ -5,6 +5,7 @@ nodes moved to the new role, a signing key rotation from a host through STS, the
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 
@@ -19,6 +20,7 @@ ROTATION_MARGIN_SECONDS = 0
 # Later runs re-check what the change they follow could break, not the whole suite again.
 FLOWS = "test_flow"
 FLOWS_AND_TOKENS = "test_flow or test_discovery or test_attack_token_integrity"
+_PYTEST_SUMMARY = re.compile(r"\b\d+ (passed|failed|skipped)\b.* in [\d.]+s")
 _HOST_CHECKS_MODULE = "test_host_hardening"
 """Run per host inside its namespace (a testinfra `local://` backend there sees that host's sockets)."""
 
@@ -36,7 +38,7 @@ def smoke(run: Rehearsal, selection: str | None = None) -> str:
     """The smoke suite from the edge (the host checks run per host, `_host_checks`)."""
     selected = f"not {_HOST_CHECKS_MODULE}" if selection is None else f"({selection}) and not {_HOST_CHECKS_MODULE}"
     output = run.operator("smoke", "--stack", run.stack, "-k", selected, "-q")
-    summary = next((line for line in reversed(output.splitlines()) if " passed" in line), "")
+    summary = next((line for line in reversed(output.splitlines()) if _PYTEST_SUMMARY.search(line)), "")
     return summary.strip("= ")
 
 
@@ -103,5 +105,5 @@ def host_checks(run: Rehearsal, index: int) -> str:
         namespace=host.namespace,
         env={HOSTS_ENV: "local://", HOST_ROOT_ENV: str(host.layout.root)},
     )  # fmt: skip
-    summary = next((line for line in reversed(output.splitlines()) if " passed" in line), "")
+    summary = next((line for line in reversed(output.splitlines()) if _PYTEST_SUMMARY.search(line)), "")
     return summary.strip("= ")

@@ -1,4 +1,4 @@
-"""The AWS deployment rehearsed end to end (`idpkit rehearse`): dev in every run, staging and prod on demand.
+"""The AWS deployment rehearsed end to end (`idpkit rehearse`): dev and prod in every run, staging on demand.
 
 One rehearsal per stack, from nothing: the program's graph, the staged wheelhouse, two hosts clustering on
 a TLS PostgreSQL behind the load balancer emulation, the realm applied, the smoke suite green while the
@@ -35,8 +35,9 @@ EXPECTED_STEPS = (
 )
 
 
-@pytest.fixture(scope="module", params=["dev", pytest.param("staging", marks=pytest.mark.slow_rehearsal),
-                                        pytest.param("prod", marks=pytest.mark.slow_rehearsal)])  # fmt: skip
+# dev includes the smoke identities (every flow and attack runs); prod has none (its own checks run, the rest
+# are declared not applicable); staging sits between them and runs only when asked for.
+@pytest.fixture(scope="module", params=["dev", "prod", pytest.param("staging", marks=pytest.mark.slow_rehearsal)])
 def report(request: pytest.FixtureRequest, record_figure: Any) -> dict[str, Any]:
     stack: str = request.param
     completed = subprocess.run(
