@@ -195,6 +195,60 @@ def purge(stack: str) -> None:
     shutil.rmtree(RehearsalLayout(stack).root, ignore_errors=True)
 
 
+# --- a kept rehearsal, for commands run against it (`idpkit chaos`) ------------------------------------
+
+
+def attach(stack: str) -> Rehearsal:
+    """The handles of a rehearsal left running by `--keep`: hosts, emulation endpoint, graph, database."""
+    layout = RehearsalLayout(stack)
+    if not layout.binding_file.exists() or not layout.outputs_file.exists():
+        raise IdpkitError(
+            f"no kept rehearsal of {stack} (no {layout.outputs_file})",
+            hint=f"idpkit rehearse --stack {stack} --keep --up-only",
+        )
+    run = Rehearsal(stack, layout, lambda _step: None)
+    bound = json.loads(layout.binding_file.read_text())
+    run.endpoint, run.binding = bound["endpoint"], aws.Binding(dict(bound["ids"]))
+    run.region = _stack_values(stack)["aws:region"]
+    graph = capture(stack)
+    if graph.error:
+        raise IdpkitError(f"the Pulumi program fails for stack {stack}: {graph.error}")
+    run.graph = graph
+    run.hosts = [
+        hosts.RehearsalHost(index, run.topology.host(index), run.topology.host_address(index), layout.host(index))
+        for index in range(1, network.HOST_COUNT + 1)
+    ]
+    return run
+
+
+def database_handle(run: Rehearsal) -> database.RehearsalDatabase:
+    """The rehearsal's PostgreSQL as the program declares its RDS instance."""
+    (instance,) = _require_graph(run).of_type("aws:rds/instance:Instance")
+    certificate, key = _database_tls(run.layout)
+    return database.RehearsalDatabase(
+        directory=run.layout.database,
+        address=run.topology.gateway,
+        port=int(instance.outputs.get("port", POSTGRES_PORT)),
+        subnet=str(network.subnet(run.topology)),
+        certificate=certificate,
+        key=key,
+        master_username=str(instance.inputs["username"]),
+        database=str(instance.inputs["dbName"]),
+    )
+
+
+def signing_key_environment(run: Rehearsal, host: hosts.RehearsalHost) -> dict[str, str]:
+    """What `idpkit keys` needs on a host: the key store and the rotation role the program declares."""
+    graph = _require_graph(run)
+    return {
+        **run.aws_env(),
+        OUTPUTS_FILE_ENV: str(host.layout.outputs_file),
+        "IDPKIT_KEY_STORE": run.binding.rebind(str(graph.outputs["signing_keys_secret_arn"])),
+        "IDPKIT_KEYS_ROLE_ARN": str(graph.outputs["signing_keys_rotation_role_arn"]),
+        "IDPKIT_STATE_DIR": str(host.layout.state_dir),
+    }
+
+
 # --- steps --------------------------------------------------------------------------------------------
 
 
@@ -247,7 +301,6 @@ def _network(run: Rehearsal) -> str:
 
 def _database(run: Rehearsal) -> str:
     graph = _require_graph(run)
-    (instance,) = graph.of_type("aws:rds/instance:Instance")
     for directory in (run.layout.logs, run.layout.run, run.layout.secrets):
         make_directory(directory, 0o700)
     account = service_user.account()
@@ -256,23 +309,13 @@ def _database(run: Rehearsal) -> str:
     password_file = run.layout.secrets / "rds-master-password"
     if not password_file.exists():
         write_private(password_file, aws.new_password())
-    db_certificate = run.layout.database / "server.pem"
-    db_key = run.layout.database / "server.key"
+    db_certificate, db_key = _database_tls(run.layout)
     make_directory(run.layout.database, 0o700, service_owned=True)
     for source, target in ((run.layout.pki.server_certificate, db_certificate), (run.layout.pki.server_key, db_key)):
         shutil.copyfile(source, target)
         target.chmod(0o600)
         os.chown(target, account.uid, account.gid)
-    db = database.RehearsalDatabase(
-        directory=run.layout.database,
-        address=run.topology.gateway,
-        port=int(instance.outputs.get("port", POSTGRES_PORT)),
-        subnet=str(network.subnet(run.topology)),
-        certificate=db_certificate,
-        key=db_key,
-        master_username=str(instance.inputs["username"]),
-        database=str(instance.inputs["dbName"]),
-    )
+    db = database_handle(run)
     database.start(db, db.process(run.layout.logs, run.layout.run), account, password_file.read_text().strip())
     return f"{_db_host(graph)} ({run.topology.gateway}:{db.port}), master {db.master_username}, database {db.database}"
 
@@ -339,11 +382,12 @@ def _host(run: Rehearsal, index: int) -> str:
     return f"{host.namespace} {host.address}: {len(result.get('steps', []))} steps; {', '.join(slow)}"
 
 
-def _front_door(run: Rehearsal) -> str:
+def front_door_settings(run: Rehearsal, drained: tuple[str, ...] = ()) -> front_door.FrontDoorSettings:
+    """The load balancer emulation over the rehearsal's hosts; `drained` hosts (by name) are deregistered."""
     graph = _require_graph(run)
     account = service_user.account()
     pki_files = run.layout.pki
-    settings = front_door.FrontDoorSettings(
+    return front_door.FrontDoorSettings(
         directory=run.layout.front_door,
         logs=run.layout.logs,
         pid_file=run.layout.run / "nginx-master.pid",
@@ -359,7 +403,18 @@ def _front_door(run: Rehearsal) -> str:
         browser_upstreams=tuple(f"{h.address}:{BROWSER_PROXY_PORT}" for h in run.hosts),
         m2m_upstreams=tuple(f"{h.address}:{M2M_PROXY_PORT}" for h in run.hosts),
         run_as=account.name if account else None,
+        drained_upstreams=tuple(
+            f"{h.address}:{port}"
+            for h in run.hosts
+            if h.name in drained
+            for port in (BROWSER_PROXY_PORT, M2M_PROXY_PORT)
+        ),
     )
+
+
+def _front_door(run: Rehearsal) -> str:
+    graph = _require_graph(run)
+    settings = front_door_settings(run)
     make_directory(run.layout.front_door / "tmp", 0o700, service_owned=True)
     conf, _changed = front_door.write_configuration(settings)
     binary = front_door.nginx_binary()
@@ -442,15 +497,8 @@ def _refresh(run: Rehearsal) -> str:
 
 
 def _keys_rotate(run: Rehearsal) -> str:
-    graph = _require_graph(run)
     first = run.hosts[0]
-    env = {
-        **run.aws_env(),
-        OUTPUTS_FILE_ENV: str(first.layout.outputs_file),
-        "IDPKIT_KEY_STORE": run.binding.rebind(str(graph.outputs["signing_keys_secret_arn"])),
-        "IDPKIT_KEYS_ROLE_ARN": str(graph.outputs["signing_keys_rotation_role_arn"]),
-        "IDPKIT_STATE_DIR": str(first.layout.state_dir),
-    }
+    env = signing_key_environment(run, first)
     command = ["keys", "rotate", "--stack", run.stack, "--stage", "auto", "--margin", str(ROTATION_MARGIN_SECONDS)]
     rotated = hosts.run(first, command, env)
     again = hosts.run(first, command, env)
@@ -490,6 +538,10 @@ def _stack_values(stack: str) -> dict[str, str]:
 
 def _architecture(stack: str) -> str:
     return architecture_of(_stack_values(stack).get("idpkit:amiParameter", DEFAULT_AMI_PARAMETER))
+
+
+def _database_tls(layout: RehearsalLayout) -> tuple[Path, Path]:
+    return layout.database / "server.pem", layout.database / "server.key"
 
 
 def _m2m_port(graph: StackGraph) -> int:
