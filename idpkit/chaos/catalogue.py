@@ -7,7 +7,7 @@ from typing import Any
 
 from idpkit.chaos import faults
 from idpkit.chaos.load import Sample
-from idpkit.chaos.probes import log_size, routed_since
+from idpkit.chaos.probes import cluster_views, log_size, routed_since
 from idpkit.chaos.scenarios import Context, Scenario, Verdict, failure_summary, failures, in_flight_at
 from idpkit.constants.keycloak import BROWSER_PROXY_PORT, M2M_PROXY_PORT
 from idpkit.rehearsal import hosts
@@ -19,6 +19,7 @@ ROTATION_MARGIN_SECONDS = {True: 10, False: 31}
 """Publish-to-activate margin: at least the resource server's JWKS refetch interval (none here: it
 refetches on an unknown kid), short in CI; the kit's default for deployments is 300 s."""
 DATABASE_DOWN_SECONDS = 20.0
+IN_SERVICE_TIMEOUT = 180.0
 LOGIN_AFTER_DATABASE_GOAL_SECONDS = 30.0
 
 
@@ -80,6 +81,15 @@ def _judge_node_kill(context: Context, samples: list[Sample], measured: dict[str
     ]
     last = measured["routed_to_dead_node"]["last_seconds_after_kill"]
     statuses = measured["routed_to_dead_node"]["statuses_from_the_dead_node"]
+    out_at = context.targets.first(victim.name, "unhealthy", context.fault_at)
+    back_at = context.targets.first(victim.name, "healthy", context.fault_at)
+    measured["load_balancer_took_it_out_after_seconds"] = round(out_at - context.fault_at, 1) if out_at else None
+    measured["load_balancer_routed_to_it_again_after_seconds"] = (
+        round(back_at - context.fault_at, 1) if back_at else None
+    )
+    survivor = next(host for host in context.run.hosts if host != victim)
+    shrunk = [at for at, members in cluster_views(survivor.layout.server_log, context.fault_at) if members == 1]
+    measured["cluster_view_without_it_after_seconds"] = round(shrunk[0] - context.fault_at, 1) if shrunk else None
     outcome = (
         f"{len(failed)} of {measured['from_fault']['requests']} requests from the kill on failed "
         f"({failure_summary(failed)}), {len(failed) - len(beyond)} of them in flight at the kill; "
@@ -87,6 +97,8 @@ def _judge_node_kill(context: Context, samples: list[Sample], measured: dict[str
         f"{len(routed)} requests to the dead node ({len(answered_by_dead)} answered from it"
         f"{f', statuses {statuses}' if answered_by_dead else ''})"
         + (f", the last {last} s after the kill" if last is not None else "")
+        + f"; health checks took it out after {measured['load_balancer_took_it_out_after_seconds']} s"
+        + f"; the other node's cluster view dropped it after {measured['cluster_view_without_it_after_seconds']} s"
         + f"; node back {measured['node_back_after_host_up_seconds']} s after `idpkit host up`"
     )
     return Verdict(not problems, outcome + ("" if not problems else ". Missed: " + "; ".join(problems)))
@@ -175,12 +187,16 @@ def _rolling_restart(context: Context) -> None:
     context.mark_fault()
     steps = []
     for host in run.hosts:
-        faults.set_drained(run, (host.name,))
+        context.targets.deregister(host.name)
         time.sleep(faults.DRAIN_SECONDS)
         faults.host_down(run, host)
         seconds = faults.host_up(run, host)
-        faults.set_drained(run, ())
-        steps.append(f"{host.name}: drained {faults.DRAIN_SECONDS:.0f} s, stopped, ready after {seconds:.0f} s")
+        context.targets.register(host.name)
+        in_service = context.targets.wait_in_service(host.name, IN_SERVICE_TIMEOUT)
+        steps.append(
+            f"{host.name}: deregistered, drained {faults.DRAIN_SECONDS:.0f} s, stopped, ready after {seconds:.0f} s, "
+            f"in service {in_service:.0f} s later"
+        )
     context.facts["hosts"] = steps
     context.mark_recovered()
 

@@ -334,8 +334,9 @@ def _validation_failure(message: str) -> str:
 
 
 def tally(samples: list[Sample], since: float | None = None, until: float | None = None) -> dict[str, Any]:
-    """Requests and failures per kind, failures grouped by class, between two wall-clock times."""
-    chosen = [s for s in samples if (since is None or s.started >= since) and (until is None or s.started < until)]
+    """Requests and failures per kind, failures grouped by class, of the requests that ended between two
+    wall-clock times (a request in flight at the fault counts from the fault on)."""
+    chosen = [s for s in samples if (since is None or s.ended >= since) and (until is None or s.ended < until)]
     requests_by_kind = Counter(s.kind for s in chosen)
     failures: dict[str, dict[str, int]] = {}
     for sample in chosen:

@@ -57,18 +57,18 @@ class HealthSample:
     metrics: dict[str, float]
 
 
-def probe(host: RehearsalHost, session: requests.Session) -> HealthSample:
+def probe(host: RehearsalHost, session: requests.Session, timeout: float = PROBE_TIMEOUT) -> HealthSample:
     """One look at a host's management port: readiness (and the failing checks) and the pool's metrics."""
     base = f"https://{host.address}:{MANAGEMENT_PORT}"
     at = time.time()
     try:
-        ready = session.get(f"{base}{HEALTH_CHECK_PATH}", timeout=PROBE_TIMEOUT)
+        ready = session.get(f"{base}{HEALTH_CHECK_PATH}", timeout=timeout)
     except requests.RequestException as error:
         return HealthSample(at, host.name, False, f"unreachable ({type(error).__name__})", {})
     detail = "UP" if ready.status_code == 200 else f"HTTP {ready.status_code} {_failing_checks(ready)}".strip()
     metrics: dict[str, float] = {}
     try:
-        scraped = session.get(f"{base}/metrics", timeout=PROBE_TIMEOUT)
+        scraped = session.get(f"{base}/metrics", timeout=timeout)
         if scraped.status_code == 200:
             metrics = parse_metrics(scraped.text, WATCHED_METRICS)
     except requests.RequestException:
@@ -169,3 +169,21 @@ def routed_since(access_log: Path, offset: int) -> list[Routed]:
             )
         )
     return entries
+
+
+_VIEW_LINE = re.compile(
+    r"^(?P<time>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*ISPN000094: Received new cluster view .*\((?P<members>\d+)\)"
+)
+
+
+def cluster_views(server_log: Path, since: float) -> list[tuple[float, int]]:
+    """(time, member count) of every cluster view a node installed since `since` (its log, local time)."""
+    if not server_log.exists():
+        return []
+    views = []
+    for line in server_log.read_text(errors="replace").splitlines():
+        if (match := _VIEW_LINE.match(line)) is not None:
+            at = datetime.strptime(match["time"], "%Y-%m-%d %H:%M:%S,%f").timestamp()
+            if at >= since:
+                views.append((at, int(match["members"])))
+    return views

@@ -21,6 +21,7 @@ from typing import Any
 from idpkit import paths
 from idpkit.chaos.load import LoadProfile, Sample, read_samples, tally
 from idpkit.chaos.probes import HealthWatch
+from idpkit.chaos.targets import HealthCheck, Targets
 from idpkit.errors import IdpkitError
 from idpkit.rehearsal.run import Rehearsal
 
@@ -42,6 +43,7 @@ class Context:
     run: Rehearsal
     short: bool
     watch: HealthWatch
+    targets: Targets
     facts: dict[str, Any] = field(default_factory=dict)
     """Measured while injecting: reported with the scenario."""
     marks: dict[str, Any] = field(default_factory=dict)
@@ -112,8 +114,8 @@ def run_scenario(run: Rehearsal, scenario: Scenario, *, short: bool) -> Scenario
     output = run.layout.root / "chaos" / f"{scenario.name}-load.json"
     output.parent.mkdir(parents=True, exist_ok=True)
     output.unlink(missing_ok=True)
-    with HealthWatch(list(run.hosts)) as watch:
-        context = Context(run, short, watch)
+    with HealthWatch(list(run.hosts)) as watch, Targets(run, HealthCheck.of(run)) as targets:
+        context = Context(run, short, watch, targets)
         load = _start_load(run, profile, output)
         try:
             time.sleep(SETTLE_SECONDS)
@@ -179,6 +181,7 @@ def _common_measures(context: Context, samples: list[Sample], payload: dict[str,
     last_failure = max((s.ended for s in failures_after), default=None)
     return {
         "seconds_under_load": round(payload["stopped"] - payload["started"], 1),
+        "load_balancer_health_check": context.targets.check.describe(),
         "before_fault": tally(samples, until=fault_at),
         "from_fault": tally(samples, since=fault_at),
         "total": tally(samples),
