@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from idpkit import paths
@@ -126,6 +127,7 @@ def run_scenario(run: Rehearsal, scenario: Scenario, *, short: bool) -> Scenario
         finally:
             payload = _stop_load(load, output)
     samples = read_samples(payload)
+    _keep_timeline(context, output.with_name(f"{scenario.name}-health.json"))
     measured = _common_measures(context, samples, payload)
     verdict = scenario.judge(context, samples, measured)
     return ScenarioResult(
@@ -136,7 +138,7 @@ def run_scenario(run: Rehearsal, scenario: Scenario, *, short: bool) -> Scenario
 # --- the load process ---------------------------------------------------------------------------------
 
 
-def _start_load(run: Rehearsal, profile: LoadProfile, output: Any) -> subprocess.Popen[bytes]:
+def _start_load(run: Rehearsal, profile: LoadProfile, output: Path) -> subprocess.Popen[bytes]:
     rates = [f"--{kind}={getattr(profile, kind)}" for kind in ("logins", "grants", "refreshes", "validations")]
     command = [
         *run.topology.exec_prefix(run.topology.edge), sys.executable, "-m", "idpkit", "chaos", "load",
@@ -148,14 +150,14 @@ def _start_load(run: Rehearsal, profile: LoadProfile, output: Any) -> subprocess
     )
 
 
-def _require_running(load: subprocess.Popen[bytes], output: Any) -> None:
+def _require_running(load: subprocess.Popen[bytes], output: Path) -> None:
     if load.poll() is not None:
         raise IdpkitError(
             f"the load generator exited ({load.returncode}) before the fault; see chaos-load.log ({output})"
         )
 
 
-def _stop_load(load: subprocess.Popen[bytes], output: Any) -> dict[str, Any]:
+def _stop_load(load: subprocess.Popen[bytes], output: Path) -> dict[str, Any]:
     if load.poll() is None:
         load.send_signal(signal.SIGTERM)
     try:
@@ -188,8 +190,22 @@ def _common_measures(context: Context, samples: list[Sample], payload: dict[str,
         "sessions": payload["audit"],
         "time_to_recover_seconds": round(last_failure - fault_at, 1) if last_failure else 0.0,
         "remedy_seconds": round(context.recovered_at - fault_at, 1) if context.fault_at else None,
+        "load_balancer_events": [
+            f"{at - fault_at:+.0f} s {host} {event}" for at, host, event in context.targets.events
+        ],
         **context.facts,
     }
+
+
+def _keep_timeline(context: Context, target: Path) -> None:
+    """Every readiness probe and load balancer event, kept beside the load's samples for a closer look."""
+    timeline = {
+        "fault_at": context.fault_at,
+        "recovered_at": context.recovered_at,
+        "probes": [[s.at, s.host, s.ready, s.detail, s.metrics] for s in context.watch.samples],
+        "load_balancer": context.targets.events,
+    }
+    target.write_text(json.dumps(timeline))
 
 
 def in_flight_at(samples: list[Sample], instant: float) -> list[Sample]:
