@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from idpkit.chaos import faults
 from idpkit.chaos.load import Sample
-from idpkit.chaos.probes import cluster_views, log_size, routed_since
+from idpkit.chaos.probes import WATCHED_METRICS, cluster_views, log_size, routed_since
 from idpkit.chaos.scenarios import Context, Scenario, Verdict, failure_summary, failures, in_flight_at
 from idpkit.constants.keycloak import BROWSER_PROXY_PORT, M2M_PROXY_PORT
 from idpkit.rehearsal import hosts
@@ -21,6 +22,14 @@ or a token with the new kid arrives while its client may not refetch (a 10 s mar
 that way); the kit's default for deployments, 300 s, also covers JWKS caches of 5 minutes."""
 DATABASE_DOWN_SECONDS = 20.0
 IN_SERVICE_TIMEOUT = 180.0
+CHANGES_AFTER_BACKUP_SECONDS = 20.0
+RESTORED_DATABASE, DAMAGED_DATABASE = "keycloak_restored", "keycloak_damaged"
+RTO_GOAL_SECONDS = 900.0
+EXHAUSTED_SECONDS = 30.0
+LOG_DISK_BYTES = 8 * 2**20
+LOG_DISK_HEADROOM_BYTES = 64 * 1024
+DISK_FULL_SECONDS = 30.0
+DISK_FREED_SECONDS = 10.0
 LOGIN_AFTER_DATABASE_GOAL_SECONDS = 30.0
 
 
@@ -306,5 +315,225 @@ DATABASE_RESTART = Scenario(
 )
 
 
-SCENARIOS: tuple[Scenario, ...] = (NODE_KILL, KEY_ROTATION, ROLLING_RESTART, DATABASE_RESTART)
+# --- backup and restore -------------------------------------------------------------------------------------
+
+
+def _backup_and_restore(context: Context) -> None:
+    run = context.run
+    dump = run.layout.root / "chaos" / "backup.dump"
+    started = time.time()
+    faults.backup(run, dump)
+    context.marks["backup_at"] = started
+    context.facts["backup_seconds"] = round(time.time() - started, 1)
+    time.sleep(CHANGES_AFTER_BACKUP_SECONDS)
+    steps: dict[str, float] = {}
+
+    def timed(name: str, action: Callable[[], object]) -> None:
+        began = time.monotonic()
+        action()
+        steps[name] = round(time.monotonic() - began, 1)
+
+    context.mark_fault()
+    context.facts["backup_age_at_restore_decision_seconds"] = round(context.fault_at - started, 1)
+    timed("2. hosts scaled to zero", lambda: _each_host(run, faults.host_down))
+    timed("3. restored to a new database", lambda: faults.restore(run, dump, RESTORED_DATABASE))
+    timed("4. swapped by name", lambda: faults.swap_databases(run, RESTORED_DATABASE, DAMAGED_DATABASE))
+    timed("4. hosts up", lambda: _each_host(run, faults.host_up))
+    timed("5. realm apply", lambda: run.operator("realm", "apply", "--stack", run.stack, "--json"))
+    timed("6. keys restore", lambda: _keys(run, ["keys", "restore", "--stack", run.stack]))
+    timed("verify: realm plan (no drift)", lambda: run.operator("realm", "plan", "--stack", run.stack, "--json"))
+    context.facts["runbook_steps_seconds"] = steps
+    context.mark_recovered()
+    faults.drop_database(run, DAMAGED_DATABASE)
+
+
+def _each_host(run: Any, action: Callable[[Any, Any], object]) -> None:
+    for host in run.hosts:
+        action(run, host)
+
+
+def _keys(run: Any, command: list[str]) -> None:
+    host = run.hosts[0]
+    hosts.run(host, command, signing_key_environment(run, host))
+
+
+def _judge_restore(context: Context, samples: list[Sample], measured: dict[str, Any]) -> Verdict:
+    backup_at = context.marks["backup_at"]
+    logins_after = sorted(
+        (s for s in samples if s.kind == "login" and s.failure is None and s.ended >= context.fault_at),
+        key=lambda s: s.ended,
+    )
+    rto = round(logins_after[0].ended - context.fault_at, 1) if logins_after else None
+    sessions = context.marks["sessions"]
+    lost = [(number, rotated, why) for number, rotated, why in sessions if why]
+    lost_older = [entry for entry in lost if entry[1] < backup_at]
+    changed_after = [entry for entry in sessions if entry[1] >= backup_at]
+    measured["rto_seconds"] = rto
+    measured["rpo"] = {
+        "backup_age_at_the_decision_seconds": measured["backup_age_at_restore_decision_seconds"],
+        "sessions_whose_refresh_token_was_issued_after_the_backup": len(changed_after),
+        "of_them_lost": sum(1 for entry in lost if entry[1] >= backup_at),
+        "sessions_unchanged_since_the_backup_lost": len(lost_older),
+    }
+    problems = [
+        p
+        for p in (
+            _no_baseline_failures(measured),
+            "no login after the restore" if rto is None else None,
+            f"RTO {rto} s over {RTO_GOAL_SECONDS} s" if rto is not None and rto > RTO_GOAL_SECONDS else None,
+            f"{len(lost_older)} sessions unchanged since the backup were lost" if lost_older else None,
+        )
+        if p
+    ]
+    outcome = (
+        f"RTO {rto} s from the decision to the first successful login (runbook steps: "
+        f"{_value_list(measured['runbook_steps_seconds'])}); RPO: the backup was "
+        f"{measured['backup_age_at_restore_decision_seconds']} s old, {measured['rpo']['of_them_lost']} of the "
+        f"{len(changed_after)} sessions whose refresh token Keycloak issued after it were lost, "
+        f"{len(lost_older)} older ones lost; {len(failures(samples))} requests failed during the outage"
+    )
+    return Verdict(not problems, outcome + ("" if not problems else ". Missed: " + "; ".join(problems)))
+
+
+def _value_list(values: dict[str, float]) -> str:
+    return ", ".join(f"{name} {seconds:g} s" for name, seconds in values.items())
+
+
+BACKUP_RESTORE = Scenario(
+    name="backup-restore",
+    title="Backup and restore (runbooks/restore-from-backup.md)",
+    fault="A backup of the database (`pg_dump`, standing in for RDS's automated backup), "
+    f"{CHANGES_AFTER_BACKUP_SECONDS:.0f} s of further logins and refreshes, then the runbook: hosts scaled to zero, "
+    "restore to a new database, swap by name, hosts up, `idpkit realm apply`, `idpkit keys restore`, "
+    "`idpkit realm plan`",
+    goal=f"Logins back within {RTO_GOAL_SECONDS / 60:.0f} minutes of the decision to restore (RTO); nothing "
+    "older than the backup lost, and what changed after it (sessions whose refresh token was issued after the "
+    "backup) counted (RPO)",
+    inject=_backup_and_restore,
+    judge=_judge_restore,
+)
+
+
+# --- resource exhaustion ------------------------------------------------------------------------------------
+
+
+def _exhaust_connections(context: Context) -> None:
+    run = context.run
+    context.mark_fault()
+    faults.refuse_connections(run, refuse=True)
+    time.sleep(EXHAUSTED_SECONDS)
+    faults.refuse_connections(run, refuse=False)
+    context.mark_recovered()
+
+
+def _judge_signal_first(context: Context, samples: list[Sample], measured: dict[str, Any]) -> Verdict:
+    """The kit's own signals (readiness on the management port, the pool's metrics) against the first
+    failed login: the goal is a signal no later than the first failure."""
+    failed = sorted(failures([s for s in samples if s.ended >= context.fault_at]), key=lambda s: s.ended)
+    first_failure = round(failed[0].ended - context.fault_at, 1) if failed else None
+    not_ready = {
+        host.name: round(sample.at - context.fault_at, 1)
+        for host in context.run.hosts
+        if (sample := context.watch.first_not_ready(host.name, context.fault_at)) is not None
+    }
+    details = sorted({s.detail for s in context.watch.samples if s.at >= context.fault_at and not s.ready})
+    peaks = {metric: context.watch.peak(metric, context.fault_at) for metric in WATCHED_METRICS}
+    measured["first_failed_request_after_seconds"] = first_failure
+    measured["readiness_down_after_seconds"] = not_ready or "never"
+    measured["readiness_answers_while_down"] = details
+    measured["pool_metrics_peak"] = {k: v for k, v in peaks.items() if v is not None}
+    signal = min(not_ready.values()) if not_ready else None
+    in_time = signal is not None and (first_failure is None or signal <= first_failure)
+    outcome = (
+        f"first failed request {first_failure} s after the fault ({failure_summary(failed)}); readiness down "
+        f"after {not_ready or 'never'} s ({'; '.join(details) or 'always UP'}); pool metrics peak "
+        f"{measured['pool_metrics_peak']}; " + "; ".join(f"{k}: {_value(v)}" for k, v in context.facts.items())
+    )
+    return Verdict(in_time and not measured["sessions"]["lost"], outcome)
+
+
+def _value(value: Any) -> str:
+    return str(value)
+
+
+DATABASE_CONNECTIONS = Scenario(
+    name="database-connections",
+    title="Database connections exhausted",
+    fault=f"For {EXHAUSTED_SECONDS:.0f} s the database accepts no connection from Keycloak's roles (as when "
+    "`max_connections` is reached) and the connections its pools hold are closed; then the limit is lifted",
+    goal="The kit's health checks say so before logins fail: readiness on the management port (what the load "
+    "balancer and CloudWatch read) goes down no later than the first failed request; Keycloak recovers "
+    "without a restart and no session is lost",
+    inject=_exhaust_connections,
+    judge=_judge_signal_first,
+)
+
+
+def _fill_log_disk(context: Context) -> None:
+    run = context.run
+    host = run.hosts[-1]
+    context.targets.deregister(host.name)
+    time.sleep(faults.DRAIN_SECONDS)
+    faults.host_down(run, host)
+    faults.mount_small_log_disk(host, LOG_DISK_BYTES)
+    try:
+        faults.host_up(run, host)
+        context.targets.register(host.name)
+        context.targets.wait_in_service(host.name, IN_SERVICE_TIMEOUT)
+        context.mark_fault()
+        context.facts["log_disk"] = faults.fill_log_disk(host, LOG_DISK_HEADROOM_BYTES)
+        lines_before = faults.event_lines(host)
+        time.sleep(DISK_FULL_SECONDS)
+        context.facts["event_lines_written_while_full"] = faults.event_lines(host) - lines_before
+        context.facts["logins_answered_by_the_full_host"] = faults.logins_served(
+            run, host, context.fault_at, time.time()
+        )
+        context.facts["disk_errors_in_keycloak_output"] = faults.disk_errors(host)
+        faults.free_log_disk(host)
+        context.mark_recovered()
+        time.sleep(DISK_FREED_SECONDS)
+        context.facts["event_lines_written_after_freeing"] = faults.event_lines(host) - lines_before
+    finally:
+        context.targets.deregister(host.name)
+        time.sleep(faults.DRAIN_SECONDS)
+        faults.host_down(run, host)
+        faults.unmount_log_disk(host)
+        faults.host_up(run, host)
+        context.targets.register(host.name)
+        context.targets.wait_in_service(host.name, IN_SERVICE_TIMEOUT)
+
+
+def _judge_disk(context: Context, samples: list[Sample], measured: dict[str, Any]) -> Verdict:
+    verdict = _judge_signal_first(context, samples, measured)
+    silent_loss = measured["event_lines_written_while_full"] == 0 and measured["logins_answered_by_the_full_host"]
+    outcome = verdict.outcome + (
+        "; logins went on while their audit events were not written: nothing the kit watches said so"
+        if silent_loss and measured["readiness_down_after_seconds"] == "never"
+        else ""
+    )
+    return Verdict(verdict.met and not silent_loss, outcome)
+
+
+LOG_DISK_FULL = Scenario(
+    name="log-disk-full",
+    title="Disk nearly full for the event log",
+    fault="Host 2's log directory (Keycloak's server and event log, which the CloudWatch agent ships) on a "
+    f"{LOG_DISK_BYTES // 2**20} MiB file system, filled to {LOG_DISK_HEADROOM_BYTES // 1024} KiB free for "
+    f"{DISK_FULL_SECONDS:.0f} s, then freed",
+    goal="The kit's health checks or alarms say so before logins fail or audit events are lost: a host that "
+    "cannot write its event log stops taking logins, or something the kit watches reports it",
+    inject=_fill_log_disk,
+    judge=_judge_disk,
+)
+
+
+SCENARIOS: tuple[Scenario, ...] = (
+    NODE_KILL,
+    KEY_ROTATION,
+    ROLLING_RESTART,
+    DATABASE_RESTART,
+    BACKUP_RESTORE,
+    DATABASE_CONNECTIONS,
+    LOG_DISK_FULL,
+)
 BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}

@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 
 from idpkit.errors import IdpkitError
+from idpkit.host.account import service_account
+from idpkit.host.database import APPLICATION_ROLES, OWNER_ROLE
 from idpkit.host.services import Processes
 from idpkit.local import front_door
 from idpkit.rehearsal import database, hosts
@@ -107,3 +109,131 @@ def _bin(name: str) -> Path:
     from idpkit.local.database import postgres_bin_dir  # noqa: PLC0415
 
     return postgres_bin_dir() / name
+
+
+# --- backup and restore (runbooks/restore-from-backup.md, on the rehearsal's PostgreSQL) ----------------
+
+
+def backup(run: Rehearsal, dump: Path) -> None:
+    """The stand-in for RDS's automated backup: a consistent dump of Keycloak's database."""
+    db = database_handle(run)
+    _client(run, "pg_dump", "-Fc", "-f", str(dump), db.database)
+
+
+def restore(run: Rehearsal, dump: Path, target: str) -> None:
+    """Restore to a new database (the runbook restores to a new instance), owned as the kit sets it up."""
+    psql(run, f"DROP DATABASE IF EXISTS {target}")
+    psql(run, f"CREATE DATABASE {target} OWNER {OWNER_ROLE}")
+    _client(run, "pg_restore", "--exit-on-error", "-d", target, str(dump))
+
+
+def swap_databases(run: Rehearsal, restored: str, damaged: str) -> None:
+    """The runbook's swap by name: the hosts' connection string now reaches the restored data."""
+    live = database_handle(run).database
+    psql(run, f"DROP DATABASE IF EXISTS {damaged}")
+    psql(run, f"ALTER DATABASE {live} RENAME TO {damaged}")
+    psql(run, f"ALTER DATABASE {restored} RENAME TO {live}")
+
+
+def drop_database(run: Rehearsal, name: str) -> None:
+    psql(run, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def refuse_connections(run: Rehearsal, *, refuse: bool) -> None:
+    """Keycloak's roles get no connection (as with `max_connections` reached), and lose those they hold."""
+    roles = ", ".join(f"'{role}'" for role in APPLICATION_ROLES)
+    limit = 0 if refuse else -1
+    statements = [f"ALTER ROLE {role} CONNECTION LIMIT {limit};" for role in APPLICATION_ROLES]
+    if refuse:
+        # The kit's own role names (idpkit.host.database), not input.
+        statements.append(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename IN ({roles});")  # noqa: S608
+    psql(run, "\n".join(statements))
+
+
+def _client(run: Rehearsal, tool: str, *arguments: str) -> None:
+    db = database_handle(run)
+    password = (db.directory / "admin-password").read_text().strip()
+    completed = subprocess.run(
+        [str(_bin(tool)), "-h", str(db.directory), "-p", str(db.port), "-U", database.CLUSTER_ADMIN, *arguments],
+        env={"PGPASSWORD": password, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, check=False,
+        timeout=600,
+    )  # fmt: skip
+    if completed.returncode != 0:
+        raise IdpkitError(f"{tool} failed: {completed.stderr.strip()[-800:]}")
+
+
+# --- the event log's disk ----------------------------------------------------------------------------------
+
+_FILLER = ".idpkit-chaos-filler"
+
+
+def mount_small_log_disk(host: RehearsalHost, size: int) -> None:
+    """Keycloak's log directory on a file system of its own, `size` bytes (its services must be stopped)."""
+    account = service_account()
+    directory = host.layout.log_dir
+    _run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0750,uid={account.uid},gid={account.gid}",
+          "idpkit-chaos-logs", str(directory)])  # fmt: skip
+
+
+def unmount_log_disk(host: RehearsalHost) -> None:
+    _run(["umount", str(host.layout.log_dir)])
+
+
+def fill_log_disk(host: RehearsalHost, headroom: int) -> dict[str, float]:
+    """Fill the log file system up to `headroom` free bytes; what a disk metric would read then."""
+    directory = host.layout.log_dir
+    free = os.statvfs(directory).f_bavail * os.statvfs(directory).f_frsize
+    with (directory / _FILLER).open("wb") as filler:
+        filler.truncate(0)
+        chunk = b"\0" * 2**16
+        for _ in range(max(0, free - headroom) // len(chunk)):
+            filler.write(chunk)
+    stats = os.statvfs(directory)
+    return {
+        "size_mib": round(stats.f_blocks * stats.f_frsize / 2**20, 1),
+        "free_kib": round(stats.f_bavail * stats.f_frsize / 1024, 1),
+        "used_percent": round(100 * (1 - stats.f_bavail / stats.f_blocks), 1),
+    }
+
+
+def free_log_disk(host: RehearsalHost) -> None:
+    (host.layout.log_dir / _FILLER).unlink(missing_ok=True)
+
+
+def event_lines(host: RehearsalHost) -> int:
+    """Keycloak's event lines in its log file (category org.keycloak.events, what the agent ships)."""
+    log = host.layout.server_log
+    if not log.exists():
+        return 0
+    return sum(1 for line in log.read_text(errors="replace").splitlines() if "[org.keycloak.events]" in line)
+
+
+def logins_served(run: Rehearsal, host: RehearsalHost, since: float, until: float) -> int:
+    """Logins (the login form accepted) the host answered, from the front door's log."""
+    from idpkit.chaos.probes import routed_since  # noqa: PLC0415
+    from idpkit.constants.keycloak import BROWSER_PROXY_PORT  # noqa: PLC0415
+
+    upstream = f"{host.address}:{BROWSER_PROXY_PORT}"
+    return sum(
+        1
+        for entry in routed_since(run.layout.logs / "nginx-access.log", 0)
+        if since <= entry.at <= until
+        and entry.method == "POST"
+        and entry.path.endswith("/login-actions/authenticate")
+        and entry.upstreams[-1:] == (upstream,)
+        and entry.status == 302  # a login accepted redirects to the client
+    )
+
+
+def disk_errors(host: RehearsalHost) -> int:
+    """'No space left on device' in Keycloak's own output (the supervisor's log, on the host's root disk)."""
+    output = host.layout.at("/var/log/idpkit/keycloak.log")
+    if not output.exists():
+        return 0
+    return output.read_text(errors="replace").count("No space left on device")
+
+
+def _run(command: list[str]) -> None:
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        raise IdpkitError(f"`{' '.join(command)}` failed: {completed.stderr.strip()}")

@@ -8,6 +8,7 @@ never a query string) names the upstream each request went to.
 from __future__ import annotations
 
 import re
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -33,18 +34,22 @@ _ACCESS_LINE = re.compile(
 
 
 class _HostCertificateAdapter(HTTPAdapter):
-    """TLS to a host's address, verified against the name its certificate carries (as the ALB's probe would
-    accept it: the hosts' certificate names `localhost`, not each address)."""
+    """TLS to a host's address, verified against its own certificate and the name it carries (the hosts'
+    certificate names `localhost`, not each address; the ALB's probe does not verify at all)."""
+
+    def __init__(self, certificate: Path) -> None:
+        self._context = ssl.create_default_context(cafile=str(certificate))
+        super().__init__()
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["ssl_context"] = self._context
         kwargs["server_hostname"] = kwargs["assert_hostname"] = render.HOST_NAME
         super().init_poolmanager(*args, **kwargs)
 
 
 def management_session(host: RehearsalHost) -> requests.Session:
     session = requests.Session()
-    session.mount(f"https://{host.address}:{MANAGEMENT_PORT}/", _HostCertificateAdapter())
-    session.verify = str(host.layout.host_certificate)
+    session.mount(f"https://{host.address}:{MANAGEMENT_PORT}/", _HostCertificateAdapter(host.layout.host_certificate))
     return session
 
 

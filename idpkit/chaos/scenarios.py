@@ -128,6 +128,7 @@ def run_scenario(run: Rehearsal, scenario: Scenario, *, short: bool) -> Scenario
             payload = _stop_load(load, output)
     samples = read_samples(payload)
     _keep_timeline(context, output.with_name(f"{scenario.name}-health.json"))
+    context.marks["sessions"] = payload.get("sessions", [])
     measured = _common_measures(context, samples, payload)
     verdict = scenario.judge(context, samples, measured)
     return ScenarioResult(

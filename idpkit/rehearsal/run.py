@@ -134,7 +134,9 @@ class Rehearsal:
         return completed.stdout
 
 
-def rehearse(stack: str, *, keep: bool, progress: Callable[[str], None], only_up: bool = False) -> Rehearsal:
+def rehearse(
+    stack: str, *, keep: bool, progress: Callable[[str], None], only_up: bool = False, chaos_short: bool = False
+) -> Rehearsal:
     layout = RehearsalLayout(stack)
     run = Rehearsal(stack, layout, progress)
     try:
@@ -158,6 +160,8 @@ def rehearse(stack: str, *, keep: bool, progress: Callable[[str], None], only_up
             for index in range(1, network.HOST_COUNT + 1):
                 run.step(f"host {index}: host hardening checks", functools.partial(_host_checks, run, index))
             run.step("flows and token checks after the key rotation", lambda: _smoke(run, FLOWS_AND_TOKENS))
+            if chaos_short:
+                _chaos_steps(run)
     finally:
         layout.root.mkdir(parents=True, exist_ok=True)
         layout.report.write_text(json.dumps(run.to_dict(), indent=2) + "\n")
@@ -196,6 +200,21 @@ def purge(stack: str) -> None:
 
 
 # --- a kept rehearsal, for commands run against it (`idpkit chaos`) ------------------------------------
+
+
+def _chaos_steps(run: Rehearsal) -> None:
+    """The short fault scenarios (`idpkit chaos run --short`) on this rehearsal, one step each."""
+    from idpkit.chaos import runner  # noqa: PLC0415 - the harness builds on this module
+
+    for scenario in runner.selected((), short=True):
+
+        def measure(scenario: Any = scenario) -> str:
+            (result,) = runner.run_all(run, [scenario], short=True, progress=lambda _step: None)
+            if not result.verdict.met:
+                raise IdpkitError(f"goal missed: {result.verdict.outcome}")
+            return result.verdict.outcome
+
+        run.step(f"chaos: {scenario.title.lower()}", measure)
 
 
 def attach(stack: str) -> Rehearsal:
