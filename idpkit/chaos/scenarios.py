@@ -62,8 +62,19 @@ class Context:
 
 @dataclass(frozen=True)
 class Verdict:
-    met: bool
+    """The goal's parts, each None when met or what was measured against it, and the outcome in one line."""
+
+    checks: dict[str, str | None]
     outcome: str
+
+    @property
+    def met(self) -> bool:
+        return all(missed is None for missed in self.checks.values())
+
+    @property
+    def summary(self) -> str:
+        missed = [f"{name}: {detail}" for name, detail in self.checks.items() if detail is not None]
+        return self.outcome + (f". Missed: {'; '.join(missed)}" if missed else "")
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,8 @@ class Scenario:
     inject: Callable[[Context], None]
     judge: Callable[[Context, list[Sample], dict[str, Any]], Verdict]
     in_short_form: bool = False
+    prepare: Callable[[Rehearsal], str] | None = None
+    """Before the load starts: the state the fault needs (reported as `prepared`)."""
     notes: tuple[str, ...] = ()
     """What the rehearsal cannot show about this fault, and how AWS differs."""
     follow_up: str = ""
@@ -102,7 +115,8 @@ class ScenarioResult:
             "load": self.load,
             "measured": self.measured,
             "goal_met": self.verdict.met,
-            "outcome": self.verdict.outcome,
+            "checks": self.verdict.checks,
+            "outcome": self.verdict.summary,
             "seconds": round(self.seconds, 1),
             "load_average_at_start": self.load_average,
         }
@@ -115,8 +129,11 @@ def run_scenario(run: Rehearsal, scenario: Scenario, *, short: bool) -> Scenario
     output = run.layout.root / "chaos" / f"{scenario.name}-load.json"
     output.parent.mkdir(parents=True, exist_ok=True)
     output.unlink(missing_ok=True)
+    prepared = scenario.prepare(run) if scenario.prepare else None
     with HealthWatch(list(run.hosts)) as watch, Targets(run, HealthCheck.of(run)) as targets:
         context = Context(run, short, watch, targets)
+        if prepared:
+            context.facts["prepared"] = prepared
         load = _start_load(run, profile, output)
         try:
             time.sleep(SETTLE_SECONDS)

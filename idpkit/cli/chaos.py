@@ -60,7 +60,7 @@ def run_command(stack: str, names: tuple[str, ...], short: bool, record: bool, j
         lambda console: console.print(
             "\n".join(
                 f"{'met' if r.verdict.met else 'MISSED':>6}  {r.scenario.name:<18} {r.seconds:6.0f} s  "
-                f"{r.verdict.outcome}"
+                f"{r.verdict.summary}"
                 for r in results
             ),
             highlight=False,

@@ -211,7 +211,7 @@ def _chaos_steps(run: Rehearsal) -> None:
         def measure(scenario: Any = scenario) -> str:
             (result,) = runner.run_all(run, [scenario], short=True, progress=lambda _step: None)
             if not result.verdict.met:
-                raise IdpkitError(f"goal missed: {result.verdict.outcome}")
+                raise IdpkitError(f"goal missed: {result.verdict.summary}")
             return result.verdict.outcome
 
         run.step(f"chaos: {scenario.title.lower()}", measure)
