@@ -71,8 +71,11 @@ def render(recorded: Mapping[str, Any]) -> str:
     if not missed:
         lines.append("Every measured scenario met its goal.")
     for name in missed:
-        follow_up = BY_NAME[name].follow_up or "(no follow-up recorded)"
-        lines.append(f"- **{runs[name]['title']}** missed its goal. {follow_up}")
+        gaps = BY_NAME[name].known_gaps
+        for check, detail in runs[name]["checks"].items():
+            if detail is not None:
+                explanation = gaps.get(check, "Not yet explained: a regression to investigate.")
+                lines.append(f"- **{runs[name]['title']}**, {check} ({_cell(detail)}): {explanation}")
     return "\n".join(lines) + "\n"
 
 
@@ -89,6 +92,13 @@ def _scenario_section(run: Mapping[str, Any]) -> list[str]:
         f"- **Measured** {run.get('measured_at', '?')} in {run['seconds']:.0f} s, machine load average at start "
         f"{run.get('load_average_at_start', '?')}; {measured['seconds_under_load']} s under load",
         f"- **Outcome** ({'goal met' if run['goal_met'] else 'goal missed'}): {run['outcome']}",
+        "",
+        "| part of the goal | measured |",
+        "| --- | --- |",
+        *(
+            f"| {_cell(check)} | {'met' if detail is None else _cell(detail)} |"
+            for check, detail in run["checks"].items()
+        ),
         "",
         "| | " + " | ".join(KINDS) + " | failures by class |",
         "| --- |" + " ---: |" * len(KINDS) + " --- |",

@@ -112,7 +112,7 @@ class _Host:
 
 
 class _Run:
-    hosts = [_Host("host-1"), _Host("host-2")]
+    hosts = (_Host("host-1"), _Host("host-2"))
 
 
 @pytest.fixture
