@@ -124,6 +124,29 @@ NODE_KILL = Scenario(
     inject=_kill_node,
     judge=_judge_node_kill,
     in_short_form=True,
+    notes=(
+        "On AWS systemd restarts a crashed Keycloak after 15 s (`Restart=on-failure`) and the Auto Scaling "
+        "group replaces an instance the ALB reports unhealthy; the rehearsal brings the node back with "
+        "`idpkit host up`.",
+        "The ALB retries nothing: a request it routes to the dead host before its health check fails is a "
+        "failed request. The front door emulation retries idempotent requests (GET) on the other host, so it "
+        "hides some of what an ALB would return.",
+    ),
+    known_gaps={
+        "failures limited to requests in flight at the kill": (
+            "Two detection windows, not the node's own requests. (1) The load balancer routes to the dead host "
+            "until its health check fails `unhealthy_threshold` times `interval` apart: the target groups "
+            "declare 15 s x 3 (measured above on the emulation; up to 45 s on AWS, where about half of all "
+            "requests go there meanwhile). Follow-up for components/load_balancer.py (issue 15): interval 5 s, "
+            "unhealthy threshold 2 (at most 10 s). (2) The surviving node keeps the dead member in its cluster "
+            "view until JGroups' heartbeat timeout (FD_ALL3, 40 s): meanwhile every request that writes a "
+            "replicated cache entry (a login's authentication session, a private_key_jwt assertion's jti) "
+            "waits 15 s for the dead member's acknowledgement and fails (ISPN000427 in the survivor's log). "
+            "FD_SOCK2, which would notice a killed JVM's closed connection within a second, holds no "
+            "connection between the rehearsal's nodes (only the 7800 transport connection exists). Follow-up: "
+            "find why, or render a JGroups stack with a shorter FD_ALL3 timeout."
+        ),
+    },
 )
 
 
@@ -319,6 +342,21 @@ DATABASE_RESTART = Scenario(
     "of the database accepting connections again; no session lost",
     inject=_restart_database,
     judge=_judge_database_restart,
+    notes=(
+        "A Multi-AZ failover looks the same to Keycloak (every connection dropped, the same endpoint back "
+        "after 60-120 s); the rehearsal has no standby to promote, so the failover itself is not shown.",
+    ),
+    known_gaps={
+        "no session lost": (
+            "Every session whose refresh was attempted while the database was down is lost: Keycloak answers "
+            "HTTP 500 but has already counted the refresh token as used, so the client's retry with the same "
+            "token is refused (`Maximum allowed refresh token reuse exceeded`, REFRESH_TOKEN_ERROR events) and "
+            "the user logs in again. The realm's `refreshTokenMaxReuse: 0` (REALM-REFRESH-001) is what makes "
+            "reuse fatal; allowing one reuse would trade replay detection for resilience, so the kit keeps it "
+            "and runbooks/database-failover.md tells on-call to expect these re-logins. Follow-up: report "
+            "upstream (the use count is recorded although the refresh failed)."
+        ),
+    },
 )
 
 
@@ -481,6 +519,24 @@ DATABASE_CONNECTIONS = Scenario(
     "without a restart and no session is lost",
     inject=_exhaust_connections,
     judge=_judge_signal_first,
+    notes=(
+        "The fault is sudden (pooled connections closed at once), so requests in flight fail before any probe "
+        "can run; readiness is read once a second here. The ALB reads it every 15 s and needs 3 failures, and "
+        "with every host unready it fails open: readiness alone takes no host out of service.",
+    ),
+    known_gaps={
+        "readiness down no later than the first failed request": (
+            "Readiness (`Keycloak database connections async health check`) went down within the probe's one "
+            "second, after the first requests had already failed: no check can precede a sudden loss of every "
+            "connection. What the kit can alarm on is readiness itself and the pool's `agroal_awaiting_count`; "
+            "issue 15's alarms (wt-aws) should read the targets' health and 5xx count, which move within one "
+            "health-check interval."
+        ),
+        "no session lost": (
+            "As in the database restart: refreshes that failed with HTTP 500 burned their refresh token "
+            "(`Maximum allowed refresh token reuse exceeded`)."
+        ),
+    },
 )
 
 
