@@ -270,6 +270,37 @@ ROLLING_RESTART = Scenario(
 )
 
 
+def _restart_in_place(context: Context) -> None:
+    run = context.run
+    host = run.hosts[-1]
+    context.mark_fault()
+    faults.host_down(run, host)
+    seconds = faults.host_up(run, host)
+    in_service = context.targets.wait_in_service(host.name, IN_SERVICE_TIMEOUT)
+    context.facts["hosts"] = [
+        f"{host.name}: stopped in service, ready after {seconds:.0f} s, in service {in_service:.0f} s later"
+    ]
+    context.mark_recovered()
+
+
+RESTART_IN_PLACE = Scenario(
+    name="restart-in-place",
+    title="One host restarted in place, without deregistration",
+    fault="A host's services stopped (SIGTERM) and started again while the load balancer still routes to it, "
+    "as `systemctl restart keycloak` on a host in service does",
+    goal="Zero failed requests and no session lost (the contrast to the rolling restart: what the deregistration buys)",
+    inject=_restart_in_place,
+    judge=_judge_zero_failures,
+    known_gaps={
+        "zero failed requests": (
+            "Expected: until the health check takes the host out, the load balancer keeps sending it requests "
+            "that its stopping, then starting, Keycloak cannot answer. Never restart Keycloak in place on a host "
+            "in service: runbooks/keycloak-upgrade.md says to deregister it first."
+        ),
+    },
+)
+
+
 # --- database restart ---------------------------------------------------------------------------------------
 
 
@@ -381,6 +412,7 @@ def _backup_and_restore(context: Context) -> None:
     context.mark_fault()
     context.facts["backup_age_at_restore_decision_seconds"] = round(context.fault_at - started, 1)
     timed("2. hosts scaled to zero", lambda: _each_host(run, faults.host_down))
+    context.marks["down_at"] = time.time()
     timed("3. restored to a new database", lambda: faults.restore(run, dump, RESTORED_DATABASE))
     timed("4. swapped by name", lambda: faults.swap_databases(run, RESTORED_DATABASE, DAMAGED_DATABASE))
     timed("4. hosts up", lambda: _each_host(run, faults.host_up))
@@ -404,8 +436,9 @@ def _keys(run: Any, command: list[str]) -> None:
 
 def _judge_restore(context: Context, samples: list[Sample], measured: dict[str, Any]) -> Verdict:
     backup_at = context.marks["backup_at"]
+    # The first login that began once the hosts were down, i.e. served by the restored database.
     logins_after = sorted(
-        (s for s in samples if s.kind == "login" and s.failure is None and s.ended >= context.fault_at),
+        (s for s in samples if s.kind == "login" and s.failure is None and s.started >= context.marks["down_at"]),
         key=lambda s: s.ended,
     )
     rto = round(logins_after[0].ended - context.fault_at, 1) if logins_after else None
@@ -608,6 +641,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     NODE_KILL,
     KEY_ROTATION,
     ROLLING_RESTART,
+    RESTART_IN_PLACE,
     DATABASE_RESTART,
     BACKUP_RESTORE,
     DATABASE_CONNECTIONS,
