@@ -196,16 +196,26 @@ def fill_log_disk(host: RehearsalHost, headroom: int) -> dict[str, float]:
     }
 
 
+def log_disk_usage(host: RehearsalHost) -> str:
+    stats = os.statvfs(host.layout.log_dir)
+    used = 100 * (1 - stats.f_bavail / stats.f_blocks)
+    return f"{stats.f_bavail * stats.f_frsize / 1024:.0f} KiB free ({used:.1f} % used)"
+
+
 def free_log_disk(host: RehearsalHost) -> None:
     (host.layout.log_dir / _FILLER).unlink(missing_ok=True)
 
 
-def event_lines(host: RehearsalHost) -> int:
-    """Keycloak's event lines in its log file (category org.keycloak.events, what the agent ships)."""
+LOGIN_EVENT = 'type="LOGIN"'
+
+
+def event_lines(host: RehearsalHost, kind: str = "") -> int:
+    """Keycloak's event lines (category org.keycloak.events, what the agent ships) in its log file."""
     log = host.layout.server_log
     if not log.exists():
         return 0
-    return sum(1 for line in log.read_text(errors="replace").splitlines() if "[org.keycloak.events]" in line)
+    lines = log.read_text(errors="replace").splitlines()
+    return sum(1 for line in lines if "[org.keycloak.events]" in line and kind in line)
 
 
 def logins_served(run: Rehearsal, host: RehearsalHost, since: float, until: float) -> int:

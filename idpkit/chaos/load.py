@@ -91,8 +91,8 @@ class UserSession:
 
     number: int
     refresh_token: str = field(repr=False)
-    rotated_at: float = field(default_factory=time.time)
-    """When Keycloak last issued this session's refresh token (the login, then every refresh)."""
+    issued: list[float] = field(default_factory=lambda: [time.time()])
+    """When Keycloak issued this session's refresh tokens (the login, then every refresh)."""
     refreshes: int = 0
     in_doubt: bool = False
     """The last refresh got no answer: Keycloak may have rotated the token on a node that then died."""
@@ -299,7 +299,7 @@ class Load:
         if response.status_code == 200:
             tokens = response.json()
             session.refresh_token, session.in_doubt = str(tokens["refresh_token"]), False
-            session.rotated_at = time.time()
+            session.issued.append(time.time())
             with self._lock:
                 self.tokens.append((WEB_CLIENT, str(tokens["access_token"])))
             return None
@@ -372,7 +372,7 @@ def serve(stack: str, profile: LoadProfile, max_seconds: float, output: Path, sc
         "started": started,
         "stopped": time.time(),
         "audit": audit,
-        "sessions": [[s.number, round(s.rotated_at, 3), s.lost] for s in load.sessions],
+        "sessions": [[s.number, [round(at, 3) for at in s.issued], s.lost] for s in load.sessions],
         "samples": [[s.kind, round(s.started, 3), round(s.seconds, 4), s.failure] for s in load.snapshot()],
     }
     output.write_text(json.dumps(payload))

@@ -50,10 +50,12 @@ def run_command(stack: str, names: tuple[str, ...], short: bool, record: bool, j
     machine = machine_facts()
     rehearsal = attach(stack)
     reporter.note(f"… {runner.prepare(rehearsal)}")
-    results = runner.run_all(rehearsal, scenarios, short=short, progress=lambda step: reporter.note(f"… {step}"))
-    if record:
-        target = runner.record(results, machine)
-        report.write(target)
+    results = []
+    for scenario in scenarios:
+        # One at a time, each recorded as it completes: a later scenario's failure keeps the earlier results.
+        results += runner.run_all(rehearsal, [scenario], short=short, progress=lambda s: reporter.note(f"… {s}"))
+        if record:
+            report.write(runner.record(results[-1:], machine))
     payload = {"stack": stack, "short": short, "scenarios": [result.to_dict() for result in results]}
     reporter.result(
         payload,
