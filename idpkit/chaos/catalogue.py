@@ -442,11 +442,11 @@ def _judge_restore(context: Context, samples: list[Sample], measured: dict[str, 
         key=lambda s: s.ended,
     )
     rto = round(logins_after[0].ended - context.fault_at, 1) if logins_after else None
-    # A session changed after the backup when Keycloak issued it a refresh token between the backup and
-    # the decision: the restored database knows only the token before (or no session at all).
+    # A session changed after the backup when Keycloak issued it a refresh token between the backup and the
+    # last host stopping: the restored database knows only the token before (or no session at all).
     changed = {
         number for number, issued, _lost in context.marks["sessions"]
-        if any(backup_at <= at < context.fault_at for at in issued)
+        if any(backup_at <= at < context.marks["down_at"] for at in issued)
     }  # fmt: skip
     lost = {number for number, _issued, why in context.marks["sessions"] if why}
     lost_older = lost - changed
@@ -528,7 +528,7 @@ def _judge_signal_first(context: Context, samples: list[Sample], measured: dict[
     measured["readiness_answers_while_down"] = details
     measured["pool_metrics_peak"] = {k: v for k, v in peaks.items() if v is not None}
     signal = min(not_ready.values()) if not_ready else None
-    in_time = signal is not None and (first_failure is None or signal <= first_failure)
+    in_time = first_failure is None or (signal is not None and signal <= first_failure)
     checks = {
         "readiness down no later than the first failed request": (
             None
@@ -541,12 +541,15 @@ def _judge_signal_first(context: Context, samples: list[Sample], measured: dict[
     outcome = (
         f"first failed request {first_failure} s after the fault ({failure_summary(failed)}); readiness down "
         f"after {not_ready or 'never'} s ({'; '.join(details) or 'always UP'}); pool metrics peak "
-        f"{measured['pool_metrics_peak']}; " + "; ".join(f"{k}: {_value(v)}" for k, v in context.facts.items())
+        f"{measured['pool_metrics_peak']}; "
+        + "; ".join(f"{k.replace('_', ' ')}: {_value(v)}" for k, v in context.facts.items())
     )
     return Verdict(checks, outcome)
 
 
 def _value(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{key.replace('_', ' ')} {_value(item)}" for key, item in value.items())
     return str(value)
 
 
@@ -594,23 +597,22 @@ def _fill_log_disk(context: Context) -> None:
         context.targets.wait_in_service(host.name, IN_SERVICE_TIMEOUT)
         context.mark_fault()
         logins_logged = faults.event_lines(host, faults.LOGIN_EVENT)
-        context.facts["log_disk"] = faults.fill_log_disk(host, LOG_DISK_HEADROOM_BYTES)
+        context.facts["log_disk_filled_to"] = faults.fill_log_disk(host, LOG_DISK_HEADROOM_BYTES)
         time.sleep(DISK_FULL_SECONDS)
-        context.facts["logins_answered_by_the_full_host"] = faults.logins_served(
-            run, host, context.fault_at, time.time()
-        )
-        context.facts["login_events_in_its_log"] = faults.event_lines(host, faults.LOGIN_EVENT) - logins_logged
-        context.facts["log_disk_at_the_end"] = faults.log_disk_usage(host)
-        context.facts["disk_errors_in_keycloak_output"] = faults.disk_errors(host)
+        full = {
+            "logins answered": faults.logins_served(run, host, context.fault_at, time.time()),
+            "LOGIN events written": faults.event_lines(host, faults.LOGIN_EVENT) - logins_logged,
+            "disk": faults.log_disk_usage(host),
+            "'No space left on device' in Keycloak's output": faults.disk_errors(host),
+        }
         faults.free_log_disk(host)
         context.mark_recovered()
-        freed_at = time.time()
         time.sleep(DISK_FREED_SECONDS)
-        context.facts["after_freeing"] = (
-            f"{faults.logins_served(run, host, freed_at, time.time())} logins answered, "
-            f"{faults.event_lines(host, faults.LOGIN_EVENT) - logins_logged - context.facts['login_events_in_its_log']}"
-            " login events written"
-        )
+        answered = faults.logins_served(run, host, context.fault_at, time.time())
+        written = faults.event_lines(host, faults.LOGIN_EVENT) - logins_logged
+        context.facts["while_full"] = full
+        context.facts["until_freed_plus_10_s"] = {"logins answered": answered, "LOGIN events written": written}
+        context.facts["login_events_missing"] = answered - written
     finally:
         context.targets.deregister(host.name)
         time.sleep(faults.DRAIN_SECONDS)
@@ -623,7 +625,7 @@ def _fill_log_disk(context: Context) -> None:
 
 def _judge_disk(context: Context, samples: list[Sample], measured: dict[str, Any]) -> Verdict:
     verdict = _judge_signal_first(context, samples, measured)
-    unlogged = measured["logins_answered_by_the_full_host"] - measured["login_events_in_its_log"]
+    unlogged = measured["login_events_missing"]
     silent_loss = unlogged > 0 and measured["readiness_down_after_seconds"] == "never"
     outcome = verdict.outcome + (
         f"; {unlogged} logins went through without their LOGIN event in the log: nothing the kit watches said so"
@@ -631,10 +633,9 @@ def _judge_disk(context: Context, samples: list[Sample], measured: dict[str, Any
         else ""
     )
     checks = dict(verdict.checks)
+    answered = measured["until_freed_plus_10_s"]["logins answered"]
     checks["no audit event lost unnoticed"] = (
-        f"{unlogged} of {measured['logins_answered_by_the_full_host']} logins without their event line"
-        if silent_loss
-        else None
+        f"{unlogged} of {answered} logins without their event line" if silent_loss else None
     )
     return Verdict(checks, outcome)
 
