@@ -219,6 +219,13 @@ KEY_ROTATION = Scenario(
     judge=_judge_rotation,
     in_short_form=True,
     prepare=_settle_keys,
+    notes=(
+        "The margin must outlast the resource servers' JWKS refetch cooldown: with a 10 s margin a "
+        "`PyJWKClient` that had fetched the JWKS just before the new key was published refused 8 tokens for "
+        "3 s (PyJWT 2.15 refetches on an unknown kid at most every 30 s). The kit's default margin is 300 s.",
+        "The full form waits out the passive window (the access-token lifespan plus the margin) and retires "
+        "the old key while tokens keep being validated; the short form (CI) stops after the activation.",
+    ),
 )
 
 
@@ -267,6 +274,11 @@ ROLLING_RESTART = Scenario(
     goal="Zero failed requests and no session lost",
     inject=_rolling_restart,
     judge=_judge_zero_failures,
+    notes=(
+        "On AWS the instance refresh does this order itself (a new host first, the 30 s deregistration delay, "
+        "300 s instance warm-up). The rehearsal restarts the same hosts instead of replacing them, with the "
+        "version it runs: a schema migration (a minor or major upgrade) is not exercised.",
+    ),
 )
 
 
@@ -495,6 +507,12 @@ BACKUP_RESTORE = Scenario(
     "backup) counted (RPO)",
     inject=_backup_and_restore,
     judge=_judge_restore,
+    notes=(
+        "`pg_dump` stands in for RDS's automated backups and point-in-time restore (whose restore point is at "
+        "most about 5 minutes old); restoring to a new database and swapping the names are the runbook's "
+        "steps 3-4 on the rehearsal's PostgreSQL. The hosts start one after the other, as the Auto Scaling "
+        "group would start them.",
+    ),
 )
 
 
@@ -650,6 +668,22 @@ LOG_DISK_FULL = Scenario(
     "cannot write its event log stops taking logins, or something the kit watches reports it",
     inject=_fill_log_disk,
     judge=_judge_disk,
+    notes=(
+        "A small file system mounted on host 2's log directory stands in for a full volume (the machine's own "
+        "disk is shared); Keycloak writes its server log and the jboss-logging events there, which the "
+        "CloudWatch agent ships to the 6-year event log group.",
+    ),
+    known_gaps={
+        "no audit event lost unnoticed": (
+            "Keycloak keeps serving logins when its log file cannot be written: the log handler reports `No "
+            "space left on device` once on its console and drops lines (a few are written late once space "
+            "returns); readiness stays UP, and the CloudWatch agent configuration the kit renders collects no "
+            "disk metric, so no alarm can fire. The events stay in the database's event store (90 days) but "
+            "miss the log pipeline that keeps them 6 years (REALM-EVENTS-001). Follow-up, issue 15 (wt-aws) "
+            "with idpkit/host/render.py: the agent collects `disk` `used_percent` for the log volume and an "
+            "alarm fires at 80 %."
+        ),
+    },
 )
 
 
