@@ -20,6 +20,7 @@ ROTATION_MARGIN_SECONDS = 31
 """Publish-to-activate margin: longer than the resource server's JWKS refetch cooldown (PyJWKClient: 30 s),
 or a token with the new kid arrives while its client may not refetch (a 10 s margin failed 8 validations
 that way); the kit's default for deployments, 300 s, also covers JWKS caches of 5 minutes."""
+ROTATION_FULL_TAIL_SECONDS = 60.0
 DATABASE_DOWN_SECONDS = 20.0
 IN_SERVICE_TIMEOUT = 180.0
 CHANGES_AFTER_BACKUP_SECONDS = 20.0
@@ -176,12 +177,11 @@ def _rotate_keys(context: Context) -> None:
     time.sleep(due + 1)
     activated = hosts.run(host, rotate, env)
     actions = [*published.get("actions", []), *activated.get("actions", [])]
-    if not context.short:
-        window = float((activated.get("rotation") or {}).get("retire_due_in_seconds", 0))
-        time.sleep(window + 1)
-        retired = hosts.run(host, ["keys", "retire", "--stack", run.stack, "--margin", str(margin)], env)
-        actions += retired.get("actions", [])
     context.facts["rotation"] = actions
+    context.facts["retire_due_in_seconds"] = (activated.get("rotation") or {}).get("retire_due_in_seconds")
+    if not context.short:
+        # Tokens of both keys side by side, validated on either node, for a longer while.
+        time.sleep(ROTATION_FULL_TAIL_SECONDS)
     context.facts["margin_seconds"] = margin
     context.mark_recovered()
 
@@ -211,8 +211,8 @@ def _judge_rotation(context: Context, samples: list[Sample], measured: dict[str,
 KEY_ROTATION = Scenario(
     name="key-rotation",
     title="Signing key rotation across two nodes under load",
-    fault="`idpkit keys rotate` from host 1 through STS (publish, then after the margin activate and demote; the "
-    "full form also waits out the passive window and runs `idpkit keys retire`), while both nodes serve",
+    fault="`idpkit keys rotate` from host 1 through STS: the new key published, then after the margin made "
+    "active and the old one passive, while both nodes serve",
     goal="Zero failed validations: every token validates against the JWKS a resource server fetches through the "
     "load balancer, whichever node signed it and whichever node serves the JWKS; zero failed requests",
     inject=_rotate_keys,
@@ -223,8 +223,10 @@ KEY_ROTATION = Scenario(
         "The margin must outlast the resource servers' JWKS refetch cooldown: with a 10 s margin a "
         "`PyJWKClient` that had fetched the JWKS just before the new key was published refused 8 tokens for "
         "3 s (PyJWT 2.15 refetches on an unknown kid at most every 30 s). The kit's default margin is 300 s.",
-        "The full form waits out the passive window (the access-token lifespan plus the margin) and retires "
-        "the old key while tokens keep being validated; the short form (CI) stops after the activation.",
+        "Retiring the old key is not exercised under load: the kit keeps it published for the passive "
+        "window, which the live realm bounds by its longest session (`retire_due_in_seconds` above; the "
+        "offline sessions' 30 days), so tokens it signed never fail. The full form validates both keys' "
+        "tokens for another minute after the activation; the short form (CI) stops sooner.",
     ),
 )
 

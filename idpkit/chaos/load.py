@@ -50,6 +50,7 @@ RECENT_TOKENS = 200
 MAX_SESSIONS = 400
 """Logins beyond this still count, their sessions are not kept (bounds the audit and the memory)."""
 REQUEST_TIMEOUT = 15
+EXPIRY_GUARD_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,8 @@ class Load:
         self.max_seconds = max_seconds
         self.samples: list[Sample] = []
         self.sessions: list[UserSession] = []
-        self.tokens: deque[tuple[str, str]] = deque(maxlen=RECENT_TOKENS)
+        self.tokens: deque[tuple[str, str, float]] = deque(maxlen=RECENT_TOKENS)
+        """(client, access token, its exp) as issued: what the validation worker checks and replays."""
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._next_session = 0
@@ -259,7 +261,7 @@ class Load:
             return classify(response=response)
         tokens = response.json()
         with self._lock:
-            self.tokens.append((WEB_CLIENT, str(tokens["access_token"])))
+            self.tokens.append(_issued(WEB_CLIENT, str(tokens["access_token"])))
             if len(self.sessions) < MAX_SESSIONS:
                 self._next_session += 1
                 self.sessions.append(UserSession(self._next_session, str(tokens["refresh_token"])))
@@ -273,7 +275,7 @@ class Load:
         if response.status_code != 200:
             return classify(response=response)
         with self._lock:
-            self.tokens.append((BACKEND_CLIENT, str(response.json()["access_token"])))
+            self.tokens.append(_issued(BACKEND_CLIENT, str(response.json()["access_token"])))
         return None
 
     def _refresh(self) -> str | None:
@@ -301,7 +303,7 @@ class Load:
             session.refresh_token, session.in_doubt = str(tokens["refresh_token"]), False
             session.issued.append(time.time())
             with self._lock:
-                self.tokens.append((WEB_CLIENT, str(tokens["access_token"])))
+                self.tokens.append(_issued(WEB_CLIENT, str(tokens["access_token"])))
             return None
         if oauth.oauth_error(response) == "invalid_grant":
             session.lost = "in doubt" if session.in_doubt else "refused"
@@ -314,10 +316,12 @@ class Load:
 
         def validate() -> str | None:
             with self._lock:
-                if not self.tokens:
+                # A token about to expire failing is not a fault's doing: only live ones are replayed.
+                live = [entry for entry in self.tokens if entry[2] - time.time() > EXPIRY_GUARD_SECONDS]
+                if not live:
                     return None
-                newest, replay = self.tokens[-1], random.choice(self.tokens)  # noqa: S311 - not a secret
-            for client_id, token in {newest, replay}:
+                newest, replay = live[-1], random.choice(live)  # noqa: S311 - not a secret
+            for client_id, token, _exp in {newest, replay}:
                 try:
                     oauth.validate_token(token, jwks, self.clients.expectations(client_id))
                 except oauth.TokenValidationError as error:
@@ -325,6 +329,10 @@ class Load:
             return None
 
         return validate
+
+
+def _issued(client_id: str, token: str) -> tuple[str, str, float]:
+    return client_id, token, float(oauth.unverified_claims(token)["exp"])
 
 
 def _validation_failure(message: str) -> str:
