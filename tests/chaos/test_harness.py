@@ -165,3 +165,30 @@ def test_the_report_is_generated_from_the_recorded_results() -> None:
     rendered = report.render(json.loads(results.read_text()))
     committed = (Path(__file__).parents[2] / report.REPORT).read_text()
     assert rendered == committed, f"{report.REPORT} is not what `idpkit chaos report` renders: regenerate it"
+
+
+def _recorded(name: str, checks: dict[str, str | None]) -> dict[str, Any]:
+    scenario = catalogue.BY_NAME[name]
+    window = {"requests": 1, "by_kind": dict.fromkeys(load.KINDS, 0), "failed": 0, "failures": {}}
+    return {
+        "name": name, "title": scenario.title, "fault": scenario.fault, "goal": scenario.goal, "short": False,
+        "load": "light", "goal_met": all(v is None for v in checks.values()), "checks": checks,
+        "outcome": "measured", "seconds": 1.0, "load_average_at_start": "0 / 0 / 0",
+        "measured": {"seconds_under_load": 1.0, "before_fault": window, "from_fault": window, "total": window,
+                     "sessions": {"sessions": 0, "lost": 0, "lost_after_in_flight_refresh": 0,
+                                  "refreshed_at_audit": 0}, "time_to_recover_seconds": 0.0},
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("scenario", [s for s in catalogue.SCENARIOS if s.known_gaps], ids=lambda s: s.name)
+def test_a_missed_part_of_a_goal_carries_its_explanation(scenario: Any) -> None:
+    gap = next(iter(scenario.known_gaps))
+    rendered = report.render({"machine": {}, "scenarios": {scenario.name: _recorded(scenario.name, {gap: "1"})}})
+    closing = rendered.split("## Closing note", 1)[1]
+    assert scenario.known_gaps[gap][:60] in closing, f"{scenario.name}: the closing note must explain {gap!r}"
+
+
+def test_an_unexplained_miss_is_called_a_regression() -> None:
+    rendered = report.render({"machine": {}, "scenarios": {"rolling-restart": _recorded(
+        "rolling-restart", {"zero failed requests": "3 failed"})}})  # fmt: skip
+    assert "Not yet explained: a regression to investigate." in rendered
