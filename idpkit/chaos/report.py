@@ -24,7 +24,12 @@ SETUP = (
     "`PyJWKClient` against the realm's JWKS, refetched on an unknown kid). A request failing is counted by kind "
     "and class; a session is lost when Keycloak refuses its refresh token (`invalid_grant`); after each fault "
     "every session still held is refreshed once more (the audit). Each host's readiness and pool metrics are "
-    "read once a second on its management port, where the ALB's health check looks."
+    "read once a second on its management port, where the ALB's health check looks, and the harness plays the "
+    "ALB's active health checks with the target groups' settings from the program (a host out after 3 failed "
+    "probes 15 s apart, back after 2 good ones; every host unhealthy: all routed, as the ALB fails open). "
+    "The machine below runs everything at once (two Keycloak JVMs, PostgreSQL, nginx, both HAProxies, moto and "
+    "the load) on 2 cores it shares with other engineers' stacks and tests: each scenario gives the load "
+    "average at its start. Figures are this machine's, not a sizing."
 )
 
 
