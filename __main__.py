@@ -12,15 +12,18 @@ from pathlib import Path
 import pulumi
 
 from components.artifacts import CLIENT_CA_KEY, ArtifactStore, ArtifactStoreArgs
+from components.audit_trail import AuditTrail, AuditTrailArgs
 from components.database import Database, DatabaseArgs, log_group_names
 from components.host_bootstrap import HOST_KIT_COMMAND, HOST_OUTPUTS_FILE
 from components.keycloak_hosts import ROLE_TAG_KEY, KeycloakHosts, KeycloakHostsArgs
 from components.kms import KeyRing, KeyRingArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.log_archive import LogArchive, LogArchiveArgs
+from components.monitoring import Monitoring, MonitoringArgs
 from components.network import Network, NetworkArgs
 from components.secrets import StackSecrets, StackSecretsArgs
 from components.security_groups import SecurityGroups, SecurityGroupsArgs
+from components.session_manager import SessionLogging, SessionLoggingArgs
 from components.signing_keys import SigningKeys, SigningKeysArgs, rotation_role_arn
 from components.waf import WebFirewall, WebFirewallArgs
 from idpkit.aws_config import architecture_of, host_wheelhouse_path, load_stack_config, missing_host_wheelhouse
@@ -54,6 +57,16 @@ keys = KeyRing(
         signing_user_arns=[signing_rotation_role_arn],
     ),
 )
+artifacts = ArtifactStore(
+    f"{name}-artifacts",
+    ArtifactStoreArgs(
+        region=config.region,
+        client_ca_bundle=config.mtls_client_ca_bundle,
+        client_crl=config.mtls_client_crl,
+        host_wheelhouse=host_wheelhouse_path(project_dir, architecture),
+        architecture=architecture,
+    ),
+)
 logs = LogArchive(
     f"{name}-logs",
     LogArchiveArgs(
@@ -69,19 +82,32 @@ logs = LogArchive(
         trail_name=trail_name,
     ),
 )
-artifacts = ArtifactStore(
-    f"{name}-artifacts",
-    ArtifactStoreArgs(
-        region=config.region,
-        client_ca_bundle=config.mtls_client_ca_bundle,
-        client_crl=config.mtls_client_crl,
-        host_wheelhouse=host_wheelhouse_path(project_dir, architecture),
-        architecture=architecture,
-    ),
-)
+if trail_name is not None and logs.trail_log_group is not None:
+    AuditTrail(
+        f"{name}-audit",
+        AuditTrailArgs(
+            account_id=config.account_id,
+            region=config.region,
+            trail_name=trail_name,
+            logs_key_arn=keys.keys["logs"].arn,
+            audit_bucket=logs.audit_bucket.bucket.bucket,
+            audit_bucket_arn=logs.audit_bucket.bucket.arn,
+            audit_bucket_policy=logs.audit_bucket.policy,
+            artifact_bucket_arns=[artifacts.bucket.bucket.arn],
+            log_group_arn=logs.trail_log_group.arn,
+        ),
+    )
 network = Network(
     f"{name}-net",
-    NetworkArgs(settings=config.network, region=config.region, artifacts_bucket_arn=artifacts.bucket.bucket.arn),
+    NetworkArgs(
+        settings=config.network,
+        region=config.region,
+        artifacts_bucket_arn=artifacts.bucket.bucket.arn,
+        account_id=config.account_id,
+        flow_log_group_arn=logs.flow_log_group.arn,
+        m2m_port=config.m2m_port,
+        m2m_cidrs=config.m2m_allowed_cidrs,
+    ),
 )
 groups = SecurityGroups(
     f"{name}-sg",
@@ -90,6 +116,7 @@ groups = SecurityGroups(
         endpoint_security_group_id=network.endpoint_security_group_id,
         s3_prefix_list_id=network.s3_prefix_list_id,
         m2m_port=config.m2m_port,
+        m2m_cidrs=config.m2m_allowed_cidrs,
     ),
 )
 secrets = StackSecrets(
@@ -117,6 +144,7 @@ database = Database(
         backup_retention_days=config.db_backup_retention_days,
         deletion_protection=config.deletion_protection,
         log_groups=logs.rds_log_groups,
+        account_id=config.account_id,
     ),
 )
 load_balancer = LoadBalancer(
@@ -171,6 +199,8 @@ hosts = KeycloakHosts(
         server_log_group=logs.server_log_group.name,
         event_log_group=logs.event_log_group.name,
         log_group_arns=[logs.server_log_group.arn, logs.event_log_group.arn],
+        ssm_log_group_arns=[logs.session_log_group.arn, logs.command_log_group.arn],
+        session_key_arn=keys.keys["sessions"].arn,
         admin_credentials_secret_arn=secrets.admin_credentials.arn,
         rotation_role_arn=signing_rotation_role_arn,
         wheelhouse_object_key=artifacts.wheelhouse_object_key,
@@ -185,10 +215,34 @@ signing_keys = SigningKeys(
         region=config.region,
         signing_key_arn=keys.keys["signing"].arn,
         host_role_arn=hosts.role.arn,
+        vpc_id=network.vpc_id,
         instance_tag_key=ROLE_TAG_KEY,
         instance_tag_value=hosts.role_tag_value,
         idpkit_command=HOST_KIT_COMMAND,
         outputs_file=HOST_OUTPUTS_FILE,
+        command_log_group=logs.command_log_group_name,
+    ),
+)
+SessionLogging(
+    f"{name}-sessions",
+    SessionLoggingArgs(log_group_name=logs.session_log_group.name, session_key_arn=keys.keys["sessions"].arn),
+)
+Monitoring(
+    f"{name}-monitoring",
+    MonitoringArgs(
+        stack=config.stack,
+        account_id=config.account_id,
+        region=config.region,
+        alerts_key_arn=keys.keys["alerts"].arn,
+        trail_log_group_name=logs.trail_log_group.name if logs.trail_log_group is not None else None,
+        event_log_group_name=logs.event_log_group.name,
+        command_log_group_name=logs.command_log_group.name,
+        load_balancer_arn_suffix=load_balancer.alb.arn_suffix,
+        target_group_arn_suffixes={
+            "browser": load_balancer.browser_target_group.arn_suffix,
+            "machine": load_balancer.m2m_target_group.arn_suffix,
+        },
+        schedule_group_name=signing_keys.schedule_group.name,
     ),
 )
 WebFirewall(

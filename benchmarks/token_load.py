@@ -43,7 +43,7 @@ from idpkit.local.pki import issue_client_certificate
 from idpkit.outputs import StackOutputs, load_admin_credentials, load_outputs
 from idpkit.realm.secrets import load_smoke_credentials
 from idpkit.smoke import oauth
-from idpkit.smoke.certificates import SMOKE_MTLS_CN
+from idpkit.smoke.certificates import registered_common_name
 
 REALM = "bench"
 SECRET_CLIENT, JWT_CLIENT, REFRESH_CLIENT, USER = "bench-secret", "bench-jwt", "bench-refresh", "bench-user"
@@ -225,7 +225,7 @@ def _scenarios(outputs: StackOutputs, master: AdminApi, layout: LocalLayout, wor
     bench = oauth.Endpoints.from_discovery(_discovery(f"{outputs.base_url}/realms/{REALM}", verify))
     phi = oauth.Endpoints.from_discovery(_discovery(outputs.issuer, verify))
     phi_key = oauth.ClientKey.from_credentials(load_smoke_credentials("local"), PHI_CLIENT)
-    issued = issue_client_certificate(layout.pki, SMOKE_MTLS_CN, work)
+    issued = issue_client_certificate(layout.pki, registered_common_name(), work)
     certificate = (str(issued[0]), str(issued[1]))
 
     def session(cert: tuple[str, str] | None = None) -> Callable[[], requests.Session]:

@@ -1,4 +1,4 @@
-"""RDS for PostgreSQL: encrypted, TLS-only, private, with an RDS-managed master password.
+"""RDS for PostgreSQL: encrypted, TLS-only, private, with an RDS-managed master password, monitored.
 
 Keycloak never uses the master user. The hosts use the master secret only to create Keycloak's
 least-privilege application roles (`keycloak_a`/`keycloak_b`, members of `keycloak_owner`), whose
@@ -6,10 +6,16 @@ current credentials live in the application secret declared here, written and ro
 (idpkit/host/database.py: alternating users, so a rotation breaks no running node). Keycloak connects
 with `sslmode=verify-full` against the RDS CA bundle. RDS rotates the master password on its own
 schedule; nothing Keycloak holds depends on it.
+
+Performance Insights (encrypted with the database key, 7 days) and Enhanced Monitoring (OS metrics every
+minute, through a role only this account's RDS can assume) watch the instance. Enhanced Monitoring writes to
+the account's `RDSOSMetrics` log group, which RDS creates and shares between all instances of the region: it
+holds OS metrics and process names, never query text.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,8 +24,12 @@ import pulumi_aws as aws
 
 from idpkit.constants.aws import SUPPORTED_POSTGRES_MAJORS
 from idpkit.constants.keycloak import DB_NAME
+from idpkit.constants.monitoring import SECRET_ROTATION_TAG
 
 LOG_EXPORTS = ("postgresql", "upgrade")
+MONITORING_INTERVAL_SECONDS = 60
+"""Enhanced Monitoring granularity (OS metrics: CPU, memory, I/O, processes), one of 1, 5, 10, 15, 30, 60."""
+ENHANCED_MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 MASTER_USERNAME = "idpkit_master"
 """RDS master user: creates Keycloak's application roles, never used by Keycloak itself."""
 SECRET_RECOVERY_DAYS = 7
@@ -55,6 +65,8 @@ class DatabaseArgs:
     """Refuse deletion (required in prod)."""
     log_groups: Sequence[pulumi.Resource]
     """The pre-created, encrypted export log groups; the instance waits for them."""
+    account_id: str
+    """The stack's account: the Enhanced Monitoring role trusts only this account's RDS."""
 
 
 class Database(pulumi.ComponentResource):
@@ -86,6 +98,15 @@ class Database(pulumi.ComponentResource):
             opts=child,
         )
         subnets = aws.rds.SubnetGroup(f"{name}-subnets", subnet_ids=list(args.subnet_ids), opts=child)
+        monitoring = aws.iam.Role(
+            f"{name}-monitoring",
+            description=f"idpkit: RDS Enhanced Monitoring of {args.identifier}",
+            assume_role_policy=json.dumps(_monitoring_trust(args)),
+            opts=child,
+        )
+        attachment = aws.iam.RolePolicyAttachment(
+            f"{name}-monitoring", role=monitoring.name, policy_arn=ENHANCED_MONITORING_POLICY, opts=child
+        )
         self.instance = aws.rds.Instance(
             f"{name}-postgres",
             identifier=args.identifier,
@@ -117,13 +138,16 @@ class Database(pulumi.ComponentResource):
             copy_tags_to_snapshot=True,
             skip_final_snapshot=False,
             final_snapshot_identifier=f"{args.identifier}-final",
+            # HIPAA 164.312(b): Performance Insights (SQL text may hold ePHI: the database key) and OS metrics.
             performance_insights_enabled=True,
             performance_insights_kms_key_id=args.storage_key_arn,
             performance_insights_retention_period=7,
+            monitoring_interval=MONITORING_INTERVAL_SECONDS,
+            monitoring_role_arn=monitoring.arn,
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
             iam_database_authentication_enabled=False,
             apply_immediately=False,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.log_groups)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.log_groups, attachment]),
         )
         self.address = self.instance.address
         self.master_secret_arn = self.instance.master_user_secrets.apply(lambda secrets: secrets[0].secret_arn)
@@ -133,7 +157,8 @@ class Database(pulumi.ComponentResource):
             description=f"idpkit: Keycloak's database role and password ({args.identifier}); written by idpkit host",
             kms_key_id=args.secret_key_arn,
             recovery_window_in_days=SECRET_RECOVERY_DAYS,
-            tags={"purpose": "database-application-credentials"},
+            # Alternating users: `idpkit host rotate-db-credentials`, then `refresh-db-credentials` on each host.
+            tags={"purpose": "database-application-credentials", SECRET_ROTATION_TAG: "procedure:docs/aws.md"},
             opts=child,
         )
         self.register_outputs(
@@ -154,6 +179,21 @@ def _validate(args: DatabaseArgs) -> None:
         raise ValueError("backup_retention_days: must be between 1 and 35")
     if args.allocated_storage_gb < 20 or args.max_allocated_storage_gb < args.allocated_storage_gb:
         raise ValueError("allocated_storage_gb: needs >= 20 and <= max_allocated_storage_gb")
+
+
+def _monitoring_trust(args: DatabaseArgs) -> dict[str, object]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "monitoring.rds.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                # Confused-deputy guard: only this account's RDS delivers the metrics.
+                "Condition": {"StringEquals": {"aws:SourceAccount": args.account_id}},
+            }
+        ],
+    }
 
 
 def log_group_names(identifier: str) -> list[str]:

@@ -37,6 +37,9 @@ class HardenedBucketArgs:
     """(days, storage class) lifecycle transitions of current versions; default none."""
     noncurrent_expiration_days: int | None = None
     """Delete replaced versions after this many days; `None` (default) keeps them. Not allowed with a lock."""
+    expiration_days: int | None = None
+    """Expire objects this many days after they were written (then their versions a day later); `None`
+    (default) keeps them. For buckets that cannot have Object Lock; not allowed with a lock."""
     policy_statements: pulumi.Input[Sequence[Any]] = field(default_factory=list)
     """Extra bucket policy statements (service principals), `BUCKET_ARN` standing for the bucket's ARN;
     the TLS-only deny is always added."""
@@ -124,8 +127,10 @@ def _validate(args: HardenedBucketArgs) -> None:
         raise ValueError("lock_days: must be > 0 when lock_mode is set")
     if args.lock_mode is None and args.lock_days:
         raise ValueError("lock_days: set lock_mode too, or leave lock_days at 0")
-    if args.lock_mode is not None and args.noncurrent_expiration_days is not None:
-        raise ValueError("noncurrent_expiration_days: locked versions cannot expire early")
+    if args.lock_mode is not None and (args.noncurrent_expiration_days is not None or args.expiration_days):
+        raise ValueError("noncurrent_expiration_days/expiration_days: locked versions cannot expire early")
+    if args.expiration_days is not None and args.expiration_days < 1:
+        raise ValueError("expiration_days: must be >= 1")
     for days, storage_class in args.transitions:
         if days < 1 or storage_class not in STORAGE_CLASSES:
             raise ValueError(f"transitions: ({days}, {storage_class!r}) needs days >= 1 and one of {STORAGE_CLASSES}")
@@ -151,6 +156,9 @@ def _lifecycle_rule(args: HardenedBucketArgs) -> dict[str, Any]:
     }
     if args.noncurrent_expiration_days is not None:
         rule["noncurrent_version_expiration"] = {"noncurrent_days": args.noncurrent_expiration_days}
+    if args.expiration_days is not None:
+        rule["expiration"] = {"days": args.expiration_days}
+        rule["noncurrent_version_expiration"] = {"noncurrent_days": 1}
     return rule
 
 

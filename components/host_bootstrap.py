@@ -22,6 +22,8 @@ from idpkit.host.wheelhouse import HOST_PYTHON_VERSION, install_commands
 OS_PACKAGES = (
     "java-21-amazon-corretto-headless",
     "haproxy",
+    # The host firewall (idpkit/host/firewall.py): the service users cannot reach instance metadata.
+    "nftables",
     "amazon-cloudwatch-agent",
     f"python{HOST_PYTHON_VERSION}",
     f"python{HOST_PYTHON_VERSION}-pip",

@@ -98,7 +98,11 @@ class KeycloakHostsArgs:
     event_log_group: pulumi.Input[str]
     """Name of the Keycloak event log group."""
     log_group_arns: Sequence[pulumi.Input[str]]
-    """ARNs of those two groups (the role may write nowhere else)."""
+    """ARNs of those two groups (the CloudWatch agent may write nowhere else)."""
+    ssm_log_group_arns: Sequence[pulumi.Input[str]]
+    """Where the host's SSM agent writes: Session Manager session transcripts and Run Command output."""
+    session_key_arn: pulumi.Input[str]
+    """KMS key of Session Manager session data: the host's SSM agent decrypts sessions with it."""
     admin_credentials_secret_arn: pulumi.Input[str]
     """The kit's admin service account secret: the rotation on the host logs in to Keycloak with it."""
     rotation_role_arn: str
@@ -158,7 +162,9 @@ class KeycloakHosts(pulumi.ComponentResource):
                 key=args.secrets_key_arn,
                 bucket=args.artifacts_bucket_arn,
                 groups=list(args.log_group_arns),
-            ).apply(lambda v: _host_policy(v["secrets"], v["writable"], v["key"], v["bucket"], v["groups"], args)),
+                ssm_groups=list(args.ssm_log_group_arns),
+                session_key=args.session_key_arn,
+            ).apply(lambda v: _host_policy(v, args)),
             opts=child,
         )
         profile = aws.iam.InstanceProfile(f"{name}-profile", role=self.role.name, opts=child)
@@ -352,37 +358,33 @@ def _validate(args: KeycloakHostsArgs) -> None:
         raise ValueError("target_group_arns: the browser and the machine target group are both required")
     if len(args.log_group_arns) != 2:
         raise ValueError("log_group_arns: the server and the event log group are both required")
+    if len(args.ssm_log_group_arns) != 2:
+        raise ValueError("ssm_log_group_arns: the session and the Run Command log group are both required")
     if not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@-]+", args.rotation_role_arn):
         raise ValueError(f"rotation_role_arn: {args.rotation_role_arn!r} must be one IAM role ARN (no wildcard)")
 
 
-def _host_policy(
-    secret_arns: list[str],
-    writable_secret_arns: list[str],
-    key_arn: str,
-    bucket_arn: str,
-    log_group_arns: list[str],
-    args: KeycloakHostsArgs,
-) -> str:
+def _host_policy(resolved: dict[str, Any], args: KeycloakHostsArgs) -> str:
+    bucket_arn = resolved["bucket"]
     statements: list[dict[str, Any]] = [
         {
             "Sid": "OwnSecrets",
             "Effect": "Allow",
             "Action": "secretsmanager:GetSecretValue",
-            "Resource": secret_arns,
+            "Resource": resolved["secrets"],
         },
         {
             # `idpkit host` creates and rotates Keycloak's database credentials (idpkit/host/database.py).
             "Sid": "DatabaseApplicationCredentials",
             "Effect": "Allow",
             "Action": "secretsmanager:PutSecretValue",
-            "Resource": writable_secret_arns,
+            "Resource": resolved["writable"],
         },
         {
             "Sid": "DecryptOwnSecrets",
             "Effect": "Allow",
             "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-            "Resource": key_arn,
+            "Resource": resolved["key"],
             "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{args.region}.amazonaws.com"}},
         },
         {
@@ -403,7 +405,28 @@ def _host_policy(
             "Sid": "OwnLogs",
             "Effect": "Allow",
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-            "Resource": [f"{arn}:*" for arn in log_group_arns],
+            "Resource": [f"{arn}:*" for arn in resolved["groups"]],
+        },
+        {
+            # HIPAA 164.312(b): the SSM agent streams session transcripts and Run Command output (the scheduled
+            # rotation's) to their encrypted groups; it checks the group is encrypted first.
+            "Sid": "SessionAndCommandLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            "Resource": [f"{arn}:*" for arn in resolved["ssm_groups"]],
+        },
+        {
+            # DescribeLogGroups lists the account's groups in the region; it cannot be narrowed further.
+            "Sid": "FindSessionLogGroups",
+            "Effect": "Allow",
+            "Action": "logs:DescribeLogGroups",
+            "Resource": sorted({arn.split(":log-group:", 1)[0] + ":log-group:*" for arn in resolved["ssm_groups"]}),
+        },
+        {
+            "Sid": "DecryptSessions",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": resolved["session_key"],
         },
         {
             # The scheduled signing key rotation runs here and reads the key store as the rotation role.

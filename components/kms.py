@@ -5,6 +5,10 @@ the AWS service that needs it (`kms:ViaService`), or as a named service principa
 stack's resources by encryption context / source ARN. There is no "allow the account everything"
 statement, and the policy lockout safety check stays on.
 
+The alerts key lets CloudWatch encrypt what its alarms publish to the stack's SNS topic; the sessions key
+encrypts Session Manager session data end to end between the operator's client and the host's agent, which
+call KMS themselves (IAM decides who may start or serve a session).
+
 The signing-material key is narrower still: it encrypts only the realm signing key store, so its one
 user is the key rotation role (`signing_user_arns`, matched on `aws:PrincipalArn` because the role is
 created after the key), through Secrets Manager only; explicit denies keep every other principal,
@@ -21,7 +25,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-PURPOSES = ("database", "ebs", "logs", "secrets", "signing")
+PURPOSES = ("alerts", "database", "ebs", "logs", "secrets", "sessions", "signing")
+"""One key each: the alarm topic, RDS, EBS, log storage, Secrets Manager, Session Manager session data, and
+the realm signing key store."""
 
 # Key management without any cryptographic use (kms:CreateGrant is deliberately absent: a grant is a use).
 ADMIN_ACTIONS = [
@@ -187,6 +193,32 @@ def _statements(purpose: str, args: KeyRingArgs, autoscaling_role_arn: str) -> l
         ]
     elif purpose == "logs":
         statements += _logs_statements(account_root, args)
+    elif purpose == "alerts":
+        statements += [
+            {
+                # CloudWatch alarms publish to the encrypted topic: the publishing service encrypts (AWS SNS docs,
+                # "encrypted topics and AWS service event sources"); the topic policy binds it to this account.
+                "Sid": "CloudWatchAlarmsPublish",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+            },
+            *_via_service(account_root, args, "sns", ["kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey"]),
+        ]
+    elif purpose == "sessions":
+        statements.append(
+            {
+                # Session Manager clients and agents call KMS directly (no kms:ViaService): the operator's role
+                # generates the session's data key, the host's instance role decrypts it. IAM names who.
+                "Sid": "SessionManagerParticipants",
+                "Effect": "Allow",
+                "Principal": {"AWS": account_root},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"kms:CallerAccount": args.account_id}},
+            }
+        )
     return statements
 
 

@@ -1,9 +1,15 @@
-"""Audit log storage: CloudTrail, load balancer logs and Keycloak logs, encrypted and write-once.
+"""Audit log storage: CloudTrail, load balancer logs, Keycloak, network and operator logs, encrypted and
+write-once.
 
-- audit bucket: SSE-KMS (logs key) + bucket keys, Object Lock, CloudTrail's multi-region trail (all
-  management events, read and write, KMS included: every decrypt is recorded).
+- audit bucket: SSE-KMS (logs key) + bucket keys, Object Lock; CloudTrail writes here (components/audit_trail.py).
+  Its server access logs go to the access log bucket, so every read of the audit records is on record twice
+  (S3 data events in CloudTrail, and S3's own access log).
 - ALB log bucket: SSE-S3, because ALB log delivery supports nothing else; same lock and TLS rules.
-- CloudWatch log groups (Keycloak server, Keycloak events, WAF, RDS), encrypted with the logs key.
+- access log bucket: SSE-S3 and no Object Lock default retention, because S3 server access log delivery
+  supports neither; instead its policy denies deleting any object version to every principal, and its
+  lifecycle expires the logs after the audit retention.
+- CloudWatch log groups, encrypted with the logs key and retained for `log_retention_days`: Keycloak server
+  and events, WAF, RDS, VPC flow logs, the trail's copy, Session Manager sessions, Run Command output.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.hardened_bucket import BUCKET_ARN, HardenedBucket, HardenedBucketArgs
+from idpkit.constants.monitoring import KEYCLOAK_EVENTS_LOGS, LOG_CONTENT_TAG
 
 # Regions opened before August 2022 deliver ALB logs from a regional ELB account; later regions use the
 # log delivery service principal (ELB docs, "Attach a policy to your S3 bucket").
@@ -47,9 +54,11 @@ LEGACY_ELB_REGIONS = frozenset(
     }
 )
 ELB_LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
+S3_LOG_DELIVERY_SERVICE = "logging.s3.amazonaws.com"
 ACCESS_LOG_PREFIX = "access"
 CONNECTION_LOG_PREFIX = "connection"
 CLOUDTRAIL_PREFIX = "cloudtrail"
+AUDIT_ACCESS_LOG_PREFIX = "audit-bucket/"
 
 
 @dataclass(frozen=True)
@@ -79,14 +88,21 @@ class LogArchiveArgs:
 
 
 class LogArchive(pulumi.ComponentResource):
-    """Log buckets, CloudWatch log groups and the CloudTrail trail."""
+    """Log buckets and CloudWatch log groups (the trail itself: components/audit_trail.py)."""
 
     audit_bucket: HardenedBucket
     alb_log_bucket: HardenedBucket
+    access_log_bucket: HardenedBucket
     server_log_group: aws.cloudwatch.LogGroup
     event_log_group: aws.cloudwatch.LogGroup
     waf_log_group: aws.cloudwatch.LogGroup
     rds_log_groups: list[aws.cloudwatch.LogGroup]
+    flow_log_group: aws.cloudwatch.LogGroup
+    session_log_group: aws.cloudwatch.LogGroup
+    command_log_group: aws.cloudwatch.LogGroup
+    command_log_group_name: str
+    """Known before the group exists: the rotation schedule's command input names it."""
+    trail_log_group: aws.cloudwatch.LogGroup | None
 
     def __init__(self, name: str, args: LogArchiveArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(args)
@@ -120,45 +136,64 @@ class LogArchive(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self.server_log_group = self._log_group(f"{name}-keycloak", f"{args.log_group_prefix}keycloak", args)
-        self.event_log_group = self._log_group(f"{name}-events", f"{args.log_group_prefix}keycloak-events", args)
-        self.waf_log_group = self._log_group(f"{name}-waf", args.waf_log_group_name, args)
+        self.access_log_bucket = HardenedBucket(
+            f"{name}-access",
+            HardenedBucketArgs(
+                purpose="S3 server access logs of the audit bucket",
+                # S3 server access log delivery supports SSE-S3 only, and no default Object Lock retention.
+                kms_key_arn=None,
+                expiration_days=args.lock_days,
+                policy_statements=self.audit_bucket.bucket.arn.apply(
+                    lambda audit_arn: _access_log_statements(audit_arn, args.account_id)
+                ),
+            ),
+            opts=child,
+        )
+        aws.s3.BucketLogging(
+            f"{name}-audit-access-logging",
+            bucket=self.audit_bucket.bucket.id,
+            target_bucket=self.access_log_bucket.bucket.id,
+            target_prefix=AUDIT_ACCESS_LOG_PREFIX,
+            target_object_key_format={"partitioned_prefix": {"partition_date_source": "EventTime"}},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.access_log_bucket.policy]),
+        )
+        prefix = args.log_group_prefix
+        self.server_log_group = self._log_group(f"{name}-keycloak", f"{prefix}keycloak", "keycloak-server", args)
+        self.event_log_group = self._log_group(f"{name}-events", f"{prefix}keycloak-events", KEYCLOAK_EVENTS_LOGS, args)
+        self.waf_log_group = self._log_group(f"{name}-waf", args.waf_log_group_name, "waf", args)
         self.rds_log_groups = [
-            self._log_group(f"{name}-rds-{group.rsplit('/', 1)[-1]}", group, args) for group in args.rds_log_group_names
+            self._log_group(f"{name}-rds-{group.rsplit('/', 1)[-1]}", group, "rds", args)
+            for group in args.rds_log_group_names
         ]
-        if args.trail_name is not None:
-            aws.cloudtrail.Trail(
-                f"{name}-trail",
-                name=args.trail_name,
-                s3_bucket_name=self.audit_bucket.bucket.bucket,
-                s3_key_prefix=CLOUDTRAIL_PREFIX,
-                # HIPAA 164.312(b) audit controls, all regions; 164.312(c)(1) integrity via digest files.
-                is_multi_region_trail=True,
-                include_global_service_events=True,
-                enable_log_file_validation=True,
-                kms_key_id=args.logs_key_arn,
-                enable_logging=True,
-                # Every management event, reads included, and no excluded event source: each kms:Decrypt
-                # of the signing key store (and every other key) is recorded, with the caller's session.
-                event_selectors=[
-                    aws.cloudtrail.TrailEventSelectorArgs(read_write_type="All", include_management_events=True)
-                ],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.audit_bucket.policy]),
-            )
+        self.flow_log_group = self._log_group(f"{name}-flow-logs", f"{prefix}vpc-flow-logs", "vpc-flow-logs", args)
+        self.session_log_group = self._log_group(
+            f"{name}-sessions", f"{prefix}session-manager", "session-manager", args
+        )
+        self.command_log_group_name = f"{prefix}run-command"
+        self.command_log_group = self._log_group(
+            f"{name}-run-command", self.command_log_group_name, "run-command", args
+        )
+        self.trail_log_group = (
+            self._log_group(f"{name}-trail", f"{prefix}cloudtrail", "cloudtrail", args) if args.trail_name else None
+        )
         self.register_outputs(
             {
                 "audit_bucket": self.audit_bucket.bucket.bucket,
                 "alb_log_bucket": self.alb_log_bucket.bucket.bucket,
+                "access_log_bucket": self.access_log_bucket.bucket.bucket,
             }
         )
 
-    def _log_group(self, resource_name: str, group_name: str, args: LogArchiveArgs) -> aws.cloudwatch.LogGroup:
+    def _log_group(
+        self, resource_name: str, group_name: str, content: str, args: LogArchiveArgs
+    ) -> aws.cloudwatch.LogGroup:
         return aws.cloudwatch.LogGroup(
             resource_name,
             name=group_name,
             # HIPAA 164.312(a)(2)(iv) encryption and 164.316(b)(2) retention of audit records.
             kms_key_id=args.logs_key_arn,
             retention_in_days=args.log_retention_days,
+            tags={LOG_CONTENT_TAG: content},
             opts=pulumi.ResourceOptions(parent=self),
         )
 
@@ -189,6 +224,31 @@ def _cloudtrail_statements(trail_arn: str, account_id: str) -> list[Any]:
             "Action": "s3:PutObject",
             "Resource": f"{BUCKET_ARN}/{CLOUDTRAIL_PREFIX}/AWSLogs/{account_id}/*",
             "Condition": {"StringEquals": {"aws:SourceArn": trail_arn, "s3:x-amz-acl": "bucket-owner-full-control"}},
+        },
+    ]
+
+
+def _access_log_statements(audit_bucket_arn: str, account_id: str) -> list[Any]:
+    return [
+        {
+            "Sid": "S3ServerAccessLogDelivery",
+            "Effect": "Allow",
+            "Principal": {"Service": S3_LOG_DELIVERY_SERVICE},
+            "Action": "s3:PutObject",
+            "Resource": f"{BUCKET_ARN}/{AUDIT_ACCESS_LOG_PREFIX}*",
+            "Condition": {
+                "ArnEquals": {"aws:SourceArn": audit_bucket_arn},
+                "StringEquals": {"aws:SourceAccount": account_id},
+            },
+        },
+        {
+            # No Object Lock here (S3 server access logging refuses a default retention): nobody deletes a log
+            # object or version; the lifecycle expires them after the audit retention.
+            "Sid": "NobodyDeletesAccessLogs",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+            "Resource": f"{BUCKET_ARN}/*",
         },
     ]
 

@@ -6,17 +6,23 @@ assumes its role from a host), and S3 through a gateway
 endpoint whose policy admits only the stack's artifacts bucket and the AWS-owned buckets that serve
 Amazon Linux packages and the SSM agent. Keycloak itself is staged from Maven Central into the
 artifacts bucket at deploy time (components/artifacts.py), so no NAT gateway is needed.
+
+A created VPC gets a network ACL per subnet tier (components/network_acls.py) and a default ACL that denies
+everything; an existing VPC keeps its owner's ACLs. Every VPC's traffic, accepted and rejected, is recorded
+by a flow log into the stack's encrypted flow log group (HIPAA 164.312(b)).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
+from components.network_acls import TIERS, Tier, tier_rules
 from idpkit.aws_config import MAX_AVAILABILITY_ZONES, NetworkSettings
 from idpkit.constants.aws import HOST_API_ENDPOINT_SERVICES
 
@@ -48,6 +54,14 @@ class NetworkArgs:
     """The stack's region (endpoint service names)."""
     artifacts_bucket_arn: pulumi.Input[str]
     """The stack's artifacts bucket, the only customer bucket the S3 endpoint admits."""
+    account_id: str
+    """The stack's account (the flow log role trusts only this account's flow logs)."""
+    flow_log_group_arn: pulumi.Input[str]
+    """The encrypted, retained log group the VPC flow log writes to (components/log_archive.py)."""
+    m2m_port: int
+    """Port of the mutual-TLS listener: the public tier's ACL admits it from `m2m_cidrs`."""
+    m2m_cidrs: Sequence[str]
+    """Networks the mutual-TLS listener admits (`idpkit:m2mAllowedCidrs`; anywhere by default)."""
 
 
 class Network(pulumi.ComponentResource):
@@ -67,7 +81,7 @@ class Network(pulumi.ComponentResource):
         self._child = pulumi.ResourceOptions(parent=self)
         settings = args.settings
         if settings.vpc_id is None:
-            private_route_table_ids = self._create_vpc(settings)
+            private_route_table_ids = self._create_vpc(settings, args)
         else:
             self.vpc_id = pulumi.Output.from_input(settings.vpc_id)
             self.public_subnet_ids = [pulumi.Output.from_input(i) for i in settings.public_subnet_ids]
@@ -85,6 +99,7 @@ class Network(pulumi.ComponentResource):
             opts=self._child,
         )
         self.endpoint_security_group_id = endpoint_group.id
+        self._flow_log(args)
         if settings.create_vpc_endpoints:
             s3 = self._create_endpoints(args, endpoint_group, private_route_table_ids)
             self.s3_prefix_list_id = s3.prefix_list_id
@@ -99,7 +114,7 @@ class Network(pulumi.ComponentResource):
             }
         )
 
-    def _create_vpc(self, settings: NetworkSettings) -> list[pulumi.Output[str]]:
+    def _create_vpc(self, settings: NetworkSettings, args: NetworkArgs) -> list[pulumi.Output[str]]:
         name, child = self._name, self._child
         vpc = aws.ec2.Vpc(
             f"{name}-vpc",
@@ -144,7 +159,66 @@ class Network(pulumi.ComponentResource):
                     f"{name}-{tier}-{zone}", subnet_id=subnet.id, route_table_id=routes.id, opts=child
                 )
                 ids.append(subnet.id)
+        self._network_acls(vpc, settings, args)
         return [private_routes.id]
+
+    def _network_acls(self, vpc: aws.ec2.Vpc, settings: NetworkSettings, args: NetworkArgs) -> None:
+        name, child = self._name, self._child
+        # No subnet uses the default ACL; it denies everything, so a subnet added later is closed until it
+        # is given a tier's ACL (CIS AWS 5.x, AWS FSBP EC2.2 spirit for ACLs).
+        aws.ec2.DefaultNetworkAcl(
+            f"{name}-default-acl",
+            default_network_acl_id=vpc.default_network_acl_id,
+            ingress=[],
+            egress=[],
+            tags={"Name": f"{name}-default (deny all)"},
+            opts=child,
+        )
+        rules = tier_rules(settings.vpc_cidr, args.m2m_port, args.m2m_cidrs)
+        subnets: dict[Tier, list[pulumi.Output[str]]] = {
+            "public": self.public_subnet_ids,
+            "private": self.private_subnet_ids,
+            "database": self.database_subnet_ids,
+        }
+        for tier in TIERS:
+            aws.ec2.NetworkAcl(
+                f"{name}-{tier}-acl",
+                vpc_id=vpc.id,
+                subnet_ids=subnets[tier],
+                ingress=[rule.to_input() for rule in rules[tier] if not rule.egress],
+                egress=[rule.to_input() for rule in rules[tier] if rule.egress],
+                tags={"Name": f"{name}-{tier}", "tier": tier},
+                opts=child,
+            )
+
+    def _flow_log(self, args: NetworkArgs) -> None:
+        name, child = self._name, self._child
+        role = aws.iam.Role(
+            f"{name}-flow-log",
+            description="idpkit: VPC flow log delivery to the stack's flow log group",
+            assume_role_policy=json.dumps(_flow_log_trust(args)),
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-flow-log",
+            role=role.id,
+            policy=pulumi.Output.from_input(args.flow_log_group_arn).apply(
+                lambda arn: json.dumps(_flow_log_policy(arn))
+            ),
+            opts=child,
+        )
+        aws.ec2.FlowLog(
+            f"{name}-flow-log",
+            vpc_id=self.vpc_id,
+            # HIPAA 164.312(b): accepted and rejected traffic, one-minute aggregation.
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=args.flow_log_group_arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=60,
+            tags={"Name": name},
+            opts=child,
+        )
 
     def _create_endpoints(
         self,
@@ -185,6 +259,45 @@ def _validate(args: NetworkArgs) -> None:
         for zone in settings.availability_zones:
             if not zone.startswith(args.region):
                 raise ValueError(f"settings.availability_zones: {zone} is not in {args.region}")
+
+
+def _flow_log_trust(args: NetworkArgs) -> dict[str, object]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                # Confused-deputy guard: only this account's flow logs.
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": args.account_id},
+                    "ArnLike": {"aws:SourceArn": f"arn:aws:ec2:{args.region}:{args.account_id}:vpc-flow-log/*"},
+                },
+            }
+        ],
+    }
+
+
+def _flow_log_policy(log_group_arn: str) -> dict[str, object]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "WriteFlowLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                "Resource": [log_group_arn, f"{log_group_arn}:*"],
+            },
+            {
+                # Flow log delivery checks that its destination exists (an account-wide listing).
+                "Sid": "FindTheLogGroup",
+                "Effect": "Allow",
+                "Action": "logs:DescribeLogGroups",
+                "Resource": log_group_arn.split(":log-group:", 1)[0] + ":log-group:*",
+            },
+        ],
+    }
 
 
 def _s3_endpoint_policy(artifacts_bucket_arn: str, region: str) -> str:

@@ -19,8 +19,19 @@ from typing import cast
 import pulumi
 import pulumi_aws as aws
 
+from idpkit.constants.monitoring import SECRET_ROTATION_TAG
+
 BOOTSTRAP_ADMIN_USERNAME = "idpkit-bootstrap"
 RECOVERY_WINDOW_DAYS = 30
+ROTATION = {
+    # Changed after every use (break-glass step 6); Keycloak receives it only until the kit's account exists.
+    "bootstrap-admin": "procedure:runbooks/break-glass-admin-access.md",
+    # A new certificate through the stack config, then an instance refresh.
+    "host-tls": "procedure:runbooks/host-tls-certificate-rotation.md",
+    # The kit's admin service account: a new client secret (step 8 of the runbook).
+    "admin-credentials": "procedure:runbooks/leaked-client-credentials.md",
+}
+"""How each secret is rotated (SECRET_ROTATION_TAG; docs/aws.md "Secrets and their rotation")."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,7 @@ class StackSecrets(pulumi.ComponentResource):
                 # HIPAA 164.312(a)(2)(iv): secrets encrypted with a customer-managed key.
                 kms_key_id=key,
                 recovery_window_in_days=RECOVERY_WINDOW_DAYS,
+                tags={SECRET_ROTATION_TAG: ROTATION[suffix]},
                 opts=child,
             )
 

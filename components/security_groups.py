@@ -7,11 +7,13 @@ internet --80/443/m2m--> ALB --8443/8445/9000--> hosts --5432--> database
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
+from idpkit.constants.aws import ANYWHERE_IPV4 as ANYWHERE
 from idpkit.constants.aws import HTTP_PORT as HTTP
 from idpkit.constants.aws import HTTPS_PORT as HTTPS
 from idpkit.constants.aws import POSTGRES_PORT
@@ -22,8 +24,6 @@ from idpkit.constants.keycloak import (
     M2M_PROXY_PORT,
     MANAGEMENT_PORT,
 )
-
-ANYWHERE = "0.0.0.0/0"
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,8 @@ class SecurityGroupsArgs:
     """Managed prefix list of the S3 gateway endpoint."""
     m2m_port: int
     """Public port of the mutual-TLS listener (not 80/443)."""
+    m2m_cidrs: Sequence[str] = (ANYWHERE,)
+    """Networks the mutual-TLS listener admits (`idpkit:m2mAllowedCidrs`); default anywhere."""
 
 
 class SecurityGroups(pulumi.ComponentResource):
@@ -50,6 +52,8 @@ class SecurityGroups(pulumi.ComponentResource):
     def __init__(self, name: str, args: SecurityGroupsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         if args.m2m_port in (HTTP, HTTPS) or not 1 <= args.m2m_port <= 65535:
             raise ValueError(f"m2m_port: {args.m2m_port} is not a free TCP port (80 and 443 are taken)")
+        if not args.m2m_cidrs:
+            raise ValueError("m2m_cidrs: at least one network (0.0.0.0/0 for anywhere)")
         super().__init__("idpkit:aws:SecurityGroups", name, {}, opts)
         self._name = name
         self._child = pulumi.ResourceOptions(parent=self)
@@ -65,9 +69,15 @@ class SecurityGroups(pulumi.ComponentResource):
         )
         alb, hosts, db = self.load_balancer.id, self.hosts.id, self.database.id
 
-        # The public listeners are the only rules open to the internet; HTTP only redirects.
-        for port, why in ((HTTPS, "browser HTTPS"), (HTTP, "redirect to HTTPS"), (args.m2m_port, "mutual TLS")):
+        # The public listeners are the only rules open to the internet; HTTP only redirects. The machine
+        # listener may be limited to partner networks.
+        for port, why in ((HTTPS, "browser HTTPS"), (HTTP, "redirect to HTTPS")):
             self._ingress(f"alb-in-{port}", alb, port, why, cidr=ANYWHERE)
+        for cidr in args.m2m_cidrs:
+            suffix = (
+                f"alb-in-{args.m2m_port}" if cidr == ANYWHERE else f"alb-in-{args.m2m_port}-{cidr.replace('/', '-')}"
+            )
+            self._ingress(suffix, alb, args.m2m_port, "mutual TLS", cidr=cidr)
         # HIPAA 164.312(e)(1): the load balancer reaches the hosts over HTTPS only, plus health checks.
         for port, why in (
             (BROWSER_PROXY_PORT, "browser traffic (HTTPS)"),

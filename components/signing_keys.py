@@ -9,7 +9,15 @@ the Keycloak hosts through SSM Run Command, one host at a time: each run does on
 (resume a stage, retire after the passive window, rotate an old key) and nothing otherwise.
 
 The rotation role has a fixed name (`rotation_role_name`), so the signing-material key policy, created
-before the role, can name it (`aws:PrincipalArn`), and the hosts' instance role may assume exactly it.
+before the role, can name it (`aws:PrincipalArn`), and the hosts' instance role may assume exactly it. Its
+trust rests on what the caller cannot choose: the scheduler only for this stack's schedule group
+(`aws:SourceArn`), the hosts' role only with instance credentials delivered inside the stack's VPC
+(`aws:Ec2InstanceSourceVPC`, so credentials copied off a host are useless) and, on the host, only root can
+fetch those credentials (Keycloak's and HAProxy's users cannot reach instance metadata: idpkit/host/firewall.py).
+The fixed session name it also requires only labels the sessions in CloudTrail.
+
+Each run's output goes to the Run Command log group; a failed run writes ROTATION_FAILURE_MARKER to stderr,
+which the stack's alarm counts (components/monitoring.py).
 On the host the command reads the stack's outputs from `outputs_file` (written by the host's user data:
 `admin_url` is Keycloak's loopback listener) and the key store and role from the environment
 (`IDPKIT_OUTPUTS_FILE`, `IDPKIT_KEY_STORE`, `IDPKIT_KEYS_ROLE_ARN`).
@@ -26,6 +34,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from idpkit.constants.monitoring import ROTATION_FAILURE_MARKER, SECRET_ROTATION_TAG
 from idpkit.keys.kms import KEY_SPECS, SIGNER_ROLE_ENV
 from idpkit.outputs import OUTPUTS_FILE_ENV
 
@@ -81,6 +90,8 @@ class SigningKeysArgs:
     """ARN of the signing-material KMS key (KeyRing `keys["signing"]`); encrypts the key store secret."""
     host_role_arn: pulumi.Input[str]
     """Instance role of the Keycloak hosts: the scheduled command assumes the rotation role from it."""
+    vpc_id: pulumi.Input[str]
+    """The stack's VPC: the hosts' role may assume the rotation role only with credentials delivered there."""
     instance_tag_key: str
     """Tag key that marks Keycloak hosts (SSM targets and the `ssm:resourceTag` condition)."""
     instance_tag_value: str
@@ -108,6 +119,7 @@ class SigningKeys(pulumi.ComponentResource):
     secret_policy: aws.secretsmanager.SecretPolicy
     rotation_role: aws.iam.Role
     rotation_policy: aws.iam.RolePolicy
+    schedule_group: aws.scheduler.ScheduleGroup
     schedule: aws.scheduler.Schedule
     signer_role: aws.iam.Role | None
 
@@ -123,7 +135,8 @@ class SigningKeys(pulumi.ComponentResource):
             # HIPAA 164.312(a)(2)(iv): customer-managed key, used only through Secrets Manager.
             kms_key_id=args.signing_key_arn,
             recovery_window_in_days=RECOVERY_WINDOW_DAYS,
-            tags={"purpose": "signing-keys"},
+            # The schedule below rotates the keys it holds.
+            tags={"purpose": "signing-keys", SECRET_ROTATION_TAG: "scheduled:runbooks/signing-key-rotation.md"},
             opts=child,
         )
         self.rotation_role = aws.iam.Role(
@@ -131,8 +144,8 @@ class SigningKeys(pulumi.ComponentResource):
             # Fixed: the signing key policy and the host role name it before it exists.
             name=rotation_role_name(name),
             description=f"idpkit {args.environment}: realm signing key rotation (the only user of the key store)",
-            assume_role_policy=pulumi.Output.from_input(args.host_role_arn).apply(
-                lambda host_role: json.dumps(_trust_policy(args, host_role))
+            assume_role_policy=pulumi.Output.all(args.host_role_arn, args.vpc_id).apply(
+                lambda values: json.dumps(_trust_policy(args, values[0], values[1], name))
             ),
             max_session_duration=3600,
             opts=child,
@@ -144,8 +157,8 @@ class SigningKeys(pulumi.ComponentResource):
                 f"{name}-signer",
                 name=signer_role_name(name),
                 description=f"idpkit {args.environment}: Keycloak signs realm tokens with KMS (Sign only)",
-                assume_role_policy=pulumi.Output.from_input(args.host_role_arn).apply(
-                    lambda host_role: json.dumps(_signer_trust_policy(host_role))
+                assume_role_policy=pulumi.Output.all(args.host_role_arn, args.vpc_id).apply(
+                    lambda values: json.dumps(_signer_trust_policy(values[0], values[1]))
                 ),
                 max_session_duration=3600,
                 opts=child,
@@ -165,8 +178,11 @@ class SigningKeys(pulumi.ComponentResource):
             policy=self.rotation_role.arn.apply(lambda role_arn: json.dumps(_secret_policy(role_arn))),
             opts=child,
         )
+        # Its own group: the role's trust names it, and the scheduler's metrics for it are the rotation's alone.
+        self.schedule_group = aws.scheduler.ScheduleGroup(f"{name}-schedules", name=name, opts=child)
         self.schedule = aws.scheduler.Schedule(
             f"{name}-rotation",
+            group_name=self.schedule_group.name,
             description=f"idpkit {args.environment}: scheduled signing key rotation step",
             schedule_expression=args.schedule_expression,
             schedule_expression_timezone="UTC",
@@ -188,7 +204,13 @@ class SigningKeys(pulumi.ComponentResource):
             "secret_arn": self.secret.arn,
             "rotation_role_arn": self.rotation_role.arn,
             "schedule_arn": self.schedule.arn,
+            "schedule_group": self.schedule_group.name,
         })  # fmt: skip
+
+
+def schedule_group_arn(region: str, account_id: str, component_name: str) -> str:
+    """The ARN of the schedule group of the SigningKeys component called `component_name`."""
+    return f"arn:aws:scheduler:{region}:{account_id}:schedule-group/{component_name}"
 
 
 def rotation_command(args: SigningKeysArgs, secret_arn: str, role_arn: str, component_name: str = "") -> str:
@@ -226,42 +248,52 @@ def _validate(args: SigningKeysArgs) -> None:
         raise ValueError(f"idpkit_command: {args.idpkit_command!r} must be an absolute path")
     if not args.outputs_file.startswith("/"):
         raise ValueError(f"outputs_file: {args.outputs_file!r} must be an absolute path")
+    if args.command_log_group is not None and not re.fullmatch(r"[\w./#-]{1,512}", args.command_log_group):
+        raise ValueError(f"command_log_group: {args.command_log_group!r} is not a CloudWatch log group name")
 
 
-def _trust_policy(args: SigningKeysArgs, host_role_arn: str) -> dict[str, Any]:
+def _trust_policy(args: SigningKeysArgs, host_role_arn: str, vpc_id: str, component_name: str) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
         "Statement": [
             {
-                # Only this account's schedules (confused-deputy guard).
+                # Only this stack's schedule group in this account (confused-deputy guard).
                 "Sid": "SchedulerSendsTheCommand",
                 "Effect": "Allow",
                 "Principal": {"Service": "scheduler.amazonaws.com"},
                 "Action": "sts:AssumeRole",
-                "Condition": {"StringEquals": {"aws:SourceAccount": args.account_id}},
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": args.account_id},
+                    "ArnEquals": {"aws:SourceArn": schedule_group_arn(args.region, args.account_id, component_name)},
+                },
             },
             {
-                # The command on the host assumes the role under a fixed session name, so CloudTrail
+                # Access rests on where the caller's credentials were delivered: an instance in the stack's VPC
+                # (a key the caller cannot set). The fixed session name only labels the sessions, so CloudTrail
                 # shows every key store read as the rotation, never as the host.
                 "Sid": "HostRunsTheRotation",
                 "Effect": "Allow",
                 "Principal": {"AWS": host_role_arn},
                 "Action": "sts:AssumeRole",
-                "Condition": {"StringEquals": {"sts:RoleSessionName": SESSION_NAME}},
+                "Condition": {
+                    "StringEquals": {"aws:Ec2InstanceSourceVPC": vpc_id, "sts:RoleSessionName": SESSION_NAME}
+                },
             },
         ],
     }
 
 
-def _signer_trust_policy(host_role_arn: str) -> dict[str, Any]:
+def _signer_trust_policy(host_role_arn: str, vpc_id: str) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
         "Statement": [
             {
+                # Like the rotation role: only with instance credentials delivered in the stack's VPC.
                 "Sid": "HostRefresherAssumes",
                 "Effect": "Allow",
                 "Principal": {"AWS": host_role_arn},
                 "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:Ec2InstanceSourceVPC": vpc_id}},
             }
         ],
     }
@@ -363,6 +395,14 @@ def _secret_policy(rotation_role_arn: str) -> dict[str, Any]:
     }
 
 
+def _report_failure() -> str:
+    """The script's second line: a failure of the first, whatever failed, leaves the marker in stderr, and the
+    script keeps its exit status (Run Command's own verdict)."""
+    return (
+        f'status=$?; if [ "$status" -ne 0 ]; then echo "{ROTATION_FAILURE_MARKER} exit=$status" >&2; fi; exit "$status"'
+    )
+
+
 def _send_command(args: SigningKeysArgs, secret_arn: str, role_arn: str, component_name: str = "") -> dict[str, Any]:
     command: dict[str, Any] = {
         "DocumentName": RUN_SHELL_SCRIPT,
@@ -373,7 +413,7 @@ def _send_command(args: SigningKeysArgs, secret_arn: str, role_arn: str, compone
         "TimeoutSeconds": 600,
         "Comment": f"idpkit {args.environment}: scheduled signing key rotation step",
         "Parameters": {
-            "commands": [rotation_command(args, secret_arn, role_arn, component_name)],
+            "commands": [rotation_command(args, secret_arn, role_arn, component_name), _report_failure()],
             "executionTimeout": ["900"],
         },
     }

@@ -11,7 +11,8 @@ Rules, in order:
  3  BlockBodyRulesOutsideForms   re-blocks those two labels everywhere except the login-actions,
                                  token and PAR endpoints, so the exemption stays this narrow
  4  TokenEndpointRateLimit       per-IP rate limit scoped down to the token and PAR endpoints
-                                 (guessing of client secrets and codes; HIPAA 164.312(d))
+                                 (guessing of client secrets and codes; HIPAA 164.312(d)), in every
+                                 spelling of their paths that Keycloak serves (PATH_TRANSFORMATIONS)
 WAF logs go to an encrypted log group with the Authorization and Cookie headers redacted.
 """
 
@@ -28,9 +29,17 @@ BODY_RULE_OVERRIDES = ("SizeRestrictions_BODY", "CrossSiteScripting_BODY")
 BODY_RULE_LABELS = tuple(
     f"awswaf:managed:aws:core-rule-set:{label}" for label in ("SizeRestrictions_Body", "CrossSiteScripting_Body")
 )
-# Keycloak endpoints whose legitimate bodies trip the two overridden rules.
-FORM_PATHS_REGEX = r"^/realms/[^/]+/(login-actions/[a-z-]+|protocol/openid-connect/(token|ext/par/request))$"
-TOKEN_PATHS_REGEX = r"^/realms/[^/]+/protocol/openid-connect/(token|ext/par/request)$"  # noqa: S105  # a path
+# Keycloak endpoints whose legitimate bodies trip the two overridden rules. Both patterns match the path after
+# PATH_TRANSFORMATIONS; the optional trailing slash is there because Keycloak serves `/token/` as `/token`.
+FORM_PATHS_REGEX = r"^/realms/[^/]+/(login-actions/[a-z-]+|protocol/openid-connect/(token|ext/par/request))/?$"
+TOKEN_PATHS_REGEX = r"^/realms/[^/]+/protocol/openid-connect/(token|ext/par/request)/?$"  # noqa: S105  # a path
+PATH_TRANSFORMATIONS = ("URL_DECODE", "NORMALIZE_PATH", "LOWERCASE")
+"""Applied in this order to the URI path before either pattern is matched. Measured on Keycloak itself
+(tests/aws/waf_path_variants.json), the only spellings it serves for the token, PAR and login-action
+endpoints are the canonical path and the path with one trailing slash: it refuses `;` parameters, doubled
+slashes, dot segments and needless percent-encoding (400), and routes case variants and encoded slashes
+elsewhere (404/405). The transformations fold every such spelling onto the canonical path anyway, so that a
+Keycloak that started serving one would still be rate limited."""
 RATE_WINDOW_SECONDS = 300
 
 
@@ -107,7 +116,9 @@ def _path_regex(regex: str) -> dict[str, Any]:
         "regex_match_statement": {
             "regex_string": regex,
             "field_to_match": {"uri_path": {}},
-            "text_transformations": [{"priority": 0, "type": "URL_DECODE"}],
+            "text_transformations": [
+                {"priority": priority, "type": kind} for priority, kind in enumerate(PATH_TRANSFORMATIONS)
+            ],
         }
     }
 

@@ -22,6 +22,7 @@ from typing import Any, Literal, cast
 
 import pulumi
 
+from idpkit.constants.aws import ANYWHERE_IPV4 as ANYWHERE
 from idpkit.constants.aws import (
     DEFAULT_AMI_PARAMETER,
     DEFAULT_M2M_PORT,
@@ -104,6 +105,10 @@ class AwsStackConfig:
     m2m_port: int
     """Port of the mutual-TLS listener on the shared load balancer; default 8443 (80 and 443 belong to the
     redirect and browser listeners)."""
+    m2m_allowed_cidrs: tuple[str, ...]
+    """Config `m2mAllowedCidrs`: the public IPv4 networks (at most 10) the mutual-TLS listener admits, in the
+    load balancer's security group and the public subnets' network ACL. Unset (default): anywhere, because the
+    listener already refuses every client without a certificate from the trusted CAs."""
     certificate_arn: str
     """ACM certificate for `public_hostname`."""
     m2m_certificate_arn: str
@@ -279,6 +284,7 @@ def parse_stack_config(values: Mapping[str, str], stack: str) -> AwsStackConfig:
         public_hostname=read.matching("publicHostname", _HOSTNAME, "a lower-case DNS name"),
         m2m_hostname=read.matching("m2mHostname", _HOSTNAME, "a lower-case DNS name"),
         m2m_port=read.integer("m2mPort", DEFAULT_M2M_PORT, 1024, 65535),
+        m2m_allowed_cidrs=_partner_cidrs(read),
         certificate_arn=certificate_arn,
         m2m_certificate_arn=read.matching(
             "m2mCertificateArn", _acm_arn(region, accounts[0]), "an ACM certificate ARN", certificate_arn
@@ -377,6 +383,33 @@ def _network(read: _Reader) -> NetworkSettings:
     if not 2 <= len(set(azs)) <= MAX_AVAILABILITY_ZONES:
         raise _error("availabilityZones", f"list 2 to {MAX_AVAILABILITY_ZONES} availability zones (high availability)")
     return settings
+
+
+MAX_M2M_CIDRS = 10
+"""The public subnets' network ACL holds a rule per partner network within its 20 inbound rules."""
+
+
+def _partner_cidrs(read: _Reader) -> tuple[str, ...]:
+    """`m2mAllowedCidrs`, validated; `(ANYWHERE,)` when unset."""
+    cidrs = read.string_list("m2mAllowedCidrs", lambda _item: True, "a CIDR")
+    if not cidrs:
+        return (ANYWHERE,)
+    if len(cidrs) > MAX_M2M_CIDRS:
+        raise _error("m2mAllowedCidrs", f"at most {MAX_M2M_CIDRS} networks (one network ACL rule each)")
+    if len(set(cidrs)) != len(cidrs):
+        raise _error("m2mAllowedCidrs", "lists a network twice")
+    for cidr in cidrs:
+        try:
+            network = ipaddress.ip_network(cidr, strict=True)
+        except ValueError as error:
+            raise _error("m2mAllowedCidrs", f"{cidr!r} is not an IPv4 network in CIDR form ({error})") from None
+        if not isinstance(network, ipaddress.IPv4Network):
+            raise _error("m2mAllowedCidrs", f"{cidr!r}: the load balancer listens on IPv4 only")
+        if cidr == ANYWHERE:
+            raise _error("m2mAllowedCidrs", "0.0.0.0/0 is the default: remove the key to admit any network")
+        if not network.is_global:
+            raise _error("m2mAllowedCidrs", f"{cidr!r} is not a public network; the listener is internet-facing")
+    return tuple(cidrs)
 
 
 def _check_policy(config: AwsStackConfig) -> AwsStackConfig:

@@ -343,6 +343,11 @@ class _Recorder(Mocks):
         elif typ in _EC2_ID_PREFIXES:
             resource_id = f"{_EC2_ID_PREFIXES[typ]}-{physical}"
             computed.update(id=resource_id, arn=f"arn:aws:ec2:{region}:{account}:{kind.lower()}/{resource_id}")
+            if typ == "aws:ec2/vpc:Vpc":
+                computed["defaultNetworkAclId"] = f"acl-default-{physical}"
+        elif typ == "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl":
+            # AWS identifies the default ACL by its own ACL id, which the VPC reports.
+            computed["id"] = str(inputs.get("defaultNetworkAclId", physical))
         else:
             computed.update(_data(typ, name, physical, inputs, region, account))
         return computed
@@ -361,6 +366,8 @@ _EC2_ID_PREFIXES = {
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "sg",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
+    "aws:ec2/networkAcl:NetworkAcl": "acl",
+    "aws:ec2/flowLog:FlowLog": "fl",
 }
 
 
@@ -415,6 +422,14 @@ def _data(typ: str, name: str, physical: str, inputs: Mapping[str, Any], region:
         "aws:rds/subnetGroup:SubnetGroup": {"arn": f"arn:aws:rds:{region}:{account}:subgrp:{physical}"},
         "aws:ec2/launchTemplate:LaunchTemplate": {"latestVersion": 1, "id": f"lt-{physical}"},
         "aws:ec2/vpcEndpoint:VpcEndpoint": {"id": f"vpce-{physical}", "prefixListId": "pl-63a5400a"},
+        "aws:sns/topic:Topic": {
+            "id": f"arn:aws:sns:{region}:{account}:{physical}",
+            "arn": f"arn:aws:sns:{region}:{account}:{physical}",
+        },
+        "aws:cloudwatch/metricAlarm:MetricAlarm": {"arn": f"arn:aws:cloudwatch:{region}:{account}:alarm:{physical}"},
+        "aws:scheduler/scheduleGroup:ScheduleGroup": {
+            "arn": f"arn:aws:scheduler:{region}:{account}:schedule-group/{physical}"
+        },
     }
     return table.get(typ, {})
 
@@ -428,6 +443,7 @@ def _edge(typ: str, name: str, physical: str, inputs: Mapping[str, Any], scope: 
         return {
             "id": arn,
             "arn": arn,
+            "arnSuffix": f"app/{physical}/{_hex(physical)}",
             "dnsName": f"{physical}-{_hex(physical)[:8]}.{scope.split(':', maxsplit=1)[0]}.elb.amazonaws.com",
         }
     if typ == "aws:lb/listener:Listener":
@@ -447,7 +463,11 @@ def _edge(typ: str, name: str, physical: str, inputs: Mapping[str, Any], scope: 
         return {"id": f"{inputs.get('webAclArn', '')},{inputs.get('resourceArn', '')}"}
     elif typ == "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration":
         return {"id": str(inputs.get("resourceArn", ""))}
-    return {"id": arn, "arn": arn} if arn else {}
+    computed = {"id": arn, "arn": arn} if arn else {}
+    if typ == "aws:lb/targetGroup:TargetGroup":
+        # What CloudWatch names a target group by (the dimension of its metrics).
+        computed["arnSuffix"] = arn.split(":", 5)[5]
+    return computed
 
 
 def _iam(typ: str, physical: str, inputs: Mapping[str, Any], account: str) -> dict[str, Any]:

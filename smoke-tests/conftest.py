@@ -9,24 +9,26 @@ redaction. Production has no test identities: see smoke-tests/README.md for its 
 from __future__ import annotations
 
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import requests
 from jwt import PyJWKClient
 
-from idpkit.keycloak_admin import AdminApi, connect
+from idpkit.errors import IdpkitError
+from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, connect
 from idpkit.outputs import StackOutputs, load_admin_credentials, load_outputs
 from idpkit.realm import loader
+from idpkit.realm.loader import LoadedConfig
 from idpkit.realm.model import RealmSettings
 from idpkit.realm.secrets import load_smoke_credentials
-from idpkit.smoke import oauth
-from idpkit.smoke.certificates import ClientCertificate, MissingClientCertificateError, smoke_client_certificate
+from idpkit.smoke import credentials, oauth, throwaway
+from idpkit.smoke.certificates import ClientCertificate, MissingClientCertificateError, Role, certificate_for
+from idpkit.smoke.identities import AssertionProvider, Grant, SmokeClient, assertion_provider, smoke_clients
 from idpkit.smoke.redaction import register_secret
 
 # Stacks are named after their realm-config environment; the local stack uses the `local` overlay.
-PRODUCTION = "prod"
 
 
 @pytest.fixture(scope="session")
@@ -58,7 +60,7 @@ class VerifyingSession(requests.Session):
         super().__init__()
         self.verify = verify
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("verify", self.verify)
         return super().request(method, url, *args, **kwargs)
 
@@ -80,33 +82,75 @@ def jwks_client(discovery: dict[str, Any], tls_verify: str | bool) -> PyJWKClien
 
 
 @pytest.fixture(scope="session")
-def realm_settings(stack_name: str) -> RealmSettings:
-    """The realm settings codified for this stack's environment: what the live realm must enforce."""
-    settings = loader.load(stack_name).document.realm
-    assert settings is not None, f"realm-config for {stack_name}: no realm settings"
+def realm_config(stack_name: str) -> LoadedConfig:
+    """realm-config as codified for this stack's environment: what the live realm must do."""
+    return loader.load(stack_name)
+
+
+@pytest.fixture(scope="session")
+def realm_settings(realm_config: LoadedConfig) -> RealmSettings:
+    """The realm settings codified for this stack's environment."""
+    settings = realm_config.document.realm
+    assert settings is not None, f"realm-config for {realm_config.environment}: no realm settings"
     return settings
 
 
 @pytest.fixture(scope="session")
 def smoke_credentials(stack_name: str) -> dict[str, Any]:
-    if stack_name == PRODUCTION:
-        pytest.skip("production carries no smoke-test identities (smoke-tests/README.md)")
-    credentials = load_smoke_credentials(stack_name)
-    for user in credentials.get("users", {}).values():
+    """The smoke identities' generated credentials; production declares them not applicable."""
+    try:
+        loaded = load_smoke_credentials(stack_name)
+    except (OSError, ValueError) as error:
+        credentials.missing(stack_name, "smoke-identities", f"no smoke-test credentials ({error})")
+    for user in loaded.get("users", {}).values():
         register_secret(user.get("password"))
-    return credentials
+    return loaded
+
+
+def _admin(outputs: StackOutputs, stack_name: str, realm: str) -> AdminApi:
+    try:
+        return AdminApi(connect(outputs, load_admin_credentials(outputs)), realm)
+    except IdpkitError as error:
+        credentials.missing(stack_name, "admin-api", f"no admin API access ({error})")
 
 
 @pytest.fixture(scope="session")
-def realm_admin(outputs: StackOutputs) -> AdminApi:
-    """Read access to the realm's admin API (events), with the kit's admin credentials from the outputs."""
-    return AdminApi(connect(outputs, load_admin_credentials(outputs)), outputs.realm)
+def realm_admin(outputs: StackOutputs, stack_name: str) -> AdminApi:
+    """The realm's admin API, with the kit's admin credentials from the outputs."""
+    return _admin(outputs, stack_name, outputs.realm)
+
+
+@pytest.fixture(scope="session")
+def master_admin(outputs: StackOutputs, stack_name: str) -> AdminApi:
+    """The master realm's admin API (the kit's own administration client lives there)."""
+    return _admin(outputs, stack_name, ADMIN_REALM)
+
+
+@pytest.fixture(scope="session")
+def _swept(realm_admin: AdminApi) -> None:
+    """What an interrupted run created at run time is gone before this run creates more."""
+    throwaway.sweep(realm_admin)
+
+
+@pytest.fixture
+def runtime(realm_admin: AdminApi, _swept: None) -> Iterator[throwaway.Throwaway]:
+    """Clients and users created through the admin API for one test, deleted when it ends."""
+    created = throwaway.Throwaway(realm_admin)
+    yield created
+    created.cleanup()
 
 
 # --- OAuth flows and attacks (test_flow_*.py, test_attack_*.py) ---------------------------------------
 
-REDIRECT_URI = "https://127.0.0.1:8765/callback"
-"""The smoke clients' registered redirect URI: never served, the flow stops at its Location header."""
+ACCESS_TOKEN_LIFESPAN = "access.token.lifespan"
+
+
+def access_token_lifespan(settings: RealmSettings, client: SmokeClient | None) -> int:
+    """The codified lifetime of a client's access tokens: its own override, else the realm's."""
+    override = client.attribute(ACCESS_TOKEN_LIFESPAN) if client else None
+    return int(override) if override else settings.access_token_lifespan or 0
+
+
 RESOURCE_SERVER = "phi-api"
 CLINICIAN = "smoke-clinician"
 
@@ -117,20 +161,36 @@ def endpoints(discovery: dict[str, Any]) -> oauth.Endpoints:
 
 
 @pytest.fixture(scope="session")
-def clients(smoke_credentials: dict[str, Any]) -> dict[str, oauth.Client]:
-    """The smoke clients of realm-config/fragments/smoke.yaml, with their private keys."""
+def smoke_identities(realm_config: LoadedConfig) -> dict[str, SmokeClient]:
+    """The smoke clients realm-config declares for this stack (realm-config/fragments/smoke.yaml)."""
+    return {client.client_id: client for client in smoke_clients(realm_config)}
 
-    def key(client_id: str) -> oauth.ClientKey:
-        return oauth.ClientKey.from_credentials(smoke_credentials, client_id)
 
+@pytest.fixture(scope="session")
+def clients(smoke_credentials: dict[str, Any], smoke_identities: dict[str, SmokeClient]) -> dict[str, oauth.Client]:
+    """The smoke clients as the suite plays them, with their generated private keys."""
     return {
-        "smoke-spa": oauth.Client("smoke-spa", REDIRECT_URI),
-        "smoke-web": oauth.Client("smoke-web", REDIRECT_URI, key("smoke-web")),
-        "smoke-backend": oauth.Client("smoke-backend", key=key("smoke-backend")),
-        "smoke-mtls": oauth.Client("smoke-mtls"),
-        "smoke-device": oauth.Client("smoke-device"),
-        "smoke-jwt-bearer": oauth.Client("smoke-jwt-bearer", key=key("smoke-jwt-bearer")),
+        client_id: oauth.Client(
+            client_id,
+            client.redirect_uri,
+            oauth.ClientKey.from_credentials(smoke_credentials, client_id) if client.generated_key else None,
+        )
+        for client_id, client in smoke_identities.items()
     }
+
+
+@pytest.fixture(scope="session")
+def jwt_bearer_client(smoke_identities: dict[str, SmokeClient]) -> SmokeClient:
+    """The smoke client that exchanges assertions for tokens (RFC 7523 §2.1)."""
+    found = [client for client in smoke_identities.values() if client.grant is Grant.JWT_BEARER]
+    assert len(found) == 1, f"realm-config: expected one smoke client with the JWT bearer grant, found {len(found)}"
+    return found[0]
+
+
+@pytest.fixture(scope="session")
+def assertion_provider_of_clinician(realm_config: LoadedConfig, jwt_bearer_client: SmokeClient) -> AssertionProvider:
+    """The provider the JWT bearer client trusts, and the subject it asserts for the test user."""
+    return assertion_provider(realm_config, jwt_bearer_client, CLINICIAN)
 
 
 @pytest.fixture(scope="session")
@@ -163,30 +223,47 @@ def web_grant(
 
 
 @pytest.fixture(scope="session")
-def expect(outputs: StackOutputs, realm_settings: RealmSettings) -> Callable[..., oauth.TokenExpectations]:
+def expect(
+    outputs: StackOutputs, realm_settings: RealmSettings, smoke_identities: dict[str, SmokeClient]
+) -> Callable[..., oauth.TokenExpectations]:
     """What a token of this realm must look like: `expect("smoke-spa", scopes={...})`."""
-    lifespan = realm_settings.access_token_lifespan
-    assert lifespan, "realm-config: no accessTokenLifespan codified to compare tokens with"
+    assert realm_settings.access_token_lifespan, "realm-config: no accessTokenLifespan codified to compare tokens with"
+    assert realm_settings.default_signature_algorithm, "realm-config: no defaultSignatureAlgorithm codified"
+    algorithm = realm_settings.default_signature_algorithm
 
     def expectations(
         client_id: str, *, scopes: frozenset[str] = frozenset(), typ: str = "Bearer", nonce: str | None = None
     ) -> oauth.TokenExpectations:
         audience = RESOURCE_SERVER if typ == "Bearer" else client_id
         return oauth.TokenExpectations(
-            issuer=outputs.issuer, audience=audience, authorized_party=client_id, max_lifetime=lifespan,
-            required_scopes=scopes, typ=typ, nonce=nonce,
+            issuer=outputs.issuer, audience=audience, authorized_party=client_id,
+            max_lifetime=access_token_lifespan(realm_settings, smoke_identities.get(client_id)),
+            algorithms=(algorithm,), required_scopes=scopes, typ=typ, nonce=nonce,
         )  # fmt: skip
 
     return expectations
 
 
 @pytest.fixture(scope="session")
-def client_certificate(stack_name: str, tmp_path_factory: pytest.TempPathFactory) -> ClientCertificate:
-    """The smoke-mtls certificate for the M2M listener (idpkit.smoke.certificates: local CA or env vars)."""
-    try:
-        return smoke_client_certificate(stack_name, tmp_path_factory.mktemp("client-certificate"))
-    except MissingClientCertificateError as error:
-        pytest.skip(str(error))
+def certificates(stack_name: str, tmp_path_factory: pytest.TempPathFactory) -> Callable[[Role], ClientCertificate]:
+    """Client certificates from the trusted CA by role (idpkit.smoke.certificates), each made once."""
+    made: dict[Role, ClientCertificate] = {}
+
+    def certificate(role: Role) -> ClientCertificate:
+        if role not in made:
+            try:
+                made[role] = certificate_for(stack_name, role, tmp_path_factory.mktemp(role))
+            except MissingClientCertificateError as error:
+                credentials.missing(stack_name, "client-certificates", str(error))
+        return made[role]
+
+    return certificate
+
+
+@pytest.fixture(scope="session")
+def client_certificate(certificates: Callable[[Role], ClientCertificate]) -> ClientCertificate:
+    """smoke-mtls's own certificate for the M2M listener."""
+    return certificates(Role.CLIENT)
 
 
 @pytest.fixture(scope="session")
@@ -223,3 +300,37 @@ def code_flow_controls(spa_grant: oauth.CodeGrant, web_grant: oauth.CodeGrant, e
         assert grant.response.status_code == 200, (
             f"control: {endpoints.token} refused {client_id}'s legitimate code flow ({grant.response.status_code})"
         )
+
+
+@pytest.fixture(scope="session")
+def token_response(
+    smoke_identities: dict[str, SmokeClient],
+    clients: dict[str, oauth.Client],
+    clinician_browser: oauth.UserAgent,
+    endpoints: oauth.Endpoints,
+    tls_verify: str | bool,
+    request: pytest.FixtureRequest,
+) -> Callable[[str], requests.Response]:
+    """A token response for any smoke client, obtained once with the grant it is registered for."""
+    obtained: dict[str, requests.Response] = {}
+
+    def obtain(client_id: str) -> requests.Response:
+        client, grant = clients[client_id], smoke_identities[client_id].grant
+        if grant is Grant.CODE:
+            return oauth.sign_in(clinician_browser, endpoints, client, "openid").response
+        if grant is Grant.CLIENT_CREDENTIALS:
+            certificate: ClientCertificate = request.getfixturevalue("client_certificate")
+            return oauth.client_credentials(endpoints, client, cert=certificate.requests_cert, verify=tls_verify)
+        if grant is Grant.DEVICE:
+            return oauth.device_grant(clinician_browser, endpoints, client_id, "openid", verify=tls_verify)
+        assert grant is Grant.JWT_BEARER and client.key, f"{client_id}: no grant the smoke suite can obtain tokens with"
+        provider = request.getfixturevalue("assertion_provider_of_clinician")
+        assertion = oauth.bearer_assertion(client.key, provider.issuer, provider.subject, endpoints.issuer)
+        return oauth.jwt_bearer_grant(endpoints, client, assertion, "openid", verify=tls_verify)
+
+    def response(client_id: str) -> requests.Response:
+        if client_id not in obtained:
+            obtained[client_id] = obtain(client_id)
+        return obtained[client_id]
+
+    return response

@@ -128,6 +128,7 @@ def test_code_redeemed_by_another_client_is_refused(
     requirements=("FAPI2-SP-5.2.2", "RFC9700-4.5"),
     risk="Long-lived codes widen the window for stolen-code redemption.",
     remediation="Realm accessCodeLifespan <= 60 s.",
+    claims=("realm.accessCodeLifespan",),
 )
 @pytest.mark.expiry
 def test_expired_code_is_refused(

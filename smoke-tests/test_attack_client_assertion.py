@@ -89,6 +89,7 @@ def test_assertion_with_invalid_claims_is_refused(
     requirements=("RFC9700-2.5", "FAPI2-SP-5.4", "FAPI2-SP-5.3.2", "HIPAA-164.312(d)"),
     risk="Accepting unsigned, algorithm-confused or foreign-key assertions lets anyone impersonate the backend.",
     remediation="token.endpoint.auth.signing.alg PS256 on every private_key_jwt client; only registered JWKS.",
+    claims=('clients[*].attributes["token.endpoint.auth.signing.alg"]',),
 )
 @pytest.mark.parametrize("variant", ["alg-none", "hs256-with-public-key", "unregistered-key"])
 def test_assertion_not_signed_by_the_registered_key_is_refused(

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.usefixtures("code_flow_controls")
     requirements=("RFC9700-2.4", "HIPAA-164.312(d)"),
     risk="ROPC hands the clinician's password to the client and bypasses MFA, consent and brute-force pacing.",
     remediation="directAccessGrantsEnabled false on every client; reject-ropc-grant client policy.",
+    claims=("clients[*].directAccessGrantsEnabled",),
 )
 @pytest.mark.parametrize("client_id", ["smoke-spa", "smoke-web"])
 def test_password_grant_is_refused(

@@ -25,6 +25,7 @@ def _refused_at_authorization(result: oauth.AuthorizationResponse, endpoint: str
     requirements=("RFC9700-2.1.1", "SMART-2.2-PKCE", "FAPI2-SP-5.2.2"),
     risk="Without PKCE an intercepted or injected authorization code can be redeemed by an attacker.",
     remediation="Client policy pkce-enforcer on every client; pkce.code.challenge.method S256.",
+    claims=('clients[*].attributes["pkce.code.challenge.method"]',),
 )
 @pytest.mark.parametrize("client_id", CODE_FLOW_CLIENTS)
 def test_authorization_without_pkce_is_refused(
@@ -43,6 +44,7 @@ def test_authorization_without_pkce_is_refused(
     requirements=("RFC9700-2.1.1", "SMART-2.2-PKCE"),
     risk="`plain` sends the verifier itself in the front channel: whoever sees the request can redeem the code.",
     remediation="pkce.code.challenge.method S256 on every code-flow client.",
+    claims=('clients[*].attributes["pkce.code.challenge.method"]',),
 )
 @pytest.mark.parametrize("client_id", CODE_FLOW_CLIENTS)
 def test_plain_pkce_is_refused(
@@ -97,6 +99,7 @@ def test_token_request_with_bad_verifier_is_refused(
     risk="If the server issues a code for a request without challenge, an attacker who strips it can later "
     "redeem the code with any verifier (or none): PKCE is silently disabled.",
     remediation="Require code_challenge on every authorization request (pkce-enforcer), never only when sent.",
+    claims=('clients[*].attributes["pkce.code.challenge.method"]',),
 )
 @pytest.mark.parametrize("client_id", CODE_FLOW_CLIENTS)
 def test_pkce_downgrade_is_refused(

@@ -35,6 +35,7 @@ VARIANTS = {
     requirements=("RFC9700-2.1", "RFC9700-4.2", "HIPAA-164.312(a)(1)"),
     risk="A loosely matched redirect URI sends authorization codes (and the PHI they unlock) to an attacker.",
     remediation="Register exact redirect URIs only (no wildcards); secure-redirect-uris-enforcer client policy.",
+    claims=("clients[*].redirectUris",),
 )
 @pytest.mark.parametrize("client_id", ["smoke-spa", "smoke-web"])
 @pytest.mark.parametrize("variant", sorted(VARIANTS))

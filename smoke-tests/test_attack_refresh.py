@@ -49,6 +49,7 @@ def reuse(
     requirements=("RFC9700-2.2.2", "RFC9700-4.14", "HIPAA-164.312(a)(1)"),
     risk="Reusable refresh tokens let a thief keep minting access tokens in parallel with the real app.",
     remediation="Realm: revokeRefreshToken true, refreshTokenMaxReuse 0.",
+    claims=("realm.revokeRefreshToken", "realm.refreshTokenMaxReuse"),
 )
 def test_refresh_token_reuse_is_refused(reuse: Reuse, endpoints: oauth.Endpoints) -> None:
     assert (reuse.replayed.status_code, oauth.oauth_error(reuse.replayed)) == (400, "invalid_grant"), (
@@ -65,6 +66,7 @@ def test_refresh_token_reuse_is_refused(reuse: Reuse, endpoints: oauth.Endpoints
     risk="Without family revocation the attacker, holding the newest token, keeps the session after reuse detection.",
     remediation="Keep Keycloak's reuse detection (revokeRefreshToken, refreshTokenMaxReuse 0): "
     "it ends the client session.",
+    claims=("realm.revokeRefreshToken", "realm.refreshTokenMaxReuse"),
 )
 def test_refresh_token_reuse_revokes_the_family(reuse: Reuse, endpoints: oauth.Endpoints) -> None:
     assert (reuse.successor_after.status_code, oauth.oauth_error(reuse.successor_after)) == (400, "invalid_grant"), (

@@ -34,6 +34,7 @@ def _assert_refused(
     requirements=("RFC9700-2.1.2", "FAPI2-SP-5.2.2"),
     risk="Tokens in the front channel leak through history, Referer and injected scripts; no sender constraint.",
     remediation="implicitFlowEnabled false on every client; reject-implicit-grant client policy.",
+    claims=("clients[*].implicitFlowEnabled",),
 )
 @pytest.mark.parametrize("client_id", CLIENTS)
 @pytest.mark.parametrize("response_type", ["token", "id_token", "id_token token"])
@@ -53,6 +54,7 @@ def test_implicit_response_type_is_refused(
     requirements=("FAPI2-SP-5.2.2", "RFC9700-2.1.2"),
     risk="Hybrid responses put ID or access tokens in the front channel next to the code.",
     remediation="implicitFlowEnabled false (Keycloak gates hybrid with it); reject-implicit-grant client policy.",
+    claims=("clients[*].implicitFlowEnabled",),
 )
 @pytest.mark.parametrize("client_id", CLIENTS)
 @pytest.mark.parametrize("response_type", ["code id_token", "code token", "code id_token token"])

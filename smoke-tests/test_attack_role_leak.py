@@ -29,6 +29,7 @@ def roles_by_scope(stack_name: str) -> dict[str, set[str]]:
     requirements=("RFC9700-2.3", "SMART-2.2-SCOPES", "HIPAA-164.312(a)(1)"),
     risk="A token carrying all of the user's roles lets a client reach PHI categories the user never consented to.",
     remediation="Keep fullScopeAllowed false on every client; map each PHI role only through its SMART scope.",
+    claims=("clients[*].fullScopeAllowed", "clientScopes[*].scopeMappings.realm"),
 )
 @pytest.mark.parametrize("client_id", sorted(REQUESTS))
 def test_token_roles_are_only_those_of_granted_scopes(

@@ -22,6 +22,7 @@ CASES = [(client_id, scope) for client_id, scopes in NOT_ALLOWED.items() for sco
     requirements=("RFC9700-2.3", "SMART-2.2-SCOPES", "HIPAA-164.312(a)(1)"),
     risk="Granting unregistered scopes lets any client reach PHI categories it was never approved for.",
     remediation="fullScopeAllowed false; list only approved default/optional client scopes per client.",
+    claims=("clients[*].optionalClientScopes", "clients[*].defaultClientScopes"),
 )
 @pytest.mark.parametrize(("client_id", "scope"), CASES)
 def test_unregistered_scope_is_not_granted(

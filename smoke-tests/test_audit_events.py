@@ -1,117 +1,271 @@
-"""Audit controls: a real login through the login form is recorded as a LOGIN event of the realm.
+"""Audit controls (HIPAA 164.312(b)): what happens is recorded, as user events and admin events.
 
-Logs in the smoke-test user with the smoke-spa client (authorization code + PKCE, consent granted
-if asked), then finds the LOGIN event of that very user session through the admin events API.
-Production carries no smoke-test identities, so this check skips there (smoke-tests/README.md).
+A real login is found as the LOGIN event of its very session (with the user's consent for a
+third-party app); every event type the realm rules require is produced by its action and found;
+an admin action through the admin API is recorded as an admin event, with its representation.
+The event types come from the rule catalogue (`idpkit.realm.rules.REQUIRED_EVENT_TYPES`).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import html
-import re
 import secrets
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from conftest import VerifyingSession
 
-from idpkit.keycloak_admin import AdminApi
-from idpkit.smoke.checks import check
+from idpkit.keycloak_admin import AdminApi, urls
+from idpkit.realm.rules.events import REQUIRED_EVENT_TYPES
+from idpkit.smoke import oauth
+from idpkit.smoke.certificates import ClientCertificate
+from idpkit.smoke.checks import check, claims
+from idpkit.smoke.throwaway import Throwaway
 
 CLIENT = "smoke-spa"
-REDIRECT_URI = "https://127.0.0.1:8765/callback"
+CONFIDENTIAL = "smoke-web"
+MACHINE = "smoke-backend"
 USER = "smoke-clinician"
-EVENTS = "admin/realms/{realm}/events"
 # Keycloak's LOGIN event detail: granted on this login, or remembered from an earlier one.
 CONSENT_GIVEN = ("consent_granted", "persistent_consent")
-# Keycloak writes the event in the login's transaction; a short wait covers a replica's lag.
+# Keycloak writes the event in the request's transaction; a short wait covers a replica's lag.
 EVENT_WAIT_SECONDS = 5.0
-_FORM = re.compile(r'<form[^>]*\bid="(kc-form-login|kc-oauth)"[^>]*\baction="([^"]+)"', re.DOTALL)
-_HIDDEN = re.compile(r'<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"')
 
 
-def _form(page: requests.Response, form_id: str) -> str:
-    match = next((m for m in _FORM.finditer(page.text) if m.group(1) == form_id), None)
-    assert match, f"{page.url.split('?')[0]}: no {form_id} form in the page ({page.status_code})"
-    return html.unescape(match.group(2))
+def _latest(admin: AdminApi, path: str, **query: str) -> int:
+    """When the newest event at `path` matching `query` was recorded (0: none): later ones are the action's."""
+    events = admin.get(admin.path(path), max="1", **query) or []
+    return max((int(event.get("time", 0)) for event in events), default=0)
 
 
-def _log_in(browser: requests.Session, authorization_endpoint: str, password: str) -> str:
-    """Log in through the form, accepting consent if asked; returns the user session id (`session_state`)."""
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    params = {
-        "client_id": CLIENT, "redirect_uri": REDIRECT_URI, "response_type": "code", "scope": "openid",
-        "state": secrets.token_urlsafe(16), "code_challenge": challenge, "code_challenge_method": "S256",
-    }  # fmt: skip
-    page = browser.get(authorization_endpoint, params=params, timeout=15)
-    answer = browser.post(
-        _form(page, "kc-form-login"), data={"username": USER, "password": password}, timeout=15, allow_redirects=False
-    )
-    if answer.status_code == 200:  # the consent screen of a first login
-        hidden = dict(_HIDDEN.findall(answer.text))
-        answer = browser.post(
-            _form(answer, "kc-oauth"), data={**hidden, "accept": "Yes"}, timeout=15, allow_redirects=False
-        )
-    location = answer.headers.get("Location", "")
-    assert location.startswith(REDIRECT_URI), (
-        f"{CLIENT} login of {USER}: expected a redirect to {REDIRECT_URI}, got {answer.status_code} {location[:80]!r}"
-    )
-    query = parse_qs(urlsplit(location).query)
-    assert "code" in query and "session_state" in query, f"{CLIENT} login of {USER}: no code in the redirect"
-    return query["session_state"][0]
-
-
-def _login_event(admin: AdminApi, session_id: str) -> dict[str, Any] | None:
+def _find(
+    admin: AdminApi, path: str, after_ms: int, matches: Callable[[dict[str, Any]], bool], **query: str
+) -> dict[str, Any] | None:
+    """The newest event at `path` recorded after `after_ms` that `matches`, waiting briefly for it."""
     deadline = time.monotonic() + EVENT_WAIT_SECONDS
     while True:
-        events = admin.get(admin.path(EVENTS), type="LOGIN", client=CLIENT, max="50") or []
-        found = next((event for event in events if event.get("sessionId") == session_id), None)
+        events = admin.get(admin.path(path), max="100", **query) or []
+        found = next((e for e in events if e.get("time", 0) > after_ms and matches(e)), None)
         if found or time.monotonic() > deadline:
             return found
         time.sleep(0.5)
 
 
+@dataclass(frozen=True)
+class Login:
+    session_id: str
+    event: dict[str, Any] | None
+
+
 @pytest.fixture(scope="module")
 def login(
-    tls_verify: str | bool, discovery: dict[str, Any], smoke_credentials: dict[str, Any], realm_admin: AdminApi
-) -> tuple[str, dict[str, Any] | None]:
-    """One real login of the test user (own cookie jar), and the LOGIN event found for its session."""
-    browser = VerifyingSession(tls_verify)
-    password = smoke_credentials["users"][USER]["password"]
-    session_id = _log_in(browser, discovery["authorization_endpoint"], password)
-    return session_id, _login_event(realm_admin, session_id)
+    new_user_agent: Callable[[], oauth.UserAgent],
+    endpoints: oauth.Endpoints,
+    clients: dict[str, oauth.Client],
+    realm_admin: AdminApi,
+) -> Login:
+    """One real login of the test user through the form (own cookie jar), and its LOGIN event."""
+    since = _latest(realm_admin, urls.EVENTS, type="LOGIN")
+    params = oauth.authorization_params(CLIENT, clients[CLIENT].redirect_uri or "", "openid", oauth.Pkce.generate())
+    response = new_user_agent().authorize(endpoints.authorization, params)
+    session_id = response.params.get("session_state")
+    assert response.code and session_id, f"{endpoints.authorization}: {CLIENT} login of {USER} got no code"
+    event = _find(realm_admin, urls.EVENTS, since, lambda e: e.get("sessionId") == session_id, type="LOGIN")
+    return Login(session_id, event)
 
 
 @check("SMOKE-AUDIT-001", "A login is recorded as a LOGIN event of the realm",
        requirements=("HIPAA-164.312(b)", "HIPAA-164.316(b)(2)"),
        risk="Without login events nobody can reconstruct who accessed PHI, or notice credential abuse.",
-       remediation="Realm events: eventsEnabled true, LOGIN in enabledEventTypes, jboss-logging listener.")  # fmt: skip
-def test_login_is_recorded_as_event(login: tuple[str, dict[str, Any] | None], realm_admin: AdminApi) -> None:
-    session_id, event = login
-    assert event is not None, (
+       remediation="Realm events: eventsEnabled true, LOGIN in enabledEventTypes, jboss-logging listener.",
+       claims=("realm.eventsEnabled", "realm.enabledEventTypes"))  # fmt: skip
+def test_login_is_recorded_as_event(login: Login, realm_admin: AdminApi) -> None:
+    assert login.event is not None, (
         f"realm {realm_admin.realm}: no LOGIN event for {USER}'s session via {CLIENT} within "
         f"{EVENT_WAIT_SECONDS:.0f} s; login events must be recorded"
     )
-    assert event.get("details", {}).get("username") == USER, (
-        f"realm {realm_admin.realm}: LOGIN event of session {session_id} names {event.get('details')}, not {USER}"
+    assert login.event.get("details", {}).get("username") == USER, (
+        f"realm {realm_admin.realm}: LOGIN event of session {login.session_id} names {login.event.get('details')}"
     )
 
 
 @check("SMOKE-AUDIT-002", "A third-party app's login rests on the user's recorded consent",
        requirements=("HIPAA-164.312(b)", "SMART-2.2-SCOPES"),
        risk="Without consent a third-party app receives PHI scopes the patient never approved, and no record shows it.",
-       remediation="consentRequired: true on third-party (public SMART) clients such as phi-patient-app.")  # fmt: skip
-def test_third_party_login_records_consent(login: tuple[str, dict[str, Any] | None], realm_admin: AdminApi) -> None:
-    session_id, event = login
-    assert event is not None, f"realm {realm_admin.realm}: no LOGIN event for session {session_id} to read consent from"
-    consent = event.get("details", {}).get("consent")
+       remediation="consentRequired: true on third-party (public SMART) clients such as phi-patient-app.",
+       claims=("clients[*].consentRequired",))  # fmt: skip
+def test_third_party_login_records_consent(login: Login, realm_admin: AdminApi) -> None:
+    assert login.event is not None, f"realm {realm_admin.realm}: no LOGIN event of {login.session_id} to read consent"
+    consent = login.event.get("details", {}).get("consent")
     assert consent in CONSENT_GIVEN, (
         f"realm {realm_admin.realm}: {CLIENT} login of {USER} records consent {consent!r}; "
         f"a third-party app needs the user's consent ({' or '.join(CONSENT_GIVEN)})"
+    )
+
+
+# --- every required event type, produced by its action --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Actions:
+    endpoints: oauth.Endpoints
+    clients: dict[str, oauth.Client]
+    verify: str | bool
+    agent: Callable[[], oauth.UserAgent]
+    runtime: Throwaway
+    certificate: Callable[[], ClientCertificate]
+
+    def sign_in(self) -> tuple[oauth.UserAgent, dict[str, Any]]:
+        agent = self.agent()
+        return agent, oauth.sign_in(agent, self.endpoints, self.clients[CONFIDENTIAL], "openid").tokens
+
+    def form(self, url: str, data: dict[str, str]) -> requests.Response:
+        authentication = self.clients[CONFIDENTIAL].authentication(self.endpoints.issuer)
+        return oauth.post_form(url, data | authentication, verify=self.verify)
+
+
+def _login_error(act: Actions) -> None:
+    user = act.runtime.user("login-error")
+    wrong = oauth.UserAgent(act.verify, user.username, secrets.token_urlsafe(16))
+    params = oauth.authorization_params(CLIENT, act.clients[CLIENT].redirect_uri or "", "openid", oauth.Pkce.generate())
+    wrong.authorize(act.endpoints.authorization, params)
+
+
+def _sign_in(act: Actions) -> None:
+    act.sign_in()
+
+
+def _bad_code(act: Actions) -> None:
+    redirect_uri = act.clients[CONFIDENTIAL].redirect_uri or ""
+    act.form(
+        act.endpoints.token, {"grant_type": "authorization_code", "code": "no-such-code", "redirect_uri": redirect_uri}
+    )
+
+
+def _bad_refresh(act: Actions) -> None:
+    act.form(act.endpoints.token, {"grant_type": "refresh_token", "refresh_token": "not.a.token"})
+
+
+def _bad_revocation(act: Actions) -> None:
+    act.form(act.endpoints.revocation, {"token": "not.a.token"})
+
+
+def _bad_logout(act: Actions) -> None:
+    act.agent().session.get(act.endpoints.end_session, params={"id_token_hint": "not.a.token"}, verify=act.verify,
+                            allow_redirects=False, timeout=15)  # fmt: skip
+
+
+def _refresh(act: Actions) -> None:
+    _agent, tokens = act.sign_in()
+    act.form(act.endpoints.token, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+
+
+def _revoke(act: Actions) -> None:
+    _agent, tokens = act.sign_in()
+    act.form(act.endpoints.revocation, {"token": tokens["refresh_token"], "token_type_hint": "refresh_token"})
+
+
+def _logout(act: Actions) -> None:
+    agent, tokens = act.sign_in()
+    agent.session.get(act.endpoints.end_session, params={"id_token_hint": tokens["id_token"]}, verify=act.verify,
+                      allow_redirects=False, timeout=15)  # fmt: skip
+
+
+def _client_login(act: Actions, *, forged: bool) -> None:
+    client = act.clients[MACHINE]
+    authentication = oauth.assertion_auth("not.a.jwt", MACHINE) if forged else None
+    oauth.client_credentials(act.endpoints, client, cert=act.certificate().requests_cert, verify=act.verify,
+                             authentication=authentication)  # fmt: skip
+
+
+ACTIONS: dict[str, Callable[[Actions], None]] = {
+    "LOGIN": _sign_in,
+    "LOGIN_ERROR": _login_error,
+    "CODE_TO_TOKEN": _sign_in,
+    "CODE_TO_TOKEN_ERROR": _bad_code,
+    "REFRESH_TOKEN": _refresh,
+    "REFRESH_TOKEN_ERROR": _bad_refresh,
+    "REVOKE_GRANT": _revoke,
+    "REVOKE_GRANT_ERROR": _bad_revocation,
+    "CLIENT_LOGIN": lambda act: _client_login(act, forged=False),
+    "CLIENT_LOGIN_ERROR": lambda act: _client_login(act, forged=True),
+    "LOGOUT": _logout,
+    "LOGOUT_ERROR": _bad_logout,
+}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "event_type" in metafunc.fixturenames:
+        metafunc.parametrize(
+            "event_type",
+            [
+                pytest.param(event_type, marks=claims("realm.eventsEnabled", "realm.enabledEventTypes"))
+                for event_type in sorted(REQUIRED_EVENT_TYPES)
+            ],
+        )
+
+
+@check("SMOKE-AUDIT-003", "Every event type the realm rules require is recorded when its action happens",
+       requirements=("HIPAA-164.312(b)", "HIPAA-164.316(b)(2)"),
+       risk="An event type dropped from the realm's list silently stops the audit trail for failed logins, token "
+            "refreshes, revocations or logouts.",
+       remediation="List every type of idpkit.realm.rules.REQUIRED_EVENT_TYPES in realm.enabledEventTypes.",
+       claims=("realm.eventsEnabled", "realm.enabledEventTypes"))  # fmt: skip
+def test_required_event_type_is_recorded(
+    event_type: str,
+    realm_admin: AdminApi,
+    endpoints: oauth.Endpoints,
+    clients: dict[str, oauth.Client],
+    tls_verify: str | bool,
+    new_user_agent: Callable[[], oauth.UserAgent],
+    runtime: Throwaway,
+    request: pytest.FixtureRequest,
+) -> None:
+    action = ACTIONS.get(event_type)
+    assert action is not None, f"no action produces {event_type}; add one to {__name__}"
+    since = _latest(realm_admin, urls.EVENTS, type=event_type)
+    action(Actions(endpoints, clients, tls_verify, new_user_agent, runtime,
+                   lambda: request.getfixturevalue("client_certificate")))  # fmt: skip
+    event = _find(realm_admin, urls.EVENTS, since, lambda _event: True, type=event_type)
+    assert event is not None, f"realm {realm_admin.realm}: no {event_type} event recorded for its action"
+
+
+@pytest.fixture(scope="module")
+def admin_action(realm_admin: AdminApi) -> tuple[str, dict[str, Any] | None]:
+    """A user created (and deleted) through the admin API, and the admin event of its creation."""
+    since = _latest(realm_admin, urls.ADMIN_EVENTS)
+    created = Throwaway(realm_admin)
+    user = created.user("admin-event")
+    try:
+        event = _find(realm_admin, urls.ADMIN_EVENTS, since,
+                      lambda e: e.get("resourcePath") == f"users/{user.id}", operationTypes="CREATE")  # fmt: skip
+    finally:
+        created.cleanup()
+    return user.username, event
+
+
+@check("SMOKE-AUDIT-004", "An administrator's change through the admin API is recorded as an admin event",
+       requirements=("HIPAA-164.312(b)", "HIPAA-164.316(b)(2)"),
+       risk="Configuration changes and account creations by administrators leave no trace.",
+       remediation="realm.adminEventsEnabled: true.",
+       claims=("realm.adminEventsEnabled",))  # fmt: skip
+def test_admin_action_is_recorded(admin_action: tuple[str, dict[str, Any] | None], realm_admin: AdminApi) -> None:
+    username, event = admin_action
+    assert event is not None, f"realm {realm_admin.realm}: no admin event for creating user {username}"
+
+
+@check("SMOKE-AUDIT-005", "Admin events carry what was changed (the representation sent)",
+       requirements=("HIPAA-164.312(b)",),
+       risk="An admin event without its representation says that something changed, not what.",
+       remediation="realm.adminEventsDetailsEnabled: true.",
+       claims=("realm.adminEventsDetailsEnabled",))  # fmt: skip
+def test_admin_event_carries_the_representation(
+    admin_action: tuple[str, dict[str, Any] | None], realm_admin: AdminApi
+) -> None:
+    username, event = admin_action
+    assert event is not None, f"realm {realm_admin.realm}: no admin event for creating user {username} to read"
+    assert username in (event.get("representation") or ""), (
+        f"realm {realm_admin.realm}: the admin event for creating {username} carries no representation"
     )

@@ -18,6 +18,7 @@ from idpkit.smoke.checks import check
     risk="A broken code flow pushes apps to insecure workarounds (implicit, ROPC); a token without "
     "audience or with a long lifetime is replayable against other APIs.",
     remediation="Keep smoke-spa on standard flow with pkce.code.challenge.method S256 and the phi-api-audience scope.",
+    claims=("clients[*].standardFlowEnabled", "clients[*].publicClient"),
 )
 def test_public_client_code_flow_issues_a_valid_access_token(
     spa_grant: oauth.CodeGrant, jwks_client: PyJWKClient, expect: Callable[..., oauth.TokenExpectations]
@@ -36,6 +37,11 @@ def test_public_client_code_flow_issues_a_valid_access_token(
     requirements=("RFC9700-2.1.1", "RFC9700-2.5", "FAPI2-SP-5.3.2", "HIPAA-164.312(d)"),
     risk="Without asymmetric client authentication a stolen code or secret is enough to obtain PHI tokens.",
     remediation="Keep smoke-web on client-jwt (PS256) with its registered JWKS and S256 PKCE.",
+    claims=(
+        "clients[*].standardFlowEnabled",
+        "clients[*].clientAuthenticatorType",
+        'clients[*].attributes["use.jwks.*"]',
+    ),
 )
 def test_confidential_client_code_flow_issues_a_valid_access_token(
     web_grant: oauth.CodeGrant, jwks_client: PyJWKClient, expect: Callable[..., oauth.TokenExpectations]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
+import pytest
 import requests
 from jwt import PyJWKClient
 
@@ -19,6 +20,7 @@ from idpkit.smoke.certificates import ClientCertificate
 from idpkit.smoke.checks import check
 
 SMART_BACKEND_MAX_LIFETIME = 300
+MACHINE_CLIENTS = ("smoke-backend", "smoke-mtls")
 
 
 def _backend_expectations(
@@ -35,6 +37,7 @@ def _backend_expectations(
     requirements=("SMART-2.2-BACKEND", "RFC9700-2.5", "FAPI2-SP-5.3.2", "HIPAA-164.312(d)"),
     risk="Backend services that cannot authenticate asymmetrically fall back to shared secrets.",
     remediation="Keep smoke-backend on client-jwt PS256 with its registered JWKS; accessTokenLifespan <= 300.",
+    claims=("clients[*].serviceAccountsEnabled", 'clients[*].attributes["use.jwks.*"]'),
 )
 def test_backend_obtains_a_valid_token(
     backend_response: requests.Response,
@@ -56,6 +59,7 @@ def test_backend_obtains_a_valid_token(
     requirements=("RFC8705", "RFC9700-2.2.1", "FAPI2-SP-5.3.3", "HIPAA-164.312(e)(1)"),
     risk="An unbound backend token with bulk PHI scopes is usable by whoever steals it.",
     remediation="Keep tls.client.certificate.bound.access.tokens and the holder-of-key client policy.",
+    claims=('clients[*].attributes["tls.client.certificate.bound.access.tokens"]',),
 )
 def test_backend_token_is_certificate_bound(
     backend_response: requests.Response, client_certificate: ClientCertificate
@@ -88,3 +92,21 @@ def test_backend_token_carries_its_system_scope(
     oauth.validate_token(
         backend_response.json()["access_token"], jwks_client, _backend_expectations(expect, realm_settings, scopes)
     )
+
+
+@check(
+    "SMOKE-CC-004",
+    "Client-credentials responses carry no refresh token",
+    requirements=("RFC9700-4.14", "SMART-2.2-BACKEND"),
+    risk="A refresh token handed to a machine client outlives its short access token and is one more credential "
+    "to steal, with nothing a user could revoke.",
+    remediation="Keep client_credentials.use_refresh_token at its secure default (false).",
+    claims=('clients[*].attributes["client_credentials.use_refresh_token"]',),
+)
+@pytest.mark.parametrize("client_id", MACHINE_CLIENTS)
+def test_client_credentials_issue_no_refresh_token(
+    client_id: str, token_response: Callable[[str], requests.Response]
+) -> None:
+    response = token_response(client_id)
+    assert response.status_code == 200, f"M2M token endpoint: {client_id} got no token ({oauth.oauth_error(response)})"
+    assert "refresh_token" not in response.json(), f"M2M token endpoint: {client_id} was given a refresh token"

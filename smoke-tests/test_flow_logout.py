@@ -54,6 +54,7 @@ def logged_out(
     requirements=("HIPAA-164.312(a)(2)(iii)", "RFC9700-4.2"),
     risk="A logout that cannot complete leaves sessions on shared clinical workstations.",
     remediation="Register post.logout.redirect.uris on every client; clients send id_token_hint.",
+    claims=('clients[*].attributes["post.logout.redirect.uris"]',),
 )
 def test_logout_returns_to_the_post_logout_uri(logged_out: LoggedOut, endpoints: oauth.Endpoints) -> None:
     location = logged_out.logout.headers.get("Location", "")
@@ -80,4 +81,33 @@ def test_logout_ends_the_session(logged_out: LoggedOut, endpoints: oauth.Endpoin
     assert logged_out.silent_login_after.error == "login_required", (
         f"{endpoints.authorization}: prompt=none after logout gave {logged_out.silent_login_after.error!r}, "
         "expected login_required"
+    )
+
+
+@check(
+    "SMOKE-LOGOUT-003",
+    "Logout redirects only to a registered post-logout URI",
+    requirements=("RFC9700-4.2", "HIPAA-164.312(a)(2)(iii)"),
+    risk="A logout that redirects anywhere is an open redirector on the identity provider's own domain.",
+    remediation="Register exact post.logout.redirect.uris per client; never '*' or foreign URIs.",
+    claims=('clients[*].attributes["post.logout.redirect.uris"]',),
+)
+def test_unregistered_post_logout_uri_is_refused(
+    new_user_agent: Callable[[], oauth.UserAgent], endpoints: oauth.Endpoints, clients: dict[str, oauth.Client]
+) -> None:
+    web = clients["smoke-web"]
+    agent = new_user_agent()
+    grant = oauth.sign_in(agent, endpoints, web, "openid")
+    response = agent.session.get(
+        endpoints.end_session,
+        params={"id_token_hint": grant.tokens["id_token"], "post_logout_redirect_uri": "https://attacker.example/signed-out",
+                "client_id": web.client_id},
+        verify=agent.verify, allow_redirects=False, timeout=15,
+    )  # fmt: skip
+    location = response.headers.get("Location", "")
+    assert not location.startswith("https://attacker.example"), (
+        f"{endpoints.end_session}: smoke-web's logout redirected to an unregistered URI"
+    )
+    assert response.status_code == 400, (
+        f"{endpoints.end_session}: unregistered post-logout URI answered {response.status_code}"
     )

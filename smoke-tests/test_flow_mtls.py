@@ -23,6 +23,7 @@ from idpkit.smoke.checks import check
     risk="If certificate authentication fails, integrators are pushed to weaker client authentication.",
     remediation="The certificates the kit issues must match smoke-mtls's x509.subjectdn exactly "
     "(and x509.casubjectdn the issuing CA).",
+    claims=('clients[*].attributes["x509.subjectdn"]', "clients[*].clientAuthenticatorType"),
 )
 def test_mtls_client_obtains_a_valid_token(
     mtls_response: requests.Response, jwks_client: PyJWKClient, expect: Callable[..., oauth.TokenExpectations]
@@ -40,6 +41,7 @@ def test_mtls_client_obtains_a_valid_token(
     requirements=("RFC8705", "RFC9700-2.2.1", "FAPI2-SP-5.3.3"),
     risk="An unbound token is a bearer token: stolen once, usable anywhere.",
     remediation="Set tls.client.certificate.bound.access.tokens on smoke-mtls.",
+    claims=('clients[*].attributes["tls.client.certificate.bound.access.tokens"]',),
 )
 def test_mtls_token_is_bound_to_the_certificate(
     mtls_response: requests.Response, client_certificate: ClientCertificate

@@ -33,6 +33,7 @@ def rotation(
     requirements=("RFC9700-2.2.2", "RFC9700-4.14", "HIPAA-164.312(d)"),
     risk="A non-rotating refresh token stolen once stays valid for the whole session.",
     remediation="Realm: revokeRefreshToken true, refreshTokenMaxReuse 0.",
+    claims=("realm.revokeRefreshToken",),
 )
 def test_refresh_rotates_and_issues_a_valid_token(
     rotation: tuple[oauth.CodeGrant, requests.Response],

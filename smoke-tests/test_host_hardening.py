@@ -17,7 +17,8 @@ import testinfra
 from testinfra.host import Host
 
 from idpkit.compliance import Severity
-from idpkit.keycloak_server.release import MINIMUM_JAVA_MAJOR
+from idpkit.constants.keycloak import MINIMUM_JAVA_MAJOR
+from idpkit.smoke import credentials
 from idpkit.smoke.checks import check
 from idpkit.smoke.hosts import HOSTS_ENV, LOOPBACK_ADDRESSES, HostProfile, SecretPath, host_specs, profile_for
 
@@ -57,11 +58,12 @@ def profile(stack_name: str) -> HostProfile:
 @pytest.fixture
 def target(host_spec: str, stack_name: str) -> Host:
     if host_spec == NO_HOSTS:
-        pytest.fail(
-            f"stack {stack_name}: no Keycloak hosts to check. Name them in {HOSTS_ENV}, e.g. "
+        credentials.missing(
+            stack_name,
+            "hosts",
+            f"no Keycloak hosts to check. Name them in {HOSTS_ENV}, e.g. "
             f"{HOSTS_ENV}=ssh://ec2-user@i-0123456789abcdef0?ssh_config=~/.ssh/idpkit-ssm.conf&sudo=true "
             "(SSH through Session Manager; see smoke-tests/README.md)",
-            pytrace=False,
         )
     return testinfra.get_host(host_spec)
 

@@ -169,17 +169,30 @@ def test_login_page_sends_hsts(login_page: requests.Response) -> None:
 @check("SMOKE-BROWSER-003", "Login pages offer no 'remember me'",
        requirements=("HIPAA-164.312(a)(2)(iii)",), severity=Severity.MEDIUM,
        risk="Remembered sessions outlive the 15-minute automatic logoff on shared clinical workstations.",
-       remediation="Realm setting rememberMe: false.")  # fmt: skip
+       remediation="Realm setting rememberMe: false.",
+       claims=("realm.rememberMe",))  # fmt: skip
 def test_login_page_offers_no_remember_me(login_page: requests.Response) -> None:
     assert 'name="rememberMe"' not in login_page.text, (
         f"{login_page.url.split('?')[0]}: login page offers 'remember me'; sessions must end with inactivity"
     )
 
 
+@check("SMOKE-BROWSER-006", "Login pages offer no password reset by e-mail",
+       requirements=("HIPAA-164.312(d)",), severity=Severity.MEDIUM,
+       risk="A forgot-password link lets whoever reads a clinician's mailbox take over the PHI account.",
+       remediation="resetPasswordAllowed: false (its secure default); the identity team resets passwords.",
+       claims=("realm.resetPasswordAllowed",))  # fmt: skip
+def test_login_page_offers_no_password_reset(login_page: requests.Response) -> None:
+    assert "login-actions/reset-credentials" not in login_page.text, (
+        f"{login_page.url.split('?')[0]}: login page links a password reset by e-mail"
+    )
+
+
 @check("SMOKE-BROWSER-004", "Self-registration is disabled",
        requirements=("HIPAA-164.312(a)(1)", "HIPAA-164.312(a)(2)(i)"), severity=Severity.HIGH,
        risk="Anyone could create an account in the PHI realm and obtain tokens for its clients.",
-       remediation="registrationAllowed: false; the organisation provisions accounts.")  # fmt: skip
+       remediation="registrationAllowed: false; the organisation provisions accounts.",
+       claims=("realm.registrationAllowed",))  # fmt: skip
 def test_self_registration_is_disabled(outputs: StackOutputs, http: requests.Session) -> None:
     endpoint = f"{outputs.issuer}/protocol/openid-connect/registrations"
     response = http.get(endpoint, params=_login_page_params(outputs), timeout=15)

@@ -12,7 +12,7 @@ from idpkit.chaos.probes import WATCHED_METRICS, cluster_views, log_size, routed
 from idpkit.chaos.scenarios import Context, Scenario, Verdict, failure_summary, failures, in_flight_at
 from idpkit.constants.keycloak import BROWSER_PROXY_PORT, M2M_PROXY_PORT
 from idpkit.rehearsal import hosts
-from idpkit.rehearsal.run import signing_key_environment
+from idpkit.rehearsal.checks import signing_key_environment
 
 NODE_DOWN_SECONDS = {True: 15.0, False: 30.0}
 """How long the killed node stays dead before `idpkit host up` brings it back (short form, full)."""

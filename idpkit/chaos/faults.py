@@ -20,8 +20,10 @@ from idpkit.host.database import APPLICATION_ROLES, OWNER_ROLE
 from idpkit.host.services import Processes
 from idpkit.local import front_door
 from idpkit.rehearsal import database, hosts
+from idpkit.rehearsal.edge import front_door_settings
+from idpkit.rehearsal.environment import database_handle
 from idpkit.rehearsal.hosts import RehearsalHost
-from idpkit.rehearsal.run import Rehearsal, database_handle, front_door_settings
+from idpkit.rehearsal.state import Rehearsal
 from idpkit.system import service_user
 from idpkit.system.process import ManagedProcess
 
@@ -72,7 +74,7 @@ def set_drained(run: Rehearsal, drained: tuple[str, ...]) -> None:
 
 def database_process(run: Rehearsal) -> tuple[database.RehearsalDatabase, ManagedProcess]:
     db = database_handle(run)
-    return db, db.process(run.layout.logs, run.layout.run)
+    return db, run.layout.database_process()
 
 
 def stop_database(run: Rehearsal) -> None:

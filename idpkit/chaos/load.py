@@ -36,7 +36,7 @@ from idpkit.outputs import load_outputs
 from idpkit.realm import loader
 from idpkit.realm.secrets import load_smoke_credentials
 from idpkit.smoke import oauth
-from idpkit.smoke.certificates import smoke_client_certificate
+from idpkit.smoke.certificates import Role, certificate_for
 
 # The smoke identities of realm-config/fragments/smoke.yaml (non-production stacks only).
 WEB_CLIENT, BACKEND_CLIENT, USER = "smoke-web", "smoke-backend", "smoke-clinician"
@@ -125,7 +125,7 @@ class StackClients:
             endpoints=oauth.Endpoints.from_discovery(discovery.json()),
             web=oauth.Client(WEB_CLIENT, REDIRECT_URI, oauth.ClientKey.from_credentials(credentials, WEB_CLIENT)),
             backend=oauth.Client(BACKEND_CLIENT, key=oauth.ClientKey.from_credentials(credentials, BACKEND_CLIENT)),
-            certificate=smoke_client_certificate(stack, scratch).requests_cert,
+            certificate=certificate_for(stack, Role.CLIENT, scratch).requests_cert,
             verify=outputs.tls_verify,
             password=str(credentials["users"][USER]["password"]),
             lifespan=(realm.access_token_lifespan if realm and realm.access_token_lifespan else 300),

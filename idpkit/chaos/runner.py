@@ -13,7 +13,7 @@ from idpkit.chaos import faults
 from idpkit.chaos.catalogue import BY_NAME, SCENARIOS
 from idpkit.chaos.scenarios import Scenario, ScenarioResult, run_scenario
 from idpkit.errors import IdpkitError
-from idpkit.rehearsal.run import Rehearsal
+from idpkit.rehearsal.state import Rehearsal
 
 RESULTS = Path("benchmarks") / "results" / "reliability.json"
 """The recorded full runs, one entry per scenario: what `idpkit chaos report` renders."""
@@ -58,6 +58,22 @@ def heal(run: Rehearsal) -> None:
         except IdpkitError:
             faults.host_up(run, host)
     faults.set_drained(run, ())
+
+
+def rehearsal_steps(run: Rehearsal) -> None:
+    """The short scenarios as steps of a rehearsal (`idpkit rehearse --chaos short`), results beside its report."""
+    results: list[dict[str, Any]] = []
+    for scenario in selected((), short=True):
+
+        def measure(scenario: Scenario = scenario) -> str:
+            (result,) = run_all(run, [scenario], short=True, progress=lambda _step: None)
+            results.append(result.to_dict())
+            run.layout.chaos_results.write_text(json.dumps(results, indent=2) + "\n")
+            if regressions := scenario.regressions(result.verdict):
+                raise IdpkitError(f"goal missed beyond its known gaps: {regressions}; {result.verdict.outcome}")
+            return result.verdict.summary
+
+        run.step(f"chaos: {scenario.title.lower()}", measure)
 
 
 def record(results: Sequence[ScenarioResult], machine: dict[str, str]) -> Path:

@@ -24,7 +24,7 @@ from idpkit.chaos.load import LoadProfile, Sample, read_samples, tally
 from idpkit.chaos.probes import HealthWatch
 from idpkit.chaos.targets import HealthCheck, Targets
 from idpkit.errors import IdpkitError
-from idpkit.rehearsal.run import Rehearsal
+from idpkit.rehearsal.state import Rehearsal
 
 FULL_LOAD = LoadProfile(logins=1.0, grants=4.0, refreshes=3.0, validations=4.0)
 SHORT_LOAD = LoadProfile(logins=1.0, grants=3.0, refreshes=2.0, validations=3.0)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from idpkit.chaos import faults
 from idpkit.chaos.probes import management_session, probe
 from idpkit.errors import IdpkitError
-from idpkit.rehearsal.run import Rehearsal
+from idpkit.rehearsal.state import Rehearsal
 
 TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
 

@@ -39,7 +39,7 @@ def chaos() -> None:
 def run_command(stack: str, names: tuple[str, ...], short: bool, record: bool, json_mode: bool) -> None:
     """Run the scenarios against the kept rehearsal of STACK (root: it reaches into the namespaces)."""
     from idpkit.cli.bench import machine_facts  # noqa: PLC0415
-    from idpkit.rehearsal.run import attach  # noqa: PLC0415
+    from idpkit.rehearsal.state import attach  # noqa: PLC0415
 
     if not paths.running_as_root():
         raise IdpkitError("`idpkit chaos` injects faults into the rehearsal's namespaces and needs root")

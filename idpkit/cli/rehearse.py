@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from idpkit.chaos import runner
 from idpkit.cli.options import json_option
 from idpkit.console import Reporter
 from idpkit.errors import ExitCode
@@ -47,7 +48,7 @@ def rehearse_command(
         keep=keep,
         progress=lambda step: reporter.note(f"… {step}"),
         only_up=up_only,
-        chaos_short=chaos is not None,
+        afterwards=runner.rehearsal_steps if chaos is not None else None,
     )
     reporter.result(
         run.to_dict(),

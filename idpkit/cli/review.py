@@ -31,21 +31,30 @@ def review(stack: str, output_format: str, out: Path | None) -> None:
     enforces it, the requirements it satisfies and the smoke checks that prove them; exceptions;
     environments side by side; the latest smoke run. Runs offline.
 
-    Exit 0 when the stack passes, 1 when a rule finding is not waived, an exception has expired or
-    the latest smoke run failed (the report says which); the report is written either way.
+    Exit 0 only on PASS. 1 on FAIL (a rule finding not waived, an exception expired, a smoke test
+    failed) and on INCOMPLETE (no smoke run recorded, tests skipped or not run, a setting no smoke check
+    proves); the report says which, and is written either way.
     """
     # Imported here: the review pulls in Pulumi (for the offline AWS graph), which hosts that only
     # rotate keys or run smoke checks do not install.
     from idpkit.review import render_html, render_md  # noqa: PLC0415
     from idpkit.review.collect import collect  # noqa: PLC0415
+    from idpkit.review.model import Verdict  # noqa: PLC0415
+    from idpkit.review.summary import summarize  # noqa: PLC0415
+    from idpkit.review.traceability import trace  # noqa: PLC0415
 
     result = collect(stack)
+    verdict = summarize(result, trace(result)).verdict
     text = (render_html if output_format == "html" else render_md).render(result)
     if out is None:
         sys.stdout.write(text)
     else:
         out.write_text(text)
         stderr.print(f"review of {stack} written to {out}", highlight=False)
-    if not result.passed:
+    if verdict is Verdict.FAIL:
         stderr.print(f"[bold red]FAIL:[/bold red] the {stack} stack does not meet its rules (see the report)")
-    sys.exit(ExitCode.OK if result.passed else ExitCode.ERROR)
+    elif verdict is Verdict.INCOMPLETE:
+        stderr.print(
+            f"[bold yellow]INCOMPLETE:[/bold yellow] not everything is proven on the {stack} stack (see the report)"
+        )
+    sys.exit(ExitCode.OK if verdict is Verdict.PASS else ExitCode.ERROR)

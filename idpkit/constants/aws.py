@@ -48,3 +48,12 @@ and the kit's host commands (secretsmanager, kms via Secrets Manager, sts for th
 
 GATEWAY_ENDPOINT_SERVICES = ("s3",)
 """AWS APIs the hosts reach through gateway endpoints (route-table entries, no ENI)."""
+
+ANYWHERE_IPV4 = "0.0.0.0/0"
+"""Every IPv4 address: the public listeners' default source, and the default of `idpkit:m2mAllowedCidrs`."""
+
+S3_OBJECT_RESOURCE_TYPE = "AWS::S3::Object"
+"""CloudTrail's resource type of S3 object-level (data) events."""
+
+SESSION_PREFERENCES_DOCUMENT = "SSM-SessionManagerRunShell"
+"""The SSM document holding an account's Session Manager preferences in a region (one per account and region)."""

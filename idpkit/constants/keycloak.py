@@ -12,6 +12,9 @@ Ports on an AWS host (the local stack shifts its own to loopback ports, `idpkit.
 
 from __future__ import annotations
 
+MINIMUM_JAVA_MAJOR = 17
+"""Keycloak 26 runs on Java 17 (deprecated) and newer; hosts install Corretto 21."""
+
 BROWSER_PROXY_PORT = 8443
 M2M_PROXY_PORT = 8445
 KEYCLOAK_HTTPS_PORT = 8444

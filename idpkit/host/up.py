@@ -24,7 +24,7 @@ import requests
 
 from idpkit.constants.keycloak import HEALTH_CHECK_PATH, MANAGEMENT_PORT
 from idpkit.errors import IdpkitError
-from idpkit.host import aws, database, kms_provider, render
+from idpkit.host import aws, database, firewall, kms_provider, render
 from idpkit.host.account import service_account
 from idpkit.host.config import HostConfig
 from idpkit.host.layout import HostLayout
@@ -74,6 +74,7 @@ def up(config: HostConfig, layout: HostLayout, supervisor: Supervisor, progress:
     run = HostRun(config, layout, supervisor, progress)
     account = service_account()
     run.step("service user", lambda: (False, f"{account.name} ({account.uid})"))
+    run.step("instance metadata firewall", lambda: firewall.block_instance_metadata(layout, supervisor.kind))
     run.step("keycloak distribution", lambda: _install_distribution(config, layout, account))
     run.step("trust anchors", lambda: _trust_anchors(config, layout))
     run.step("host certificate", lambda: _host_tls(config, layout, account))

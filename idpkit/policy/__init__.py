@@ -12,13 +12,22 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from idpkit.policy import audit, compute, database, encryption, network
+from idpkit.policy import audit, compute, database, encryption, identity, monitoring, network, vpc
 from idpkit.policy.core import Environment, Rule, resolve_environment
 from idpkit.policy.runner import StackResource, Violation, run_rules
 
 RULES: tuple[Rule, ...] = tuple(
     sorted(
-        (*encryption.RULES, *database.RULES, *compute.RULES, *network.RULES, *audit.RULES),
+        (
+            *encryption.RULES,
+            *database.RULES,
+            *compute.RULES,
+            *network.RULES,
+            *vpc.RULES,
+            *identity.RULES,
+            *audit.RULES,
+            *monitoring.RULES,
+        ),
         key=lambda rule: rule.metadata.id,
     )
 )

@@ -17,6 +17,7 @@ from idpkit.policy.core import (
     get,
     is_true,
     items,
+    present,
     resource_rule,
     stack_rule,
 )
@@ -76,14 +77,24 @@ def _is_alb_log_bucket(bucket: Res, stack: Stack) -> bool:
     return any(stack.referrers(bucket, t.LOAD_BALANCERS, prop) for prop in ("accessLogs", "connectionLogs"))
 
 
-def _is_artifact_bucket(bucket: Res, stack: Stack) -> bool:
+def _is_access_log_bucket(bucket: Res, stack: Stack) -> bool:
+    """A bucket S3 server access logging delivers to (which supports neither SSE-KMS nor Object Lock)."""
+    return bool(stack.referrers(bucket, t.BUCKET_LOGGING, "targetBucket"))
+
+
+def _is_sse_s3_log_bucket(bucket: Res, stack: Stack) -> bool:
+    """A log bucket whose AWS writer cannot use KMS: load balancer logs, S3 server access logs."""
+    return _is_alb_log_bucket(bucket, stack) or _is_access_log_bucket(bucket, stack)
+
+
+def is_artifact_bucket(bucket: Res, stack: Stack) -> bool:
     """A deployment-artifact bucket: the stack uploads its objects itself (public material such as the
     Keycloak distribution and CA bundles, re-creatable from source) and no log source writes to it.
 
     Every other bucket, including one nothing references yet, is treated as an audit-log bucket, so
     an unclassified bucket gets the stricter rules.
     """
-    receives_logs = _is_alb_log_bucket(bucket, stack) or stack.referrers(bucket, (t.TRAIL,), "s3BucketName")
+    receives_logs = _is_sse_s3_log_bucket(bucket, stack) or stack.referrers(bucket, (t.TRAIL,), "s3BucketName")
     return bool(stack.referrers(bucket, t.BUCKET_OBJECTS, "bucket")) and not receives_logs
 
 
@@ -108,15 +119,17 @@ def _sse_defaults(bucket: Res, stack: Stack) -> list[Mapping[str, Any]] | None:
         risk="With SSE-S3 anyone holding s3:GetObject reads the audit records; a customer key adds a key "
         "policy gate and a CloudTrail record of every decrypt.",
         remediation="Add an aws.s3.BucketServerSideEncryptionConfiguration with sse_algorithm='aws:kms' "
-        "and kms_master_key_id set to the kit's key (ALB log buckets are the exception: AWS-S3-005).",
+        "and kms_master_key_id set to the kit's key (ALB and S3 access log buckets are the exception: "
+        "AWS-S3-005).",
     ),
     subjects=t.BUCKETS,
 )
 def bucket_sse_kms(res: Res, stack: Stack, _env: Environment) -> Iterator[str]:
-    """Every audit-log bucket except the load balancer's has a server-side encryption configuration whose
-    rules all use aws:kms (or aws:kms:dsse) with a customer-managed kmsMasterKeyId. Deployment-artifact
-    buckets (objects uploaded by the stack, no log source) are exempt."""
-    if _is_alb_log_bucket(res, stack) or _is_artifact_bucket(res, stack):
+    """Every audit-log bucket except those AWS log delivery writes without KMS support (load balancer logs,
+    S3 server access logs) has a server-side encryption configuration whose rules all use aws:kms (or
+    aws:kms:dsse) with a customer-managed kmsMasterKeyId. Deployment-artifact buckets (objects uploaded by
+    the stack, no log source) are exempt."""
+    if _is_sse_s3_log_bucket(res, stack) or is_artifact_bucket(res, stack):
         return
     defaults = _sse_defaults(res, stack)
     if defaults is None:
@@ -133,28 +146,29 @@ def bucket_sse_kms(res: Res, stack: Stack, _env: Environment) -> Iterator[str]:
 @stack_rule(
     RuleMetadata(
         id="AWS-S3-005",
-        title="The load balancer log bucket uses SSE-S3",
+        title="Load balancer and S3 access log buckets use SSE-S3",
         requirements=("HIPAA-164.312(b)", "HIPAA-164.312(a)(2)(iv)"),
         severity=Severity.MEDIUM,
-        risk="Elastic Load Balancing cannot deliver logs to an SSE-KMS bucket: access logs silently stop.",
-        remediation="Give the ALB log bucket a BucketServerSideEncryptionConfiguration with "
+        risk="Elastic Load Balancing and S3 server access logging cannot deliver to an SSE-KMS bucket: the "
+        "logs silently stop.",
+        remediation="Give those log buckets a BucketServerSideEncryptionConfiguration with "
         "sse_algorithm='AES256' (and no KMS key).",
     ),
     subjects=t.BUCKETS,
 )
 def alb_log_bucket_sse_s3(res: Res, stack: Stack, _env: Environment) -> Iterator[str]:
-    """Buckets that receive load balancer access or connection logs declare SSE-S3 (AES256) default
-    encryption, because log delivery does not support SSE-KMS."""
-    if not _is_alb_log_bucket(res, stack):
+    """Buckets that receive load balancer access or connection logs, or S3 server access logs, declare
+    SSE-S3 (AES256) default encryption, because those deliveries do not support SSE-KMS."""
+    if not _is_sse_s3_log_bucket(res, stack):
         return
     defaults = _sse_defaults(res, stack)
     if defaults is None:
-        yield "receives load balancer logs but declares no server-side encryption configuration"
+        yield "receives AWS log deliveries but declares no server-side encryption configuration"
         return
     for default in defaults:
         algorithm = get(default, "sseAlgorithm")
         if algorithm != "AES256":
-            yield f"receives load balancer logs but default encryption is {algorithm!r}, not AES256"
+            yield f"receives AWS log deliveries but default encryption is {algorithm!r}, not AES256"
 
 
 _PUBLIC_ACCESS_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
@@ -242,6 +256,14 @@ def _retention_years(retention: Mapping[str, Any]) -> float:
     return float(get(retention, "years") or 0) or float(get(retention, "days") or 0) / 365.25
 
 
+def _denies_deletion(statement: Mapping[str, Any]) -> bool:
+    principal = statement.get("Principal")
+    principals = _listify(principal.get("AWS") if isinstance(principal, Mapping) else principal)
+    actions = set(_listify(statement.get("Action")))
+    deletes = {"s3:DeleteObject", "s3:DeleteObjectVersion"} <= actions or bool({"s3:*", "s3:Delete*", "*"} & actions)
+    return statement.get("Effect") == "Deny" and "*" in principals and deletes and not statement.get("Condition")
+
+
 @stack_rule(
     RuleMetadata(
         id="AWS-S3-004",
@@ -259,8 +281,15 @@ def _retention_years(retention: Mapping[str, Any]) -> float:
 def bucket_object_lock(res: Res, stack: Stack, env: Environment) -> Iterator[str]:
     """Every audit-log bucket has an Object Lock configuration with a default retention rule; in prod the
     mode is COMPLIANCE and the period at least six years. Non-prod stacks may use GOVERNANCE and any
-    period. Deployment-artifact buckets (objects uploaded by the stack, no log source) are exempt."""
-    if _is_artifact_bucket(res, stack):
+    period. S3 server access log buckets, which S3 refuses to deliver to with a default retention, instead
+    have a bucket policy denying every principal s3:DeleteObject and s3:DeleteObjectVersion. Deployment-artifact
+    buckets (objects uploaded by the stack, no log source) are exempt."""
+    if is_artifact_bucket(res, stack):
+        return
+    if _is_access_log_bucket(res, stack):
+        policies = stack.referrers(res, t.BUCKET_POLICY, "bucket")
+        if not any(_denies_deletion(st) for policy in policies for st in _statements(get(policy.props, "policy"))):
+            yield "receives S3 server access logs but no bucket policy denies deleting them to every principal"
         return
     configurations = stack.referrers(res, t.BUCKET_OBJECT_LOCK, "bucket")
     if not configurations:
@@ -281,6 +310,37 @@ def bucket_object_lock(res: Res, stack: Stack, env: Environment) -> Iterator[str
             )
 
 
+@stack_rule(
+    RuleMetadata(
+        id="AWS-S3-006",
+        title="Buckets that receive CloudTrail logs have server access logging into another bucket",
+        requirements=("HIPAA-164.312(b)", "HIPAA-164.308(a)(1)(ii)(D)"),
+        severity=Severity.MEDIUM,
+        risk="Reads of the audit records (by an insider covering tracks, or an attacker learning what is "
+        "watched) must be on record outside the bucket being read, in S3's own access log as well as in "
+        "CloudTrail data events.",
+        remediation="Add an aws.s3.BucketLogging with bucket set to the audit bucket and target_bucket set to a "
+        "separate SSE-S3 bucket of the stack.",
+    ),
+    subjects=t.BUCKETS,
+)
+def audit_bucket_access_logging(res: Res, stack: Stack, _env: Environment) -> Iterator[str]:
+    """Every bucket a CloudTrail trail of the stack writes to has a BucketLogging whose targetBucket is a
+    different bucket declared by the stack."""
+    if not stack.referrers(res, (t.TRAIL,), "s3BucketName"):
+        return
+    configurations = stack.referrers(res, t.BUCKET_LOGGING, "bucket")
+    if not configurations:
+        yield "receives CloudTrail logs but has no server access logging"
+    for configuration in configurations:
+        if not present(configuration.props, "targetBucket"):
+            yield f"server access logging '{configuration.name}' names no target bucket"
+            continue
+        targets = stack.targets(configuration, "targetBucket", t.BUCKETS)
+        if not targets or res in targets:
+            yield f"server access logging '{configuration.name}' does not write to another bucket of the stack"
+
+
 RULES = (
     log_group_retention,
     trail_integrity,
@@ -289,4 +349,5 @@ RULES = (
     bucket_public_access_blocked,
     bucket_tls_only,
     bucket_object_lock,
+    audit_bucket_access_logging,
 )

@@ -251,6 +251,19 @@ class Stack:
         }
         return any(string in identifiers for string in _known_strings(value))
 
+    def linked(self, source: Res, prop: str, target: Res, test: Callable[[Any], bool]) -> bool:
+        """Whether `source`'s input `prop` points at `target` by a value other than its id or ARN (a computed
+        attribute such as `arnSuffix`, a name inside a document): the property dependency settles it during
+        preview; after the update, and in the mock runner, `test` judges the known value."""
+        if target.urn in source.depends_on.get(prop, frozenset()):
+            return True
+        value = source.props.get(prop)
+        if _has_unknown(value):
+            if source.depends_on.get(prop):
+                return False
+            raise UnknownValueError(UNKNOWN_STRING_VALUE, [prop])
+        return test(value)
+
     def targets(self, source: Res, prop: str, types: Iterable[str]) -> list[Res]:
         """Resources of `types` that `source`'s input `prop` points at."""
         return [res for res in self.of_type(types) if self.refers_to(source, prop, res)]

@@ -93,4 +93,54 @@ def rds_prod_durability(res: Res, env: Environment) -> Iterator[str]:
         yield f"backupRetentionPeriod is {retention}, below {MIN_PROD_BACKUP_RETENTION_DAYS} days in prod"
 
 
-RULES = (rds_not_public, rds_force_ssl, rds_prod_durability)
+ENHANCED_MONITORING_INTERVALS = (1, 5, 10, 15, 30, 60)
+ENHANCED_MONITORING_SERVICE = "monitoring.rds.amazonaws.com"
+
+
+@stack_rule(
+    RuleMetadata(
+        id="AWS-RDS-006",
+        title="Databases have Enhanced Monitoring through a role only RDS of this account assumes",
+        requirements=("HIPAA-164.312(b)", "HIPAA-164.308(a)(1)(ii)(D)"),
+        severity=Severity.LOW,
+        risk="Without OS-level metrics (processes, memory, I/O), a database slowing every login, or a runaway "
+        "process on it, is diagnosed blind during an outage.",
+        remediation="Set monitoring_interval (1-60 s) and monitoring_role_arn to a role of the stack trusted by "
+        "monitoring.rds.amazonaws.com with aws:SourceAccount.",
+    ),
+    subjects=(t.RDS_INSTANCE, t.RDS_CLUSTER_INSTANCE),
+)
+def rds_enhanced_monitoring(res: Res, stack: Stack, _env: Environment) -> Iterator[str]:
+    """RDS instances set monitoringInterval to one of 1, 5, 10, 15, 30 or 60 and monitoringRoleArn to a role
+    of the stack whose trust admits monitoring.rds.amazonaws.com."""
+    interval = get(res.props, "monitoringInterval")
+    if interval not in ENHANCED_MONITORING_INTERVALS:
+        yield f"monitoringInterval is {interval!r}: Enhanced Monitoring is off"
+        return
+    roles = stack.targets(res, "monitoringRoleArn", (t.IAM_ROLE,))
+    if not roles:
+        yield "monitoringRoleArn does not name a role of the stack"
+    for role in roles:
+        if ENHANCED_MONITORING_SERVICE not in str(get(role.props, "assumeRolePolicy")):
+            yield f"role '{role.name}' is not trusted by {ENHANCED_MONITORING_SERVICE}"
+
+
+@resource_rule(
+    RuleMetadata(
+        id="AWS-RDS-007",
+        title="Databases have Performance Insights",
+        requirements=("HIPAA-164.312(b)",),
+        severity=Severity.LOW,
+        risk="Without Performance Insights, the query that locks Keycloak's tables during an incident cannot be "
+        "found afterwards (AWS-RDS-002 keeps its SQL text under a customer key).",
+        remediation="Set performance_insights_enabled=True with performance_insights_kms_key_id.",
+    ),
+    types=(t.RDS_INSTANCE, t.RDS_CLUSTER_INSTANCE),
+)
+def rds_performance_insights(res: Res, _env: Environment) -> Iterator[str]:
+    """RDS instances enable Performance Insights (AWS-RDS-002 requires its customer-managed key)."""
+    if not is_true(get(res.props, "performanceInsightsEnabled")):
+        yield "performanceInsightsEnabled is not true"
+
+
+RULES = (rds_not_public, rds_force_ssl, rds_prod_durability, rds_enhanced_monitoring, rds_performance_insights)

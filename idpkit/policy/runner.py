@@ -32,6 +32,9 @@ class StackResource:
     props: Mapping[str, Any]
     id: str | None = None
     """The resource id, when known: lets stack rules match inputs such as `bucket=<bucket id>`."""
+    outputs: Mapping[str, Any] | None = None
+    """The resource's state after an update (inputs and computed attributes such as `arnSuffix`), when known:
+    what the engine hands stack rules after `pulumi up`. Resource rules always see the inputs."""
 
 
 @dataclass(frozen=True)
@@ -45,8 +48,8 @@ def urn_of(resource: StackResource, stack: str) -> str:
     return f"urn:pulumi:{stack}::idpkit::{resource.type}::{resource.name}"
 
 
-def _props(resource: StackResource) -> dict[str, Any]:
-    props = dict(resource.props)
+def _props(resource: StackResource, *, state: bool = False) -> dict[str, Any]:
+    props = dict(resource.outputs if state and resource.outputs is not None else resource.props)
     if resource.id is not None:
         props.setdefault("id", resource.id)
     return props
@@ -78,10 +81,10 @@ def resource_args(resource: StackResource, environment: str) -> ResourceValidati
 
 def policy_resource(resource: StackResource, environment: str) -> PolicyResource:
     """What the analyzer passes a stack rule for one resource, without property dependencies: a mock
-    run has none, so references resolve through known ids and ARNs."""
+    run has none, so references resolve through known ids, ARNs and computed attributes."""
     return PolicyResource(
         resource_type=resource.type,
-        props=unknown_checking_proxy(_props(resource)),
+        props=unknown_checking_proxy(_props(resource, state=True)),
         urn=urn_of(resource, environment),
         name=resource.name,
         opts=_options(),

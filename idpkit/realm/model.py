@@ -426,6 +426,26 @@ class RuleException(KeycloakModel):
     """Last day it applies; validation fails afterwards."""
 
 
+SmokeCredential = Literal["smoke-identities", "client-certificates", "admin-api", "hosts"]
+"""What the smoke suite needs beyond the stack outputs (idpkit/smoke/credentials.py says where each comes from)."""
+
+
+class NotApplicable(KeycloakModel):
+    """A smoke-suite credential an environment deliberately does without (overlays only).
+
+    On that environment's stack, checks needing it are reported not applicable instead of failing,
+    and reviews show the declaration with its owner and reason; an undeclared missing credential
+    fails the checks that need it.
+    """
+
+    credential: SmokeCredential
+    """Which credential the environment does without."""
+    owner: str = Field(min_length=1)
+    """Who answers for it."""
+    reason: str = Field(min_length=1)
+    """Why the checks needing it cannot apply there, and where the behaviour is proven instead."""
+
+
 class RealmDocument(KeycloakModel):
     """One file of `realm-config/`, or the merged result of base, fragments and an overlay."""
 
@@ -451,3 +471,5 @@ class RealmDocument(KeycloakModel):
     """Smoke-test users (non-prod overlays only) and service accounts' realm roles (any environment)."""
     exceptions: list[RuleException] | None = None
     """Named exceptions to security rules."""
+    smoke_not_applicable: list[NotApplicable] | None = None
+    """Smoke-suite credentials this environment does without, each with an owner and a reason."""

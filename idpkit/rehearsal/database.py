@@ -39,11 +39,6 @@ class RehearsalDatabase:
     def data(self) -> Path:
         return self.directory / "data"
 
-    def process(self, logs: Path, run: Path) -> ManagedProcess:
-        import signal  # noqa: PLC0415
-
-        return ManagedProcess("postgres", run / "postgres.pid", logs / "postgres.log", stop_signal=signal.SIGINT)
-
 
 def start(db: RehearsalDatabase, process: ManagedProcess, account: ServiceAccount, master_password: str) -> None:
     """Initialize on first use, start, and make the master user and database exist as RDS would."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from signal import SIGINT
 
 from idpkit import paths
 from idpkit.host.layout import HostLayout
@@ -11,7 +12,6 @@ from idpkit.local.pki import LocalPki
 from idpkit.system.process import ManagedProcess
 
 AWS_EMULATION_PORT = 4566
-ADMIN_TUNNEL_PORT_IN_EDGE = "admin tunnel"
 
 
 @dataclass(frozen=True)
@@ -81,3 +81,7 @@ class RehearsalLayout:
 
     def process(self, name: str) -> ManagedProcess:
         return ManagedProcess(name, self.run / f"{name}.pid", self.logs / f"{name}.log")
+
+    def database_process(self) -> ManagedProcess:
+        # SIGINT is PostgreSQL's "fast" shutdown: it does not wait for Keycloak's pooled connections.
+        return ManagedProcess("postgres", self.run / "postgres.pid", self.logs / "postgres.log", stop_signal=SIGINT)

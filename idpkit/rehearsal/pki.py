@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from idpkit.certificates import private_key_pem, self_signed_pem
 from idpkit.local.pki import OFFLINE_CLIENT_CA, LocalPki, ensure_client_ca, ensure_pki, issue_client_certificate
-from idpkit.smoke.certificates import SMOKE_MTLS_CN
+from idpkit.smoke.certificates import common_names
 from idpkit.system.files import write_private, write_public
 
 HOST_CERTIFICATE_LIFETIME = dt.timedelta(days=30)
@@ -43,9 +43,14 @@ def host_certificate(directory: Path) -> tuple[str, str]:
     return certificate.read_text(), key.read_text()
 
 
-def smoke_client(pki: LocalPki, directory: Path) -> tuple[Path, Path]:
-    """The smoke suite's `smoke-mtls` certificate from the client CA (`idpkit certs issue` on AWS)."""
-    certificate = directory / f"{SMOKE_MTLS_CN}.pem"
-    if certificate.exists():
-        return certificate, directory / f"{SMOKE_MTLS_CN}.key"
-    return issue_client_certificate(pki, SMOKE_MTLS_CN, directory)
+def smoke_clients(pki: LocalPki, directory: Path) -> Path:
+    """The smoke suite's client certificates from the client CA (`idpkit certs issue` on AWS), one per role,
+    as `<role>.pem`/`<role>.key` in `directory` (IDPKIT_SMOKE_CLIENT_CERTS)."""
+    for role, common_name in common_names().items():
+        certificate = directory / f"{role}.pem"
+        if certificate.exists():
+            continue
+        issued, key = issue_client_certificate(pki, common_name, directory)
+        issued.replace(certificate)
+        key.replace(directory / f"{role}.key")
+    return directory

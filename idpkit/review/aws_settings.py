@@ -73,9 +73,17 @@ def _wrap(value: Any, record: Callable[[str], None], path: str) -> Any:
     return value
 
 
+def stack_resources(graph: StackGraph) -> list[StackResource]:
+    """The graph's cloud resources as the policy rules see them on `pulumi up`: resource rules read the
+    inputs, stack rules the state after the update (inputs plus computed attributes such as `arnSuffix`)."""
+    return [
+        StackResource(r.type, r.name, r.inputs, r.id, {**r.outputs, **r.inputs}) for r in graph.resources if r.custom
+    ]
+
+
 def evaluate(graph: StackGraph, environment: str, rules: Sequence[Rule]) -> AwsEvaluation:
     """Run `rules` over the graph's resources; the properties they read and the violations they report."""
-    resources = [StackResource(r.type, r.name, r.inputs, r.id) for r in graph.resources if r.custom]
+    resources = stack_resources(graph)
     reads: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     violations: list[Violation] = []
     for rule in rules:
@@ -85,7 +93,7 @@ def evaluate(graph: StackGraph, environment: str, rules: Sequence[Rule]) -> AwsE
 
         with _recording(sink):
             violations += run_rules(resources, environment, [rule])
-    inputs = {(r.name, r.type): r.props for r in resources}
+    inputs = {(r.name, r.type): r.outputs or r.props for r in resources}
     settings = [
         AwsSetting(name, type_, path, _value_at(inputs[(name, type_)], path), tuple(sorted(rule_ids)))
         for (name, type_), paths in reads.items()

@@ -26,6 +26,10 @@ class Rule:
     metadata: RuleMetadata
     tests: tuple[str, ...] = ()
     """Smoke checks only: the test node ids that prove the check."""
+    claims: tuple[str, ...] = ()
+    """Smoke checks only: the setting paths (patterns) its tests observe."""
+    config_read: str | None = None
+    """Smoke checks only: why the check reads settings back instead of observing behaviour (None: behavioural)."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,26 @@ class SmokeResult:
     test: str
     flow: str
     outcome: str
+    """passed, failed, skipped, or not_applicable (a credential realm-config excuses for the environment)."""
+    reason: str = ""
+    """Why the test was skipped or not applicable."""
+
+
+@dataclass(frozen=True)
+class NotApplicableEntry:
+    """A smoke-suite credential the environment's realm-config declares it does without."""
+
+    credential: str
+    owner: str
+    reason: str
+    file: str
+
+
+class Verdict(StrEnum):
+    PASS = "PASS"  # noqa: S105 - a verdict, not a password
+    FAIL = "FAIL"
+    INCOMPLETE = "INCOMPLETE"
+    """Nothing fails, but something is not proven: no smoke run, skipped or unrun checks, unproven settings."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +144,7 @@ class Review:
     environment_rows: list[EnvironmentRow] = field(default_factory=list)
     aws_note: str | None = None
     """Why the AWS section is empty (e.g. the local stack), or None."""
+    not_applicable: list[NotApplicableEntry] = field(default_factory=list)
 
     @property
     def failing(self) -> list[Finding]:
@@ -134,5 +159,5 @@ class Review:
         return [result for result in self.smoke_run.results if result.outcome == "failed"] if self.smoke_run else []
 
     @property
-    def passed(self) -> bool:
-        return not (self.failing or self.expired or self.smoke_failures)
+    def smoke_checks(self) -> list[Rule]:
+        return [rule for rule in self.rules if rule.family is Family.SMOKE]

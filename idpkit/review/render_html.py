@@ -7,11 +7,12 @@ title, so a reader who is not an engineer can stop after the first screen.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from html import escape
 
 from idpkit.compliance import REQUIREMENTS
-from idpkit.review.model import Family, Review, Rule
+from idpkit.review.model import Family, Review, Rule, Verdict
+from idpkit.review.render_md import proven_by
 from idpkit.review.summary import Summary, show, summarize
 from idpkit.review.traceability import Trace, coverage, trace
 
@@ -24,6 +25,7 @@ h1{font-size:28px;margin:0 0 4px}h2{font-size:21px;margin:36px 0 8px;border-bott
 .meta{color:#5b6b7c;margin:0 0 16px}
 .verdict{border-radius:8px;padding:16px 20px;margin:16px 0;font-size:18px}
 .verdict.pass{background:#e3f5e8;border:2px solid #2e8b4e}.verdict.fail{background:#fdeaea;border:2px solid #c0392b}
+.verdict.incomplete{background:#fdf3e1;border:2px solid #b9770e}
 .verdict strong{font-size:24px;margin-right:8px}.verdict ul{margin:8px 0 0;font-size:15px}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(140px,1fr));gap:12px;margin:16px 0}
 .card{border:1px solid #dde3ea;border-radius:8px;padding:12px 14px;background:#fafbfc}
@@ -72,11 +74,12 @@ def render(review: Review) -> str:
         f"<h1>Security review of the {_e(review.stack)} identity provider</h1>",
         f"<p class='meta'>Generated {review.generated:%d %B %Y, %H:%M} UTC by <code>idpkit review</code> from the "
         "code in this repository (realm configuration, AWS program, policy rules and smoke tests).</p>",
-        _verdict(review, summary),
+        _verdict(summary),
         _cards(summary),
         _findings(review, by_id),
         _exceptions(review),
-        _smoke(review, by_id),
+        _not_applicable(review),
+        _smoke(review, by_id, summary),
         _coverage(review, traces),
         _settings(review, traces),
         _environments(review),
@@ -86,14 +89,20 @@ def render(review: Review) -> str:
     return "\n".join(parts)
 
 
-def _verdict(review: Review, summary: Summary) -> str:
-    if review.passed:
+def _verdict(summary: Summary) -> str:
+    if summary.verdict is Verdict.PASS:
         return (
-            "<div class='verdict pass'><strong>PASS</strong>Every rule holds, no exception has expired"
-            f"{' and the latest smoke run passed' if review.smoke_run else ''}.</div>"
+            "<div class='verdict pass'><strong>PASS</strong>Every rule holds, no exception has expired, every "
+            "realm setting is proven by a smoke check and the latest complete smoke run passed.</div>"
         )
     reasons = "".join(f"<li>{_e(reason)}</li>" for reason in summary.reasons)
-    return f"<div class='verdict fail'><strong>FAIL</strong>This stack does not meet its rules:<ul>{reasons}</ul></div>"
+    lead = (
+        "This stack does not meet its rules:"
+        if summary.verdict is Verdict.FAIL
+        else "Nothing fails, but not everything is proven on the running stack:"
+    )
+    kind = summary.verdict.value.lower()
+    return f"<div class='verdict {kind}'><strong>{summary.verdict}</strong>{lead}<ul>{reasons}</ul></div>"
 
 
 def _cards(summary: Summary) -> str:
@@ -108,6 +117,11 @@ def _cards(summary: Summary) -> str:
             "smoke tests passed" if smoke else "no smoke run recorded",
         ),
         ("good", summary.enforced, "settings enforced by a rule"),
+        (
+            "bad" if summary.unproven else "good",
+            summary.behavioural + summary.config_read,
+            f"realm settings proven on the running stack ({summary.config_read} by config read)",
+        ),
         ("bad" if summary.gaps else "good", summary.gaps, "settings with no requirement"),
         ("", " / ".join(str(summary.rules[f]) for f in Family), "rules: realm / AWS / smoke"),
     ]
@@ -164,22 +178,35 @@ def _exceptions(review: Review) -> str:
     )
 
 
-def _smoke(review: Review, by_id: dict[str, Rule]) -> str:
+def _not_applicable(review: Review) -> str:
+    if not review.not_applicable:
+        return "<h2>Smoke credentials declared not applicable</h2><p>None: every smoke check must run here.</p>"
+    rows = [[_e(n.credential), _e(n.reason), _e(n.owner), f"<code>{_e(n.file)}</code>"] for n in review.not_applicable]
+    return (
+        "<h2>Smoke credentials declared not applicable</h2><p>Checks that need these are reported not applicable "
+        "on this stack, not passed.</p>" + _table(["credential", "justification", "owner", "file"], rows)
+    )
+
+
+def _smoke(review: Review, by_id: dict[str, Rule], summary: Summary) -> str:
     run = review.smoke_run
     if run is None:
-        return "<h2>Latest smoke test run</h2><p class='muted'>No smoke run recorded for this stack.</p>"
+        return "<h2>Latest smoke test run</h2><p class='no'>No smoke run recorded for this stack.</p>"
     rows = [
         [
             "<span class='ok'>passed</span>" if r.outcome == "passed" else f"<span class='no'>{_e(r.outcome)}</span>"
-            if r.outcome == "failed" else _e(r.outcome),
+            if r.outcome == "failed" else f"{_e(r.outcome)}<br><span class='muted'>{_e(r.reason)}</span>",
             _e(by_id[r.check].metadata.title if r.check in by_id else r.check),
             f"<code>{_e(r.test)}</code>",
         ]
         for r in sorted(run.results, key=lambda r: r.outcome != "failed")
     ]  # fmt: skip
+    missing = "".join(f"<li><code>{_e(test)}</code></li>" for test in summary.never_ran)
     return (
         f"<h2>Latest smoke test run</h2><p>Recorded {run.recorded:%d %B %Y, %H:%M} UTC, {run.seconds:.1f} s "
-        f"(<code>{_e(run.path)}</code>).</p>" + _table(["outcome", "what it proves", "test"], rows)
+        f"(<code>{_e(run.path)}</code>).</p>"
+        + _table(["outcome", "what it proves", "test"], rows)
+        + (f"<p class='no'>Tests of the suite this run did not include:</p><ul>{missing}</ul>" if missing else "")
     )
 
 
@@ -214,25 +241,19 @@ def _settings(review: Review, traces: list[Trace]) -> str:
         if not rows:
             continue
         m = rule.metadata
-        checks = sorted({c.metadata.id: c for t in rows for c in t.checks}.values(), key=lambda c: c.metadata.id)
-        table = _table(
-            ["setting", "value", "how", "source"],
-            [
-                [
-                    f"<code>{_e(t.setting.path)}</code>",
-                    f"<code>{_e(show(t.setting.value))}</code>",
-                    "enforced" if m.id in t.setting.enforced_by else "configures",
-                    f"<code>{_e(t.setting.source)}</code>",
-                ]
-                for t in rows
-            ],
-        )
-        proof = ", ".join(f"{_e(c.metadata.title)} ({_e(c.metadata.id)})" for c in checks) or "none yet"
+
+        def how(t: Trace, rule_id: str = m.id) -> str:
+            return "enforced" if rule_id in t.setting.enforced_by else "configures"
+
+        table = _setting_table(rows, how)
         parts.append(
             f"<div class='rule'><h3>{_severity(rule)} {_e(m.title)} <span class='muted'>{_e(m.id)}</span></h3>"
             f"<p><b>Requirements:</b><br>{_requirements(m.requirements)}</p><p><b>Risk if broken:</b> {_e(m.risk)}</p>"
-            f"<p><b>Proven on the running stack by:</b> {proof}</p>{table}</div>"
+            f"{table}</div>"
         )
+    unruled = [t for t in traces if not t.rules and t.proofs]
+    parts.append("<h3>Settings no rule checks, proven by smoke checks</h3>")
+    parts.append(_setting_table(unruled, lambda _t: "proven") if unruled else "<p>None.</p>")
     gaps = [t for t in traces if t.gap]
     labels = [t for t in traces if t.setting.descriptive]
     parts.append("<h3>Settings no rule covers</h3>")
@@ -247,6 +268,22 @@ def _settings(review: Review, traces: list[Trace]) -> str:
         + "</p>"
     )
     return "\n".join(parts)
+
+
+def _setting_table(rows: list[Trace], how: Callable[[Trace], str]) -> str:
+    return _table(
+        ["setting", "value", "how", "proven on the running stack by", "source"],
+        [
+            [
+                f"<code>{_e(t.setting.path)}</code>",
+                f"<code>{_e(show(t.setting.value))}</code>",
+                how(t),
+                _e(proven_by(t)),
+                f"<code>{_e(t.setting.source)}</code>",
+            ]
+            for t in rows
+        ],
+    )
 
 
 def _environments(review: Review) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from idpkit.compliance import REQUIREMENTS
 from idpkit.review.model import Family, Review
 from idpkit.review.summary import show, summarize
-from idpkit.review.traceability import coverage, trace
+from idpkit.review.traceability import Trace, coverage, trace
 
 
 def _cell(text: object) -> str:
@@ -25,11 +25,10 @@ def render(review: Review) -> str:
     out = [
         f"# Security review: stack `{review.stack}`",
         "",
-        f"Generated {review.generated:%Y-%m-%d %H:%M} UTC by `idpkit review`. "
-        f"Verdict: **{'PASS' if review.passed else 'FAIL'}**",
+        f"Generated {review.generated:%Y-%m-%d %H:%M} UTC by `idpkit review`. Verdict: **{summary.verdict}**",
         "",
     ]
-    out += [f"- FAIL: {reason}" for reason in summary.reasons]
+    out += [f"- {summary.verdict}: {reason}" for reason in summary.reasons]
     out += [
         "",
         "## Summary",
@@ -43,6 +42,9 @@ def render(review: Review) -> str:
                 ["... configuring a rule's mechanism", summary.supporting],
                 ["... names and labels", summary.descriptive],
                 ["... with no requirement (gaps)", summary.gaps],
+                ["Realm settings proven on the running stack by behaviour", summary.behavioural],
+                ["... by a config read only (nothing observable shows them)", summary.config_read],
+                ["... by no smoke check", summary.unproven],
                 ["Failing findings", summary.failing],
                 ["Findings waived by an exception", summary.waived],
                 ["Exceptions (expired)", f"{summary.exceptions} ({summary.expired})"],
@@ -79,13 +81,30 @@ def render(review: Review) -> str:
         )  # fmt: skip
     else:
         out += ["None.", ""]
+    out += ["## Smoke credentials declared not applicable", ""]
+    if review.not_applicable:
+        out += _table(
+            ["credential", "owner", "reason", "file"],
+            [[n.credential, n.owner, n.reason, n.file] for n in review.not_applicable],
+        )
+    else:
+        out += ["None: every smoke check must run on this stack.", ""]
     out += ["## Smoke tests (latest run)", ""]
     if review.smoke_run is None:
         out += ["No smoke run recorded for this stack.", ""]
     else:
         run = review.smoke_run
         out += [f"Run recorded {run.recorded:%Y-%m-%d %H:%M} UTC ({run.seconds:.1f} s), from `{run.path}`.", ""]
-        out += _table(["outcome", "check", "test"], [[r.outcome, r.check, r.test] for r in run.results])
+        out += _table(
+            ["outcome", "check", "test", "reason"], [[r.outcome, r.check, r.test, r.reason] for r in run.results]
+        )
+        if summary.never_ran:
+            out += [
+                "Tests of the suite the run did not include:",
+                "",
+                *(f"- `{test}`" for test in summary.never_ran),
+                "",
+            ]
     out += ["## Requirement coverage", ""]
     out += _table(
         ["requirement", "asks for", "settings", "rules", "smoke checks"],
@@ -109,7 +128,7 @@ def render(review: Review) -> str:
                     t.setting.source,
                     _rule_cell(t.setting.enforced_by, t.setting.supported_rule, t.setting.descriptive),
                     ", ".join(t.requirements) or ("(label)" if t.setting.descriptive else "GAP: none"),
-                    ", ".join(c.metadata.id for c in t.checks),
+                    proven_by(t),
                 ]
                 for t in rows
             ],
@@ -138,6 +157,16 @@ def render(review: Review) -> str:
     out += ["## Requirement references", ""]
     out += _table(["reference", "asks for"], [[ref, text] for ref, text in REQUIREMENTS.items()])
     return "\n".join(out)
+
+
+def proven_by(t: Trace) -> str:
+    """The smoke checks that prove a setting, config reads marked; AWS settings are read by policy rules."""
+    if t.setting.family is Family.AWS:
+        return "config read: policy rules on the resource graph"
+    if t.setting.descriptive:
+        return "(label)"
+    checks = [f"{c.metadata.id}{' (config read)' if c.config_read else ''}" for c in t.proofs]
+    return ", ".join(checks) or "UNPROVEN: no smoke check"
 
 
 def _rule_cell(enforced: tuple[str, ...], supported: str | None, descriptive: bool) -> str:

@@ -4,36 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 from idpkit import paths
 from idpkit.compliance import RuleMetadata, Severity
-from idpkit.errors import IdpkitError
 from idpkit.review.model import Family, Rule, SmokeResult, SmokeRun
-from idpkit.smoke.runner import suite_directory
+from idpkit.smoke.runner import collect_catalog
 
 
 def catalog(stack: str) -> list[Rule]:
-    """Every smoke check with the tests that prove it, collected (not run) from the suite on disk.
-
-    pytest is called directly rather than through `idpkit smoke`, which would replace the stack's
-    JUnit file of the last real run with an empty one.
-    """
-    with tempfile.TemporaryDirectory(prefix="idpkit-review-") as scratch:
-        target = Path(scratch) / "catalog.json"
-        completed = subprocess.run(
-            [sys.executable, "-m", "pytest", str(suite_directory()), "--stack", stack, "--collect-only", "-q",
-             f"--catalog={target}", "-p", "no:cacheprovider"],
-            capture_output=True, text=True, check=False, timeout=120,
-        )  # fmt: skip
-        if completed.returncode != 0 or not target.exists():
-            raise IdpkitError(
-                f"cannot list the smoke checks (pytest exited {completed.returncode}):\n{completed.stdout[-2000:]}"
-            )
-        entries = json.loads(target.read_text())
+    """Every smoke check with the tests that prove it and the settings they claim, as the suite declares them."""
     return [
         Rule(
             Family.SMOKE,
@@ -45,9 +25,12 @@ def catalog(stack: str) -> list[Rule]:
                 risk=entry["risk"],
                 remediation=entry["remediation"],
             ),
-            tuple(entry["tests"]),
+            tuple(test["test"] for test in entry["tests"]),
+            # The check's own patterns name the class of settings it proves; its cases' claims may be narrower.
+            claims=tuple(sorted({*entry["claims"], *(claim for test in entry["tests"] for claim in test["claims"])})),
+            config_read=entry["config_read"],
         )
-        for entry in entries.values()
+        for entry in collect_catalog(stack).values()
     ]
 
 
@@ -66,6 +49,7 @@ def latest_run(stack: str) -> SmokeRun | None:
         recorded=dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC),
         seconds=float(data.get("seconds", 0)),
         results=tuple(
-            SmokeResult(r["check"], r["test"], r.get("flow", ""), r["outcome"]) for r in data.get("results", [])
+            SmokeResult(r["check"], r["test"], r.get("flow", ""), r["outcome"], r.get("reason", ""))
+            for r in data.get("results", [])
         ),
     )

@@ -1,6 +1,6 @@
 """Setting -> rule -> requirement -> smoke check: the traceability table and requirement coverage.
 
-The rule of a setting comes from code (`realm_settings`, `aws_settings`). Two small hand-written
+The rule of a setting comes from code (`idpkit.realm.codified_settings`, `aws_settings`). Two small hand-written
 tables cover what code cannot say, each entry a path pattern (`*` matches anything) with a reason;
 tests keep them honest (every entry matches a shipped setting, no entry shadows a rule that
 already enforces the setting):
@@ -9,8 +9,9 @@ already enforces the setting):
   is acceptable to the rule (turning a grant off is never a weakening, so no rule refuses it).
 - `DESCRIPTIVE`: names and labels, which are not security controls.
 
-A smoke check proves a setting's requirement when it names that requirement: tests prove
-requirements on the running stack, not individual settings.
+A realm setting is proven by the smoke checks whose tests claim it (`idpkit.smoke.checks`): by
+observed behaviour, or by a config read where nothing observable shows it (marked so). AWS
+settings are read by the policy rules from the Pulumi program's resource graph: config reads too.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 
 from idpkit.compliance import REQUIREMENTS
 from idpkit.review.model import Family, Review, Rule, Setting
+from idpkit.smoke.checks import claimed, matches
 
 SUPPORTING: dict[str, tuple[str, str]] = {
     "clients[*].publicClient": (
@@ -51,10 +53,6 @@ DESCRIPTIVE: dict[str, str] = {
 _EXECUTOR_CONFIGURATION = re.compile(r"^(clientProfiles\[[^]]+\]\.executors\[[^]]+\])\.configuration\.")
 
 
-def matches(pattern: str, path: str) -> bool:
-    return re.fullmatch(".*".join(re.escape(part) for part in pattern.split("*")), path) is not None
-
-
 def supporting(path: str, enforced: dict[str, tuple[str, ...]]) -> str | None:
     """The rule a non-enforced setting serves: from `SUPPORTING`, or for an executor's configuration
     the rule that requires the executor."""
@@ -76,25 +74,42 @@ class Trace:
     rules: tuple[Rule, ...]
     """Enforcing rules, or the supported rule."""
     requirements: tuple[str, ...]
-    checks: tuple[Rule, ...]
-    """Smoke checks proving one of the requirements."""
+    """The rules' requirements; for a setting no rule covers, those of the checks proving it."""
+    proofs: tuple[Rule, ...]
+    """Smoke checks whose tests claim the setting (realm): its live proof."""
 
     @property
     def gap(self) -> bool:
         return not self.setting.descriptive and not self.requirements
 
+    @property
+    def behavioural(self) -> tuple[Rule, ...]:
+        return tuple(check for check in self.proofs if check.config_read is None)
+
+    @property
+    def config_reads(self) -> tuple[Rule, ...]:
+        return tuple(check for check in self.proofs if check.config_read is not None)
+
+    @property
+    def unproven(self) -> bool:
+        """A realm setting no smoke check observes or reads (AWS settings are read by the policy rules)."""
+        return self.setting.family is Family.REALM and not self.setting.descriptive and not self.proofs
+
 
 def trace(review: Review) -> list[Trace]:
     by_id = {rule.metadata.id: rule for rule in review.rules}
-    checks = [rule for rule in review.rules if rule.family is Family.SMOKE]
     traces = []
     for setting in review.settings:
         ids = setting.enforced_by or ((setting.supported_rule,) if setting.supported_rule else ())
         rules = tuple(by_id[rule_id] for rule_id in ids if rule_id in by_id)
-        requirements = _ordered(ref for rule in rules for ref in rule.metadata.requirements)
-        proving = tuple(check for check in checks if set(check.metadata.requirements) & set(requirements))
-        traces.append(Trace(setting, rules, requirements, proving))
+        proofs = _proofs(review, setting) if setting.family is Family.REALM else ()
+        requirements = _ordered(ref for rule in rules or proofs for ref in rule.metadata.requirements)
+        traces.append(Trace(setting, rules, requirements, proofs))
     return traces
+
+
+def _proofs(review: Review, setting: Setting) -> tuple[Rule, ...]:
+    return tuple(check for check in review.smoke_checks if claimed(check.claims, setting.path))
 
 
 @dataclass(frozen=True)

@@ -1,32 +1,49 @@
-"""The client certificate the smoke suite presents on the M2M (mutual TLS) listener.
+"""The client certificates the smoke suite presents on the M2M (mutual TLS) listener.
 
-One certificate serves both certificate-bound clients: smoke-mtls authenticates with it
-(client-x509, subject exactly `CN=smoke-mtls`) and smoke-backend binds its private_key_jwt tokens to
-it (the holder-of-key policy needs some certificate from the trusted client CA).
+One certificate, with smoke-mtls's registered subject, serves both certificate-bound clients:
+smoke-mtls authenticates with it (client-x509) and smoke-backend binds its private_key_jwt tokens
+to it. The attacks present two more from the same trusted CA: one with another subject, and one
+whose subject differs from the registered DN only where a regular expression would not notice
+(`.` read as "any character"), which only exact DN matching refuses.
+
+The subjects come from realm-config (smoke-mtls's `x509.subjectdn`, the one owner of that fact):
 
 - Local stack: issued on the fly by the stack's client CA (`idpkit.local.pki`).
-- Deployed stacks: the certificate and key the security team issued from the offline client CA
-  (`idpkit certs issue ... --cn smoke-mtls`), named by the environment variables
-  IDPKIT_SMOKE_CLIENT_CERT and IDPKIT_SMOKE_CLIENT_KEY (PEM file paths).
+- Deployed stacks: issued by the security team from the offline client CA
+  (`idpkit certs issue --subject CN=...`) into one directory named by IDPKIT_SMOKE_CLIENT_CERTS,
+  as `<role>.pem` and `<role>.key` for each role below.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from idpkit.local.layout import LocalLayout
 from idpkit.local.pki import issue_client_certificate
 from idpkit.outputs import LOCAL_STACK
+from idpkit.realm import loader
 
-SMOKE_MTLS_CN = "smoke-mtls"
-CERT_VARIABLE = "IDPKIT_SMOKE_CLIENT_CERT"
-KEY_VARIABLE = "IDPKIT_SMOKE_CLIENT_KEY"
+SMOKE_MTLS_CLIENT = "smoke-mtls"
+SUBJECT_ATTRIBUTE = "x509.subjectdn"
+DIRECTORY_VARIABLE = "IDPKIT_SMOKE_CLIENT_CERTS"
+_CN_ONLY = re.compile(r"^CN=([^,=+]+)$")
+
+
+class Role(StrEnum):
+    """Which certificate: the client's own, or one of the attacks'."""
+
+    CLIENT = "smoke-mtls"
+    OTHER_SUBJECT = "other-subject"
+    LOOKALIKE_SUBJECT = "lookalike-subject"
 
 
 @dataclass(frozen=True)
 class ClientCertificate:
+    subject: str
     certificate: Path
     key: Path
 
@@ -37,17 +54,42 @@ class ClientCertificate:
 
 
 class MissingClientCertificateError(Exception):
-    """A deployed stack's smoke run was not given the smoke-mtls certificate."""
+    """A deployed stack's smoke run was not given the certificate a check needs."""
 
 
-def smoke_client_certificate(stack: str, directory: Path) -> ClientCertificate:
-    """The smoke-mtls client certificate for `stack`; on the local stack a fresh one in `directory`."""
+def registered_common_name() -> str:
+    """The CN smoke-mtls's registered subject DN names (realm-config/fragments/smoke.yaml)."""
+    clients = {client.client_id: client for client in loader.load(LOCAL_STACK).document.clients or []}
+    subject = (clients[SMOKE_MTLS_CLIENT].attributes or {}).get(SUBJECT_ATTRIBUTE, "")
+    match = _CN_ONLY.match(subject)
+    if match is None:
+        raise ValueError(f"realm-config: {SMOKE_MTLS_CLIENT} {SUBJECT_ATTRIBUTE} {subject!r} is not CN=<name> alone")
+    return match.group(1)
+
+
+def common_names() -> dict[Role, str]:
+    """The CN of each role's certificate, derived from the registered one."""
+    registered = registered_common_name()
+    if "." not in registered:
+        raise ValueError(f"{SMOKE_MTLS_CLIENT}'s CN {registered!r} has no '.': a regex match would look exact")
+    return {
+        Role.CLIENT: registered,
+        Role.OTHER_SUBJECT: f"{registered}-other",
+        Role.LOOKALIKE_SUBJECT: registered.replace(".", "-"),
+    }
+
+
+def certificate_for(stack: str, role: Role, directory: Path) -> ClientCertificate:
+    """The certificate of `role` for `stack`; on the local stack a fresh one in `directory`."""
+    common_name = common_names()[role]
     if stack == LOCAL_STACK:
-        certificate, key = issue_client_certificate(LocalLayout.for_stack(stack).pki, SMOKE_MTLS_CN, directory)
-        return ClientCertificate(certificate, key)
-    certificate_path, key_path = os.environ.get(CERT_VARIABLE), os.environ.get(KEY_VARIABLE)
-    if not certificate_path or not key_path:
+        certificate, key = issue_client_certificate(LocalLayout.for_stack(stack).pki, common_name, directory)
+        return ClientCertificate(f"CN={common_name}", certificate, key)
+    source = os.environ.get(DIRECTORY_VARIABLE)
+    certificate, key = (Path(source or "") / f"{role}.pem", Path(source or "") / f"{role}.key")
+    if not source or not (certificate.is_file() and key.is_file()):
         raise MissingClientCertificateError(
-            f"stack {stack!r}: set {CERT_VARIABLE} and {KEY_VARIABLE} to the {SMOKE_MTLS_CN} certificate and key"
+            f"no {role} client certificate (subject CN={common_name}): set {DIRECTORY_VARIABLE} to a directory "
+            f"holding {role}.pem and {role}.key issued by the client CA"
         )
-    return ClientCertificate(Path(certificate_path), Path(key_path))
+    return ClientCertificate(f"CN={common_name}", certificate, key)

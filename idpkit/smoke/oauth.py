@@ -455,3 +455,40 @@ def client_credentials(
 def unverified_header(token: str) -> dict[str, Any]:
     header: dict[str, Any] = jwt.get_unverified_header(token)
     return header
+
+
+def device_grant(
+    agent: UserAgent, endpoints: Endpoints, client_id: str, scope: str, *, verify: str | bool
+) -> requests.Response:
+    """Device authorization grant (RFC 8628) approved by `agent`'s user: the token response of the first poll."""
+    pkce = Pkce.generate()  # the pkce-enforcer policy covers the device authorization request too
+    started = post_form(
+        endpoints.device_authorization, {"client_id": client_id, "scope": scope} | pkce.authorization_params,
+        verify=verify,
+    )  # fmt: skip
+    if started.status_code != 200:
+        raise RuntimeError(f"{endpoints.device_authorization}: {client_id} refused ({started.status_code})")
+    device = started.json()
+    approval = agent.open(device["verification_uri_complete"])
+    if approval.status != 200:
+        raise RuntimeError(f"{device['verification_uri']}: approval ended with {approval.status}")
+    data = {"grant_type": DEVICE_CODE_GRANT, "client_id": client_id, "device_code": device["device_code"],
+            "code_verifier": pkce.verifier}  # fmt: skip
+    return post_form(endpoints.token, data, verify=verify)
+
+
+def bearer_assertion(
+    key: ClientKey, issuer: str, subject: str, audience: str, *, claims: Mapping[str, Any] | None = None
+) -> str:
+    """A JWT bearer grant assertion (RFC 7523 §2.1) from `issuer` about `subject`, signed with `key`."""
+    now = int(time.time())
+    payload = {"iss": issuer, "sub": subject, "aud": audience, "iat": now, "exp": now + 60, "jti": str(uuid.uuid4())}
+    return jwt.encode(payload | dict(claims or {}), key.private_key, algorithm=key.algorithm, headers={"kid": key.kid})
+
+
+def jwt_bearer_grant(
+    endpoints: Endpoints, client: Client, assertion: str, scope: str, *, verify: str | bool
+) -> requests.Response:
+    """Exchange an assertion for tokens, the client authenticating itself (private_key_jwt)."""
+    data = {"grant_type": JWT_BEARER_GRANT, "assertion": assertion, "scope": scope}
+    return post_form(endpoints.token, data | client.authentication(endpoints.issuer), verify=verify)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from idpkit import paths
 from idpkit.errors import ExitCode, IdpkitError
@@ -58,3 +61,24 @@ def run_suite(
     if completed.returncode == _PYTEST_USAGE:
         raise IdpkitError("pytest refused the arguments given to `idpkit smoke`", exit_code=ExitCode.USAGE)
     return SmokeRun(completed.returncode, junit_path, results_path)
+
+
+def collect_catalog(stack: str) -> dict[str, Any]:
+    """Every check of the suite with its metadata, claims and tests, collected (not run).
+
+    pytest is called directly rather than through `run_suite`, which would replace the stack's
+    JUnit file and results of the last real run.
+    """
+    with tempfile.TemporaryDirectory(prefix="idpkit-catalog-") as scratch:
+        target = Path(scratch) / "catalog.json"
+        completed = subprocess.run(
+            [sys.executable, "-m", "pytest", str(suite_directory()), "--stack", stack, "--collect-only", "-q",
+             f"--catalog={target}", "-p", "no:cacheprovider"],
+            capture_output=True, text=True, check=False, timeout=120,
+        )  # fmt: skip
+        if completed.returncode != 0 or not target.exists():
+            raise IdpkitError(
+                f"cannot list the smoke checks (pytest exited {completed.returncode}):\n{completed.stdout[-2000:]}"
+            )
+        catalog: dict[str, Any] = json.loads(target.read_text())
+    return catalog

@@ -9,8 +9,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from idpkit.constants.keycloak import MINIMUM_JAVA_MAJOR
 from idpkit.errors import IdpkitError
-from idpkit.keycloak_server.release import MINIMUM_JAVA_MAJOR
 
 _VERSION_PATTERN = re.compile(r'version "(\d+)(?:\.(\d+))?')
 

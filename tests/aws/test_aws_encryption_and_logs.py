@@ -143,16 +143,49 @@ def test_prod_logs_locked_in_compliance_mode_for_six_years(stack: str, lock: Res
     assert retention["days"] >= HIPAA_RETENTION_DAYS, f"{describe(lock)}: HIPAA 164.316(b)(2) needs six years"
 
 
+def is_access_log_bucket(bucket: Resource) -> bool:
+    return "-logs-access-" in bucket.name
+
+
 @pytest.mark.parametrize("stack", stack_params())
-def test_both_log_buckets_are_locked(stack: str) -> None:
+def test_audit_and_alb_log_buckets_are_locked(stack: str) -> None:
     graph = graphs()[stack]
     locked = {
         lock.inputs["bucket"]
         for lock in graph.of_type("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration")
     }
-    log_buckets = {b.name for b in graph.of_type(BUCKET) if "-logs-" in b.name}
+    log_buckets = {b.name for b in graph.of_type(BUCKET) if "-logs-" in b.name and not is_access_log_bucket(b)}
     assert log_buckets and log_buckets == locked, f"{stack}: Object Lock on {locked}, log buckets {log_buckets}"
     assert all(b.inputs["objectLockEnabled"] for b in graph.of_type(BUCKET) if b.name in log_buckets)
+
+
+@pytest.mark.parametrize(("stack", "bucket"), params(BUCKET, where=is_access_log_bucket))
+def test_access_log_bucket_receives_the_audit_bucket_logs_and_keeps_them(stack: str, bucket: Resource) -> None:
+    """S3 server access logging refuses SSE-KMS and a default Object Lock retention: SSE-S3, and nobody deletes."""
+    graph = graphs()[stack]
+    (logging,) = graph.of_type("aws:s3/bucketLogging:BucketLogging")
+    assert logging.inputs["targetBucket"] == bucket.id and "-logs-audit-" in logging.inputs["bucket"], (
+        f"{describe(bucket)}: must receive the audit bucket's server access logs"
+    )
+    (sse,) = related(
+        graph,
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "bucket",
+        bucket.name,
+    )
+    assert sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
+    (bucket_policy,) = related(graph, "aws:s3/bucketPolicy:BucketPolicy", "bucket", bucket.name)
+    deny = statements(bucket_policy)["NobodyDeletesAccessLogs"]
+    assert (deny["Effect"], deny["Principal"], sorted(deny["Action"])) == (
+        "Deny",
+        "*",
+        ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+    ), f"{describe(bucket)}: no principal may delete an access log object or version"
+    delivery = statements(bucket_policy)["S3ServerAccessLogDelivery"]
+    (audit,) = [b for b in graph.of_type(BUCKET) if "-logs-audit-" in b.name]
+    assert delivery["Condition"]["ArnEquals"] == {"aws:SourceArn": audit.outputs["arn"]}, (
+        f"{describe(bucket)}: only the audit bucket's logging may deliver here"
+    )
 
 
 @pytest.mark.parametrize(("stack", "group"), params("aws:cloudwatch/logGroup:LogGroup"))

@@ -283,8 +283,9 @@ def is_host_policy(resource: Resource) -> bool:
 
 
 def host_policy(stack: str) -> Resource:
-    (found,) = [r for r in graphs()[stack].of_type("aws:iam/rolePolicy:RolePolicy") if is_host_policy(r)]
-    return found
+    found: list[Resource] = [r for r in graphs()[stack].of_type("aws:iam/rolePolicy:RolePolicy") if is_host_policy(r)]
+    (policy_resource,) = found
+    return policy_resource
 
 
 @pytest.mark.parametrize(("stack", "role_policy"), params("aws:iam/rolePolicy:RolePolicy", where=is_host_policy))
@@ -314,7 +315,13 @@ def test_patch_manager_baseline_and_window(stack: str) -> None:
 
 @pytest.mark.parametrize("stack", stack_params())
 def test_session_manager_policy_attached(stack: str) -> None:
-    attachments = graphs()[stack].of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    graph = graphs()[stack]
+    (host_role,) = [r for r in graph.of_type("aws:iam/role:Role") if r.name.endswith("-hosts-role")]
+    attachments = [
+        a
+        for a in graph.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if a.inputs["role"] == host_role.outputs["name"]
+    ]
     assert [a.inputs["policyArn"] for a in attachments] == ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"], (
         f"{stack}: the host role gets SSM core and no other managed policy"
     )

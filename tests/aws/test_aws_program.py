@@ -9,8 +9,10 @@ import pytest
 from aws_stack_graphs import graphs, stack_params
 
 from idpkit.aws_graph import StackGraph, capture
-from idpkit.constants.aws import GATEWAY_ENDPOINT_SERVICES, HOST_API_ENDPOINT_SERVICES
+from idpkit.constants.aws import DEFAULT_M2M_PORT, GATEWAY_ENDPOINT_SERVICES, HOST_API_ENDPOINT_SERVICES
 from idpkit.outputs import ADMIN_CA_CERTIFICATE_OUTPUT, REQUIRED_KEYS, SECRETS_MANAGER_ARN_PREFIX, StackOutputs
+from idpkit.policy import RULES, run_rules
+from idpkit.review.aws_settings import stack_resources
 
 BAD_CONFIGS: dict[str, tuple[str, dict[str, Any], str]] = {
     "bad-integer": ("dev", {"idpkit:minInstances": "two"}, "idpkit:minInstances"),
@@ -22,7 +24,21 @@ BAD_CONFIGS: dict[str, tuple[str, dict[str, Any], str]] = {
     "bad-az": ("dev", {"idpkit:availabilityZones": ["us-east-2a"]}, "idpkit:availabilityZones"),
     # realm-config owns the realm's name: a stack file naming one (even its own) is refused.
     "realm-in-stack-file": ("dev", {"idpkit:realm": "healthcare"}, "idpkit:realm"),
+    # Partner networks of the machine listener: public IPv4 networks only, each once, at most 10.
+    **{
+        f"partner-{case}": ("dev", {"idpkit:m2mAllowedCidrs": cidrs}, "idpkit:m2mAllowedCidrs")
+        for case, cidrs in {
+            "host-bits": ["52.94.0.1/22"],
+            "private": ["10.20.0.0/16"],
+            "anywhere": ["0.0.0.0/0"],
+            "ipv6": ["2600:1f18::/36"],
+            "not-a-cidr": ["partner-a"],
+            "duplicate": ["52.94.0.0/22", "52.94.0.0/22"],
+            "too-many": [f"52.{n}.0.0/16" for n in range(11)],
+        }.items()
+    },
 }
+PARTNER_NETWORKS = ["52.94.0.0/22", "3.248.0.0/16"]
 NEW_REGION = {
     "aws:region": "ca-west-1",
     "idpkit:availabilityZones": ["ca-west-1a", "ca-west-1b"],
@@ -44,6 +60,7 @@ def variants() -> dict[str, StackGraph]:
     runs = {case: (stack, overrides) for case, (stack, overrides, _) in BAD_CONFIGS.items()}
     runs["new-region"] = ("staging", NEW_REGION)
     runs["existing-vpc"] = ("staging", EXISTING_VPC)
+    runs["partner-networks"] = ("prod", {"idpkit:m2mAllowedCidrs": PARTNER_NETWORKS})
     with ThreadPoolExecutor(max_workers=len(runs)) as pool:
         futures = {case: pool.submit(capture, stack, overrides) for case, (stack, overrides) in runs.items()}
     return {case: future.result() for case, future in futures.items()}
@@ -79,6 +96,28 @@ def test_existing_vpc_creates_no_network(variants: dict[str, StackGraph]) -> Non
     assert group.inputs["vpcZoneIdentifiers"] == EXISTING_VPC["idpkit:privateSubnetIds"]
     expected = len(HOST_API_ENDPOINT_SERVICES) + len(GATEWAY_ENDPOINT_SERVICES)
     assert len(graph.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")) == expected, "endpoints are still created"
+
+
+def test_partner_networks_alone_reach_the_machine_listener(variants: dict[str, StackGraph]) -> None:
+    graph = variants["partner-networks"]
+    assert graph.error is None, graph.error
+    port = DEFAULT_M2M_PORT
+    world = [
+        (r.inputs["fromPort"], r.inputs["cidrIpv4"])
+        for r in graph.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if r.inputs.get("cidrIpv4")
+    ]
+    assert sorted(world) == sorted([(80, "0.0.0.0/0"), (443, "0.0.0.0/0"), *((port, c) for c in PARTNER_NETWORKS)]), (
+        f"the load balancer must admit the M2M port from {PARTNER_NETWORKS} only, the browser ports from anywhere"
+    )
+    (public_acl,) = [a for a in graph.of_type("aws:ec2/networkAcl:NetworkAcl") if a.inputs["tags"]["tier"] == "public"]
+    m2m_entries = sorted(e["cidrBlock"] for e in public_acl.inputs["ingress"] if e["fromPort"] == port)
+    assert m2m_entries == sorted(PARTNER_NETWORKS), f"the public ACL admits the M2M port from {m2m_entries}"
+
+
+def test_partner_networks_stack_passes_every_rule(variants: dict[str, StackGraph]) -> None:
+    violations = run_rules(stack_resources(variants["partner-networks"]), "prod", RULES)
+    assert not violations, [v.message for v in violations]
 
 
 @pytest.mark.parametrize("stack", stack_params())

@@ -21,11 +21,12 @@ from components.kms import ADMIN_ACTIONS
 from idpkit.aws_config import host_wheelhouse_path, missing_host_wheelhouse
 from idpkit.aws_graph import Resource, StackGraph
 from idpkit.constants.keycloak import KEYCLOAK_HTTPS_PORT
+from idpkit.constants.monitoring import ROTATION_FAILURE_MARKER
 from idpkit.host import render
 from idpkit.host.config import parse_host_config
 from idpkit.host.layout import AWS_HOST
 from idpkit.host.user_data import decode_user_data, embedded_host_config
-from idpkit.host.wheelhouse import HOST_EXCLUDED, REQUIREMENTS_FILE, host_requirements
+from idpkit.host.wheelhouse import HOST_EXCLUDED, LOCK_FILE, PLATFORMS, REQUIREMENTS_FILE, host_requirements, read_lock
 from idpkit.outputs import OUTPUTS_FILE_ENV, REQUIRED_KEYS, load_outputs
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -51,8 +52,9 @@ def is_signing_key(resource: Resource) -> bool:
 
 
 def statements(document: dict[str, Any], sid: str) -> dict[str, Any]:
-    (found,) = [s for s in document["Statement"] if s.get("Sid") == sid]
-    return found
+    found: list[dict[str, Any]] = [s for s in document["Statement"] if s.get("Sid") == sid]
+    (statement,) = found
+    return statement
 
 
 def rotation_role(stack: str) -> Resource:
@@ -66,7 +68,7 @@ def send_command(stack: str) -> dict[str, Any]:
 
 
 def command_environment(stack: str) -> tuple[dict[str, str], list[str]]:
-    (line,) = send_command(stack)["Parameters"]["commands"]
+    line, _report_failure = send_command(stack)["Parameters"]["commands"]
     words = shlex.split(line)
     count = next(i for i, word in enumerate(words) if "=" not in word)
     return dict(word.split("=", 1) for word in words[:count]), words[count:]
@@ -168,18 +170,16 @@ def test_signing_key_has_no_other_allow_statement(stack: str, key: Resource) -> 
 
 
 @pytest.mark.parametrize(("stack", "trail"), params(TRAIL, stacks=("staging", "prod")))
-def test_trail_records_read_and_write_management_events(stack: str, trail: Resource) -> None:
-    selectors = trail.inputs.get("eventSelectors") or []
-    assert selectors and all(
-        s.get("readWriteType") == "All" and s.get("includeManagementEvents") is True for s in selectors
-    ), f"{describe(trail)}: management events, reads included (kms:Decrypt is a read), must be recorded"
-
-
-@pytest.mark.parametrize(("stack", "trail"), params(TRAIL, stacks=("staging", "prod")))
-def test_trail_does_not_exclude_kms_events(stack: str, trail: Resource) -> None:
-    excluded = [e for s in trail.inputs.get("eventSelectors") or [] for e in s.get("excludeManagementEventSources", [])]
-    assert "kms.amazonaws.com" not in excluded and not trail.inputs.get("advancedEventSelectors"), (
-        f"{describe(trail)}: KMS events must not be excluded (every use of the signing key is audited)"
+def test_trail_records_every_management_event_kms_included(stack: str, trail: Resource) -> None:
+    """kms:Decrypt is a read management event: a selector limited to writes or excluding KMS would lose it."""
+    assert not trail.inputs.get("eventSelectors"), f"{describe(trail)}: advanced selectors only"
+    management = [
+        s["fieldSelectors"]
+        for s in trail.inputs["advancedEventSelectors"]
+        if {"field": "eventCategory", "equals": ["Management"]} in s["fieldSelectors"]
+    ]
+    assert management == [[{"field": "eventCategory", "equals": ["Management"]}]], (
+        f"{describe(trail)}: one selector with every management event, reads and KMS included, nothing excluded"
     )
 
 
@@ -244,6 +244,31 @@ def test_scheduled_command_uses_the_stack_key_store_role_and_host_outputs(stack:
         "IDPKIT_KEY_STORE": graph.outputs["signing_keys_secret_arn"],
         "IDPKIT_KEYS_ROLE_ARN": graph.outputs["signing_keys_rotation_role_arn"],
     }, f"{stack}: the scheduled command's environment must name the host outputs, key store and rotation role"
+
+
+@pytest.mark.parametrize("stack", stack_params())
+@pytest.mark.parametrize(("first_line", "status"), [("true", 0), ("sh -c 'exit 7'", 7), ("/nonexistent/idpkit", 127)])
+def test_a_failed_rotation_leaves_the_marker_and_keeps_its_exit_status(
+    stack: str, first_line: str, status: int
+) -> None:
+    """The scheduled script's second line, run by bash after a first line that succeeds or fails as the rotation
+    could: the alarm's metric filter counts the marker, Run Command keeps the exit status."""
+    _, report = send_command(stack)["Parameters"]["commands"]
+    completed = subprocess.run(["bash", "-c", f"{first_line}\n{report}\n"], capture_output=True, text=True, check=False)
+    assert completed.returncode == status, f"{stack}: the script must exit {status}, like its first line"
+    assert (ROTATION_FAILURE_MARKER in completed.stderr) is (status != 0), (
+        f"{stack}: stderr {completed.stderr!r}: the marker must appear exactly when the rotation failed"
+    )
+
+
+@pytest.mark.parametrize("stack", stack_params())
+def test_scheduled_command_output_is_logged_to_the_run_command_group(stack: str) -> None:
+    graph = graphs()[stack]
+    (group,) = [g for g in graph.of_type("aws:cloudwatch/logGroup:LogGroup") if g.name.endswith("-logs-run-command")]
+    assert send_command(stack)["CloudWatchOutputConfig"] == {
+        "CloudWatchLogGroupName": group.inputs["name"],
+        "CloudWatchOutputEnabled": True,
+    }, f"{stack}: the rotation's output must be logged to {group.inputs['name']}"
 
 
 @pytest.mark.parametrize("stack", stack_params())
@@ -324,11 +349,14 @@ def test_missing_wheelhouse_is_announced(stack: str) -> None:
 # --- the host wheelhouse's contents -----------------------------------------------------------------------
 
 
-def test_host_requirements_leave_out_only_the_deploy_machine_dependencies() -> None:
-    names = {re.split(r"[\[<>=!~;\s]", line, maxsplit=1)[0].lower() for line in host_requirements()}
-    assert not names & HOST_EXCLUDED and {"boto3", "click", "cryptography", "python-keycloak"} <= names, (
+@pytest.mark.parametrize("architecture", sorted(PLATFORMS))
+def test_host_requirements_leave_out_only_the_deploy_machine_dependencies(architecture: str) -> None:
+    pinned = host_requirements(read_lock(PROJECT / LOCK_FILE), architecture)
+    names = {package.name.lower() for package in pinned}
+    assert not names & HOST_EXCLUDED and {"boto3", "click", "cryptography", "python-keycloak", "pg8000"} <= names, (
         f"host requirements {sorted(names)}: every runtime dependency of `idpkit keys` but {sorted(HOST_EXCLUDED)}"
     )
+    assert all(package.hashes for package in pinned), f"{architecture}: every host package is pinned with hashes"
 
 
 def test_keys_rotate_runs_without_the_deploy_machine_dependencies() -> None:

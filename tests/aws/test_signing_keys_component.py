@@ -17,6 +17,8 @@ ACCOUNT = "111122223333"
 REGION = "us-east-1"
 SIGNING_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 HOST_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/idpkit-prod-hosts-role"
+VPC_ID = "vpc-0123456789abcdef0"
+COMMAND_LOG_GROUP = "/idpkit/prod/run-command"
 TAG_KEY, TAG_VALUE = "idpkit:role", "keycloak"
 
 
@@ -41,15 +43,16 @@ class Mocks(pulumi.runtime.Mocks):
 pulumi.runtime.set_mocks(Mocks(), project="idpkit", stack="prod", preview=False)
 
 from components.signing_keys import (  # noqa: E402 - the mocks must be set before the component is imported
-    OUTPUTS_FILE_ENV,
     SECRET_DATA_ACTIONS,
     SEND_COMMAND_TARGET,
     SESSION_NAME,
     SigningKeys,
     SigningKeysArgs,
     rotation_role_name,
+    schedule_group_arn,
 )
 from idpkit.cli.keys import keys  # noqa: E402
+from idpkit.outputs import OUTPUTS_FILE_ENV  # noqa: E402
 
 # pulumi.runtime.test is untyped; typed once here so every test keeps its signature.
 pulumi_test: Callable[[Callable[[], pulumi.Output[None]]], Callable[[], None]] = pulumi.runtime.test
@@ -60,8 +63,10 @@ ARGS = SigningKeysArgs(
     region=REGION,
     signing_key_arn=SIGNING_KEY_ARN,
     host_role_arn=HOST_ROLE_ARN,
+    vpc_id=VPC_ID,
     instance_tag_key=TAG_KEY,
     instance_tag_value=TAG_VALUE,
+    command_log_group=COMMAND_LOG_GROUP,
 )
 component = SigningKeys("idpkit-prod-signing", ARGS)
 
@@ -171,28 +176,46 @@ def test_rotation_policy_grants_no_wildcard_actions() -> pulumi.Output[None]:
 
 
 @pulumi_test
-def test_scheduler_assumes_the_rotation_role_only_for_this_account() -> pulumi.Output[None]:
+def test_scheduler_assumes_the_rotation_role_only_for_this_stacks_schedule_group() -> pulumi.Output[None]:
     def check(values: list[Any]) -> None:
-        urn, document = values
+        urn, document, group_name = values
         trust = statement(document, "SchedulerSendsTheCommand")
-        assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}, (
-            f"{urn}: scheduler.amazonaws.com must be bound to account {ACCOUNT} (confused deputy)"
-        )
+        expected_group = schedule_group_arn(REGION, ACCOUNT, "idpkit-prod-signing")
+        assert trust["Condition"] == {
+            "StringEquals": {"aws:SourceAccount": ACCOUNT},
+            "ArnEquals": {"aws:SourceArn": expected_group},
+        }, f"{urn}: scheduler.amazonaws.com must be bound to this stack's schedule group (confused deputy)"
+        assert expected_group.endswith(f"/{group_name}"), f"{urn}: the schedule group is {group_name}"
 
-    return pulumi.Output.all(component.rotation_role.urn, component.rotation_role.assume_role_policy).apply(check)
+    return pulumi.Output.all(
+        component.rotation_role.urn, component.rotation_role.assume_role_policy, component.schedule_group.name
+    ).apply(check)
 
 
 @pulumi_test
-def test_hosts_assume_the_rotation_role_under_the_audited_session_name() -> pulumi.Output[None]:
+def test_hosts_assume_the_rotation_role_only_with_credentials_delivered_in_the_stack_vpc() -> pulumi.Output[None]:
     def check(values: list[Any]) -> None:
         urn, document = values
         trust = statement(document, "HostRunsTheRotation")
         assert (trust["Principal"], trust["Condition"]) == (
             {"AWS": HOST_ROLE_ARN},
-            {"StringEquals": {"sts:RoleSessionName": SESSION_NAME}},
-        ), f"{urn}: only the host role may assume the rotation role, as session {SESSION_NAME}"
+            {"StringEquals": {"aws:Ec2InstanceSourceVPC": VPC_ID, "sts:RoleSessionName": SESSION_NAME}},
+        ), f"{urn}: the host role may assume the rotation role only from an instance in {VPC_ID}"
 
     return pulumi.Output.all(component.rotation_role.urn, component.rotation_role.assume_role_policy).apply(check)
+
+
+@pulumi_test
+def test_scheduled_command_output_goes_to_the_run_command_log_group() -> pulumi.Output[None]:
+    def check(values: list[Any]) -> None:
+        urn, command, group = values
+        assert command["CloudWatchOutputConfig"] == {
+            "CloudWatchLogGroupName": COMMAND_LOG_GROUP,
+            "CloudWatchOutputEnabled": True,
+        }, f"{urn}: the rotation's output must be logged to {COMMAND_LOG_GROUP}"
+        assert group, f"{urn}: the schedule must run in its own schedule group"
+
+    return pulumi.Output.all(component.schedule.urn, send_command(), component.schedule.group_name).apply(check)
 
 
 @pulumi_test
@@ -232,7 +255,7 @@ def split_command(line: str) -> tuple[dict[str, str], list[str]]:
 def test_scheduled_command_is_a_valid_idpkit_keys_rotate_auto_invocation() -> pulumi.Output[None]:
     def check(values: list[Any]) -> None:
         urn, command, secret_arn, role_arn = values
-        (line,) = command["Parameters"]["commands"]
+        line, _report = command["Parameters"]["commands"]
         environment, argv = split_command(line)
         # The real option parser, with the command's environment: --key-store and --assume-role come from
         # IDPKIT_KEY_STORE / IDPKIT_KEYS_ROLE_ARN.
@@ -252,7 +275,7 @@ def test_scheduled_command_is_a_valid_idpkit_keys_rotate_auto_invocation() -> pu
 def test_scheduled_command_reads_the_hosts_outputs_file() -> pulumi.Output[None]:
     def check(values: list[Any]) -> None:
         urn, command = values
-        (line,) = command["Parameters"]["commands"]
+        line, _report = command["Parameters"]["commands"]
         environment, _ = split_command(line)
         assert environment.get(OUTPUTS_FILE_ENV) == "/etc/idpkit/outputs.json", (
             f"{urn}: the command must set {OUTPUTS_FILE_ENV} to the outputs file the host's user data writes"

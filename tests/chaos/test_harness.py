@@ -95,7 +95,7 @@ def test_requests_count_in_the_window_they_ended_in() -> None:
 def test_the_health_check_is_the_programs_target_group() -> None:
     pytest.importorskip("pulumi")
     from idpkit.aws_graph import capture  # noqa: PLC0415
-    from idpkit.rehearsal.run import Rehearsal  # noqa: PLC0415
+    from idpkit.rehearsal.state import Rehearsal  # noqa: PLC0415
 
     run = Rehearsal.__new__(Rehearsal)
     run.graph = capture("staging")

@@ -12,8 +12,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from idpkit.constants.monitoring import SECRET_ROTATION_TAG
 from idpkit.policy import StackResource
 from idpkit.policy import resource_types as t
+from tests.policy.compliant_monitoring import LB_SUFFIX, data_event_selectors, log_group_arn, monitoring_resources
 
 ACCOUNT = "111122223333"
 KEY_ARN = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/0b1c2d3e-data"
@@ -22,6 +24,7 @@ TRUST_STORE_ARN = f"arn:aws:elasticloadbalancing:us-east-1:{ACCOUNT}:truststore/
 AUDIT_BUCKET = "idpkit-prod-audit"
 ALB_LOG_BUCKET = "idpkit-prod-alb-logs"
 ARTIFACT_BUCKET = "idpkit-prod-artifacts"
+ACCESS_LOG_BUCKET = "idpkit-prod-access-logs"
 PQ_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
 FIPS_PQ_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-PQ-2025-09"
 
@@ -47,8 +50,9 @@ def tls_only_policy(bucket: str) -> str:
 
 
 def _bucket_with_settings(name: str, bucket: str, sse: dict[str, Any], retention: dict[str, Any]) -> Stack:
+    props = {"bucket": bucket, "objectLockEnabled": True, "arn": f"arn:aws:s3:::{bucket}"}
     return {
-        name: StackResource(t.BUCKETS[0], name, {"bucket": bucket, "objectLockEnabled": True}, id=bucket),
+        name: StackResource(t.BUCKETS[0], name, props, id=bucket),
         f"{name}-sse": StackResource(
             t.BUCKET_SSE[0], f"{name}-sse", {"bucket": bucket, "rules": [{"applyServerSideEncryptionByDefault": sse}]}
         ),
@@ -116,6 +120,8 @@ def compliant_stack() -> Stack:
                 "deletionProtection": True,
                 "backupRetentionPeriod": 14,
                 "parameterGroupName": "idpkit-prod-pg17",
+                "monitoringInterval": 60,
+                "monitoringRoleArn": f"arn:aws:iam::{ACCOUNT}:role/monitoring-role",
             },
         ),
         StackResource(
@@ -144,6 +150,7 @@ def compliant_stack() -> Stack:
                 "dropInvalidHeaderFields": True,
                 "accessLogs": {"bucket": ALB_LOG_BUCKET, "enabled": True, "prefix": "alb"},
                 "arn": LB_ARN,
+                "arnSuffix": LB_SUFFIX,
             },
             id=LB_ARN,
         ),
@@ -184,7 +191,11 @@ def compliant_stack() -> Stack:
         ),
         StackResource(t.WAF_ASSOCIATION, "waf", {"resourceArn": LB_ARN, "webAclArn": "acl"}),
         StackResource(t.LOG_GROUP, "keycloak-logs", {"kmsKeyId": KEY_ARN, "retentionInDays": 2192}),
-        StackResource(t.SECRETS_MANAGER_ENTRY, "bootstrap-admin", {"kmsKeyId": KEY_ARN}),
+        StackResource(
+            t.SECRETS_MANAGER_ENTRY,
+            "bootstrap-admin",
+            {"kmsKeyId": KEY_ARN, "tags": {SECRET_ROTATION_TAG: "procedure:runbooks/break-glass-admin-access.md"}},
+        ),
         StackResource(
             t.TRAIL,
             "trail",
@@ -193,8 +204,17 @@ def compliant_stack() -> Stack:
                 "isMultiRegionTrail": True,
                 "enableLogFileValidation": True,
                 "kmsKeyId": KEY_ARN,
+                "cloudWatchLogsGroupArn": f"{log_group_arn('/idpkit/prod/cloudtrail')}:*",
+                "cloudWatchLogsRoleArn": f"arn:aws:iam::{ACCOUNT}:role/trail-delivery",
+                "advancedEventSelectors": data_event_selectors(
+                    f"arn:aws:s3:::{AUDIT_BUCKET}", f"arn:aws:s3:::{ARTIFACT_BUCKET}"
+                ),
             },
         ),
+        StackResource(
+            t.BUCKET_LOGGING[0], "audit-access-logging", {"bucket": AUDIT_BUCKET, "targetBucket": ACCESS_LOG_BUCKET}
+        ),
+        *monitoring_resources(KEY_ARN),
     ]
     stack = {resource.name: resource for resource in resources}
     stack |= _bucket_with_settings(
@@ -213,7 +233,30 @@ def compliant_stack() -> Stack:
     stack["keycloak-archive"] = StackResource(
         t.BUCKET_OBJECTS[0], "keycloak-archive", {"bucket": ARTIFACT_BUCKET, "key": "keycloak/keycloak.tar.gz"}
     )
-    return stack
+    # S3 server access logs: SSE-S3 and no Object Lock (S3 refuses both); nobody may delete them instead.
+    access_logs = _bucket_with_settings("access-logs", ACCESS_LOG_BUCKET, {"sseAlgorithm": "AES256"}, {})
+    del access_logs["access-logs-lock"]
+    access_logs["access-logs-policy"] = StackResource(
+        t.BUCKET_POLICY[0],
+        "access-logs-policy",
+        {"bucket": ACCESS_LOG_BUCKET, "policy": deny_deletion_policy(ACCESS_LOG_BUCKET)},
+    )
+    return stack | access_logs
+
+
+def deny_deletion_policy(bucket: str) -> str:
+    """The TLS-only policy plus a statement that no principal deletes an object or a version."""
+    document = json.loads(tls_only_policy(bucket))
+    document["Statement"].append(
+        {
+            "Sid": "NobodyDeletes",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+            "Resource": f"arn:aws:s3:::{bucket}/*",
+        }
+    )
+    return json.dumps(document)
 
 
 def edited(name: str, edit: Callable[[dict[str, Any]], None]) -> Stack:

@@ -8,6 +8,7 @@ import pytest
 
 from idpkit.policy import RULES, Rule, StackResource, Violation, run_rules
 from idpkit.policy import resource_types as t
+from tests.policy import monitoring_cases
 from tests.policy.compliant_stack import (
     ARTIFACT_BUCKET,
     KEY_ARN,
@@ -375,6 +376,12 @@ FAILING = [
         setting("alb-logs-lock", "rule", value={}),
         resource="alb-logs",
     ),
+]
+
+
+PASSING += [Case(rule_id, name, stack) for rule_id, name, stack in monitoring_cases.PASSING]
+FAILING += [
+    Case(rule_id, name, stack, resource=resource) for rule_id, name, stack, resource in monitoring_cases.FAILING
 ]
 
 

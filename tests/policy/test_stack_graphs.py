@@ -18,6 +18,7 @@ import pytest
 
 from idpkit.aws_graph import Resource, StackGraph, capture_all
 from idpkit.policy import RULES, Rule, StackResource, run_rules
+from idpkit.review.aws_settings import stack_resources as policy_resources
 
 STACKS = ("dev", "staging", "prod")
 RULES_BY_ID = {rule.metadata.id: rule for rule in RULES}
@@ -33,8 +34,8 @@ def graphs() -> dict[str, StackGraph]:
 
 
 def stack_resources(resources: tuple[Resource, ...]) -> list[StackResource]:
-    """Cloud resources as the policy runner takes them: type, name, inputs and the id AWS would assign."""
-    return [StackResource(r.type, r.name, r.inputs, r.id) for r in resources if r.custom]
+    """Cloud resources as the policy runner takes them (the review's own conversion)."""
+    return policy_resources(replace(graphs()["prod"], resources=resources))
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -171,6 +172,95 @@ BREAKAGES: list[Any] = [
         ),
         "-logs-audit-bucket",
         id="audit-bucket-object-lock",
+    ),
+]
+
+
+BREAKAGES += [
+    pytest.param("AWS-VPC-002", _without(_type("aws:ec2/flowLog:FlowLog")), "-net-vpc", id="no-flow-log"),
+    pytest.param(
+        "AWS-VPC-004",
+        _without(_type("aws:ec2/defaultNetworkAcl:DefaultNetworkAcl")),
+        "-net-vpc",
+        id="default-acl-unmanaged",
+    ),
+    pytest.param(
+        "AWS-VPC-004",
+        _with_inputs(_named("aws:ec2/networkAcl:NetworkAcl", "-private-acl"), subnetIds=[]),
+        "-net-vpc",
+        id="subnets-on-the-default-acl",
+    ),
+    pytest.param(
+        "AWS-TRAIL-004",
+        _with_inputs(
+            _type("aws:cloudtrail/trail:Trail"),
+            advancedEventSelectors=[{"fieldSelectors": [{"field": "eventCategory", "equals": ["Management"]}]}],
+        ),
+        "-audit-trail",
+        id="no-data-events",
+    ),
+    pytest.param(
+        "AWS-MON-001",
+        _without(_named("aws:cloudwatch/logMetricFilter:LogMetricFilter", "-root-account-use")),
+        "-audit-trail",
+        id="no-root-use-filter",
+    ),
+    pytest.param(
+        "AWS-MON-002",
+        _with_inputs(_type("aws:sns/topic:Topic"), kmsMasterKeyId=None),
+        "-monitoring-keycloak-5xx",
+        id="unencrypted-alarm-topic",
+    ),
+    pytest.param(
+        "AWS-MON-004",
+        _without(_named("aws:cloudwatch/metricAlarm:MetricAlarm", "-unhealthy-targets-browser")),
+        "-lb-web",
+        id="no-unhealthy-alarm",
+    ),
+    pytest.param(
+        "AWS-MON-004",
+        _with_inputs(
+            _named("aws:cloudwatch/metricAlarm:MetricAlarm", "-unhealthy-targets-browser"),
+            dimensions={"TargetGroup": "targetgroup/other/1"},
+        ),
+        "-lb-web",
+        id="unhealthy-alarm-on-another-group",
+    ),
+    pytest.param(
+        "AWS-MON-005",
+        _without(_named("aws:cloudwatch/logMetricFilter:LogMetricFilter", "-keycloak-login-failures")),
+        "-logs-events",
+        id="no-login-failure-filter",
+    ),
+    pytest.param(
+        "AWS-MON-006",
+        _without(_named("aws:cloudwatch/metricAlarm:MetricAlarm", "-rotation-schedule-dropped")),
+        "-signing-rotation",
+        id="no-dropped-invocation-alarm",
+    ),
+    pytest.param(
+        "AWS-S3-006",
+        _without(_type("aws:s3/bucketLogging:BucketLogging")),
+        "-logs-audit-bucket",
+        id="audit-bucket-access-logging",
+    ),
+    pytest.param(
+        "AWS-SSM-001",
+        _without(_type("aws:ssm/document:Document")),
+        "-hosts-lt",
+        id="no-session-preferences",
+    ),
+    pytest.param(
+        "AWS-RDS-006",
+        _without(_named("aws:iam/role:Role", "-database-monitoring")),
+        "-database-postgres",
+        id="no-monitoring-role",
+    ),
+    pytest.param(
+        "AWS-SM-002",
+        _without(_type("aws:scheduler/schedule:Schedule")),
+        "-signing-store",
+        id="scheduled-secret-without-schedule",
     ),
 ]
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import pytest
 
 from idpkit.policy import RULES, run_rules
-from idpkit.policy.runner import StackResource
+from idpkit.review.aws_settings import stack_resources
 from idpkit.review.collect import AWS_ENVIRONMENTS, aws_evaluations, aws_graphs
 
 
 @pytest.mark.parametrize("stack", AWS_ENVIRONMENTS)
 def test_recording_reads_leaves_the_violations_unchanged(stack: str) -> None:
-    resources = [StackResource(r.type, r.name, r.inputs, r.id) for r in aws_graphs()[stack].resources if r.custom]
-    plain = run_rules(resources, stack, RULES)
+    plain = run_rules(stack_resources(aws_graphs()[stack]), stack, RULES)
     recorded = [violation for violation, _resource in aws_evaluations()[stack].violations]
     assert sorted(map(repr, recorded)) == sorted(map(repr, plain))
 

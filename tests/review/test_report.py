@@ -1,8 +1,9 @@
-"""`idpkit review` end to end: verdict and exit code, exceptions, smoke results, the HTML in a browser."""
+"""`idpkit review` end to end: honest verdicts and exit codes, exceptions, smoke results, the HTML in a browser."""
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import shutil
 import struct
@@ -17,9 +18,11 @@ from click.testing import CliRunner
 from idpkit.cli.review import review as review_command
 from idpkit.review import collect as collect_module
 from idpkit.review import smoke
-from idpkit.review.model import Review
+from idpkit.review.model import Review, SmokeResult, SmokeRun, Verdict
 from idpkit.review.render_html import render as render_html
 from idpkit.review.render_md import render as render_md
+from idpkit.review.summary import summarize
+from idpkit.review.traceability import trace
 from tests.conftest import ARTIFACTS
 from tests.review.reviews import TODAY, review
 
@@ -43,27 +46,96 @@ def _with_fresh_smoke(cached: Review) -> Review:
     return dataclasses.replace(cached, smoke_run=smoke.latest_run(cached.stack))
 
 
-def test_local_review_passes_and_exits_zero(state_dir: Path, cached_collect: None) -> None:
-    result = CliRunner().invoke(review_command, ["--stack", "local", "--format", "md"])
-    assert result.exit_code == 0, result.output
-    assert "Verdict: **PASS**" in result.output
-    assert "No smoke run recorded for this stack." in result.output
+def _record(state_dir: Path, stack: str, outcomes: dict[str, str]) -> None:
+    """A results file as `idpkit smoke` writes it: every test of the suite, with the given outcomes."""
+    results = state_dir / "stacks" / stack / "smoke" / "results.json"
+    results.parent.mkdir(parents=True, exist_ok=True)
+    entries = [
+        {"check": check.metadata.id, "test": test, "flow": "f", "outcome": outcomes.get(test, "passed"),
+         "reason": "not applicable: smoke-identities" if outcomes.get(test) == "not_applicable" else ""}
+        for check in review(stack).smoke_checks
+        for test in check.tests
+    ]  # fmt: skip
+    results.write_text(json.dumps({"stack": stack, "seconds": 1.0, "results": entries}))
+
+
+def _verdict(stack: str) -> tuple[int, str]:
+    result = CliRunner().invoke(review_command, ["--stack", stack, "--format", "md"])
+    return result.exit_code, result.output
+
+
+def _a_test(stack: str, check_id: str) -> str:
+    return next(check.tests[0] for check in review(stack).smoke_checks if check.metadata.id == check_id)
+
+
+def test_review_without_a_smoke_run_is_incomplete(state_dir: Path, cached_collect: None) -> None:
+    exit_code, output = _verdict("local")
+    assert exit_code == 1, output
+    assert "Verdict: **INCOMPLETE**" in output
+    assert "no smoke run is recorded for this stack" in output
+
+
+def test_complete_passing_run_passes(state_dir: Path, cached_collect: None) -> None:
+    _record(state_dir, "local", {})
+    exit_code, output = _verdict("local")
+    assert exit_code == 0, output
+    assert "Verdict: **PASS**" in output
+
+
+def test_skipped_test_makes_the_review_incomplete(state_dir: Path, cached_collect: None) -> None:
+    skipped = _a_test("local", "SMOKE-BRUTE-002")
+    _record(state_dir, "local", {skipped: "skipped"})
+    exit_code, output = _verdict("local")
+    assert exit_code == 1, output
+    assert "Verdict: **INCOMPLETE**" in output
+    assert "1 smoke test(s) were skipped without a not-applicable declaration (SMOKE-BRUTE-002)" in output
+
+
+def test_partial_run_makes_the_review_incomplete(state_dir: Path, cached_collect: None) -> None:
+    left_out = _a_test("local", "SMOKE-CODE-007")
+    _record(state_dir, "local", {})
+    results = state_dir / "stacks" / "local" / "smoke" / "results.json"
+    payload = json.loads(results.read_text())
+    payload["results"] = [r for r in payload["results"] if r["test"] != left_out]
+    results.write_text(json.dumps(payload))
+    exit_code, output = _verdict("local")
+    assert exit_code == 1, output
+    assert f"1 smoke test(s) of the suite did not run in the latest run ({left_out})" in output
+    assert "idpkit smoke --stack local --complete" in output, "the review says how to run them all"
 
 
 def test_failed_smoke_test_fails_the_review(state_dir: Path, cached_collect: None) -> None:
-    results = state_dir / "stacks" / "local" / "smoke" / "results.json"
-    results.parent.mkdir(parents=True)
-    outcome = {"check": "SMOKE-DISCOVERY-001", "test": "test_discovery.py::test_x", "flow": "discovery"}
-    results.write_text(json.dumps({"stack": "local", "seconds": 1.0, "results": [outcome | {"outcome": "failed"}]}))
-    result = CliRunner().invoke(review_command, ["--stack", "local", "--format", "md"])
-    assert result.exit_code == 1, result.output
-    assert "1 smoke test(s) failed in the latest run" in result.output
-    assert "| failed | SMOKE-DISCOVERY-001 | test_discovery.py::test_x |" in result.output
+    failed = _a_test("local", "SMOKE-DISCOVERY-001")
+    _record(state_dir, "local", {failed: "failed"})
+    exit_code, output = _verdict("local")
+    assert exit_code == 1, output
+    assert "Verdict: **FAIL**" in output
+    assert "1 smoke test(s) failed in the latest run" in output
+    assert f"| failed | SMOKE-DISCOVERY-001 | {failed} |" in output
+
+
+def test_declared_not_applicable_checks_do_not_hold_back_a_pass() -> None:
+    """prod declares smoke identities not applicable: those tests recorded so, the rest passing, is a PASS."""
+    prod = review("prod")
+    not_applicable = {"smoke-identities", "client-certificates", "admin-api"}
+    assert {entry.credential for entry in prod.not_applicable} == not_applicable, prod.not_applicable
+    results = tuple(
+        SmokeResult(
+            check.metadata.id, test, "f", "not_applicable" if check.metadata.id.startswith("SMOKE-CODE") else "passed"
+        )
+        for check in prod.smoke_checks
+        for test in check.tests
+    )
+    run = SmokeRun("results.json", dt.datetime.now(dt.UTC), 1.0, results)
+    verdict = summarize(dataclasses.replace(prod, smoke_run=run), trace(prod)).verdict
+    assert verdict is Verdict.PASS
+    report = render_md(dataclasses.replace(prod, smoke_run=run))
+    assert "Production carries no test identities" in report
 
 
 def test_expired_exception_fails_the_review_and_says_why() -> None:
     expired = dataclasses.replace(review("local"), today=TODAY.replace(year=2028), smoke_run=None)
-    assert not expired.passed
+    assert summarize(expired, trace(expired)).verdict is Verdict.FAIL
     report = render_md(expired)
     assert "Verdict: **FAIL**" in report
     assert (

@@ -9,8 +9,8 @@ only miss a dependency (a weakening it did not try), never invent one.
 Settings, precisely: every leaf of the merged `realm` section (lists are one leaf, nested mappings
 such as `browserSecurityHeaders` are walked); every field of every client except its identifier,
 name and description (each `attributes` entry is its own setting); every executor of every client
-profile and each key of its configuration; and each client policy's `enabled`, `conditions` and
-`profiles`.
+profile and each key of its configuration; each client policy's `enabled`, `conditions` and
+`profiles`; each identity provider's configuration entries; and each declared user's realm roles.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from idpkit.realm.loader import LoadedConfig, child_path, item_path
+from idpkit.realm.loader import LoadedConfig, child_path, item_name, item_path
 from idpkit.realm.model import RealmDocument
 from idpkit.realm.rules import RULES
 
@@ -77,6 +77,12 @@ def settings(loaded: LoadedConfig) -> list[RealmSetting]:
         path = item_path("clientPolicies", policy["name"])
         for key in ("enabled", "conditions", "profiles"):
             found.append(RealmSetting(child_path(path, key), ("clientPolicies", index, key), policy.get(key)))
+    for index, provider in enumerate(document.get("identityProviders") or []):
+        path = f"{item_path('identityProviders', provider['alias'])}.config"
+        found += _leaves(provider.get("config") or {}, path, ("identityProviders", index, "config"))
+    for index, user in enumerate(document.get("users") or []):
+        path = f"{item_path('users', item_name('users', user) or '')}.realmRoles"
+        found.append(RealmSetting(path, ("users", index, "realmRoles"), user.get("realmRoles") or []))
     return found
 
 

@@ -1,0 +1,94 @@
+"""Every hardened setting of a stack, by path, with the value it must hold on the live realm.
+
+Three sources: what realm-config declares (`idpkit.realm.codified_settings`); the secure default of
+every security-relevant field it leaves out (`idpkit.realm.secure_defaults`: declare or default);
+and the master realm's kit administration client (`idpkit.realm.bootstrap.ADMIN_CLIENT`) as far as it
+restricts anything. Config-read checks, claim coverage and mutation mode read from here; paths are
+those `idpkit.smoke.live` reads and writes (and reviews show).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from idpkit.realm import codified_settings, secure_defaults
+from idpkit.realm.bootstrap import ADMIN_CLIENT, ADMIN_CLIENT_ID
+from idpkit.realm.loader import LoadedConfig, child_path, item_path
+from idpkit.realm.secure_defaults import SecureDefault
+
+MASTER_ADMIN = f"master.{item_path('clients', ADMIN_CLIENT_ID)}"
+MASTER_SOURCE = "idpkit/realm/bootstrap.py"
+"""Where the master realm's kit administration client is codified."""
+HELD_SOURCE = "idpkit/realm/secure_defaults.py"
+"""Where the secure defaults of undeclared fields are codified."""
+# The admin client's fields that restrict it; the others (service account, secret, full scope) are what it needs.
+MASTER_HARDENING = ("standardFlowEnabled", "implicitFlowEnabled", "directAccessGrantsEnabled")
+_OBJECT = re.compile(r"^(clients|clientScopes)\[[^]]+\]")
+
+
+def master_settings() -> dict[str, Any]:
+    found: dict[str, Any] = {child_path(MASTER_ADMIN, name): ADMIN_CLIENT[name] for name in MASTER_HARDENING}
+    attributes: dict[str, Any] = ADMIN_CLIENT["attributes"]  # type: ignore[assignment]
+    for name, value in attributes.items():
+        if not name.startswith("idpkit."):
+            found[f'{MASTER_ADMIN}.attributes["{name}"]'] = value
+    return found
+
+
+def field_path(owner: str, entry: SecureDefault) -> str:
+    """The path of a catalogue entry's field on `owner` (`realm`, `clients[x]`, `clientScopes[y]`)."""
+    if entry.attribute is not None:
+        return child_path(f"{owner}.attributes", entry.attribute)
+    return ".".join((owner, *entry.path))
+
+
+def held_settings(loaded: LoadedConfig) -> dict[str, Any]:
+    """Path -> secure default, for every catalogued field a declared object leaves out."""
+    return {path: entry.secure_default for path, entry in held_entries(loaded).items()}
+
+
+def held_entries(loaded: LoadedConfig) -> dict[str, SecureDefault]:
+    """Path -> catalogue entry, for every catalogued field a declared object leaves out."""
+    document = loaded.document.model_dump(by_alias=True, exclude_none=True, mode="json")
+    mapped = {mapping["clientScope"] for mapping in document.get("scopeMappings") or []}
+    objects: dict[str, list[tuple[str, dict[str, Any]]]] = {
+        "realm": [("realm", document.get("realm") or {})],
+        "client": [(item_path("clients", c["clientId"]), c) for c in document.get("clients") or []],
+        "clientScope": [
+            (
+                item_path("clientScopes", s["name"]),
+                s | ({"scopeMappings": {"realm": []}} if s["name"] in mapped else {}),
+            )
+            for s in document.get("clientScopes") or []
+        ],
+    }
+    found: dict[str, SecureDefault] = {}
+    for entry in secure_defaults.CATALOGUE:
+        for owner, declared in objects[entry.kind]:
+            if entry.applies(declared) and _get(declared, entry.path) is None:
+                found[field_path(owner, entry)] = entry
+    return found
+
+
+def _get(rep: dict[str, Any], path: tuple[str, ...]) -> Any:
+    node: Any = rep
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
+
+
+def settings(loaded: LoadedConfig) -> dict[str, Any]:
+    """Path -> the value the live realm must hold, for every hardened setting of the stack's environment."""
+    declared = {setting.path: setting.value for setting in codified_settings.settings(loaded)}
+    return held_settings(loaded) | declared | master_settings()
+
+
+def class_of(path: str) -> str:
+    """`clients[smoke-web].webOrigins` -> `clients[*].webOrigins`: the setting across objects."""
+    return _OBJECT.sub(lambda match: f"{match.group(1)}[*]", path)
+
+
+def expected(loaded: LoadedConfig, path: str) -> Any:
+    """The value `path` must hold: as realm-config declares it, else its secure default (KeyError: neither)."""
+    return settings(loaded)[path]
