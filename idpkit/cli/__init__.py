@@ -10,6 +10,7 @@ from rich.markup import escape
 from idpkit import __version__, bugs
 from idpkit.cli.bench import bench
 from idpkit.cli.certs import certs
+from idpkit.cli.chaos import chaos
 from idpkit.cli.host import host
 from idpkit.cli.keys import keys
 from idpkit.cli.local import local
@@ -33,6 +34,7 @@ def cli() -> None:
 
 cli.add_command(bench)
 cli.add_command(certs)
+cli.add_command(chaos)
 cli.add_command(host)
 cli.add_command(keys)
 cli.add_command(local)

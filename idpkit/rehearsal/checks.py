@@ -76,16 +76,21 @@ def refresh_database_role(run: Rehearsal) -> str:
     return "; ".join(moved)
 
 
-def signing_key_rotation(run: Rehearsal) -> str:
+def signing_key_environment(run: Rehearsal, host: hosts.RehearsalHost) -> dict[str, str]:
+    """What `idpkit keys` needs on a host: the key store and the rotation role the program declares."""
     graph = state.require_graph(run)
-    first = run.hosts[0]
-    env = {
+    return {
         **run.aws_env(),
-        OUTPUTS_FILE_ENV: str(first.layout.outputs_file),
+        OUTPUTS_FILE_ENV: str(host.layout.outputs_file),
         "IDPKIT_KEY_STORE": run.binding.rebind(str(graph.outputs["signing_keys_secret_arn"])),
         "IDPKIT_KEYS_ROLE_ARN": str(graph.outputs["signing_keys_rotation_role_arn"]),
-        "IDPKIT_STATE_DIR": str(first.layout.state_dir),
+        "IDPKIT_STATE_DIR": str(host.layout.state_dir),
     }
+
+
+def signing_key_rotation(run: Rehearsal) -> str:
+    first = run.hosts[0]
+    env = signing_key_environment(run, first)
     command = ["keys", "rotate", "--stack", run.stack, "--stage", "auto", "--margin", str(ROTATION_MARGIN_SECONDS)]
     rotated = hosts.run(first, command, env)
     again = hosts.run(first, command, env)

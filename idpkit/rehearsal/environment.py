@@ -21,7 +21,7 @@ from idpkit.keycloak_server import distribution
 from idpkit.keycloak_server.host_proxy import haproxy_binary
 from idpkit.local.database import postgres_bin_dir
 from idpkit.rehearsal import aws, database, hosts, network, pki, state
-from idpkit.rehearsal.layout import AWS_EMULATION_PORT
+from idpkit.rehearsal.layout import AWS_EMULATION_PORT, RehearsalLayout
 from idpkit.rehearsal.state import Rehearsal
 from idpkit.system import service_user
 from idpkit.system.files import make_directory, write_private
@@ -80,7 +80,6 @@ def namespaces(run: Rehearsal) -> str:
 
 def rds_stand_in(run: Rehearsal) -> str:
     graph = state.require_graph(run)
-    (instance,) = graph.of_type("aws:rds/instance:Instance")
     for directory in (run.layout.logs, run.layout.run, run.layout.secrets):
         make_directory(directory, 0o700)
     account = service_user.account()
@@ -89,26 +88,32 @@ def rds_stand_in(run: Rehearsal) -> str:
     password_file = run.layout.secrets / "rds-master-password"
     if not password_file.exists():
         write_private(password_file, aws.new_password())
-    db_certificate = run.layout.database / "server.pem"
-    db_key = run.layout.database / "server.key"
+    db_certificate, db_key = _database_tls(run.layout)
     make_directory(run.layout.database, 0o700, service_owned=True)
     for source, target in ((run.layout.pki.server_certificate, db_certificate), (run.layout.pki.server_key, db_key)):
         shutil.copyfile(source, target)
         target.chmod(0o600)
         os.chown(target, account.uid, account.gid)
-    db = database.RehearsalDatabase(
+    db = database_handle(run)
+    database.start(db, run.layout.database_process(), account, password_file.read_text().strip())
+    where = f"{run.topology.gateway}:{db.port}"
+    return f"{state.db_host(graph)} ({where}), master {db.master_username}, database {db.database}"
+
+
+def database_handle(run: Rehearsal) -> database.RehearsalDatabase:
+    """The rehearsal's PostgreSQL as the program declares its RDS instance."""
+    (instance,) = state.require_graph(run).of_type("aws:rds/instance:Instance")
+    certificate, key = _database_tls(run.layout)
+    return database.RehearsalDatabase(
         directory=run.layout.database,
         address=run.topology.gateway,
         port=int(instance.outputs.get("port", POSTGRES_PORT)),
         subnet=str(network.subnet(run.topology)),
-        certificate=db_certificate,
-        key=db_key,
+        certificate=certificate,
+        key=key,
         master_username=str(instance.inputs["username"]),
         database=str(instance.inputs["dbName"]),
     )
-    database.start(db, run.layout.database_process(), account, password_file.read_text().strip())
-    where = f"{run.topology.gateway}:{db.port}"
-    return f"{state.db_host(graph)} ({where}), master {db.master_username}, database {db.database}"
 
 
 def aws_emulation(run: Rehearsal) -> str:
@@ -171,6 +176,10 @@ def host_up(run: Rehearsal, index: int) -> str:
     )
     slow = [f"{s['step']} {s['seconds']:.0f} s" for s in result.get("steps", []) if s.get("seconds", 0) >= 5]
     return f"{host.namespace} {host.address}: {len(result.get('steps', []))} steps; {', '.join(slow)}"
+
+
+def _database_tls(layout: RehearsalLayout) -> tuple[Path, Path]:
+    return layout.database / "server.pem", layout.database / "server.key"
 
 
 def _object_content(run: Rehearsal, name: str) -> Path | bytes:

@@ -71,6 +71,11 @@ class RehearsalLayout:
     def report(self) -> Path:
         return self.root / "rehearsal.json"
 
+    @property
+    def chaos_results(self) -> Path:
+        """The short fault scenarios' results when the rehearsal ran them (`--chaos short`)."""
+        return self.root / "chaos-short.json"
+
     def host(self, index: int) -> HostLayout:
         return HostLayout(self.root / "hosts" / f"host-{index}")
 

@@ -14,7 +14,15 @@ from idpkit.rehearsal.layout import RehearsalLayout
 from idpkit.rehearsal.state import Rehearsal
 
 
-def rehearse(stack: str, *, keep: bool, progress: Callable[[str], None], only_up: bool = False) -> Rehearsal:
+def rehearse(
+    stack: str,
+    *,
+    keep: bool,
+    progress: Callable[[str], None],
+    only_up: bool = False,
+    afterwards: Callable[[Rehearsal], None] | None = None,
+) -> Rehearsal:
+    """`afterwards` adds steps once every check passed, before teardown (`--chaos short`: fault scenarios)."""
     layout = RehearsalLayout(stack)
     run = Rehearsal(stack, layout, progress)
     try:
@@ -41,6 +49,8 @@ def rehearse(stack: str, *, keep: bool, progress: Callable[[str], None], only_up
             run.step(
                 "flows and token checks after the key rotation", lambda: checks.smoke(run, checks.FLOWS_AND_TOKENS)
             )
+            if afterwards is not None:
+                afterwards(run)
     finally:
         layout.root.mkdir(parents=True, exist_ok=True)
         layout.report.write_text(json.dumps(run.to_dict(), indent=2) + "\n")

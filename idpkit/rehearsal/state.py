@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from typing import Any
 
 from idpkit import paths
 from idpkit.aws_config import architecture_of
-from idpkit.aws_graph import StackGraph, stack_config
+from idpkit.aws_graph import StackGraph, capture, stack_config
 from idpkit.constants.aws import DEFAULT_AMI_PARAMETER
 from idpkit.errors import IdpkitError
 from idpkit.outputs import OUTPUTS_FILE_ENV
@@ -132,6 +133,30 @@ def _failure_excerpt(completed: subprocess.CompletedProcess[str]) -> str:
     lines = (completed.stdout + "\n" + completed.stderr).splitlines()
     named = [line for line in lines if line.lstrip().startswith(_FAILURE_MARKERS)]
     return "\n".join([*named[:40], completed.stderr[-1500:].strip()]).strip()
+
+
+def attach(stack: str) -> Rehearsal:
+    """The handles of a rehearsal left running by `--keep`: hosts, emulation endpoint, graph, database."""
+    layout = RehearsalLayout(stack)
+    if not layout.binding_file.exists() or not layout.outputs_file.exists():
+        raise IdpkitError(
+            f"no kept rehearsal of {stack} (no {layout.outputs_file})",
+            hint=f"idpkit rehearse --stack {stack} --keep --up-only",
+        )
+    run = Rehearsal(stack, layout, lambda _step: None)
+    bound = json.loads(layout.binding_file.read_text())
+    run.endpoint, run.binding = bound["endpoint"], aws.Binding(dict(bound["ids"]))
+    run.region = stack_values(stack)["aws:region"]
+    graph = capture(stack)
+    if graph.error:
+        raise IdpkitError(f"the Pulumi program fails for stack {stack}: {graph.error}")
+    run.graph = graph
+    topology = run.topology
+    run.hosts = [
+        hosts.RehearsalHost(index, topology.host(index), topology.host_address(index), layout.host(index))
+        for index in range(1, network.HOST_COUNT + 1)
+    ]
+    return run
 
 
 def require_graph(run: Rehearsal) -> StackGraph:
