@@ -13,12 +13,12 @@ from rich.table import Table
 from idpkit.cli.options import json_option, stack_option
 from idpkit.console import Reporter
 from idpkit.errors import ExitCode, IdpkitError
+from idpkit.keycloak_server.kms_provider import SIGNING_CHOICES, SigningChoice
 from idpkit.keys import material
 from idpkit.keys.kms import KmsKeys, aws_target, local_kms, open_kms
 from idpkit.keys.live import LiveRealm
 from idpkit.keys.rotation import DEFAULT_MARGIN_SECONDS, DEFAULT_ROTATION_DAYS, KeyManager, Outcome
 from idpkit.keys.store import open_store, rotation_credentials
-from idpkit.local.kms import SIGNING_CHOICES, SigningChoice
 from idpkit.local.layout import LocalLayout
 from idpkit.local.stack import saved_signing
 from idpkit.outputs import LOCAL_STACK, load_outputs
