@@ -44,7 +44,7 @@ from idpkit.constants.aws import (
 )
 from idpkit.constants.monitoring import ROTATION_FAILURE_MARKER, SECRET_ROTATION_TAG
 from idpkit.host.kms_provider import SESSION_NAME as SIGNER_SESSION_NAME
-from idpkit.keys.kms import ALIAS_PREFIX, SIGNER_ROLE_ENV
+from idpkit.keys.kms import ALIAS_PREFIX, SIGNER_ROLE_ENV, SIGNING_ENV
 from idpkit.outputs import OUTPUTS_FILE_ENV
 
 RUN_SHELL_SCRIPT = "AWS-RunShellScript"
@@ -66,7 +66,6 @@ _NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 KEY_STORE_ENV = "IDPKIT_KEY_STORE"
 ROLE_ENV = "IDPKIT_KEYS_ROLE_ARN"
-SIGNING_ENV = "IDPKIT_SIGNING"
 """The envvars of `idpkit keys`' --key-store / --assume-role options (idpkit/cli/keys.py)."""
 
 

@@ -24,6 +24,8 @@ from idpkit.keys.kms_policy import signing_key_policy
 
 DELETION_WINDOW_DAYS = 30
 """The longest window KMS allows: a deletion scheduled by mistake can be cancelled for a month."""
+SIGNING_ENV = "IDPKIT_SIGNING"
+"""`idpkit keys --signing`'s variable: the rotation schedule sets it to `kms` on KMS stacks."""
 SIGNER_ROLE_ENV = "IDPKIT_KMS_SIGNER_ROLE_ARN"
 """On AWS: the hosts' sign-only role, named in every new key's policy (set by the rotation schedule)."""
 ALIAS_PREFIX = "alias/idpkit-"

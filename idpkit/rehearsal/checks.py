@@ -1,16 +1,22 @@
 """What an operator (and a schedule) does against a rehearsed stack, each step asserting its outcome: the
 realm applied twice (the second a no-op), the smoke suite while the database credentials rotate, the
-nodes moved to the new role, a signing key rotation from a host through STS, the host checks per host."""
+nodes moved to the new role, a signing key rotation from a host through STS (the schedule's own command: with
+KMS signing it creates the key in KMS), the tokens signed by it, the host checks per host."""
 
 from __future__ import annotations
 
 import json
+import shlex
 import threading
 import time
 
 from idpkit.errors import IdpkitError
+from idpkit.keycloak_server.kms_provider import PROVIDER_ID
+from idpkit.keys.kms import SERVICE_ENDPOINT_ENV, SIGNING_ENV
+from idpkit.local.kms_emulation import SIGN_LOG_PREFIX
 from idpkit.outputs import OUTPUTS_FILE_ENV
 from idpkit.rehearsal import hosts, state
+from idpkit.rehearsal.layout import KMS_ENDPOINT_PORT
 from idpkit.rehearsal.state import Rehearsal
 from idpkit.smoke.hosts import HOST_ROOT_ENV, HOSTS_ENV
 
@@ -74,17 +80,38 @@ def refresh_database_role(run: Rehearsal) -> str:
     return "; ".join(moved)
 
 
-def signing_key_rotation(run: Rehearsal) -> str:
-    graph = state.require_graph(run)
-    first = run.hosts[0]
-    env = {
+def scheduled_rotation(run: Rehearsal, host: hosts.RehearsalHost) -> tuple[dict[str, str], list[str]]:
+    """The rotation schedule's own command line (the program's Run Command input), for `host`: its environment
+    rebound to the emulation's identifiers and the host's file tree, and its `idpkit` arguments."""
+    (schedule,) = state.require_graph(run).of_type("aws:scheduler/schedule:Schedule")
+    line = json.loads(str(schedule.inputs["target"]["input"]))["Parameters"]["commands"][0]
+    words = shlex.split(run.binding.rebind(line))
+    count = next(index for index, word in enumerate(words) if "=" not in word)
+    environment = dict(word.split("=", 1) for word in words[:count])
+    environment[OUTPUTS_FILE_ENV] = str(host.layout.at(environment[OUTPUTS_FILE_ENV]))
+    arguments = [word for word in words[count + 1 :] if word != "--json"]
+    return environment, arguments
+
+
+def signing_key_environment(run: Rehearsal, host: hosts.RehearsalHost) -> dict[str, str]:
+    """What `idpkit keys` needs on a host: the schedule's environment, the emulation, the host's state, and
+    the emulation's KMS on the host's loopback (the endpoint Keycloak's components of new KMS keys name)."""
+    scheduled, _arguments = scheduled_rotation(run, host)
+    return {
         **run.aws_env(),
-        OUTPUTS_FILE_ENV: str(first.layout.outputs_file),
-        "IDPKIT_KEY_STORE": run.binding.rebind(str(graph.outputs["signing_keys_secret_arn"])),
-        "IDPKIT_KEYS_ROLE_ARN": str(graph.outputs["signing_keys_rotation_role_arn"]),
-        "IDPKIT_STATE_DIR": str(first.layout.state_dir),
+        **scheduled,
+        SERVICE_ENDPOINT_ENV: f"http://127.0.0.1:{KMS_ENDPOINT_PORT}",
+        "IDPKIT_STATE_DIR": str(host.layout.state_dir),
     }
-    command = ["keys", "rotate", "--stack", run.stack, "--stage", "auto", "--margin", str(ROTATION_MARGIN_SECONDS)]
+
+
+def signing_key_rotation(run: Rehearsal) -> str:
+    """The schedule's command, on a host, through STS as the rotation role; with KMS signing it creates the new
+    key in KMS, and the key that signs afterwards must be that KMS key."""
+    first = run.hosts[0]
+    _environment, arguments = scheduled_rotation(run, first)
+    command = [*arguments, "--margin", str(ROTATION_MARGIN_SECONDS)]
+    env = signing_key_environment(run, first)
     rotated = hosts.run(first, command, env)
     again = hosts.run(first, command, env)
     signing = [key for key in again.get("keys", []) if key.get("status") == "ACTIVE" and key.get("generation")]
@@ -93,7 +120,34 @@ def signing_key_rotation(run: Rehearsal) -> str:
             f"the scheduled rotation did not converge: first run {rotated.get('actions')}, second run "
             f"{again.get('writes')} writes, active kit keys {signing}"
         )
+    if env.get(SIGNING_ENV) == "kms" and signing[0]["provider"] != PROVIDER_ID:
+        raise IdpkitError(f"the stack signs with KMS, but the key that signs now is a {signing[0]['provider']} key")
     return f"{'; '.join(rotated['actions'])}; second run: nothing due (0 writes); signs with kid {signing[0]['kid']}"
+
+
+def tokens_after_rotation(run: Rehearsal) -> str:
+    """The flows and token checks (tokens validated against the JWKS); with KMS signing, each of those tokens
+    must have been signed by the emulation's KMS (its log counts every Sign, by key)."""
+    log = run.layout.process("aws-emulation").log_file
+    before = _signatures(log.read_text(errors="replace"))
+    outcome = smoke(run, FLOWS_AND_TOKENS)
+    after = _signatures(log.read_text(errors="replace"))
+    signed = {key: count - before.get(key, 0) for key, count in after.items() if count > before.get(key, 0)}
+    first = run.hosts[0]
+    if signing_key_environment(run, first).get(SIGNING_ENV) != "kms":
+        return f"{outcome}; imported signing keys (no KMS signature expected)"
+    if not signed:
+        raise IdpkitError(f"the stack signs with KMS, but no KMS Sign was made during the token checks ({outcome})")
+    return f"{outcome}; KMS signatures during the run: " + ", ".join(f"{n} by {key}" for key, n in signed.items())
+
+
+def _signatures(log: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for line in log.splitlines():
+        if line.startswith(SIGN_LOG_PREFIX):
+            key = line.removeprefix(SIGN_LOG_PREFIX).split()[0]
+            counts[key] = counts.get(key, 0) + 1
+    return counts
 
 
 def host_checks(run: Rehearsal, index: int) -> str:
