@@ -161,7 +161,7 @@ class SigningKeys(pulumi.ComponentResource):
                 lambda values: json.dumps(_trust_policy(args, values[0], values[1], name))
             ),
             max_session_duration=3600,
-            tags={PURPOSE_TAG_KEY: ROTATION_ROLE_PURPOSE},
+            tags={PURPOSE_TAG_KEY: ROTATION_ROLE_PURPOSE, STACK_TAG_KEY: args.environment},
             opts=child,
         )
         self.signer_role = None
@@ -175,7 +175,7 @@ class SigningKeys(pulumi.ComponentResource):
                     lambda values: json.dumps(_signer_trust_policy(values[0], values[1]))
                 ),
                 max_session_duration=3600,
-                tags={PURPOSE_TAG_KEY: SIGNER_ROLE_PURPOSE},
+                tags={PURPOSE_TAG_KEY: SIGNER_ROLE_PURPOSE, STACK_TAG_KEY: args.environment},
                 opts=child,
             )
         self.rotation_policy = aws.iam.RolePolicy(
