@@ -25,7 +25,7 @@ from tests.policy.compliant_stack import Stack, adding, edited, removing, settin
 Statement = dict[str, Any]
 
 
-def _rotation_policy(edit: Callable[[list[Statement]], None]) -> Stack:
+def _rotation_policy(edit: Callable[[list[Statement]], object]) -> Stack:
     def apply(props: dict[str, Any]) -> None:
         document = json.loads(props["policy"])
         edit(document["Statement"])
