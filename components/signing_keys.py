@@ -1,8 +1,11 @@
-"""Realm signing keys on AWS: the encrypted key store, the rotation role and the rotation schedule.
+"""Realm signing keys on AWS: the encrypted key store, the rotation role, the signer role and the schedule.
 
-Keycloak cannot sign with KMS and KMS cannot rotate asymmetric keys, so `idpkit keys` generates the
-key material itself and keeps it in a Secrets Manager secret encrypted with the signing-material
-KMS key. The secret's resource policy lets only the rotation role read or write its value, and every
+With KMS signing (`kms_signing`, every shipped stack) the rotation creates each realm signing key in KMS
+(non-exportable) and Keycloak signs through the kit's provider as the sign-only role `signer_role_name`; the
+rotation role's own KMS rights stop at creating tagged signing keys and naming them (each key's policy,
+idpkit.keys.kms_policy, grants the rest). KMS cannot rotate asymmetric keys, so `idpkit keys` rotates them,
+keeping the rotation state (and, with imported keys, the key material) in a Secrets Manager secret encrypted
+with the signing-material KMS key. The secret's resource policy lets only the rotation role read or write its value, and every
 read is a `kms:Decrypt` through Secrets Manager that CloudTrail records against that role's session
 (`idpkit-keys-rotation`). An EventBridge Scheduler schedule runs `idpkit keys rotate --stage auto` on
 the Keycloak hosts through SSM Run Command, one host at a time: each run does only what is due
