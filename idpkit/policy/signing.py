@@ -57,10 +57,13 @@ def _tag(res: Res, key: str) -> object:
 
 
 def _conditions(statement: Mapping[str, Any]) -> dict[str, set[str]]:
-    """Condition key (lower case) -> the values it admits, across operators."""
+    """Condition key (lower case) -> the values it admits, across the operators that require a value: a negated
+    operator (`StringNotEquals`) admits everything else, an `…IfExists` one also a request without the key."""
     found: dict[str, set[str]] = {}
     condition = statement.get("Condition")
-    for block in condition.values() if isinstance(condition, Mapping) else ():
+    for operator, block in condition.items() if isinstance(condition, Mapping) else ():
+        if "not" in str(operator).lower() or str(operator).lower().endswith("ifexists"):
+            continue
         for key, value in block.items() if isinstance(block, Mapping) else ():
             found.setdefault(str(key).lower(), set()).update(str(item) for item in _listify(value))
     return found
@@ -181,11 +184,11 @@ def _kms_problems(label: str, statement: Mapping[str, Any], stack_name: str) -> 
 def rotation_role_kms_rights(res: Res, stack: Stack, _env: Environment) -> Iterator[str]:
     """The IAM role tagged idpkit:purpose=realm-signing-rotation: in each of its inline policies, every
     statement allowing KMS actions names no wildcard action; kms:CreateKey/kms:TagResource carry conditions
-    limiting kms:KeyUsage to SIGN_VERIFY, kms:KeySpec to the JWS key specs, the idpkit:purpose request tag to
-    realm-signing and the idpkit:stack request tag to the role's own idpkit:stack tag, and
-    kms:BypassPolicyLockoutSafetyCheck false;
-    kms:Decrypt/GenerateDataKey carry kms:ViaService Secrets Manager; alias actions name alias ARNs only; no
-    other KMS action than kms:ListAliases."""
+    (positive operators, not …IfExists) limiting kms:KeyUsage to SIGN_VERIFY, kms:KeySpec to the JWS key
+    specs, the idpkit:purpose request tag to realm-signing and the idpkit:stack request tag to the role's own
+    idpkit:stack tag, and kms:BypassPolicyLockoutSafetyCheck false; kms:Decrypt/GenerateDataKey carry
+    kms:ViaService Secrets Manager; alias actions name alias ARNs only; no other KMS action than
+    kms:ListAliases; no NotAction."""
     if _tag(res, PURPOSE_TAG_KEY) != ROTATION_ROLE_PURPOSE:
         return
     stack_name = _tag(res, STACK_TAG_KEY)
@@ -194,8 +197,11 @@ def rotation_role_kms_rights(res: Res, stack: Stack, _env: Environment) -> Itera
         return
     for label, document in _inline_policies(res, stack):
         for statement in _listify(document.get("Statement")):
-            if isinstance(statement, Mapping) and statement.get("Effect") == "Allow":
-                yield from _kms_problems(label, statement, stack_name)
+            if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
+                continue
+            if "NotAction" in statement:
+                yield f"{label} {statement.get('Sid') or 'a statement'} allows every action but some (NotAction)"
+            yield from _kms_problems(label, statement, stack_name)
 
 
 def _roles(stack: Stack, purpose: str, stack_name: object) -> list[Res]:

@@ -158,6 +158,40 @@ FAILING: list[tuple[str, str, Stack, str]] = [
     ("AWS-IAM-003", "rotation role deletes any key", _granting("kms:ScheduleKeyDeletion"), ROTATION_ROLE),
     ("AWS-IAM-003", "rotation role rewrites key policies", _granting("kms:PutKeyPolicy"), ROTATION_ROLE),
     ("AWS-IAM-003", "keys created for any usage", _create_condition("kms:KeyUsage"), ROTATION_ROLE),
+    (
+        "AWS-IAM-003",
+        "key usage limited by a negated operator",
+        _rotation_policy(
+            _statement(
+                "CreateSigningKeys",
+                lambda s: s["Condition"].update(
+                    StringNotEquals={"kms:KeyUsage": s["Condition"]["StringEquals"].pop("kms:KeyUsage")}
+                ),
+            )
+        ),
+        ROTATION_ROLE,
+    ),
+    (
+        "AWS-IAM-003",
+        "key spec limited only if present",
+        _rotation_policy(
+            _statement(
+                "CreateSigningKeys",
+                lambda s: s["Condition"].update(
+                    StringEqualsIfExists={"kms:KeySpec": s["Condition"]["StringEquals"].pop("kms:KeySpec")}
+                ),
+            )
+        ),
+        ROTATION_ROLE,
+    ),
+    (
+        "AWS-IAM-003",
+        "everything but IAM (NotAction)",
+        _rotation_policy(
+            lambda statements: statements.append({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"})
+        ),
+        ROTATION_ROLE,
+    ),
     ("AWS-IAM-003", "keys created symmetric", _create_condition("kms:KeySpec", "SYMMETRIC_DEFAULT"), ROTATION_ROLE),
     (
         "AWS-IAM-003",
