@@ -11,9 +11,10 @@ the server starts (the Keycloak provider is never adapted to moto):
 `--as-shipped` starts moto unchanged, so tests can prove ES256 through moto as it is and show that the
 provider refuses moto's PS256 signatures rather than issue tokens JWS verifiers would reject.
 
-Every `Sign` it answers is logged (`SIGN_LOG_PREFIX`, key ARN, algorithm) to stderr, so a test or the
-rehearsal can count which key signed what. moto serves every AWS API it emulates on the same port: the
-rehearsal's AWS emulation is this module too, so its KMS has the same semantics as the local stack's.
+Every `Sign` it answers is logged (`SIGN_LOG_PREFIX`, key ARN, algorithm, caller's address) to stderr, so a
+test or the rehearsal can count which key signed what, for which host. moto serves every AWS API it emulates
+on the same port: the rehearsal's AWS emulation is this module too, so its KMS has the same semantics as the
+local stack's.
 
 `--export-private-keys DIR` (tests and the rehearsal, never the local stack) writes the private key of each
 signing key created from then on to DIR, so a search knows the exact bytes to look for in Keycloak's
@@ -37,7 +38,7 @@ EMULATION_REGION = "us-east-1"
 EMULATION_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local-kms-emulation", "AWS_SECRET_ACCESS_KEY": "local-kms-emulation"}
 """moto accepts any credentials; Keycloak and the keys commands send these (never real ones) locally."""
 SIGN_LOG_PREFIX = "idpkit-kms-emulation Sign"
-"""Starts the line logged for each signature made: `<prefix> <key ARN> <signing algorithm>`."""
+"""Starts the line logged for each signature made: `<prefix> <key ARN> <signing algorithm> <caller address>`."""
 
 
 def correct_to_aws_semantics() -> None:
@@ -85,7 +86,8 @@ def correct_to_aws_semantics() -> None:
         if key.key_usage != "SIGN_VERIFY" or algorithm not in key.signing_algorithms:
             raise JsonRESTError("ValidationException", f"{key.arn} cannot sign with {algorithm}")
         signature = key.private_key.sign(message, algorithm, prehashed)
-        print(f"{SIGN_LOG_PREFIX} {key.arn} {algorithm}", file=sys.stderr, flush=True)
+        caller = getattr(getattr(self, "normalized_request", None), "remote_addr", None) or "-"
+        print(f"{SIGN_LOG_PREFIX} {key.arn} {algorithm} {caller}", file=sys.stderr, flush=True)
         return json.dumps({
             "KeyId": key.arn, "Signature": base64.b64encode(signature).decode(), "SigningAlgorithm": algorithm,
         })  # fmt: skip

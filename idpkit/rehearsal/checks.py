@@ -9,6 +9,7 @@ import json
 import shlex
 import threading
 import time
+from collections import Counter
 
 from idpkit.errors import IdpkitError
 from idpkit.keycloak_server.kms_provider import PROVIDER_ID
@@ -126,27 +127,43 @@ def signing_key_rotation(run: Rehearsal) -> str:
 
 
 def tokens_after_rotation(run: Rehearsal) -> str:
-    """The flows and token checks (tokens validated against the JWKS); with KMS signing, each of those tokens
-    must have been signed by the emulation's KMS (its log counts every Sign, by key)."""
+    """The flows and token checks (tokens validated against the JWKS); with KMS signing, each host must have had
+    tokens signed by the emulation's KMS during them (its log names every Sign's key and caller)."""
     log = run.layout.process("aws-emulation").log_file
     before = _signatures(log.read_text(errors="replace"))
     outcome = smoke(run, FLOWS_AND_TOKENS)
-    after = _signatures(log.read_text(errors="replace"))
-    signed = {key: count - before.get(key, 0) for key, count in after.items() if count > before.get(key, 0)}
+    signed = _signatures(log.read_text(errors="replace")) - before
     first = run.hosts[0]
     if signing_key_environment(run, first).get(SIGNING_ENV) != "kms":
         return f"{outcome}; imported signing keys (no KMS signature expected)"
-    if not signed:
-        raise IdpkitError(f"the stack signs with KMS, but no KMS Sign was made during the token checks ({outcome})")
-    return f"{outcome}; KMS signatures during the run: " + ", ".join(f"{n} by {key}" for key, n in signed.items())
+    by_host = {
+        host.name: sum(n for (_key, caller), n in signed.items() if caller == host.address) for host in run.hosts
+    }
+    silent = [name for name, count in by_host.items() if not count]
+    if silent:
+        raise IdpkitError(
+            f"the stack signs with KMS, but {', '.join(silent)} made no KMS Sign during the token checks "
+            f"({outcome}; Signs by host: {by_host})"
+        )
+    keys = Counter[str]()
+    for (key, _caller), count in signed.items():
+        keys[key] += count
+    return (
+        f"{outcome}; KMS signatures during the run: "
+        + ", ".join(f"{n} by {key}" for key, n in keys.items())
+        + " ("
+        + ", ".join(f"{name}: {n}" for name, n in by_host.items())
+        + ")"
+    )
 
 
-def _signatures(log: str) -> dict[str, int]:
-    counts: dict[str, int] = {}
+def _signatures(log: str) -> Counter[tuple[str, str]]:
+    """(key ARN, caller address) of every Sign the emulation logged, counted."""
+    counts = Counter[tuple[str, str]]()
     for line in log.splitlines():
         if line.startswith(SIGN_LOG_PREFIX):
-            key = line.removeprefix(SIGN_LOG_PREFIX).split()[0]
-            counts[key] = counts.get(key, 0) + 1
+            key, _algorithm, caller = [*line.removeprefix(SIGN_LOG_PREFIX).split(), "-", "-"][:3]
+            counts[key, caller] += 1
     return counts
 
 
