@@ -5,8 +5,8 @@ With KMS signing (`kms_signing`, every shipped stack) the rotation creates each 
 rotation role's own KMS rights stop at creating tagged signing keys and naming them (each key's policy,
 idpkit.keys.kms_policy, grants the rest). KMS cannot rotate asymmetric keys, so `idpkit keys` rotates them,
 keeping the rotation state (and, with imported keys, the key material) in a Secrets Manager secret encrypted
-with the signing-material KMS key. The secret's resource policy lets only the rotation role read or write its value, and every
-read is a `kms:Decrypt` through Secrets Manager that CloudTrail records against that role's session
+with the signing-material KMS key. The secret's resource policy lets only the rotation role read or write its
+value, and every read is a `kms:Decrypt` through Secrets Manager that CloudTrail records against that role's session
 (`idpkit-keys-rotation`). An EventBridge Scheduler schedule runs `idpkit keys rotate --stage auto` on
 the Keycloak hosts through SSM Run Command, one host at a time: each run does only what is due
 (resume a stage, retire after the passive window, rotate an old key) and nothing otherwise.
