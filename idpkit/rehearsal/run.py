@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from idpkit import paths
 from idpkit.host.services import Processes
-from idpkit.rehearsal import checks, edge, environment, network
+from idpkit.rehearsal import checks, edge, environment, key_material, network
 from idpkit.rehearsal.layout import RehearsalLayout
 from idpkit.rehearsal.state import Rehearsal
 
@@ -27,6 +27,7 @@ def rehearse(
     run = Rehearsal(stack, layout, progress)
     try:
         run.step("preflight", lambda: environment.preflight(run, purge))
+        run.step("KMS signing provider (Maven)", environment.kms_provider)
         run.step("resource graph (Pulumi program under mocks)", lambda: environment.resource_graph(run))
         run.step("host wheelhouse", lambda: environment.wheelhouse(run))
         run.step("certificates", lambda: environment.certificates(run))
@@ -46,9 +47,9 @@ def rehearse(
             run.step("signing key rotation from a host (STS)", lambda: checks.signing_key_rotation(run))
             for index in range(1, network.HOST_COUNT + 1):
                 run.step(f"host {index}: host hardening checks", functools.partial(checks.host_checks, run, index))
-            run.step(
-                "flows and token checks after the key rotation", lambda: checks.smoke(run, checks.FLOWS_AND_TOKENS)
-            )
+            run.step("flows and token checks after the key rotation", lambda: checks.tokens_after_rotation(run))
+            run.step("no private signing key in the database, on the hosts, in Secrets Manager",
+                     lambda: key_material.search(run))  # fmt: skip
             if afterwards is not None:
                 afterwards(run)
     finally:
@@ -68,6 +69,7 @@ def down(stack: str) -> list[str]:
             stopped += [f"host-{index} {name}" for name in Processes(layout.host(index)).stop_all()]
     for process in (
         *(layout.process(name) for name in ("front-door", "admin-tunnel", "aws-emulation")),
+        *(layout.process(f"kms-endpoint-{index}") for index in range(1, network.HOST_COUNT + 1)),
         layout.database_process(),
     ):
         if process.stop():

@@ -34,6 +34,7 @@ EXPECTED_STEPS = (
     "host 1: host hardening checks",
     "host 2: host hardening checks",
     "flows and token checks after the key rotation",
+    "no private signing key in the database, on the hosts, in Secrets Manager",
 )
 CHAOS_STACK = "dev"
 """The rehearsal CI runs also runs the short fault scenarios (`--chaos short`, docs/reliability.md)."""
