@@ -49,7 +49,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "realm": Benchmark("realm_sizes.py", needs_stack=True),
     "tokens": Benchmark("token_load.py", needs_stack=True),
 }
-SECOND_STACK_PORT_OFFSET = "200"
+SECOND_STACK_PORT_OFFSET_ENV, SECOND_STACK_PORT_OFFSET = "IDPKIT_BENCH_PORT_OFFSET", "200"
+"""The second stack's port offset (the variable moves it where another stack already listens)."""
 REPORT = Path("docs") / "benchmarks.md"
 
 
@@ -63,7 +64,9 @@ def bench(only: tuple[str, ...], quick: bool) -> None:
     """Run the benchmarks (all, or --only NAME ...) and regenerate docs/benchmarks.md.
 
     Figures are printed with the machine (cores, CPU, memory) and the Python, Java and Keycloak versions.
-    Stack benchmarks run on a second local stack (ports +200) that is taken down and deleted at the end.
+    Stack benchmarks run on a second local stack (ports +200, or +$IDPKIT_BENCH_PORT_OFFSET) that is taken down
+    and deleted at the end. The realm benchmark runs keycloak-config-cli beside `realm apply` when its jar has
+    been built (scripts/build-keycloak-config-cli).
     """
     selected = [name for name in BENCHMARKS if not only or name in only]
     root = paths.project_root()
@@ -122,7 +125,8 @@ def _second_stack(*, needed: bool) -> Iterator[dict[str, str] | None]:
         yield None
         return
     state = Path(tempfile.mkdtemp(prefix="idpkit-bench-state-"))
-    env = dict(os.environ, IDPKIT_STATE_DIR=str(state), IDPKIT_LOCAL_PORT_OFFSET=SECOND_STACK_PORT_OFFSET)
+    offset = os.environ.get(SECOND_STACK_PORT_OFFSET_ENV, SECOND_STACK_PORT_OFFSET)
+    env = dict(os.environ, IDPKIT_STATE_DIR=str(state), IDPKIT_LOCAL_PORT_OFFSET=offset)
     try:
         yield env
     finally:
