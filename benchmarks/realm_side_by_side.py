@@ -93,6 +93,11 @@ class Realm:
         events = self.api.get(self.api.path(urls.ADMIN_EVENTS), first=0, max=_ADMIN_EVENTS_PAGE) or []
         return sum(1 for event in events if event.get("operationType") in ("CREATE", "UPDATE", "DELETE", "ACTION"))
 
+    def warm(self) -> None:
+        """Read every client once, untimed: after a bulk create Keycloak fills its cache from the database on the
+        first read (the kit's engine table shows that first plan apart), and no-op runs compare steady state."""
+        self.api.get(self.api.path(urls.CLIENTS))
+
     def change_by_hand(self) -> None:
         """Lengthen the realm's access tokens through the admin API, as an operator in a hurry would."""
         self.api.put(self.api.path(urls.REALM), {HAND_MADE_FIELD: HAND_MADE_VALUE})
@@ -248,7 +253,9 @@ def compare(
         kit = Kit({**os.environ, OUTPUTS_FILE_ENV: str(outputs_file), "IDPKIT_PROJECT_DIR": str(project)}, realm)
         realm.drop()
         try:
-            kit_cold, kit_noop = kit.run(), kit.run()
+            kit_cold = kit.run()
+            realm.warm()
+            kit_noop = kit.run()
             exported = realm.export()
             edit_display_name(project)
             kit_edit = kit.run()
@@ -261,6 +268,7 @@ def compare(
             exported = config_cli.readable(exported)
             realm_file.write_text(json.dumps(exported))
             cold = config_cli.run(realm, realm_file)
+            realm.warm()
             skip = config_cli.run(realm, realm_file)
             full = config_cli.run(realm, realm_file, cache=False)
             realm_file.write_text(

@@ -127,6 +127,10 @@ def _side_by_side(
         f"{realm_side_by_side.HAND_MADE_VALUE} through the admin API between two runs (both inputs say 300); the kit "
         "has no cache, so both hand-made rows show its one run"
     )
+    section.note(
+        "after each tool's cold import every client is read once, untimed, so the rows after it compare steady "
+        "state (the first read after a bulk create waits while Keycloak fills its cache: `first plan` above)"
+    )
     section.note("time ratio = keycloak-config-cli wall time / kit wall time")
     return section, wrote
 
