@@ -38,7 +38,8 @@ from idpkit.realm import builtins
 HAND_MADE_FIELD, HAND_MADE_VALUE = "accessTokenLifespan", 3600
 """Changed by hand between two runs: both tools' input declares 300 s (the kit's REALM-TOKEN-001)."""
 _ADMIN_EVENTS_PAGE = 100_000
-_NOT_FOUND = 404
+_NOT_FOUND, _SERVER_ERROR = 404, 500
+_DROP_ATTEMPTS, _DROP_PAUSE_SECONDS = 3, 10
 # Export fields the kit does not manage, or Keycloak masks ("**********"), so neither tool is given them.
 _NOT_MANAGED = (
     "components", "authenticationFlows", "authenticatorConfig", "requiredActions", "keycloakVersion",
@@ -76,11 +77,19 @@ class Realm:
         self.master, self.api = AdminApi(connection, ADMIN_REALM), AdminApi(connection, name)
 
     def drop(self) -> None:
-        try:
-            self.master.delete(self.api.path(urls.REALM))
-        except ApiError as error:
-            if error.status != _NOT_FOUND:
-                raise
+        """Delete the realm if it exists. Deleting thousands of clients can fail on a loaded machine's dev-file
+        database (HTTP 500, rolled back): tried again before giving up."""
+        for attempt in range(_DROP_ATTEMPTS):
+            try:
+                self.master.delete(self.api.path(urls.REALM))
+            except ApiError as error:
+                if error.status == _NOT_FOUND:
+                    return
+                if error.status < _SERVER_ERROR or attempt == _DROP_ATTEMPTS - 1:
+                    raise
+                time.sleep(_DROP_PAUSE_SECONDS)
+            else:
+                return
 
     def clear_events(self) -> None:
         try:

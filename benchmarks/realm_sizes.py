@@ -34,15 +34,13 @@ import yaml
 from benchlib import Section, arguments, save
 from realm_apply import project_with
 
-from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, ApiError, connect, urls
 from idpkit.keycloak_server import release
-from idpkit.outputs import StackOutputs, load_admin_credentials, load_outputs
+from idpkit.outputs import StackOutputs, load_outputs
 from idpkit.realm import engine, loader
 
 ENVIRONMENT = "local"
 SIZES, QUICK_SIZES = (0, 100, 500, 2000), (20,)
 SIDE_BY_SIDE_SIZES, SIDE_BY_SIDE_LONG = (0, 100, 500), 2000
-_NOT_FOUND = 404
 
 
 def main() -> int:
@@ -140,10 +138,10 @@ def _measure(section: Section, stack_outputs: StackOutputs, stack: str, size: in
     name = f"bench-apply-{size}"
     outputs = dataclasses.replace(stack_outputs, realm=name, issuer=f"{stack_outputs.base_url}/realms/{name}")
     project = _project(size, name)
-    master = AdminApi(connect(outputs, load_admin_credentials(outputs)), ADMIN_REALM)
+    realm = realm_side_by_side.Realm(outputs, name)
     os.environ["IDPKIT_PROJECT_DIR"] = str(project)
     try:
-        _drop(master, name)
+        realm.drop()
         cold = engine.apply(engine.Session.open(outputs), ENVIRONMENT, stack)
         first = engine.plan(engine.Session.open(outputs), ENVIRONMENT, stack)
         plan = engine.plan(engine.Session.open(outputs), ENVIRONMENT, stack)
@@ -153,7 +151,7 @@ def _measure(section: Section, stack_outputs: StackOutputs, stack: str, size: in
     finally:
         os.environ.pop("IDPKIT_PROJECT_DIR")
         shutil.rmtree(project)
-        _drop(master, name)
+        realm.drop()
     section.add(
         name,
         shipped + size,
@@ -183,14 +181,6 @@ def _edit_display_name(project: Path) -> None:
     data = yaml.safe_load(overlay.read_text())
     data["realm"]["displayName"] = f"{data['realm'].get('displayName', '')} (edited)"
     overlay.write_text(yaml.safe_dump(data, sort_keys=False))
-
-
-def _drop(master: AdminApi, realm: str) -> None:
-    try:
-        master.delete(AdminApi(master.connection, realm).path(urls.REALM))
-    except ApiError as error:
-        if error.status != _NOT_FOUND:
-            raise
 
 
 if __name__ == "__main__":
