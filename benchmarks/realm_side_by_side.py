@@ -40,6 +40,7 @@ HAND_MADE_FIELD, HAND_MADE_VALUE = "accessTokenLifespan", 3600
 _ADMIN_EVENTS_PAGE = 100_000
 _NOT_FOUND, _SERVER_ERROR = 404, 500
 _DROP_ATTEMPTS, _DROP_PAUSE_SECONDS = 3, 10
+_SAMPLE_SECONDS = 0.01
 # Export fields the kit does not manage, or Keycloak masks ("**********"), so neither tool is given them.
 _NOT_MANAGED = (
     "components", "authenticationFlows", "authenticatorConfig", "requiredActions", "keycloakVersion",
@@ -152,20 +153,35 @@ def _without(value: Any, names: set[str]) -> Any:
 
 
 def timed(command: Sequence[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Wall time, peak resident memory (MiB) and output of a process run to completion; raises if it fails."""
+    """Wall time, peak resident memory (MiB) and output of a process run to completion; raises if it fails.
+
+    The peak is the process's own high-water mark (VmHWM), sampled until it exits: wait4's ru_maxrss would
+    also count the memory of this process, which the child had until its exec.
+    """
     with tempfile.TemporaryFile() as output:
         started = time.monotonic()
         process = subprocess.Popen(list(command), env=env, stdout=output, stderr=subprocess.STDOUT)
-        _pid, status, usage = os.wait4(process.pid, 0)
+        peak_kib = 0
+        while process.poll() is None:
+            peak_kib = max(peak_kib, _high_water_kib(process.pid))
+            time.sleep(_SAMPLE_SECONDS)
         seconds = time.monotonic() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
         output.seek(0)
         text = output.read().decode(errors="replace")
     if process.returncode != 0:
         errors = [line for line in text.splitlines() if " ERROR " in line or line.startswith("error")]
         tail = "\n".join((errors or text.strip().splitlines())[-5:])
         raise RuntimeError(f"{command[0]} ... exited {process.returncode}:\n{tail}")
-    return seconds, usage.ru_maxrss / 1024, text
+    return seconds, peak_kib / 1024, text
+
+
+def _high_water_kib(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    return int(found.group(1)) if found else 0
 
 
 @dataclass

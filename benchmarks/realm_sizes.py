@@ -112,7 +112,7 @@ def _side_by_side(
     section.note(
         "cells: wall time of the process as a user starts it (Python or JVM start included), writes = the realm's "
         "admin events of that run (CREATE/UPDATE/DELETE/ACTION, counted the same way for both tools), peak "
-        "resident memory"
+        "resident memory (the process's VmHWM, sampled every 10 ms)"
     )
     section.note(
         "content: the kit applies the generated realm-config; keycloak-config-cli gets that realm exported by Keycloak "
