@@ -13,12 +13,12 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from aws_stack_graphs import describe, graphs, params, policy, stack_params
+from aws_stack_graphs import describe, graphs, missing_wheelhouse_at_capture, params, policy, stack_params
 
 from components.host_bootstrap import HOST_OUTPUTS_FILE, WHEELHOUSE_DIR
 from components.keycloak_hosts import PATCH_GROUP_TAG, ROLE_TAG_KEY
 from components.kms import ADMIN_ACTIONS
-from idpkit.aws_config import host_wheelhouse_path, missing_host_wheelhouse
+from idpkit.aws_config import host_wheelhouse_path
 from idpkit.aws_graph import Resource, StackGraph
 from idpkit.constants.keycloak import KEYCLOAK_HTTPS_PORT
 from idpkit.constants.monitoring import ROTATION_FAILURE_MARKER
@@ -352,7 +352,7 @@ def test_wheelhouse_is_uploaded_from_the_operator_build(stack: str) -> None:
 
 @pytest.mark.parametrize("stack", stack_params())
 def test_missing_wheelhouse_is_announced(stack: str) -> None:
-    problem = missing_host_wheelhouse(PROJECT, "x86_64")
+    problem = missing_wheelhouse_at_capture()
     announced = [w for w in graphs()[stack].warnings if w.startswith("host wheelhouse")]
     assert announced == ([problem] if problem else []), f"{stack}: a missing wheelhouse must be announced by name"
     assert problem is None or "idpkit host wheelhouse --arch x86_64" in problem, "the message must name the step"
