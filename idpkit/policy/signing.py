@@ -9,7 +9,6 @@ signing keys and naming them by alias.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -23,7 +22,7 @@ from idpkit.constants.aws import (
     STACK_TAG_KEY,
 )
 from idpkit.policy import resource_types as t
-from idpkit.policy.core import Environment, Res, Stack, get, stack_rule
+from idpkit.policy.core import Environment, Res, Stack, as_list, get, policy_document, stack_rule
 
 MAX_SIGNER_SESSION_SECONDS = 3600
 """The refresher renews every 15 minutes; a stolen copy of Keycloak's credentials file expires within the hour."""
@@ -36,19 +35,6 @@ _CREATE_CONDITIONS = {
 _ALIAS_ACTIONS = {"kms:createalias", "kms:updatealias"}
 _CREATE_ACTIONS = {"kms:createkey", "kms:tagresource"}
 _KEY_STORE_ACTIONS = {"kms:decrypt", "kms:generatedatakey"}
-
-
-def _listify(value: object) -> list[Any]:
-    return value if isinstance(value, list) else [value] if value is not None else []
-
-
-def _document(value: object) -> Mapping[str, Any]:
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            return {}
-    return value if isinstance(value, Mapping) else {}
 
 
 def _tag(res: Res, key: str) -> object:
@@ -65,19 +51,19 @@ def _conditions(statement: Mapping[str, Any]) -> dict[str, set[str]]:
         if "not" in str(operator).lower() or str(operator).lower().endswith("ifexists"):
             continue
         for key, value in block.items() if isinstance(block, Mapping) else ():
-            found.setdefault(str(key).lower(), set()).update(str(item) for item in _listify(value))
+            found.setdefault(str(key).lower(), set()).update(str(item) for item in as_list(value))
     return found
 
 
 def _inline_policies(role: Res, stack: Stack) -> list[tuple[str, Mapping[str, Any]]]:
     """(label, document) of every inline policy of `role`: its own `inlinePolicies` and its RolePolicy resources."""
     documents = [
-        (f"inline policy {entry.get('name', index)}", _document(entry.get("policy")))
-        for index, entry in enumerate(_listify(get(role.props, "inlinePolicies")))
+        (f"inline policy {entry.get('name', index)}", policy_document(entry.get("policy")))
+        for index, entry in enumerate(as_list(get(role.props, "inlinePolicies")))
         if isinstance(entry, Mapping)
     ]
     documents += [
-        (f"{policy.label}", _document(get(policy.props, "policy")))
+        (f"{policy.label}", policy_document(get(policy.props, "policy")))
         for policy in stack.referrers(role, (t.IAM_ROLE_POLICY,), "role")
     ]
     return documents
@@ -108,7 +94,7 @@ def signer_role_signs_only(res: Res, stack: Stack, _env: Environment) -> Iterato
         return
     for label, _policy in _inline_policies(res, stack):
         yield f"has {label}: the signer role may only use what each signing key's policy grants"
-    managed = _listify(get(res.props, "managedPolicyArns")) + [
+    managed = as_list(get(res.props, "managedPolicyArns")) + [
         get(attachment.props, "policyArn")
         for attachment in stack.referrers(res, (t.IAM_ROLE_POLICY_ATTACHMENT,), "role")
     ]
@@ -118,27 +104,27 @@ def signer_role_signs_only(res: Res, stack: Stack, _env: Environment) -> Iterato
     # The engine sends numbers as floats.
     if not isinstance(duration, int | float) or isinstance(duration, bool) or duration > MAX_SIGNER_SESSION_SECONDS:
         yield f"maxSessionDuration {duration} is not set to at most {MAX_SIGNER_SESSION_SECONDS} s"
-    for index, statement in enumerate(_listify(_document(get(res.props, "assumeRolePolicy")).get("Statement"))):
+    for index, statement in enumerate(as_list(policy_document(get(res.props, "assumeRolePolicy")).get("Statement"))):
         if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
             continue
         label = statement.get("Sid") or f"statement {index}"
         principal = statement.get("Principal")
-        if not isinstance(principal, Mapping) or set(principal) != {"AWS"} or "*" in _listify(principal["AWS"]):
+        if not isinstance(principal, Mapping) or set(principal) != {"AWS"} or "*" in as_list(principal["AWS"]):
             yield f"trust {label} admits {principal!r}: only the hosts' instance role may assume the signer role"
-        if set(_listify(statement.get("Action"))) != {"sts:AssumeRole"}:
+        if set(as_list(statement.get("Action"))) != {"sts:AssumeRole"}:
             yield f"trust {label} allows {statement.get('Action')!r}: only sts:AssumeRole"
         if "aws:ec2instancesourcevpc" not in _conditions(statement):
             yield f"trust {label} is not bound to instance credentials delivered in the VPC (aws:Ec2InstanceSourceVPC)"
 
 
 def _kms_problems(label: str, statement: Mapping[str, Any], stack_name: str) -> Iterator[str]:
-    actions = {str(action).lower() for action in _listify(statement.get("Action"))}
+    actions = {str(action).lower() for action in as_list(statement.get("Action"))}
     kms = {action for action in actions if action.startswith("kms:")}
     if not kms:
         return
     sid = statement.get("Sid") or "a statement"
     conditions = _conditions(statement)
-    resources = [str(resource) for resource in _listify(statement.get("Resource"))]
+    resources = [str(resource) for resource in as_list(statement.get("Resource"))]
     if any("*" in action.removeprefix("kms:") for action in kms):
         yield f"{label} {sid} allows {sorted(kms)}: no wildcard KMS actions"
         return
@@ -196,7 +182,7 @@ def rotation_role_kms_rights(res: Res, stack: Stack, _env: Environment) -> Itera
         yield f"is not tagged {STACK_TAG_KEY}: the keys it creates cannot be held to its stack"
         return
     for label, document in _inline_policies(res, stack):
-        for statement in _listify(document.get("Statement")):
+        for statement in as_list(document.get("Statement")):
             if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
                 continue
             if "NotAction" in statement:
@@ -240,9 +226,9 @@ def production_signs_in_kms(res: Res, stack: Stack, env: Environment) -> Iterato
             "Keycloak would sign with imported private keys"
         )
     creates = any(
-        "kms:createkey" in {str(action).lower() for action in _listify(statement.get("Action"))}
+        "kms:createkey" in {str(action).lower() for action in as_list(statement.get("Action"))}
         for _label, document in _inline_policies(res, stack)
-        for statement in _listify(document.get("Statement"))
+        for statement in as_list(document.get("Statement"))
         if isinstance(statement, Mapping) and statement.get("Effect") == "Allow"
     )
     if not creates:
