@@ -46,8 +46,7 @@ def smoke(run: Rehearsal, selection: str | None = None) -> str:
     """The smoke suite from the edge (the host checks run per host, `_host_checks`)."""
     selected = f"not {_HOST_CHECKS_MODULE}" if selection is None else f"({selection}) and not {_HOST_CHECKS_MODULE}"
     output = run.operator("smoke", "--stack", run.stack, "-k", selected, "-q")
-    summary = next((line for line in reversed(output.splitlines()) if _PYTEST_SUMMARY.search(line)), "")
-    return summary.strip("= ")
+    return _pytest_summary(output)
 
 
 def smoke_with_rotation(run: Rehearsal) -> str:
@@ -182,5 +181,10 @@ def host_checks(run: Rehearsal, index: int) -> str:
         namespace=host.namespace,
         env={HOSTS_ENV: "local://", HOST_ROOT_ENV: str(host.layout.root)},
     )  # fmt: skip
+    return _pytest_summary(output)
+
+
+def _pytest_summary(output: str) -> str:
+    """pytest's closing line ("3 passed, 2 skipped in 1.2s"), not the smoke table above it."""
     summary = next((line for line in reversed(output.splitlines()) if _PYTEST_SUMMARY.search(line)), "")
     return summary.strip("= ")
