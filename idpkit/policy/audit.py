@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -13,10 +12,12 @@ from idpkit.policy.core import (
     Environment,
     Res,
     Stack,
+    as_list,
     customer_managed_key_problem,
     get,
     is_true,
     items,
+    policy_document,
     present,
     resource_rule,
     stack_rule,
@@ -197,17 +198,13 @@ def bucket_public_access_blocked(res: Res, stack: Stack, _env: Environment) -> I
             yield f"public access block '{block.name}' does not set {', '.join(missing)}"
 
 
-def _listify(value: object) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
 def _denies_insecure_transport(statement: Mapping[str, Any]) -> bool:
     principal = statement.get("Principal")
-    principals = _listify(principal.get("AWS") if isinstance(principal, Mapping) else principal)
-    actions = _listify(statement.get("Action"))
+    principals = as_list(principal.get("AWS") if isinstance(principal, Mapping) else principal)
+    actions = as_list(statement.get("Action"))
     condition = statement.get("Condition")
     secure_transport = (
-        _listify(condition.get("Bool", {}).get("aws:SecureTransport")) if isinstance(condition, Mapping) else []
+        as_list(condition.get("Bool", {}).get("aws:SecureTransport")) if isinstance(condition, Mapping) else []
     )
     return (
         statement.get("Effect") == "Deny"
@@ -218,13 +215,7 @@ def _denies_insecure_transport(statement: Mapping[str, Any]) -> bool:
 
 
 def _statements(document: object) -> list[Mapping[str, Any]]:
-    if isinstance(document, str):
-        try:
-            document = json.loads(document)
-        except json.JSONDecodeError:
-            return []
-    statements = document.get("Statement") if isinstance(document, Mapping) else None
-    return [s for s in _listify(statements) if isinstance(s, Mapping)]
+    return [s for s in as_list(policy_document(document).get("Statement")) if isinstance(s, Mapping)]
 
 
 @stack_rule(
@@ -258,8 +249,8 @@ def _retention_years(retention: Mapping[str, Any]) -> float:
 
 def _denies_deletion(statement: Mapping[str, Any]) -> bool:
     principal = statement.get("Principal")
-    principals = _listify(principal.get("AWS") if isinstance(principal, Mapping) else principal)
-    actions = set(_listify(statement.get("Action")))
+    principals = as_list(principal.get("AWS") if isinstance(principal, Mapping) else principal)
+    actions = set(as_list(statement.get("Action")))
     deletes = {"s3:DeleteObject", "s3:DeleteObjectVersion"} <= actions or bool({"s3:*", "s3:Delete*", "*"} & actions)
     return statement.get("Effect") == "Deny" and "*" in principals and deletes and not statement.get("Condition")
 
