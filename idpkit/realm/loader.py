@@ -8,6 +8,7 @@ file too. Every name the merged document uses must resolve (`idpkit.realm.refere
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -155,18 +156,22 @@ def _read(path: Path, root: Path, problems: list[Problem]) -> dict[str, Any]:
     return {} if duplicates else loaded
 
 
+FRAGMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\.ya?ml")
+"""A fragment is named by a plain, portable YAML file name: no directory, no hidden file, no control character."""
+
+
 def _fragments(overlay: dict[str, Any], overlay_path: Path, root: Path, problems: list[Problem]) -> list[Path]:
     """The fragment files an overlay includes: plain file names inside `fragments/`, each once."""
     found: list[Path] = []
     names = overlay.get("includes") or []
     for index, name in enumerate(names):
-        if "/" in name or "\\" in name or name.startswith("."):
+        if not FRAGMENT_NAME.fullmatch(name):
             problems.append(
                 Problem(
                     _display(overlay_path, root),
                     f"includes[{index}]",
                     SCHEMA,
-                    f"{name!r} must be a file name in realm-config/fragments/",
+                    f"{name!r} must be a plain .yaml file name in realm-config/fragments/",
                 )
             )
         else:

@@ -7,9 +7,9 @@ Every field is optional at file level (overlays and fragments are partial); the 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 SignatureAlgorithm = Literal[
@@ -28,6 +28,16 @@ SignatureAlgorithm = Literal[
     "HS512",
     "none",
 ]
+
+
+def _component_setting(value: object) -> object:
+    if isinstance(value, str | bool | int) or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        return value
+    raise ValueError("must be a string, a boolean, a whole number or a list of strings (Keycloak reads no other shape)")
+
+
+ComponentSetting = Annotated[str | bool | int | list[str], BeforeValidator(_component_setting)]
+"""One value of an executor's or condition's configuration."""
 
 
 class KeycloakModel(BaseModel):
@@ -265,7 +275,7 @@ class Executor(KeycloakModel):
 
     executor: str
     """Executor provider id, e.g. `pkce-enforcer`."""
-    configuration: dict[str, Any] = Field(default_factory=dict)
+    configuration: dict[str, ComponentSetting] = Field(default_factory=dict)
     """Executor configuration."""
 
 
@@ -285,7 +295,7 @@ class Condition(KeycloakModel):
 
     condition: str
     """Condition provider id, e.g. `any-client`, `grant-type`."""
-    configuration: dict[str, Any] = Field(default_factory=dict)
+    configuration: dict[str, ComponentSetting] = Field(default_factory=dict)
     """Condition configuration."""
 
 

@@ -227,6 +227,51 @@ def _file_cases() -> Iterator[Any]:
             yield pytest.param(case, id=f"{name}-{file}")
 
 
+# --- every free-form setting and include x a value of the wrong shape -------------------------------------
+
+WRONG_SHAPES: dict[str, Any] = {"mapping": {"name": None}, "null": None, "list-of-mappings": [{}], "number": 1.5}
+
+# Free-form settings: executor and condition configurations (Keycloak reads scalars and lists of strings only).
+Locate = Callable[[dict[str, Any]], dict[str, Any]]
+SETTINGS: dict[str, tuple[str, Locate, str]] = {
+    "executor": (
+        "base/client-policies.yaml",
+        lambda d: d["clientProfiles"][0]["executors"][3]["configuration"],
+        'clientProfiles[idpkit-phi-baseline].executors[3].configuration.allow-ipv4-loopback-address',
+    ),
+    "condition": (
+        "base/client-policies.yaml",
+        lambda d: d["clientPolicies"][1]["conditions"][0]["configuration"],
+        'clientPolicies[idpkit-phi-machine-clients].conditions[0].configuration.grant_types',
+    ),
+}  # fmt: skip
+
+# Fragment names an overlay may not include: anything but a plain YAML file name inside fragments/.
+BAD_INCLUDES = ("../base/realm.yaml", "/etc/passwd", ".hidden.yaml", "smo\x00ke.yaml", "smoke.json", "sub/smoke.yaml")
+
+
+def _set_first_setting(locate: Locate, value: Any) -> Callable[[dict[str, Any]], None]:
+    def change(data: dict[str, Any]) -> None:
+        configuration = locate(data)
+        configuration[next(iter(configuration))] = value
+
+    return change
+
+
+def _including(name: str) -> Callable[[dict[str, Any]], None]:
+    return lambda data: data.__setitem__("includes", [name])
+
+
+def _shape_cases() -> Iterator[Any]:
+    for kind, (file, locate, path) in SETTINGS.items():
+        for shape, value in WRONG_SHAPES.items():
+            case = Case("prod", _yaml_edit(file, _set_first_setting(locate, value)), file, path, "SCHEMA")
+            yield pytest.param(case, id=f"{kind}-setting-{shape}")
+    for index, name in enumerate(BAD_INCLUDES):
+        change = _yaml_edit("overlays/local.yaml", _including(name))
+        yield pytest.param(Case("local", change, "overlays/local.yaml", "includes[0]", "SCHEMA"), id=f"include-{index}")
+
+
 # --- every rule x violation ---------------------------------------------------------------------------------
 
 
@@ -247,7 +292,7 @@ def _both(first: Edit, second: Edit) -> Edit:
     return make
 
 
-CASES = [*_duplicate_cases(), *_dangling_cases(), *_file_cases(), *_rule_cases()]
+CASES = [*_duplicate_cases(), *_dangling_cases(), *_file_cases(), *_shape_cases(), *_rule_cases()]
 
 
 def test_every_reference_kind_has_a_dangling_case() -> None:
