@@ -16,6 +16,10 @@ SERVICE_ACCOUNT_SCOPE = "service_account"
 CLIENTS = frozenset({"account", "account-console", "admin-cli", "broker", "realm-management", "security-admin-console"})
 ROLES = frozenset({"offline_access", "uma_authorization"})
 """Built-in realm roles, besides `default-roles-<realm>` (see `default_role`)."""
+DEFAULT_ROLE_COMPOSITES = frozenset(
+    {"offline_access", "uma_authorization", "account/view-profile", "account/manage-account"}
+)
+"""What `default-roles-<realm>` holds in a new realm (client roles as `client/role`): every user's roles."""
 GLOBAL_CLIENT_PROFILES = frozenset({
     "fapi-1-advanced", "fapi-1-baseline", "fapi-2-dpop-message-signing", "fapi-2-dpop-security-profile",
     "fapi-2-message-signing", "fapi-2-security-profile", "fapi-ciba", "oauth-2-1-for-confidential-client",

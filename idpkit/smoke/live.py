@@ -7,8 +7,9 @@ compare a read with realm-config. Paths: `realm.<field>`, `realm.browserSecurity
 `realm.defaultDefaultClientScopes` and `...Optional...`, `clients[<id>].<field>`,
 `clients[<id>].attributes["<name>"]`, `clientProfiles[<p>].executors[<e>]` (the executor itself) and
 `....configuration.<option>`, `clientPolicies[<p>].<field>`, `identityProviders[<a>].config.<key>`,
-`clientScopes[<name>].protocolMappers`, `users[<name>].realmRoles`, `users[<name>]` (whether the user
-exists), and any client path prefixed with `master.` for the kit's own client in the master realm.
+`clientScopes[<name>].protocolMappers`, `realm.defaultRoles` (what every user holds),
+`users[<name>].realmRoles`, `users[<name>]` (whether the user exists), and any client path prefixed
+with `master.` for the kit's own client in the master realm.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any, Protocol
 from idpkit.errors import IdpkitError
 from idpkit.keycloak_admin import AdminApi, urls
 from idpkit.realm.engine import Session
+from idpkit.realm.kinds import default_roles
 from idpkit.realm.kinds.realm import carried
 
 ABSENT = None
@@ -66,10 +68,8 @@ def setting(path: str) -> LiveSetting:
     item = rest[0][1:-1] if rest and rest[0].startswith("[") else None
     tail = rest[1:] if item is not None else rest
     found: LiveSetting | None = None
-    if head == "realm" and len(tail) == 1 and tail[0] in _REALM_SCOPE_LISTS:
-        found = RealmScopes(path, tail[0])
-    elif head == "realm" and tail:
-        found = RealmField(path, tuple(tail))
+    if head == "realm" and tail:
+        found = _realm_setting(path, tail)
     elif head == "clients" and item and len(tail) == 2 and tail[0] == "attributes":
         found = ClientAttribute(path, realm, item, tail[1])
     elif head == "clients" and item and len(tail) == 1:
@@ -91,6 +91,14 @@ def setting(path: str) -> LiveSetting:
     if found is None:
         raise IdpkitError(f"setting path {path!r}: no live setting of this kind can be read or written")
     return found
+
+
+def _realm_setting(path: str, tail: list[str]) -> LiveSetting:
+    if tail == [DefaultRoles.FIELD]:
+        return DefaultRoles(path)
+    if len(tail) == 1 and tail[0] in _REALM_SCOPE_LISTS:
+        return RealmScopes(path, tail[0])
+    return RealmField(path, tuple(tail))
 
 
 def _api(session: Session, realm: str) -> AdminApi:
@@ -136,6 +144,31 @@ class RealmScopes:
             api.put(api.path(item, id=_scope_id(api, name)), None)
         for name in current - wanted:
             api.delete(api.path(item, id=_scope_id(api, name)))
+
+
+@dataclass(frozen=True)
+class DefaultRoles:
+    """The default role's composites (`client/role` for client roles): what every user holds."""
+
+    path: str
+    FIELD = "defaultRoles"
+
+    def read(self, session: Session) -> list[str]:
+        api = session.realm
+        clients = api.get(api.path(urls.CLIENTS)) or []
+        return sorted(default_roles.label(role, clients) for role in default_roles.composites(api))
+
+    def write(self, session: Session, value: Any) -> None:
+        """Realm roles only: the mutants grant realm roles, and a restore takes back only those."""
+        api = session.realm
+        held = {role["name"]: role for role in default_roles.composites(api) if not role.get("clientRole")}
+        composites = api.path(urls.ROLE_COMPOSITES, id=default_roles.default_role(api)["id"])
+        if grant := [
+            api.get(api.path(urls.ROLE, name=name)) for name in sorted(set(value) - set(held)) if "/" not in name
+        ]:
+            api.post(composites, grant)
+        if revoke := [role for name, role in held.items() if name not in value]:
+            api.delete(composites, revoke)
 
 
 def _scope_id(api: AdminApi, name: str) -> str:

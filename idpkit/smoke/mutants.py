@@ -8,6 +8,8 @@
   applies is removed in one mutant, and each of its options is flipped in another; every enabled
   policy is switched off in one more.
 - The JWT bearer identity provider's limits, and the master realm's kit administration client.
+- What every user holds (`idpkit.realm.kinds.default_roles`): each realm role realm-config declares,
+  granted through the realm's default role in one mutant.
 - The secure defaults of undeclared fields (`idpkit.realm.secure_defaults`): each entry that a hand-made
   change can weaken, and that no client policy guards, weakened on the smoke object that shows it
   (`SHOWN_ON`), or listed with the reason no smoke object can (`NOT_SHOWN`).
@@ -30,7 +32,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from idpkit.outputs import LOCAL_STACK
-from idpkit.realm import codified_settings, loader, secure_defaults
+from idpkit.realm import builtins, codified_settings, loader, secure_defaults
 from idpkit.realm.loader import LIST_KEYS, LoadedConfig, child_path, item_name, item_path
 from idpkit.realm.model import RealmDocument
 from idpkit.realm.rules import RULES
@@ -43,6 +45,7 @@ OFFLINE = "offline_access"
 AUDIENCE_SCOPE = "phi-api-audience"
 WIDEST_SCOPE = "system/*.rs"
 HOSTILE_ORIGIN = secure_defaults.HOSTILE_ORIGIN
+DEFAULT_ROLES = f"realm.{live.DefaultRoles.FIELD}"
 UNDECLARED_USER = "mutant-shared-login"
 """A human user no realm-config declares: the live shape of test data where it does not belong."""
 
@@ -56,6 +59,7 @@ class Family(StrEnum):
     POLICY = "client policy"
     PROVIDER = "identity provider"
     MASTER = "master realm"
+    DEFAULT_GRANT = "granted to every user"
     SECURE_DEFAULT = "secure default"
 
 
@@ -337,6 +341,12 @@ def _master_mutants() -> Iterator[Mutant]:
         yield Mutant(path, value, (not value) if isinstance(value, bool) else str(int(value) * 30), Family.MASTER)
 
 
+def _default_grant_mutants(loaded: LoadedConfig) -> Iterator[Mutant]:
+    built_in = sorted(builtins.DEFAULT_ROLE_COMPOSITES)
+    for role in loaded.document.roles or []:
+        yield Mutant(DEFAULT_ROLES, built_in, sorted([*built_in, role.name]), Family.DEFAULT_GRANT)
+
+
 # --- the whole catalogue ---------------------------------------------------------------------------------
 
 
@@ -352,7 +362,13 @@ def mutants(loaded: LoadedConfig | None = None) -> list[Mutant]:
             if path.startswith("realm.") and path not in declared:
                 continue
             derived += [Mutant(path, found.get(path), weak, Family.RULE) for weak in weaken(found.get(path))]
-    derived += [*_policy_mutants(loaded, found), *_provider_mutants(found), *_master_mutants(), *_held_mutants(loaded)]
+    derived += [
+        *_policy_mutants(loaded, found),
+        *_provider_mutants(found),
+        *_master_mutants(),
+        *_held_mutants(loaded),
+        *_default_grant_mutants(loaded),
+    ]
     configs = [(config, _findings(config)) for config in map(loader.load, loader.ENVIRONMENTS)]
     refused = [dataclasses.replace(m, rules=refusing_rules(configs, m.setting, m.weakened)) for m in derived]
     return [

@@ -10,6 +10,7 @@ import pytest
 from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, connect, urls
 from idpkit.outputs import StackOutputs, load_admin_credentials
 from idpkit.realm import builtins, secure_defaults
+from idpkit.realm.kinds import default_roles
 from idpkit.realm.secure_defaults import SecureDefault
 
 pytestmark = pytest.mark.local_stack
@@ -45,6 +46,15 @@ def test_built_in_roles(fresh_realm: AdminApi) -> None:
     live = {role["name"] for role in fresh_realm.keycloak.get_realm_roles()}
     expected = builtins.ROLES | {builtins.default_role(fresh_realm.realm)}
     assert live == expected, f"Keycloak's built-in realm roles changed: {sorted(live ^ expected)}"
+
+
+def test_default_role_composites_and_no_default_group(fresh_realm: AdminApi) -> None:
+    clients = fresh_realm.keycloak.get_clients()
+    live = {default_roles.label(role, clients) for role in default_roles.composites(fresh_realm)}
+    assert live == builtins.DEFAULT_ROLE_COMPOSITES, (
+        f"what a new realm grants every user changed: {sorted(live ^ builtins.DEFAULT_ROLE_COMPOSITES)}"
+    )
+    assert not fresh_realm.get(fresh_realm.path(urls.DEFAULT_GROUPS)), "a new realm has a default group"
 
 
 def test_global_client_profiles(fresh_realm: AdminApi) -> None:
