@@ -246,6 +246,18 @@ SETTINGS: dict[str, tuple[str, Locate, str]] = {
     ),
 }  # fmt: skip
 
+# List options given one value: Keycloak reads a list there, so the rule needing the option refuses it.
+SCALAR_LISTS: dict[str, tuple[Locate, str, str]] = {
+    "allowed-client-authenticators": (
+        lambda d: d["clientProfiles"][0]["executors"][4]["configuration"],
+        "REALM-CLIENTAUTH-001", "clientProfiles",
+    ),
+    "grant_types": (
+        lambda d: d["clientPolicies"][1]["conditions"][0]["configuration"],
+        "REALM-HOK-001", "clientPolicies",
+    ),
+}  # fmt: skip
+
 # Fragment names an overlay may not include: anything but a plain YAML file name inside fragments/.
 BAD_INCLUDES = ("../base/realm.yaml", "/etc/passwd", ".hidden.yaml", "smo\x00ke.yaml", "smoke.json", "sub/smoke.yaml")
 
@@ -254,6 +266,15 @@ def _set_first_setting(locate: Locate, value: Any) -> Callable[[dict[str, Any]],
     def change(data: dict[str, Any]) -> None:
         configuration = locate(data)
         configuration[next(iter(configuration))] = value
+
+    return change
+
+
+def _set_option(locate: Locate, option: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def change(data: dict[str, Any]) -> None:
+        configuration = locate(data)
+        assert option in configuration, f"realm-config no longer sets {option} where the corpus expects it"
+        configuration[option] = value
 
     return change
 
@@ -267,6 +288,10 @@ def _shape_cases() -> Iterator[Any]:
         for shape, value in WRONG_SHAPES.items():
             case = Case("prod", _yaml_edit(file, _set_first_setting(locate, value)), file, path, "SCHEMA")
             yield pytest.param(case, id=f"{kind}-setting-{shape}")
+    for option, (locate, rule_id, path) in SCALAR_LISTS.items():
+        for shape, value in {"one-string": "client-jwt", "boolean": True}.items():
+            change = _yaml_edit("base/client-policies.yaml", _set_option(locate, option, value))
+            yield pytest.param(Case("prod", change, "base/client-policies.yaml", path, rule_id), id=f"{option}-{shape}")
     for index, name in enumerate(BAD_INCLUDES):
         change = _yaml_edit("overlays/local.yaml", _including(name))
         yield pytest.param(Case("local", change, "overlays/local.yaml", "includes[0]", "SCHEMA"), id=f"include-{index}")

@@ -12,6 +12,7 @@ from idpkit.realm.rules.common import (
     client_path,
     clients,
     is_machine,
+    listed,
     policy_executors,
     require_executor,
 )
@@ -36,7 +37,7 @@ X509_CA_DN = "x509.casubjectdn"
 )
 def _client_auth(loaded: LoadedConfig) -> Iterator[tuple[str, str]]:
     def strict(configuration: dict[str, Any]) -> bool:
-        allowed = configuration.get("allowed-client-authenticators") or []
+        allowed = listed(configuration.get("allowed-client-authenticators"))
         return bool(allowed) and set(allowed) <= ASYMMETRIC_AUTHENTICATORS
 
     yield from require_executor(loaded.document, "secure-client-authenticator", strict)
@@ -63,7 +64,7 @@ def _holder_of_key(loaded: LoadedConfig) -> Iterator[tuple[str, str]]:
     def on_client_credentials(conditions: list[Any]) -> bool:
         return any(
             c.condition == "any-client"
-            or (c.condition == "grant-type" and "client_credentials" in (c.configuration.get("grant_types") or []))
+            or (c.condition == "grant-type" and "client_credentials" in listed(c.configuration.get("grant_types")))
             for c in conditions
         )
 

@@ -12,6 +12,12 @@ DEVICE_GRANT = "oauth2.device.authorization.grant.enabled"
 JWT_GRANT = "oauth2.jwt.authorization.grant.enabled"
 
 
+def listed(value: object) -> list[str]:
+    """A list option of an executor or condition (Keycloak reads those as lists): anything else lists nothing,
+    so a rule needing the option reports it rather than trusting a value Keycloak would not read as meant."""
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+
 def realm_settings(loaded: LoadedConfig) -> dict[str, Any]:
     realm = loaded.document.realm
     return realm.model_dump(by_alias=True, exclude_none=True) if realm else {}
