@@ -18,6 +18,7 @@ from idpkit.keycloak_admin import urls
 from idpkit.outputs import StackOutputs
 from idpkit.realm import engine, references
 from idpkit.realm.loader import LIST_KEYS, ConfigError, item_name, item_path
+from idpkit.realm.model import JAVA_INT_MAX
 from tests.realm.helpers import edit, run_realm, scratch_project
 from tests.realm.test_validation import NAMED_FILE, VIOLATIONS
 
@@ -270,6 +271,31 @@ def _set_first_setting(locate: Locate, value: Any) -> Callable[[dict[str, Any]],
     return change
 
 
+def _whole_numbers() -> Iterator[tuple[str, tuple[Any, ...], str]]:
+    """(file, locator, path) of every whole number the shipped files set."""
+    root = paths.project_root() / "realm-config"
+
+    def walk(node: Any, file: str, locator: tuple[Any, ...], path: str) -> Iterator[tuple[str, tuple[Any, ...], str]]:
+        if isinstance(node, int) and not isinstance(node, bool):
+            yield file, locator, path
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                yield from walk(value, file, (*locator, key), f"{path}.{key}" if path else key)
+
+    for file in _shipped_files():
+        yield from walk(yaml.safe_load((root / file).read_text()), file, (), "")
+
+
+def _set_at(locator: tuple[Any, ...], value: Any) -> Callable[[dict[str, Any]], None]:
+    def change(data: dict[str, Any]) -> None:
+        node = data
+        for key in locator[:-1]:
+            node = node[key]
+        node[locator[-1]] = value
+
+    return change
+
+
 def _set_option(locate: Locate, option: str, value: Any) -> Callable[[dict[str, Any]], None]:
     def change(data: dict[str, Any]) -> None:
         configuration = locate(data)
@@ -288,6 +314,9 @@ def _shape_cases() -> Iterator[Any]:
         for shape, value in WRONG_SHAPES.items():
             case = Case("prod", _yaml_edit(file, _set_first_setting(locate, value)), file, path, "SCHEMA")
             yield pytest.param(case, id=f"{kind}-setting-{shape}")
+    for file, locator, path in _whole_numbers():
+        change = _yaml_edit(file, _set_at(locator, JAVA_INT_MAX + 1))
+        yield pytest.param(Case(_environment_of(file), change, file, path, "SCHEMA"), id=f"too-large-{path}")
     for option, (locate, rule_id, path) in SCALAR_LISTS.items():
         for shape, value in {"one-string": "client-jwt", "boolean": True}.items():
             change = _yaml_edit("base/client-policies.yaml", _set_option(locate, option, value))
