@@ -150,14 +150,35 @@ def _read(path: Path, root: Path, problems: list[Problem]) -> dict[str, Any]:
             Problem(shown, _error_path(raw, detail["loc"]), SCHEMA, detail["msg"]) for detail in error.errors()
         )
         return {}
-    duplicates = list(_duplicates(raw, ""))
-    problems.extend(Problem(shown, path, DUPLICATE, message) for path, message in duplicates)
+    refused = [
+        *(Problem(shown, _error_path(raw, loc), SCHEMA, message) for loc, message in _unstorable(raw, ())),
+        *(Problem(shown, path, DUPLICATE, message) for path, message in _duplicates(raw, "")),
+    ]
+    problems.extend(refused)
     loaded: dict[str, Any] = raw
-    return {} if duplicates else loaded
+    return {} if refused else loaded
 
 
 FRAGMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\.ya?ml")
 """A fragment is named by a plain, portable YAML file name: no directory, no hidden file, no control character."""
+
+
+JAVA_INT_MAX = 2**31 - 1
+"""Keycloak stores the numbers of its representations as Java `int`s."""
+
+
+def _unstorable(node: Any, loc: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """Values Keycloak's database cannot hold: they would fail their own write, after earlier writes went in."""
+    if isinstance(node, int) and not isinstance(node, bool) and abs(node) > JAVA_INT_MAX:
+        yield loc, f"must be at most {JAVA_INT_MAX} (Keycloak stores it as a 32-bit integer)"
+    elif isinstance(node, str) and "\x00" in node:
+        yield loc, "must not contain a NUL character (PostgreSQL cannot store one)"
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _unstorable(value, (*loc, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _unstorable(value, (*loc, index))
 
 
 def _fragments(overlay: dict[str, Any], overlay_path: Path, root: Path, problems: list[Problem]) -> list[Path]:

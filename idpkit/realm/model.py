@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 SignatureAlgorithm = Literal[
@@ -40,23 +40,12 @@ ComponentSetting = Annotated[str | bool | int | list[str], BeforeValidator(_comp
 """One value of an executor's or condition's configuration."""
 
 
-JAVA_INT_MAX = 2**31 - 1
-"""Keycloak stores numbers of its representations as Java `int`s: a larger one fails the write itself."""
-
-
 class KeycloakModel(BaseModel):
     """Camel-case aliases so files use Keycloak's field names; unknown fields are typos, so refused."""
 
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="forbid", use_attribute_docstrings=True
     )
-
-    @field_validator("*")
-    @classmethod
-    def _fits_keycloak(cls, value: object) -> object:
-        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > JAVA_INT_MAX:
-            raise ValueError(f"must be at most {JAVA_INT_MAX} (Keycloak stores it as a 32-bit integer)")
-        return value
 
 
 class RealmSettings(KeycloakModel):

@@ -17,8 +17,7 @@ from idpkit import paths
 from idpkit.keycloak_admin import urls
 from idpkit.outputs import StackOutputs
 from idpkit.realm import engine, references
-from idpkit.realm.loader import LIST_KEYS, ConfigError, item_name, item_path
-from idpkit.realm.model import JAVA_INT_MAX
+from idpkit.realm.loader import JAVA_INT_MAX, LIST_KEYS, ConfigError, item_name, item_path
 from tests.realm.helpers import edit, run_realm, scratch_project
 from tests.realm.test_validation import NAMED_FILE, VIOLATIONS
 
@@ -271,12 +270,12 @@ def _set_first_setting(locate: Locate, value: Any) -> Callable[[dict[str, Any]],
     return change
 
 
-def _whole_numbers() -> Iterator[tuple[str, tuple[Any, ...], str]]:
-    """(file, locator, path) of every whole number the shipped files set."""
+def _leaves(kind: Callable[[Any], bool]) -> Iterator[tuple[str, tuple[Any, ...], str]]:
+    """(file, locator, path) of every value of `kind` the shipped files set in their mappings."""
     root = paths.project_root() / "realm-config"
 
     def walk(node: Any, file: str, locator: tuple[Any, ...], path: str) -> Iterator[tuple[str, tuple[Any, ...], str]]:
-        if isinstance(node, int) and not isinstance(node, bool):
+        if kind(node):
             yield file, locator, path
         elif isinstance(node, dict):
             for key, value in node.items():
@@ -314,9 +313,12 @@ def _shape_cases() -> Iterator[Any]:
         for shape, value in WRONG_SHAPES.items():
             case = Case("prod", _yaml_edit(file, _set_first_setting(locate, value)), file, path, "SCHEMA")
             yield pytest.param(case, id=f"{kind}-setting-{shape}")
-    for file, locator, path in _whole_numbers():
+    for file, locator, path in _leaves(lambda v: isinstance(v, int) and not isinstance(v, bool)):
         change = _yaml_edit(file, _set_at(locator, JAVA_INT_MAX + 1))
         yield pytest.param(Case(_environment_of(file), change, file, path, "SCHEMA"), id=f"too-large-{path}")
+    for file, locator, path in _leaves(lambda v: isinstance(v, str)):
+        change = _yaml_edit(file, _set_at(locator, "nul\x00byte"))
+        yield pytest.param(Case(_environment_of(file), change, file, path, "SCHEMA"), id=f"nul-{file}-{path}")
     for option, (locate, rule_id, path) in SCALAR_LISTS.items():
         for shape, value in {"one-string": "client-jwt", "boolean": True}.items():
             change = _yaml_edit("base/client-policies.yaml", _set_option(locate, option, value))
