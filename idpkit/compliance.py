@@ -35,6 +35,7 @@ REQUIREMENTS: dict[str, str] = {
     "RFC9700-2.5": "Asymmetric client authentication (private_key_jwt, mTLS)",
     "RFC9700-2.6": "Other recommendations: no CORS at the authorization endpoint, metadata",
     "RFC9700-4.2": "Credential leakage via Referer headers / open redirectors",
+    "RFC9700-4.4": "Mix-up attacks: the authorization response names its issuer (RFC 9207)",
     "RFC9700-4.5": "Authorization code injection: codes single-use and bound to client",
     "RFC9700-4.8": "PKCE downgrade attack",
     "RFC9700-4.13": "Reverse proxies sanitize inbound security headers",

@@ -74,3 +74,30 @@ def test_id_token_is_valid_and_bound_to_the_nonce(
     oauth.validate_token(
         code_grant.tokens["id_token"], jwks_client, expect(client_id, typ="ID", nonce=code_grant.nonce)
     )
+
+
+@check(
+    "SMOKE-CODE-008",
+    "The authorization response names its issuer (`iss`, RFC 9207), so a client can detect a mix-up",
+    requirements=("RFC9700-4.4", "FAPI2-SP-5.2.2"),
+    risk="A client that talks to several authorization servers cannot tell which one answered: an attacker's "
+    "server can have a code from this one sent to it (mix-up attack).",
+    remediation='Leave attributes["exclude.issuer.from.auth.response"] unset or "false" on every client.',
+    claims=('clients[*].attributes["exclude.issuer.from.auth.response"]',),
+)
+@pytest.mark.parametrize("client_id", ["smoke-spa", "smoke-web"])
+def test_authorization_response_names_the_issuer(
+    client_id: str,
+    clinician_browser: oauth.UserAgent,
+    endpoints: oauth.Endpoints,
+    clients: dict[str, oauth.Client],
+) -> None:
+    client = clients[client_id]
+    params = oauth.authorization_params(client_id, client.redirect_uri or "", "openid", oauth.Pkce.generate())
+    response = clinician_browser.authorize(endpoints.authorization, params)
+    assert response.code is not None, f"control: {client_id} got no code ({response.status}, {response.error!r})"
+    issuer = response.params.get("iss")
+    assert issuer == endpoints.issuer, (
+        f"{endpoints.authorization}: {client_id}'s authorization response names issuer {issuer!r}, "
+        f"not {endpoints.issuer!r} (RFC 9207)"
+    )

@@ -192,6 +192,10 @@ CATALOGUE: tuple[SecureDefault, ...] = (
     SecureDefault("client", "attributes.require.pushed.authorization.requests", "false", "true", ("RFC9700-2.1",),
                   "Pushed authorization requests are declared where a client uses them; required by hand they "
                   "break clients that do not.", unset="false", weakens=False),
+    SecureDefault("client", "attributes.exclude.issuer.from.auth.response", "false", "true", ("RFC9700-4.4",),
+                  "Without `iss` in the authorization response (RFC 9207) a client that talks to several "
+                  "authorization servers cannot detect a mix-up: a code meant for one is sent to another.",
+                  unset="false"),
     # --- clients: token and session lifetimes ----------------------------------------------------
     SecureDefault("client", "attributes.access.token.lifespan", None, "3600", ("SMART-2.2-BACKEND", "RFC9700-2.3"),
                   "A per-client override makes this client's access tokens live an hour instead of the realm's "

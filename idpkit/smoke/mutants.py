@@ -285,6 +285,7 @@ SHOWN_ON: dict[tuple[str, str], str] = {
     ("client", "attributes.oauth2.jwt.authorization.grant.enabled"): "smoke-web",
     ("client", "attributes.client_credentials.use_refresh_token"): "smoke-backend",
     ("client", "attributes.access.token.lifespan"): "smoke-web",
+    ("client", "attributes.exclude.issuer.from.auth.response"): "smoke-spa",
     ("client", "attributes.client.offline.session.idle.timeout"): "smoke-spa",
     ("client", "attributes.client.offline.session.max.lifespan"): "smoke-spa",
     ("client", "attributes.oauth2.device.code.lifespan"): "smoke-device",
