@@ -12,10 +12,13 @@ import click
 from idpkit.cli.options import stack_option
 from idpkit.console import stderr
 from idpkit.errors import ExitCode
+from idpkit.outputs import load_outputs
 from idpkit.smoke import mutation_report
 from idpkit.smoke.mutations import Outcome, run_mutations
 from idpkit.smoke.plugin import EXPIRY_MARK
 from idpkit.smoke.runner import artifacts_directory, run_suite
+
+COLLECT_ONLY = frozenset({"--collect-only", "--co"})
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
@@ -58,6 +61,8 @@ def smoke(
         if selected or sample or seed or report:
             raise click.UsageError("--mutant, --sample, --seed and --report go with --mutations")
         quick = () if complete or "-m" in pytest_args else ("-m", f"not {EXPIRY_MARK}")
+        if not COLLECT_ONLY & set(pytest_args):
+            load_outputs(stack)  # a stack that is not up exits 3 with its hint, not with every test in error
         run = run_suite(stack, [*quick, *pytest_args], junit=junit)
         stderr.print(f"JUnit XML: {run.junit}\nresults:   {run.results}", highlight=False)
         sys.exit(ExitCode.OK if run.exit_code == 0 else ExitCode.ERROR)
