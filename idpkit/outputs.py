@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from idpkit import paths
 from idpkit.errors import ExitCode, IdpkitError
@@ -80,6 +82,7 @@ class AdminCredentials:
 
 
 REQUIRED_KEYS = ("base_url", "m2m_url", "admin_url", "realm", "issuer", "ca_bundle", "admin_credentials")
+OPTIONAL_KEYS = ("admin_ca_bundle", "bootstrap_admin_credentials")
 # AWS stacks export the admin tunnel's trust anchor as PEM text; the kit keeps it as a file.
 ADMIN_CA_CERTIFICATE_OUTPUT = "admin_ca_certificate"
 
@@ -97,9 +100,7 @@ def load_outputs(stack: str) -> StackOutputs:
         raw = _local_outputs()
     else:
         raw = _pulumi_outputs(stack)
-    missing = [name for name in REQUIRED_KEYS if name not in raw]
-    if missing:
-        raise IdpkitError(f"stack {stack!r}: outputs lack {', '.join(missing)}")
+    _check_contract(raw, stack)
     admin_ca_bundle = raw.get("admin_ca_bundle")
     if pem := raw.get(ADMIN_CA_CERTIFICATE_OUTPUT):
         target = paths.stack_dir(stack) / "admin-ca.pem"
@@ -116,6 +117,34 @@ def load_outputs(stack: str) -> StackOutputs:
 def write_local_outputs(outputs: StackOutputs) -> None:
     target = paths.stack_dir(LOCAL_STACK) / OUTPUTS_FILE
     target.write_text(json.dumps(outputs.to_dict(), indent=2) + "\n")
+
+
+URL_KEYS = ("base_url", "m2m_url", "admin_url", "issuer")
+_REALM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def _check_contract(raw: object, stack: str) -> None:
+    """Refuse outputs every command would trip over later: each key present with the type and shape it needs,
+    the issuer the realm's own (what tokens and discovery must carry)."""
+    where = f"stack {stack!r}: outputs"
+    if not isinstance(raw, dict):
+        raise IdpkitError(f"{where} must be a JSON object, not {type(raw).__name__}")
+    if missing := [name for name in REQUIRED_KEYS if name not in raw]:
+        raise IdpkitError(f"{where} lack {', '.join(missing)}")
+    optional = {"ca_bundle", *OPTIONAL_KEYS}
+    for name in (*REQUIRED_KEYS, *OPTIONAL_KEYS):
+        value = raw.get(name)
+        if not (isinstance(value, str) and value) and not (value is None and name in optional):
+            raise IdpkitError(f"{where}: {name} must be a non-empty string, not {value!r}")
+    for name in URL_KEYS:
+        parts = urlsplit(raw[name])
+        if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment:
+            raise IdpkitError(f"{where}: {name} must be an https URL without query or fragment, not {raw[name]!r}")
+    if not _REALM_NAME.fullmatch(raw["realm"]):
+        raise IdpkitError(f"{where}: realm {raw['realm']!r} is not a realm name")
+    expected = f"{raw['base_url'].rstrip('/')}/realms/{raw['realm']}"
+    if raw["issuer"] != expected:
+        raise IdpkitError(f"{where}: issuer {raw['issuer']!r} is not the realm's issuer at base_url ({expected!r})")
 
 
 def load_admin_credentials(outputs: StackOutputs) -> AdminCredentials:
@@ -141,7 +170,7 @@ def load_admin_credentials(outputs: StackOutputs) -> AdminCredentials:
     return credentials
 
 
-def _local_outputs() -> dict[str, Any]:
+def _local_outputs() -> Any:
     source = paths.stack_dir(LOCAL_STACK) / OUTPUTS_FILE
     if not source.exists():
         raise IdpkitError(
@@ -149,21 +178,27 @@ def _local_outputs() -> dict[str, Any]:
             hint="run `idpkit local up` first",
             exit_code=ExitCode.NOT_RUNNING,
         )
-    loaded: dict[str, Any] = json.loads(source.read_text())
-    return loaded
+    return _json(source.read_text(), str(source))
 
 
-def _read_outputs_file(source: Path, stack: str) -> dict[str, Any]:
+def _json(text: str, source: str) -> Any:
     try:
-        loaded: dict[str, Any] = json.loads(source.read_text())
+        return json.loads(text)
+    except ValueError as error:
+        raise IdpkitError(f"{source}: the stack outputs cannot be read as JSON ({error})") from error
+
+
+def _read_outputs_file(source: Path, stack: str) -> Any:
+    try:
+        loaded = json.loads(source.read_text())
     except (OSError, ValueError) as error:
         raise IdpkitError(f"{OUTPUTS_FILE_ENV}={source}: cannot be read as JSON ({error})") from error
-    if loaded.get("stack", stack) != stack:
+    if isinstance(loaded, dict) and loaded.get("stack", stack) != stack:
         raise IdpkitError(f"{source} holds the outputs of stack {loaded['stack']!r}, not {stack!r}")
     return loaded
 
 
-def _pulumi_outputs(stack: str) -> dict[str, Any]:
+def _pulumi_outputs(stack: str) -> Any:
     if shutil.which("pulumi") is None:
         raise IdpkitError(
             f"stack {stack!r} is an AWS stack and needs the Pulumi CLI, which is not on PATH",
@@ -178,8 +213,7 @@ def _pulumi_outputs(stack: str) -> dict[str, Any]:
     )
     if completed.returncode != 0:
         raise IdpkitError(f"pulumi stack output --stack {stack} failed: {completed.stderr.strip()}")
-    loaded: dict[str, Any] = json.loads(completed.stdout)
-    return loaded
+    return _json(completed.stdout, f"pulumi stack output --stack {stack}")
 
 
 def _secrets_manager_json(arn: str) -> dict[str, Any] | None:
