@@ -163,7 +163,11 @@ def load_admin_credentials(outputs: StackOutputs) -> AdminCredentials:
             data = json.loads(Path(source).read_text())
         except (OSError, ValueError) as error:
             raise IdpkitError(f"admin credentials {source}: cannot be read ({error})") from error
+    if not isinstance(data, dict):
+        raise IdpkitError(f"admin credentials {source}: must be a JSON object, not {type(data).__name__}")
     fields = {key: data.get(key) for key in ("client_id", "client_secret", "username", "password")}
+    if not all(value is None or (isinstance(value, str) and value) for value in fields.values()):
+        raise IdpkitError(f"admin credentials {source}: client_id, client_secret, username and password are strings")
     credentials = AdminCredentials(**fields)
     if not credentials.is_service_account and not (credentials.username and credentials.password):
         raise IdpkitError(f"admin credentials {source}: need client_id+client_secret or username+password")
@@ -178,14 +182,14 @@ def _local_outputs() -> Any:
             hint="run `idpkit local up` first",
             exit_code=ExitCode.NOT_RUNNING,
         )
-    return _json(source.read_text(), str(source))
+    return _json(source.read_text(), f"{source} (the local stack's outputs)")
 
 
 def _json(text: str, source: str) -> Any:
     try:
         return json.loads(text)
     except ValueError as error:
-        raise IdpkitError(f"{source}: the stack outputs cannot be read as JSON ({error})") from error
+        raise IdpkitError(f"{source}: cannot be read as JSON ({error})") from error
 
 
 def _read_outputs_file(source: Path, stack: str) -> Any:
@@ -213,7 +217,7 @@ def _pulumi_outputs(stack: str) -> Any:
     )
     if completed.returncode != 0:
         raise IdpkitError(f"pulumi stack output --stack {stack} failed: {completed.stderr.strip()}")
-    return _json(completed.stdout, f"pulumi stack output --stack {stack}")
+    return _json(completed.stdout, f"the outputs of `pulumi stack output --stack {stack}`")
 
 
 def _secrets_manager_json(arn: str) -> dict[str, Any] | None:
@@ -228,5 +232,5 @@ def _secrets_manager_json(arn: str) -> dict[str, Any] | None:
         if getattr(error, "response", {}).get("Error", {}).get("Code") == "ResourceNotFoundException":
             return None
         raise IdpkitError(f"admin credentials {arn}: cannot be read ({error})") from error
-    loaded: dict[str, Any] = json.loads(value)
+    loaded: dict[str, Any] | None = _json(value, f"admin credentials {arn}")
     return loaded

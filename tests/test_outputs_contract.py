@@ -13,7 +13,15 @@ from unittest import mock
 import pytest
 
 from idpkit.errors import IdpkitError
-from idpkit.outputs import OPTIONAL_KEYS, OUTPUTS_FILE_ENV, REQUIRED_KEYS, URL_KEYS, load_outputs
+from idpkit.outputs import (
+    OPTIONAL_KEYS,
+    OUTPUTS_FILE_ENV,
+    REQUIRED_KEYS,
+    URL_KEYS,
+    StackOutputs,
+    load_admin_credentials,
+    load_outputs,
+)
 
 STACK = "dev"
 VALID: dict[str, Any] = {
@@ -70,3 +78,26 @@ def test_bad_outputs_are_refused_naming_the_key(content: Any, named: str, tmp_pa
     with pytest.raises(IdpkitError) as refused:
         _load(content, tmp_path)
     assert named in refused.value.message, f"outputs {content!r}: the refusal does not name {named}: {refused.value}"
+
+
+BAD_CREDENTIALS: dict[str, str] = {
+    "not-json": "{client_id",
+    "list": "[]",
+    "string": '"admin"',
+    "empty": "{}",
+    "number-secret": '{"client_id": "idpkit-admin", "client_secret": 5}',
+    "half-a-login": '{"username": "admin"}',
+    "empty-password": '{"username": "admin", "password": ""}',
+}
+
+
+@pytest.mark.parametrize("content", list(BAD_CREDENTIALS.values()), ids=list(BAD_CREDENTIALS))
+def test_bad_admin_credentials_file_is_refused_naming_it(content: str, tmp_path: Path) -> None:
+    credentials = tmp_path / "admin-credentials.json"
+    credentials.write_text(content)
+    outputs = StackOutputs(**{**VALID, "admin_credentials": str(credentials)})
+    with pytest.raises(IdpkitError) as refused:
+        load_admin_credentials(outputs)
+    assert str(credentials) in refused.value.message, (
+        f"{content!r}: the refusal does not name the file: {refused.value}"
+    )
