@@ -9,8 +9,9 @@ at apply time (test users' passwords, test clients' keys) are placeholders resol
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
+from idpkit.keycloak_admin import urls
 from idpkit.realm.diff import FieldChange
 
 Action = Literal["create", "update", "delete"]
@@ -24,6 +25,16 @@ GENERATED = "$generated"
 CLIENT, CLIENT_SCOPE, ROLE, USER, SERVICE_ACCOUNT = "client", "clientScope", "role", "user", "serviceAccount"
 # Values generated at apply time into the stack's 0600 credentials file, never into a plan.
 PASSWORD, JWKS, PUBLIC_KEY = "password", "jwks", "publicKey"
+
+
+TEMPLATES = frozenset(value for name, value in vars(urls).items() if name.isupper() and isinstance(value, str))
+"""Every admin API path template a write may name: a plan read from a file names no other."""
+
+
+def _one_of(value: Any, allowed: tuple[str, ...] | frozenset[str], what: str) -> Any:
+    if value not in allowed:
+        raise ValueError(f"{what} {value!r} is not one the kit writes")
+    return value
 
 
 def ref(kind: str, name: str) -> dict[str, str]:
@@ -64,8 +75,16 @@ class Write:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Write:
+        """A write read back from a saved plan: only the methods, paths and realms the kit itself writes."""
+        params = dict(data.get("params") or {})
+        if not all(isinstance(value, str) or is_placeholder(value) for value in params.values()):
+            raise ValueError(f"write to {data['path']!r}: parameters must be names or references, not {params!r}")
         return cls(
-            data["method"], data["path"], dict(data.get("params") or {}), data.get("body"), data.get("target", "realm")
+            _one_of(data["method"], get_args(Method), "method"),
+            _one_of(data["path"], TEMPLATES, "admin API path"),
+            params,
+            data.get("body"),
+            _one_of(data.get("target", "realm"), get_args(Target), "target realm"),
         )
 
 
@@ -99,9 +118,9 @@ class Change:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Change:
         return cls(
-            data["kind"],
-            data["name"],
-            data["action"],
+            str(data["kind"]),
+            str(data["name"]),
+            _one_of(data["action"], get_args(Action), "action"),
             [FieldChange(f["field"], f.get("live"), f.get("desired")) for f in data.get("fields") or []],
             [Write.from_dict(w) for w in data.get("writes") or []],
             data.get("operation"),

@@ -129,8 +129,10 @@ def _call(api: AdminApi, resolver: Resolver, write: Write) -> None:
             api.post(path, body)
         elif write.method == "PUT":
             api.put(path, body)
-        else:
+        elif write.method == "DELETE":
             api.delete(path, body)
+        else:
+            raise IdpkitError(f"a plan asks for an unknown write method {write.method!r}")
     except Exception:
         # Keycloak never received a password generated for this write: the next apply makes another.
         for user in resolver.generated_passwords[len(before) :]:
