@@ -131,6 +131,24 @@ FAILING = [
     ),
     Case("AWS-EC2-002", "launch template with a key pair", setting("hosts", "keyName", value="ops"), resource="hosts"),
     Case(
+        "AWS-EC2-004",
+        "launch template interface with a public address",
+        setting("hosts", "networkInterfaces", value=[{"deviceIndex": 0, "associatePublicIpAddress": "true"}]),
+        resource="hosts",
+    ),
+    Case(
+        "AWS-EC2-004",
+        "instance with a public address",
+        adding(StackResource(t.EC2_INSTANCE, "bastion", {"associatePublicIpAddress": True})),
+        resource="bastion",
+    ),
+    Case(
+        "AWS-EC2-004",
+        "subnet handing out public addresses",
+        adding(StackResource(t.SUBNET, "public-a", {"mapPublicIpOnLaunch": True})),
+        resource="public-a",
+    ),
+    Case(
         "AWS-EC2-003",
         "unencrypted root device",
         setting("hosts", "blockDeviceMappings", 0, "ebs", "encrypted", value="false"),
