@@ -26,6 +26,7 @@ def label(role: Rep, clients: list[Rep]) -> str:
 
 
 def default_role(api: AdminApi) -> Rep:
+    """`default-roles-<realm>`: the composite role Keycloak grants every user of the realm."""
     found: Rep = api.get(api.path(urls.REALM))["defaultRole"]
     return found
 
@@ -39,15 +40,15 @@ def composites(api: AdminApi, role: Rep | None = None) -> list[Rep]:
 def diff(ctx: Context) -> list[Change]:
     if not ctx.realm_exists:
         return []  # a new realm starts with Keycloak's built-ins and no default group
-    default_role = realm.live(ctx)["defaultRole"]
-    held = composites(ctx.api, default_role)
+    everyones = realm.live(ctx)["defaultRole"]
+    held = composites(ctx.api, everyones)
     granted = [role for role in held if label(role, ctx.clients()) not in builtins.DEFAULT_ROLE_COMPOSITES]
     groups: list[Rep] = ctx.api.get(ctx.api.path(urls.DEFAULT_GROUPS)) or []
     changes: list[Change] = []
     if granted:
-        write = Write("DELETE", urls.ROLE_COMPOSITES, {"id": default_role["id"]}, granted)
+        write = Write("DELETE", urls.ROLE_COMPOSITES, {"id": everyones["id"]}, granted)
         field = FieldChange("grantedToEveryone", sorted(label(role, ctx.clients()) for role in granted), [])
-        changes.append(Change("defaultRoles", default_role["name"], "update", [field], [write]))
+        changes.append(Change("defaultRoles", everyones["name"], "update", [field], [write]))
     if groups:
         writes = [Write("DELETE", urls.DEFAULT_GROUP, {"id": group["id"]}) for group in groups]
         field = FieldChange("defaultGroups", sorted(group["path"] for group in groups), [])
