@@ -10,7 +10,8 @@ be a signing key (its `rsa-generated` and `fallback-*` keys are retired once the
 `idpkit.keys.rotation`): every `privateKey` row of the dump must belong to a provider that does not sign tokens.
 The control: the same search must find, in the same dump, the private keys that stay (`rsa-enc-generated`,
 encryption only), taken from the dump's own rows: it proves the dump holds the table where Keycloak keeps
-private keys, and that the search reads pg_dump's encoding.
+private keys, and that the search reads pg_dump's encoding; and the reading of the key components must find the
+master realm's generated signing key (the master realm, admin console only and never public, keeps it).
 """
 
 from __future__ import annotations
@@ -42,8 +43,11 @@ def search(run: Rehearsal, *, signs_with_kms: bool) -> str:
     control = [(name, keys) for name, provider, keys in held if provider not in SIGNING_PROVIDERS and keys]
     if not control or not found_in(dump, [n for _name, keys in control for n in keys]):
         raise IdpkitError("control failed: the search does not find Keycloak's own encryption keys in the dump")
-    signing = _signing_components(dump) if signs_with_kms else []
-    hits = [f"database: signing key {name}, private half held by Keycloak" for name in signing]
+    signing = _held_signing_keys(dump)
+    if not signing.get(MASTER_REALM):
+        raise IdpkitError("control failed: the dump shows no signing key of the master realm's own")
+    served = [f"{name} in realm {realm}" for realm, names in signing.items() if realm != MASTER_REALM for name in names]
+    hits = [f"database: signing key {name}, private half held by Keycloak" for name in served if signs_with_kms]
     hits += [f"database: {needle.key} {needle.part}" for needle in found_in(dump, wanted)]
     files = 0
     for host in run.hosts:
@@ -57,22 +61,23 @@ def search(run: Rehearsal, *, signs_with_kms: bool) -> str:
     return (
         f"{len(exported)} KMS key(s) ({len(wanted)} secret numbers): not in the {len(dump) // 1024} KiB dump, "
         f"{files} host files, {versions} secret versions; no signing key among Keycloak's private keys in the dump; "
-        f"control: the search finds those that stay ({generated})"
+        f"control: the search finds those that stay ({generated}) and the master realm's "
+        f"{', '.join(signing[MASTER_REALM])}"
     )
 
 
-def _signing_components(dump: bytes) -> list[str]:
-    """Every signing key provider but KMS's in the served realms (the master realm, which signs only the admin
-    console's tokens and is never public, keeps Keycloak's generated key)."""
-    master = {row["id"] for row in _copy_rows(dump, "realm") if row["name"] == MASTER_REALM}
-    return sorted(
-        f"{row['name']} ({row['provider_id']})"
-        for row in _copy_rows(dump, "component")
-        if row["provider_type"] == KEY_PROVIDER_TYPE
-        and row["provider_id"] in SIGNING_PROVIDERS
-        and row["provider_id"] != PROVIDER_ID
-        and row["realm_id"] not in master
-    )
+def _held_signing_keys(dump: bytes) -> dict[str, list[str]]:
+    """Per realm name, every signing key provider but KMS's: the served realms must have none; the master realm
+    (signs only the admin console's tokens, never public) keeps Keycloak's generated key, the control that
+    this reading of the dump finds such keys at all."""
+    realms = {row["id"]: row["name"] for row in _copy_rows(dump, "realm")}
+    found: dict[str, list[str]] = {}
+    for row in _copy_rows(dump, "component"):
+        provider = row["provider_id"]
+        if row["provider_type"] == KEY_PROVIDER_TYPE and provider in SIGNING_PROVIDERS and provider != PROVIDER_ID:
+            realm = realms.get(row["realm_id"], row["realm_id"])
+            found.setdefault(realm, []).append(f"{row['name']} ({provider})")
+    return found
 
 
 def _generated_keys(dump: bytes) -> list[tuple[str, str, list[Needle]]]:
