@@ -10,11 +10,18 @@ stops anywhere (killed, lost host, `--stage` to stop early) resumes where it sto
   wait     the passive window: the longest lifetime of anything the old keys signed (`window`)
   disable  old keys disabled (out of JWKS)
   remove   the kit's old components deleted and their private keys dropped from the store
-           (keys the kit did not create are left disabled: the kit deletes only what it owns)
+           (keys the kit did not create are left disabled: the kit deletes only what it owns; on a
+           stack that signs through KMS they are deleted too, see below)
 
 Publishing before signing matters: resource servers cache JWKS and rate-limit refetches on an
 unknown kid (PyJWKClient: once per 30 s), so a key that signs the moment it appears fails their
 validations until they refetch (measured with benchmarks/rotation_load.py).
+
+On a KMS stack (`kms` set) a rotation also replaces every signing key whose private half Keycloak holds,
+whatever its algorithm or state: its generated `rsa-generated` and the `fallback-<alg>` keys its key manager
+mints when no active key serves an algorithm. They are demoted only once the KMS key is ACTIVE (nothing can
+mint a fallback in between) and deleted at `remove`, so no private signing key stays in Keycloak's database.
+A rotation refuses, before any write, a realm asking for an algorithm KMS does not sign with.
 
 Each stage checks the live realm before writing, so repeating one changes nothing. An emergency
 rotation runs add (ACTIVE at once), revoke (compromised keys out of JWKS at once) and sessions
@@ -311,15 +318,8 @@ class KeyManager:
 
     def _remove(self, rotation: Rotation) -> None:
         for predecessor in rotation.predecessors or []:
-            if not predecessor.managed and self.kms is None:
-                self._act(f"{predecessor.name} was not created by the kit: left disabled, not deleted")
-                continue
             if not predecessor.managed:
-                if self.live.delete(predecessor.component_id):
-                    self._act(
-                        f"removed {predecessor.name} (kid {predecessor.kid}), a key the kit did not create: on a "
-                        "KMS stack no private signing key stays in Keycloak's database"
-                    )
+                self._remove_foreign(predecessor)
                 continue
             if self.live.delete(predecessor.component_id):
                 self._act(f"removed {predecessor.name} (kid {predecessor.kid}) and its private key")
@@ -328,6 +328,17 @@ class KeyManager:
                 self._act(f"KMS key {arn} of {predecessor.name} scheduled for deletion")
             self._mark(predecessor, REMOVED)
         self._complete(rotation)
+
+    def _remove_foreign(self, predecessor: Predecessor) -> None:
+        """A key the kit did not create: deleted on a KMS stack (its private half is in Keycloak's database), else
+        left disabled (the kit deletes only what it owns)."""
+        if self.kms is None:
+            self._act(f"{predecessor.name} was not created by the kit: left disabled, not deleted")
+        elif self.live.delete(predecessor.component_id):
+            self._act(
+                f"removed {predecessor.name} (kid {predecessor.kid}), a key the kit did not create: on a KMS stack "
+                "no private signing key stays in Keycloak's database"
+            )
 
     def _revoke(self, rotation: Rotation) -> None:
         for predecessor in rotation.predecessors or []:
