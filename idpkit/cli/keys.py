@@ -146,6 +146,10 @@ def _render(outcome: Outcome) -> Callable[[Console], None]:
                     f"offline session(s), {radius['users']} user(s) re-login",
                     highlight=False,
                 )
+        if outcome.held_by_keycloak:
+            console.print(
+                f"private signing keys in Keycloak's database: {', '.join(outcome.held_by_keycloak)}", highlight=False
+            )
         if outcome.next_step:
             console.print(f"next: {outcome.next_step}", highlight=False)
 

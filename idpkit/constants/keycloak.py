@@ -37,3 +37,17 @@ DEFAULT_ADMIN_LOCAL_PORT = 9443
 
 ADMIN_PATHS = ("/admin", "/realms/master")
 """Never served on a public listener: the admin console/API and the master (administration) realm."""
+
+DEFAULT_SIGNATURE_ALGORITHM = "RS256"
+"""What Keycloak signs a realm's tokens with when neither the client nor the realm names an algorithm."""
+REALM_SIGNED_TOKEN_ATTRIBUTES = (
+    "access.token.signed.response.alg",
+    "id.token.signed.response.alg",
+    "user.info.response.signature.alg",
+    "authorization.signed.response.alg",
+)
+"""Client attributes choosing the algorithm of a token the realm signs with its own keys (Keycloak's
+DefaultTokenManager.signatureAlgorithm: access; ID and logout; userinfo; authorization response). Unset, the
+realm's defaultSignatureAlgorithm applies; Keycloak's internal tokens (refresh, action tokens) are HS512 with its
+`hmac-generated` key. An algorithm no active key serves makes Keycloak generate a `fallback-<alg>` key, private
+half in its database (DefaultKeyManager.getActiveKey)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from idpkit.constants.keycloak import DEFAULT_SIGNATURE_ALGORITHM, REALM_SIGNED_TOKEN_ATTRIBUTES
 from idpkit.keycloak_admin import AdminApi, ApiError, WriteCounter, connect, urls
 from idpkit.keycloak_server.kms_provider import PROVIDER_ID
 from idpkit.keys.window import PassiveWindow, compute
@@ -44,6 +45,11 @@ class LiveKey:
     @property
     def enabled(self) -> bool:
         return self.status in ("ACTIVE", "PASSIVE")
+
+    @property
+    def held_by_keycloak(self) -> bool:
+        """Its private key is in Keycloak's database (or, `java-keystore`, on disk): every provider but KMS's."""
+        return self.provider_id != PROVIDER_ID
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -88,6 +94,17 @@ class LiveRealm:
 
     def passive_window(self) -> PassiveWindow:
         return compute(self.representation(), self.api.keycloak.get_clients())
+
+    def requested_algorithms(self) -> dict[str, list[str]]:
+        """Every algorithm the realm's tokens may be signed with, and the settings that ask for it."""
+        realm = self.representation().get("defaultSignatureAlgorithm") or DEFAULT_SIGNATURE_ALGORITHM
+        requested = {realm: ["realm defaultSignatureAlgorithm"]}
+        for client in self.api.keycloak.get_clients():
+            for attribute in REALM_SIGNED_TOKEN_ATTRIBUTES:
+                algorithm = (client.get("attributes") or {}).get(attribute)
+                if algorithm:
+                    requested.setdefault(algorithm, []).append(f"client {client['clientId']} {attribute}")
+        return requested
 
     def signing_keys(self, algorithm: str) -> list[LiveKey]:
         """Every key provider of `algorithm` used for signatures, highest priority first."""

@@ -10,11 +10,18 @@ stops anywhere (killed, lost host, `--stage` to stop early) resumes where it sto
   wait     the passive window: the longest lifetime of anything the old keys signed (`window`)
   disable  old keys disabled (out of JWKS)
   remove   the kit's old components deleted and their private keys dropped from the store
-           (keys the kit did not create are left disabled: the kit deletes only what it owns)
+           (keys the kit did not create are left disabled: the kit deletes only what it owns; on a
+           stack that signs through KMS they are deleted too, see below)
 
 Publishing before signing matters: resource servers cache JWKS and rate-limit refetches on an
 unknown kid (PyJWKClient: once per 30 s), so a key that signs the moment it appears fails their
 validations until they refetch (measured with benchmarks/rotation_load.py).
+
+On a KMS stack (`kms` set) a rotation also replaces every signing key whose private half Keycloak holds,
+whatever its algorithm or state: its generated `rsa-generated` and the `fallback-<alg>` keys its key manager
+mints when no active key serves an algorithm. They are demoted only once the KMS key is ACTIVE (nothing can
+mint a fallback in between) and deleted at `remove`, so no private signing key stays in Keycloak's database.
+A rotation refuses, before any write, a realm asking for an algorithm KMS does not sign with.
 
 Each stage checks the live realm before writing, so repeating one changes nothing. An emergency
 rotation runs add (ACTIVE at once), revoke (compromised keys out of JWKS at once) and sessions
@@ -28,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from idpkit.constants.aws import SIGNING_KEY_SPECS
 from idpkit.errors import ExitCode, IdpkitError
 from idpkit.keycloak_server.kms_provider import PROVIDER_ID
 from idpkit.keys import material
@@ -73,6 +81,8 @@ class Outcome:
     keys: list[dict[str, Any]] = field(default_factory=list)
     next_step: str | None = None
     writes: int = 0
+    held_by_keycloak: list[str] = field(default_factory=list)
+    """Signing keys whose private half is in Keycloak's database: none on a KMS stack once retired."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -84,6 +94,7 @@ class Outcome:
             "keys": self.keys,
             "next_step": self.next_step,
             "writes": self.writes,
+            "held_by_keycloak": self.held_by_keycloak,
         }
 
 
@@ -135,6 +146,7 @@ class KeyManager:
         The new key signs only once it has been published for the margin; until then a run leaves
         it published and reports when activation is due (exit 0: a schedule just runs again).
         """
+        self._refuse_algorithms_kms_does_not_serve()
         self.restore()
         rotation = self.state.rotation
         if rotation is not None and rotation.kind == EMERGENCY and rotation.stage != DONE:
@@ -275,10 +287,16 @@ class KeyManager:
     def _demote(self, rotation: Rotation) -> None:
         new = self.state.key(rotation.generation)
         if rotation.predecessors is None:
+            unserved = self._unserved()
             rotation.predecessors = [
-                self._predecessor(key) for key in self.live.signing_keys(self.algorithm)
-                if key.enabled and key.component_id != new.component_id
+                self._predecessor(key) for key in self.live.all_signing_keys()
+                if key.component_id != new.component_id and self._replaced(key, set(unserved))
             ]  # fmt: skip
+            for algorithm, where in sorted(unserved.items()):
+                self._act(
+                    f"kept the {algorithm} keys Keycloak holds: the realm asks for {algorithm} ({', '.join(where)}) "
+                    f"and no KMS key serves it yet (`idpkit keys rotate --algorithm {algorithm}` makes one)"
+                )
             self._save()
         for predecessor in rotation.predecessors:
             if self.live.set_state(predecessor.component_id, active=False):
@@ -301,7 +319,7 @@ class KeyManager:
     def _remove(self, rotation: Rotation) -> None:
         for predecessor in rotation.predecessors or []:
             if not predecessor.managed:
-                self._act(f"{predecessor.name} was not created by the kit: left disabled, not deleted")
+                self._remove_foreign(predecessor)
                 continue
             if self.live.delete(predecessor.component_id):
                 self._act(f"removed {predecessor.name} (kid {predecessor.kid}) and its private key")
@@ -310,6 +328,17 @@ class KeyManager:
                 self._act(f"KMS key {arn} of {predecessor.name} scheduled for deletion")
             self._mark(predecessor, REMOVED)
         self._complete(rotation)
+
+    def _remove_foreign(self, predecessor: Predecessor) -> None:
+        """A key the kit did not create: deleted on a KMS stack (its private half is in Keycloak's database), else
+        left disabled (the kit deletes only what it owns)."""
+        if self.kms is None:
+            self._act(f"{predecessor.name} was not created by the kit: left disabled, not deleted")
+        elif self.live.delete(predecessor.component_id):
+            self._act(
+                f"removed {predecessor.name} (kid {predecessor.kid}), a key the kit did not create: on a KMS stack "
+                "no private signing key stays in Keycloak's database"
+            )
 
     def _revoke(self, rotation: Rotation) -> None:
         for predecessor in rotation.predecessors or []:
@@ -376,6 +405,41 @@ class KeyManager:
         if record.kms_key_arn:
             alias = self._kms_for(record.name).point_alias(self.live.realm, record.algorithm, record.kms_key_arn)
             self._act(f"KMS alias {alias} now names {record.kms_key_arn}, the key that signs")
+
+    def _replaced(self, key: LiveKey, unserved: set[str]) -> bool:
+        """Whether a rotation demotes, then retires, `key`: an enabled key of the algorithm; on a KMS stack also
+        every key whose private half Keycloak holds (its generated `rsa-generated`, `fallback-*`, …), in any state,
+        unless it is of an algorithm the realm asks for and no KMS key serves yet (`unserved`)."""
+        if self.kms is not None and key.held_by_keycloak and key.algorithm not in unserved:
+            return True
+        return key.enabled and key.algorithm == self.algorithm
+
+    def _unserved(self) -> dict[str, list[str]]:
+        """On a KMS stack: the algorithms the realm asks for that no KMS key (nor this rotation's) serves yet."""
+        if self.kms is None:
+            return {}
+        served = {self.algorithm} | {
+            key.algorithm for key in self.live.all_signing_keys() if key.enabled and not key.held_by_keycloak
+        }
+        return {alg: where for alg, where in self.live.requested_algorithms().items() if alg not in served}
+
+    def _refuse_algorithms_kms_does_not_serve(self) -> None:
+        """On a KMS stack every algorithm the realm signs with must be one KMS signs: for any other Keycloak would
+        generate a `fallback-<alg>` key with its private half in its database. Checked before any write."""
+        if self.kms is None:
+            return
+        refused = {
+            alg: where for alg, where in self.live.requested_algorithms().items() if alg not in SIGNING_KEY_SPECS
+        }
+        if refused:
+            raise IdpkitError(
+                f"realm {self.live.realm} signs through KMS, which serves {' and '.join(SIGNING_KEY_SPECS)} only, "
+                "but asks for "
+                + "; ".join(f"{alg} ({', '.join(where)})" for alg, where in sorted(refused.items()))
+                + ": Keycloak would sign those tokens with a key it generates and keeps in its database",
+                hint=f"sign with {' or '.join(SIGNING_KEY_SPECS)} (realm-config); nothing was changed",
+                exit_code=ExitCode.USAGE,
+            )
 
     def _predecessor(self, key: LiveKey) -> Predecessor:
         generation = next((r.generation for r in self.state.keys if r.component_id == key.component_id), None)
@@ -455,6 +519,7 @@ class KeyManager:
                 "window": window.to_dict(), "margin_seconds": self.margin, "retire_due_at": _timestamp(due),
                 "retire_due_in_seconds": max(0, round(due - self.clock())),
             }  # fmt: skip
+        outcome.held_by_keycloak = [f"{key.name} ({key.provider_id})" for key in live if key.held_by_keycloak]
         outcome.next_step = _next_step(rotation)
         outcome.writes = self.live.writes.total
         return outcome

@@ -108,6 +108,10 @@ def signing_key_environment(run: Rehearsal, host: hosts.RehearsalHost) -> dict[s
     }
 
 
+def signs_with_kms(run: Rehearsal) -> bool:
+    return signing_key_environment(run, run.hosts[0]).get(SIGNING_ENV) == "kms"
+
+
 def signing_key_rotation(run: Rehearsal) -> str:
     """The schedule's command, on a host, through STS as the rotation role; with KMS signing it creates the new
     key in KMS, and the key that signs afterwards must be that KMS key."""
@@ -123,9 +127,27 @@ def signing_key_rotation(run: Rehearsal) -> str:
             f"the scheduled rotation did not converge: first run {rotated.get('actions')}, second run "
             f"{again.get('writes')} writes, active kit keys {signing}"
         )
-    if env.get(SIGNING_ENV) == "kms" and signing[0]["provider"] != PROVIDER_ID:
+    if signs_with_kms(run) and signing[0]["provider"] != PROVIDER_ID:
         raise IdpkitError(f"the stack signs with KMS, but the key that signs now is a {signing[0]['provider']} key")
     return f"{'; '.join(rotated['actions'])}; second run: nothing due (0 writes); signs with kid {signing[0]['kid']}"
+
+
+def retire_replaced_keys(run: Rehearsal) -> str:
+    """`idpkit keys retire --force` on a host as the schedule would run it once the passive window ends (the
+    rehearsal does not wait it): the replaced keys go, and with KMS signing so do Keycloak's own signing keys."""
+    first = run.hosts[0]
+    _environment, arguments = scheduled_rotation(run, first)
+    stack = arguments.index("--stack")
+    command = ["keys", "retire", "--force", *arguments[stack : stack + 2]]
+    env = signing_key_environment(run, first)
+    retired = hosts.run(first, command, env)
+    again = hosts.run(first, command, env)
+    if again.get("writes"):
+        raise IdpkitError(f"retiring twice changed something the second time: {again.get('actions')}")
+    held = retired.get("held_by_keycloak") or []
+    if signs_with_kms(run) and held:
+        raise IdpkitError(f"the stack signs with KMS, but Keycloak still holds signing keys: {', '.join(held)}")
+    return f"{'; '.join(retired.get('actions') or ['nothing to retire'])}; second run: 0 writes"
 
 
 def tokens_after_rotation(run: Rehearsal) -> str:
@@ -135,8 +157,7 @@ def tokens_after_rotation(run: Rehearsal) -> str:
     before = _signatures(log.read_text(errors="replace"))
     outcome = smoke(run, FLOWS_AND_TOKENS)
     signed = _signatures(log.read_text(errors="replace")) - before
-    first = run.hosts[0]
-    if signing_key_environment(run, first).get(SIGNING_ENV) != "kms":
+    if not signs_with_kms(run):
         return f"{outcome}; imported signing keys (no KMS signature expected)"
     excused = credentials.declarations(run.stack).get("smoke-identities")
     if excused is not None:

@@ -47,9 +47,11 @@ def rehearse(
             run.step("signing key rotation from a host (STS)", lambda: checks.signing_key_rotation(run))
             for index in range(1, network.HOST_COUNT + 1):
                 run.step(f"host {index}: host hardening checks", functools.partial(checks.host_checks, run, index))
+            run.step("replaced signing keys retired (forced, the passive window not waited)",
+                     lambda: checks.retire_replaced_keys(run))  # fmt: skip
             run.step("flows and token checks after the key rotation", lambda: checks.tokens_after_rotation(run))
             run.step("no private signing key in the database, on the hosts, in Secrets Manager",
-                     lambda: key_material.search(run))  # fmt: skip
+                     lambda: key_material.search(run, signs_with_kms=checks.signs_with_kms(run)))  # fmt: skip
             if afterwards is not None:
                 afterwards(run)
     finally:

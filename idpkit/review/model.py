@@ -136,10 +136,12 @@ class SigningKeyLocation:
     exportable: bool
     """Whether the private key exists outside a key service (database, memory, disk): who holds those holds it."""
     detail: str
+    keycloak_keys: str
+    """Which signing keys of Keycloak's own (generated, private half in its database) the stack keeps."""
 
     def __str__(self) -> str:
         held = "private key exportable" if self.exportable else "non-exportable"
-        return f"{self.where} ({held}): {self.detail}"
+        return f"{self.where} ({held}): {self.detail}; Keycloak's own signing keys: {self.keycloak_keys}"
 
 
 @dataclass

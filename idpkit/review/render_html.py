@@ -168,11 +168,12 @@ def _signing_keys(review: Review) -> str:
             if location
             else "",
             _e(location.detail) if location else "<span class='muted'>the stack was never brought up</span>",
+            _e(location.keycloak_keys) if location else "",
         ]
         for stack, location in review.signing_keys.items()
     ]
     return "<h2>Where the realm signing key lives</h2>" + _table(
-        ["stack", "key service", "private key", "how tokens are signed"], rows
+        ["stack", "key service", "private key", "how tokens are signed", "Keycloak's own signing keys"], rows
     )
 
 

@@ -163,15 +163,16 @@ def render(review: Review) -> str:
 def _signing_keys(review: Review) -> list[str]:
     out = ["## Where the realm signing key lives", ""]
     return out + _table(
-        ["stack", "key service", "private key", "how tokens are signed"],
+        ["stack", "key service", "private key", "how tokens are signed", "Keycloak's own signing keys"],
         [
-            [f"**{stack}**" if stack == review.stack else stack, "—", "unknown", "the stack was never brought up"]
+            [f"**{stack}**" if stack == review.stack else stack, "—", "unknown", "the stack was never brought up", "—"]
             if location is None
             else [
                 f"**{stack}**" if stack == review.stack else stack,
                 location.where,
                 "exportable" if location.exportable else "non-exportable",
                 location.detail,
+                location.keycloak_keys,
             ]
             for stack, location in review.signing_keys.items()
         ],

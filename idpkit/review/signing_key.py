@@ -26,6 +26,8 @@ def _in_kms(signer: str, service: str) -> SigningKeyLocation:
         exportable=False,
         detail=f"SIGN_VERIFY keys ({_SPECS}) created by the rotation; Keycloak signs through the {PROVIDER_ID} "
         f"provider as {signer} and its database holds only key ARNs and public keys",
+        keycloak_keys="none: the first rotation retires `rsa-generated` and any `fallback-*` key once the KMS key "
+        "signs (`idpkit keys retire`); only its encryption and internal HS512 keys stay",
     )
 
 
@@ -33,6 +35,7 @@ _IMPORTED = SigningKeyLocation(
     "Keycloak's database",
     exportable=True,
     detail="kit-generated keys imported into Keycloak: the private key is in the database and every node's memory",
+    keycloak_keys="its generated keys stay beside the imported ones (`rsa-generated`, any `fallback-*`)",
 )
 
 

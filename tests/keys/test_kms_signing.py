@@ -34,7 +34,7 @@ from idpkit.local.kms_emulation import EMULATION_CREDENTIALS, EMULATION_REGION
 from idpkit.local.layout import LocalLayout
 from idpkit.outputs import StackOutputs
 from tests.conftest import idpkit
-from tests.keys.conftest import MARGIN_SECONDS, SERVICE, Probe, drop_realm, open_probe
+from tests.keys.conftest import LOGIN, MARGIN_SECONDS, SERVICE, USER, Probe, drop_realm, open_probe
 
 pytestmark = pytest.mark.local_stack
 
@@ -300,3 +300,107 @@ def test_the_search_finds_an_imported_key_in_keycloaks_database(
         assert found, "the search did not find an imported key's private key in Keycloak's data"
     finally:
         drop_realm(AdminApi(probe.admin.connection, "master"), probe.realm)
+
+
+# --- no signing key of Keycloak's own once the KMS key signs ---------------------------------------
+
+KEY_PROVIDER = "org.keycloak.keys.KeyProvider"
+SIGNING_ATTRIBUTE = "access.token.signed.response.alg"
+NOT_TOKEN_SIGNING = {"rsa-enc-generated", "aes-generated", "hmac-generated"}
+"""Keycloak's keys that stay on a KMS stack: encryption, and HS512 for its own internal tokens (docs/aws.md)."""
+
+
+@pytest.fixture(scope="module")
+def kms_only(kms_stack: StackOutputs, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Probe, list[str]]]:
+    """A realm that served tokens (Keycloak minted `fallback-PS256`) rotated to KMS, then retired (forced: the
+    probe realm's window is seconds, the test does not wait it); yields the probe and the retirement's actions."""
+    probe = _probe(kms_stack, "kms-only", "PS256", tmp_path_factory.mktemp("store-kms-only"))
+    _rotate_in(probe, None)
+    retired = probe.keys_json("retire", "--signing", "kms", "--force")
+    yield probe, retired["actions"]
+    drop_realm(AdminApi(probe.admin.connection, "master"), probe.realm)
+
+
+def _flows(probe: Probe) -> dict[str, str]:
+    """Every token the realm signs in the probe's flows: client credentials, password grant and refresh (access, ID)."""
+    tokens = {"client credentials access token": probe.token()}
+    login = probe._token({"grant_type": "password", "username": USER[0], "password": USER[1], "scope": "openid"}, LOGIN)
+    tokens |= {"password access token": login["access_token"], "password ID token": login["id_token"]}
+    refreshed = probe.refresh(login["refresh_token"])
+    assert refreshed.status_code == 200, f"{probe.realm}: refresh failed: {refreshed.text}"
+    tokens |= {
+        "refreshed access token": refreshed.json()["access_token"],
+        "refreshed ID token": refreshed.json()["id_token"],
+    }
+    return tokens
+
+
+def _held_by_keycloak(probe: Probe) -> list[str]:
+    held: list[str] = probe.keys_json("status", "--signing", "kms")["held_by_keycloak"]
+    return held
+
+
+def test_retiring_removes_keycloaks_generated_signing_keys(kms_only: tuple[Probe, list[str]]) -> None:
+    probe, actions = kms_only
+    removed = " ".join(actions)
+    for generated in ("fallback-PS256", "rsa-generated"):
+        assert f"removed {generated}" in removed, f"{probe.realm}: retirement did not remove {generated}: {actions}"
+    again = probe.keys_json("retire", "--signing", "kms", "--force")
+    assert not again["actions"] and not again["writes"], f"{probe.realm}: a second retire changed {again['actions']}"
+
+
+def test_flows_sign_only_with_kms_and_mint_no_fallback_key(kms_only: tuple[Probe, list[str]]) -> None:
+    probe, _actions = kms_only
+    kms_kid = _kms_key(probe)["kid"]
+    for name, token in _flows(probe).items():
+        assert jwt.get_unverified_header(token)["kid"] == kms_kid, f"{probe.realm}: {name} not signed by the KMS key"
+        assert probe.validate(token)["iss"] == probe.realm_url, f"{probe.realm}: {name} does not verify against JWKS"
+    assert _held_by_keycloak(probe) == [], f"{probe.realm}: Keycloak holds signing keys after the flows"
+    components = probe.admin.keycloak.get_components({"type": KEY_PROVIDER})
+    signing = {
+        c["id"]: f"{c['name']} ({c['providerId']})" for c in components if c["providerId"] not in NOT_TOKEN_SIGNING
+    }
+    kms = {c["id"] for c in components if c["providerId"] == "idpkit-kms"}
+    assert set(signing) == kms, f"{probe.realm}: signing key components besides KMS: {signing}"
+    published = probe.admin.keycloak.get_keys()["keys"]
+    not_kms = [
+        key for key in published if key.get("use") == "SIG" and key["type"] != "OCT" and key["providerId"] not in kms
+    ]
+    assert not not_kms, f"{probe.realm}: Keycloak publishes signing keys not in KMS: {not_kms}"
+    jwks = requests.get(f"{probe.realm_url}/protocol/openid-connect/certs", verify=probe.outputs.tls_verify, timeout=10)
+    algorithms = {key.get("alg") for key in jwks.json()["keys"] if key.get("use") == "sig"}
+    assert "RS256" not in algorithms and algorithms <= {"PS256", "ES256"}, (
+        f"{probe.realm}: JWKS signs with {algorithms}"
+    )
+
+
+def test_a_signing_key_of_keycloaks_own_is_caught(kms_only: tuple[Probe, list[str]]) -> None:
+    """The mutant: Keycloak's default RS256 key put back; the check above must see it."""
+    probe, _actions = kms_only
+    realm_id = probe.admin.keycloak.get_realm(probe.realm)["id"]
+    component = probe.admin.keycloak.create_component({
+        "name": "rsa-generated", "providerId": "rsa-generated", "providerType": KEY_PROVIDER, "parentId": realm_id,
+        "config": {"priority": ["100"], "algorithm": ["RS256"]},
+    })  # fmt: skip
+    try:
+        assert _held_by_keycloak(probe) == ["rsa-generated (rsa-generated)"], "a re-added rsa-generated went unseen"
+    finally:
+        probe.admin.keycloak.delete_component(component)
+    assert _held_by_keycloak(probe) == [], f"{probe.realm}: the mutant key was not removed"
+
+
+def test_an_algorithm_kms_does_not_serve_is_refused_before_any_write(kms_only: tuple[Probe, list[str]]) -> None:
+    probe, _actions = kms_only
+    client = str(probe.admin.keycloak.get_client_id(LOGIN[0]))
+    representation = probe.admin.keycloak.get_client(client)
+    representation.setdefault("attributes", {})[SIGNING_ATTRIBUTE] = "RS256"
+    probe.admin.keycloak.update_client(client, representation)
+    before = probe.admin.keycloak.get_components({"type": KEY_PROVIDER})
+    try:
+        refused = probe.keys("rotate", "--signing", "kms", check=False)
+        assert refused.returncode == 64, f"{probe.realm}: rotate with an RS256 client exited {refused.returncode}"
+        assert f"RS256 (client {LOGIN[0]} {SIGNING_ATTRIBUTE})" in refused.stderr, refused.stderr
+        assert probe.admin.keycloak.get_components({"type": KEY_PROVIDER}) == before, "the refused rotation wrote"
+    finally:
+        representation["attributes"].pop(SIGNING_ATTRIBUTE)
+        probe.admin.keycloak.update_client(client, representation)

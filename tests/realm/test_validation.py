@@ -95,6 +95,12 @@ VIOLATIONS: dict[str, tuple[str, str, Callable[[dict[str, Any]], None], str]] = 
         _realm("defaultSignatureAlgorithm", "HS256"),
         "realm.defaultSignatureAlgorithm",
     ),
+    "REALM-SIG-002": (
+        "prod",
+        "base/clients.yaml",
+        _client_attribute("phi-patient-app", "user.info.response.signature.alg", "PS384"),
+        'clients[phi-patient-app].attributes["user.info.response.signature.alg"]',
+    ),
     "REALM-EVENTS-001": (
         "prod",
         "base/events.yaml",

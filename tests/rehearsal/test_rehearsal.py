@@ -33,6 +33,7 @@ EXPECTED_STEPS = (
     "signing key rotation from a host (STS)",
     "host 1: host hardening checks",
     "host 2: host hardening checks",
+    "replaced signing keys retired (forced, the passive window not waited)",
     "flows and token checks after the key rotation",
     "no private signing key in the database, on the hosts, in Secrets Manager",
 )

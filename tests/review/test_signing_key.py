@@ -23,6 +23,7 @@ def test_aws_stack_signs_inside_kms(stack: str) -> None:
     assert location is not None, f"{stack}: the review does not say where the signing key lives"
     assert (location.where, location.exportable) == ("AWS KMS", False), f"{stack}: signing key in {location}"
     assert f"idpkit-{stack}-signing-signer" in location.detail, f"{stack}: {location.detail} names no signer role"
+    assert location.keycloak_keys.startswith("none"), f"{stack}: Keycloak keeps signing keys: {location.keycloak_keys}"
 
 
 @pytest.mark.parametrize("stack", AWS_ENVIRONMENTS)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from idpkit.compliance import RuleMetadata, Severity
+from idpkit.constants.aws import SIGNING_KEY_SPECS
+from idpkit.constants.keycloak import REALM_SIGNED_TOKEN_ATTRIBUTES
 from idpkit.realm.limits import MAX_ACCESS_TOKEN_SECONDS, MAX_CODE_SECONDS
 from idpkit.realm.located import LoadedConfig
 from idpkit.realm.rules.common import attribute, client_path, clients, obtains_tokens, realm_field, realm_settings
@@ -101,6 +103,28 @@ def _signature(loaded: LoadedConfig) -> Iterator[tuple[str, str]]:
         for name, value in (client.attributes or {}).items():
             if name.endswith((".signed.response.alg", ".signing.alg")) and value not in SAFE_SIGNATURE_ALGORITHMS:
                 yield client_path(client, f'attributes["{name}"]'), f"is {value}; allowed: PS*/ES*/EdDSA"
+
+
+@rule(
+    RuleMetadata(
+        id="REALM-SIG-002",
+        title="Clients get tokens signed only with algorithms the kit keeps keys for (PS256, ES256)",
+        requirements=("FAPI2-SP-5.4", "HIPAA-164.312(c)(1)"),
+        severity=Severity.HIGH,
+        risk="For any other algorithm Keycloak signs with a key it generates itself (`fallback-<alg>`): its private "
+        "half sits in Keycloak's database, even on a stack that signs inside KMS, and no rotation ever replaces it.",
+        remediation=f"Use {' or '.join(SIGNING_KEY_SPECS)} in every client's token algorithm attribute, or leave it "
+        "unset (the realm's algorithm applies).",
+    )
+)
+def _kit_signed(loaded: LoadedConfig) -> Iterator[tuple[str, str]]:
+    """Clients only: REALM-SIG-001 already holds the realm's own algorithm to these two."""
+    allowed = " or ".join(SIGNING_KEY_SPECS)
+    for client in clients(loaded.document):
+        for name in REALM_SIGNED_TOKEN_ATTRIBUTES:
+            value = attribute(client, name)
+            if value is not None and value not in SIGNING_KEY_SPECS:
+                yield client_path(client, f'attributes["{name}"]'), f"is {value}; the kit keeps keys for {allowed}"
 
 
 @rule(
