@@ -13,6 +13,7 @@ from typing import Any
 
 from idpkit.errors import IdpkitError
 from idpkit.keycloak_admin import AdminApi, ApiError, urls
+from idpkit.realm import bulk
 from idpkit.realm.changes import (
     CLIENT,
     CLIENT_SCOPE,
@@ -53,6 +54,10 @@ class Resolver:
             return [self.resolve(item) for item in value]
         return value
 
+    def remember(self, kind: str, name: str, value: Any) -> None:
+        """An id learnt from a write's answer, so no later write looks it up."""
+        self._ids[(kind, name)] = value
+
     def _reference(self, kind: str, name: str) -> Any:
         key = (kind, name)
         if key not in self._ids:
@@ -75,7 +80,10 @@ class Resolver:
         if kind == CLIENT:
             return next((c["id"] for c in api.get(api.path(urls.CLIENTS), clientId=name) or []), None)
         if kind == CLIENT_SCOPE:
-            return next((s["id"] for s in api.get(api.path(urls.CLIENT_SCOPES)) or [] if s["name"] == name), None)
+            # One read answers every scope name (a plan refers to a few dozen), not one read per name.
+            for scope in api.get(api.path(urls.CLIENT_SCOPES)) or []:
+                self._ids.setdefault((CLIENT_SCOPE, scope["name"]), scope["id"])
+            return self._ids.get((CLIENT_SCOPE, name))
         if kind == ROLE:
             role = api.get(api.path(urls.ROLE, name=name))
             return {"id": role["id"], "name": role["name"]}
@@ -106,11 +114,21 @@ Operation = Callable[[], None]
 
 
 def run(
-    changes: list[Change], apis: dict[str, AdminApi], secrets: SecretStore, operations: dict[str, Operation]
+    changes: list[Change],
+    apis: dict[str, AdminApi],
+    secrets: SecretStore,
+    operations: dict[str, Operation],
+    *,
+    bulk_create: bool = True,
 ) -> None:
-    """Each change's writes in order; a named operation (the admin bootstrap) runs its registered code."""
+    """Each change's writes in order; a named operation (the admin bootstrap) runs its registered code.
+    With `bulk_create`, consecutive plain client creates go to Keycloak in one call each batch (`bulk`)."""
     resolvers = {target: Resolver(api, secrets) for target, api in apis.items()}
-    for change in changes:
+    for item in bulk.batches(changes) if bulk_create else changes:
+        if isinstance(item, list):
+            _create_in_bulk(apis["realm"], resolvers["realm"], item)
+            continue
+        change = item
         if change.operation:
             if change.operation not in operations:
                 raise IdpkitError(f"a plan asks for an unknown operation {change.operation!r}")
@@ -118,6 +136,12 @@ def run(
             continue
         for write in change.writes:
             _call(apis[write.target], resolvers[write.target], write)
+
+
+def _create_in_bulk(api: AdminApi, resolver: Resolver, batch: list[Change]) -> None:
+    bodies = [resolver.resolve(change.writes[0].body) for change in batch]
+    for client_id, client_uuid in bulk.create_clients(api, bodies).items():
+        resolver.remember(CLIENT, client_id, client_uuid)
 
 
 def _call(api: AdminApi, resolver: Resolver, write: Write) -> None:
