@@ -4,8 +4,6 @@ from __future__ import annotations
 
 REALMS = "admin/realms"
 REALM = "admin/realms/{realm}"
-# Creates many objects in one transaction (Keycloak's PartialImportManager); idpkit.realm.bulk uses it.
-PARTIAL_IMPORT = "admin/realms/{realm}/partialImport"
 DEFAULT_DEFAULT_SCOPES = "admin/realms/{realm}/default-default-client-scopes"
 DEFAULT_DEFAULT_SCOPE = "admin/realms/{realm}/default-default-client-scopes/{id}"
 DEFAULT_OPTIONAL_SCOPES = "admin/realms/{realm}/default-optional-client-scopes"

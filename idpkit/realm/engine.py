@@ -146,22 +146,15 @@ def plan(
 
 
 def apply(
-    session: Session,
-    environment: str,
-    stack: str,
-    *,
-    prune: bool = False,
-    validated: Validated | None = None,
-    bulk_create: bool = True,
+    session: Session, environment: str, stack: str, *, prune: bool = False, validated: Validated | None = None
 ) -> Plan:
-    """Apply every pending change; returns the changes applied, with the write count. `bulk_create` off: one
-    POST per new client (tests compare the two ways; see idpkit.realm.bulk)."""
+    """Apply every pending change; returns the changes applied, with the write count."""
     started = time.monotonic()
     applied: list[Change] = []
     validated = validated or validate(environment)
     while True:
         pending = plan(session, environment, stack, prune=prune, validated=validated, record_reads=False)
-        execute(session, pending.changes, stack, bulk_create=bulk_create)
+        execute(session, pending.changes, stack)
         applied += pending.changes
         # A new realm comes with built-in scopes, roles and clients: plan the rest against them.
         if NEW_REALM_NOTE not in pending.notes:
@@ -171,7 +164,7 @@ def apply(
     return pending
 
 
-def execute(session: Session, changes: list[Change], stack: str, *, bulk_create: bool = True) -> None:
+def execute(session: Session, changes: list[Change], stack: str) -> None:
     """Run the changes' writes in order (the admin bootstrap logs the session in again)."""
 
     def bootstrap_admin() -> None:
@@ -179,7 +172,7 @@ def execute(session: Session, changes: list[Change], stack: str, *, bulk_create:
         session.relogin()
 
     operations = {bootstrap.OPERATION: bootstrap_admin}
-    executor.run(changes, session.apis, SecretStore.open(stack, generate=True), operations, bulk_create=bulk_create)
+    executor.run(changes, session.apis, SecretStore.open(stack, generate=True), operations)
 
 
 def _realm_exists(api: AdminApi) -> bool:

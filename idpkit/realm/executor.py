@@ -13,7 +13,6 @@ from typing import Any
 
 from idpkit.errors import IdpkitError
 from idpkit.keycloak_admin import AdminApi, ApiError, urls
-from idpkit.realm import bulk
 from idpkit.realm.changes import (
     CLIENT,
     CLIENT_SCOPE,
@@ -53,10 +52,6 @@ class Resolver:
         if isinstance(value, list):
             return [self.resolve(item) for item in value]
         return value
-
-    def remember(self, kind: str, name: str, value: Any) -> None:
-        """An id learnt from a write's answer, so no later write looks it up."""
-        self._ids[(kind, name)] = value
 
     def _reference(self, kind: str, name: str) -> Any:
         key = (kind, name)
@@ -114,21 +109,11 @@ Operation = Callable[[], None]
 
 
 def run(
-    changes: list[Change],
-    apis: dict[str, AdminApi],
-    secrets: SecretStore,
-    operations: dict[str, Operation],
-    *,
-    bulk_create: bool = True,
+    changes: list[Change], apis: dict[str, AdminApi], secrets: SecretStore, operations: dict[str, Operation]
 ) -> None:
-    """Each change's writes in order; a named operation (the admin bootstrap) runs its registered code.
-    With `bulk_create`, consecutive plain client creates go to Keycloak in one call each batch (`bulk`)."""
+    """Each change's writes in order; a named operation (the admin bootstrap) runs its registered code."""
     resolvers = {target: Resolver(api, secrets) for target, api in apis.items()}
-    for item in bulk.batches(changes) if bulk_create else changes:
-        if isinstance(item, list):
-            _create_in_bulk(apis["realm"], resolvers["realm"], item)
-            continue
-        change = item
+    for change in changes:
         if change.operation:
             if change.operation not in operations:
                 raise IdpkitError(f"a plan asks for an unknown operation {change.operation!r}")
@@ -136,12 +121,6 @@ def run(
             continue
         for write in change.writes:
             _call(apis[write.target], resolvers[write.target], write)
-
-
-def _create_in_bulk(api: AdminApi, resolver: Resolver, batch: list[Change]) -> None:
-    bodies = [resolver.resolve(change.writes[0].body) for change in batch]
-    for client_id, client_uuid in bulk.create_clients(api, bodies).items():
-        resolver.remember(CLIENT, client_id, client_uuid)
 
 
 def _call(api: AdminApi, resolver: Resolver, write: Write) -> None:
