@@ -22,7 +22,7 @@ from idpkit.realm import engine
 SIZES = (100, 500, 2000)
 
 
-def _generated_client(index: int) -> dict[str, object]:
+def generated_client(index: int) -> dict[str, object]:
     return {
         "clientId": f"bench-{index:04d}",
         "publicClient": False,
@@ -44,7 +44,7 @@ def project_with(clients: int, environment: str) -> Path:
     shutil.copytree(paths.project_root() / "realm-config", project / "realm-config")
     overlay = project / "realm-config" / "overlays" / f"{environment}.yaml"
     data = yaml.safe_load(overlay.read_text()) or {}
-    data["clients"] = [*(data.get("clients") or []), *(_generated_client(i) for i in range(clients))]
+    data["clients"] = [*(data.get("clients") or []), *(generated_client(i) for i in range(clients))]
     overlay.write_text(yaml.safe_dump(data, sort_keys=False))
     return project
 

@@ -88,11 +88,16 @@ def _side_by_side(
         )
         for size in sizes:
             project = _project(size, realm_side_by_side.realm_name(size))
+            load_before = os.getloadavg()[0]
             try:
                 steps = realm_side_by_side.compare(outputs, project, size, other, _edit_display_name)
             finally:
                 shutil.rmtree(project)
             realm_side_by_side.add_rows(section, shipped + size, steps)
+            section.note(
+                f"{shipped + size} clients: machine load average (1 min) {load_before:.1f} before these rows, "
+                f"{os.getloadavg()[0]:.1f} after"
+            )
             if steps[1].kit.writes:
                 wrote.append(realm_side_by_side.realm_name(size))
     if isinstance(tool, str):
@@ -128,6 +133,10 @@ def _side_by_side(
     section.note(
         "after each tool's cold import every client is read once, untimed, so the rows after it compare steady "
         "state (the first read after a bulk create waits while Keycloak fills its cache: `first plan` above)"
+    )
+    section.note(
+        "the machine is shared: other engineers' Keycloak stacks and test runs used the same 2 cores while these "
+        "rows were measured (load averages above); both tools' rows of a size ran back to back under that load"
     )
     section.note("time ratio = keycloak-config-cli wall time / kit wall time")
     return section, wrote

@@ -75,7 +75,10 @@ class Resolver:
         if kind == CLIENT:
             return next((c["id"] for c in api.get(api.path(urls.CLIENTS), clientId=name) or []), None)
         if kind == CLIENT_SCOPE:
-            return next((s["id"] for s in api.get(api.path(urls.CLIENT_SCOPES)) or [] if s["name"] == name), None)
+            # One read answers every scope name (a plan refers to a few dozen), not one read per name.
+            for scope in api.get(api.path(urls.CLIENT_SCOPES)) or []:
+                self._ids.setdefault((CLIENT_SCOPE, scope["name"]), scope["id"])
+            return self._ids.get((CLIENT_SCOPE, name))
         if kind == ROLE:
             role = api.get(api.path(urls.ROLE, name=name))
             return {"id": role["id"], "name": role["name"]}
