@@ -16,6 +16,8 @@ from idpkit.keycloak_admin import AdminApi, ApiError, urls
 from idpkit.realm.changes import (
     CLIENT,
     CLIENT_SCOPE,
+    EXECUTION,
+    EXECUTION_INFO,
     GENERATED,
     JWKS,
     PASSWORD,
@@ -24,6 +26,7 @@ from idpkit.realm.changes import (
     ROLE,
     SERVICE_ACCOUNT,
     USER,
+    WITH,
     Change,
     Write,
 )
@@ -44,6 +47,8 @@ class Resolver:
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, dict):
+            if REF in value and WITH in value:
+                return {**self._look_up(str(value[REF]), str(value["name"])), **self.resolve(value[WITH])}
             if REF in value:
                 return self._reference(str(value[REF]), str(value["name"]))
             if GENERATED in value:
@@ -82,6 +87,11 @@ class Resolver:
         if kind == USER:
             users = api.get(api.path(urls.USERS), username=name, exact="true") or []
             return next((u["id"] for u in users if u["username"] == name), None)
+        if kind in (EXECUTION, EXECUTION_INFO):
+            flow, position = name.rsplit("#", 1)
+            top = [e for e in api.get(api.path(urls.FLOW_EXECUTIONS, alias=flow)) or [] if e["level"] == 0]
+            found = top[int(position)] if int(position) < len(top) else None
+            return found if found is None or kind == EXECUTION_INFO else found["id"]
         if kind == SERVICE_ACCOUNT:
             return api.get(api.path(urls.CLIENT_SERVICE_ACCOUNT, id=self._reference(CLIENT, name)))["id"]
         raise IdpkitError(f"a plan refers to an unknown kind of object {kind!r}")

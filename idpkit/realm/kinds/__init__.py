@@ -1,7 +1,7 @@
 """Realm resources, one module per kind, each reading desired and live state and diffing them into changes.
 
 `KINDS` lists them in dependency order: scopes need roles, realm default scopes and clients need
-scopes, clients need identity providers (JWT grant), users need roles (and identity providers, for
+scopes, the realm's flow binding needs its flows, clients need identity providers (JWT grant), users need roles (and identity providers, for
 their links), service accounts need their clients; policies come last so that the kit's own clients
 are never judged half-built (keycloak-config-cli #984).
 """
@@ -16,8 +16,10 @@ from idpkit.realm.kinds import (
     client_scopes,
     clients,
     default_scopes,
+    flows,
     identity_providers,
     realm,
+    required_actions,
     roles,
     service_accounts,
     users,
@@ -29,6 +31,9 @@ KINDS: list[tuple[str, Callable[[Context], list[Change]]]] = [
     ("role", roles.diff),
     ("clientScope", client_scopes.diff),
     ("realmDefaultScopes", default_scopes.diff),
+    ("requiredAction", required_actions.diff),
+    ("authenticationFlow", flows.diff),
+    ("flowBinding", flows.diff_bindings),
     ("identityProvider", identity_providers.diff),
     ("client", clients.diff),
     ("user", users.diff),

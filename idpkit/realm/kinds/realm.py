@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from idpkit.keycloak_admin import urls
@@ -10,8 +11,11 @@ from idpkit.realm.diff import compare
 from idpkit.realm.kinds.base import Context, Rep, created_fields, dump
 from idpkit.realm.kinds.held import held, live_view, merged
 
-# Planned by kinds.default_scopes: they are sub-resources, not fields of the realm representation.
-SEPARATE_FIELDS = ("defaultDefaultClientScopes", "defaultOptionalClientScopes")
+# Planned elsewhere: default scopes are sub-resources (kinds.default_scopes); a flow binding names a flow
+# that kinds.flows creates after the realm exists.
+SEPARATE_FIELDS = ("defaultDefaultClientScopes", "defaultOptionalClientScopes", "browserFlow")
+ACR_LOA_MAP, ACR_LOA_ATTRIBUTE = "acrLoaMap", "acr.loa.map"
+"""The kit's mapping field, and the realm attribute Keycloak keeps it in (a JSON object as text)."""
 # Keycloak reads the OTP policy fields only together with the policy type.
 _OTP_PREFIX, _OTP_TYPE = "otpPolicy", "otpPolicyType"
 RESET_WHEN_ABSENT = ("oauth2DeviceCodeLifespan", "oauth2DevicePollingInterval")
@@ -23,10 +27,30 @@ def carried(live: Rep, body: Rep) -> Rep:
     return {**{name: live[name] for name in RESET_WHEN_ABSENT if name in live}, **body}
 
 
+def acr_loa_text(mapping: dict[str, int]) -> str:
+    """The `acr.loa.map` attribute's text for a mapping (sorted, compact: one text per mapping)."""
+    return json.dumps(dict(sorted(mapping.items())), separators=(",", ":"))
+
+
 def desired(ctx: Context) -> Rep:
     settings = ctx.document.realm
     declared = {k: v for k, v in (dump(settings) if settings else {}).items() if k not in SEPARATE_FIELDS}
+    if ACR_LOA_MAP in declared:
+        declared["attributes"] = {ACR_LOA_ATTRIBUTE: acr_loa_text(declared.pop(ACR_LOA_MAP))}
     return merged(held("realm", declared), declared)
+
+
+def _view(current: Rep) -> Rep:
+    """The live realm as compared: the acr map's text in the kit's canonical form."""
+    view = live_view("realm", current)
+    attributes = dict(view.get("attributes") or {})
+    text = attributes.get(ACR_LOA_ATTRIBUTE)
+    if text:
+        try:
+            attributes[ACR_LOA_ATTRIBUTE] = acr_loa_text(json.loads(text))
+        except (ValueError, TypeError, AttributeError):
+            pass  # not a mapping: compared as it is, so the plan shows and replaces it
+    return {**view, "attributes": attributes}
 
 
 def live(ctx: Context) -> Rep:
@@ -41,7 +65,7 @@ def diff(ctx: Context) -> list[Change]:
         write = Write("POST", urls.REALMS, {}, {"realm": name, "enabled": True, **wanted})
         return [Change("realm", name, "create", created_fields(wanted), [write])]
     current = live(ctx)
-    fields = compare(wanted, live_view("realm", current))
+    fields = compare(wanted, _view(current))
     if not fields:
         return []
     body: dict[str, Any] = {}
