@@ -26,6 +26,7 @@ from idpkit.realm.secrets import load_smoke_credentials
 from idpkit.smoke import credentials, oauth, throwaway
 from idpkit.smoke.certificates import ClientCertificate, MissingClientCertificateError, Role, certificate_for
 from idpkit.smoke.identities import AssertionProvider, Grant, SmokeClient, assertion_provider, smoke_clients
+from idpkit.smoke.otp import OneTimeCodes, code_ledger
 from idpkit.smoke.redaction import register_secret
 
 # Stacks are named after their realm-config environment; the local stack uses the `local` overlay.
@@ -132,10 +133,18 @@ def _swept(realm_admin: AdminApi) -> None:
     throwaway.sweep(realm_admin)
 
 
+@pytest.fixture(scope="session")
+def second_factor(stack_name: str, realm_settings: RealmSettings) -> throwaway.SecondFactor:
+    """How run-time users get their TOTP second factor: the codified OTP policy, the stack's code ledger."""
+    return throwaway.SecondFactor(realm_settings, code_ledger(stack_name))
+
+
 @pytest.fixture
-def runtime(realm_admin: AdminApi, _swept: None) -> Iterator[throwaway.Throwaway]:
+def runtime(
+    realm_admin: AdminApi, _swept: None, second_factor: throwaway.SecondFactor
+) -> Iterator[throwaway.Throwaway]:
     """Clients and users created through the admin API for one test, deleted when it ends."""
-    created = throwaway.Throwaway(realm_admin)
+    created = throwaway.Throwaway(realm_admin, second_factor)
     yield created
     created.cleanup()
 
@@ -194,10 +203,23 @@ def assertion_provider_of_clinician(realm_config: LoadedConfig, jwt_bearer_clien
 
 
 @pytest.fixture(scope="session")
-def new_user_agent(smoke_credentials: dict[str, Any], tls_verify: str | bool) -> Callable[[], oauth.UserAgent]:
-    """A fresh browser for the test user: tests that end or revoke a session log in on their own."""
+def clinician_codes(smoke_credentials: dict[str, Any], stack_name: str, realm_settings: RealmSettings) -> OneTimeCodes:
+    """The test user's TOTP codes (realm-config's OTP policy; the secret from the smoke credentials)."""
+    secret = smoke_credentials["users"][CLINICIAN].get("totp_secret")
+    if not secret:
+        credentials.missing(stack_name, "smoke-identities", f"no TOTP secret for {CLINICIAN}: run `idpkit realm apply`")
+    register_secret(secret)
+    return OneTimeCodes.for_realm(secret, code_ledger(stack_name), realm_settings)
+
+
+@pytest.fixture(scope="session")
+def new_user_agent(
+    smoke_credentials: dict[str, Any], tls_verify: str | bool, clinician_codes: OneTimeCodes
+) -> Callable[[], oauth.UserAgent]:
+    """A fresh browser for the test user (password and TOTP): tests that end or revoke a session log in on
+    their own."""
     password: str = smoke_credentials["users"][CLINICIAN]["password"]
-    return lambda: oauth.UserAgent(tls_verify, CLINICIAN, password)
+    return lambda: oauth.UserAgent(tls_verify, CLINICIAN, password, clinician_codes)
 
 
 @pytest.fixture(scope="session")

@@ -128,7 +128,7 @@ class Actions:
 
 def _login_error(act: Actions) -> None:
     user = act.runtime.user("login-error")
-    wrong = oauth.UserAgent(act.verify, user.username, secrets.token_urlsafe(16))
+    wrong = oauth.UserAgent(act.verify, user.username, secrets.token_urlsafe(16), user.codes)
     params = oauth.authorization_params(CLIENT, act.clients[CLIENT].redirect_uri or "", "openid", oauth.Pkce.generate())
     wrong.authorize(act.endpoints.authorization, params)
 

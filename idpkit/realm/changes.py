@@ -29,6 +29,8 @@ WITH = "with"
 """Fields a resolved representation (`EXECUTION_INFO`) is written back with."""
 # Values generated at apply time into the stack's 0600 credentials file, never into a plan.
 PASSWORD, JWKS, PUBLIC_KEY = "password", "jwks", "publicKey"
+TOTP_SECRET = "totpSecretData"  # noqa: S105 - a kind of generated value, not a secret
+"""A test user's TOTP secret, as the `secretData` text of a Keycloak OTP credential."""
 
 
 def ref(kind: str, name: str, **overrides: Any) -> dict[str, Any]:

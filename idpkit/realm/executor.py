@@ -7,6 +7,7 @@ on first use, so they never pass through a plan.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,7 @@ from idpkit.realm.changes import (
     REF,
     ROLE,
     SERVICE_ACCOUNT,
+    TOTP_SECRET,
     USER,
     WITH,
     Change,
@@ -42,8 +44,9 @@ class Resolver:
     api: AdminApi
     secrets: SecretStore
     _ids: dict[tuple[str, str], Any] = field(default_factory=dict)
-    generated_passwords: list[str] = field(default_factory=list)
-    """Users whose password this resolver generated, so a refused write can forget it again."""
+    generated_passwords: list[tuple[str, str]] = field(default_factory=list)
+    """(kind, user) of the passwords and TOTP secrets this resolver generated, so a refused write can forget
+    them again."""
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, dict):
@@ -99,12 +102,19 @@ class Resolver:
     def _generated(self, value: dict[str, Any]) -> str:
         kind, owner, algorithm = value[GENERATED], str(value["owner"]), str(value.get("algorithm") or "")
         if kind == PASSWORD:
-            if owner not in self.secrets.data["users"]:
-                self.generated_passwords.append(owner)
+            if not (self.secrets.data["users"].get(owner) or {}).get("password"):
+                self.generated_passwords.append((PASSWORD, owner))
             password = self.secrets.password(owner)
             if password is None:
                 raise IdpkitError(f"no password could be generated for {owner}")
             return password
+        if kind == TOTP_SECRET:
+            if not (self.secrets.data["users"].get(owner) or {}).get("totp_secret"):
+                self.generated_passwords.append((TOTP_SECRET, owner))
+            secret = self.secrets.totp_secret(owner)
+            if secret is None:
+                raise IdpkitError(f"no TOTP secret could be generated for {owner}")
+            return json.dumps({"value": secret})
         if kind == JWKS:
             return self.secrets.public_jwks(owner, algorithm)
         if kind == PUBLIC_KEY:
@@ -143,7 +153,10 @@ def _call(api: AdminApi, resolver: Resolver, write: Write) -> None:
             api.delete(path, body)
     except Exception:
         # Keycloak never received a password generated for this write: the next apply makes another.
-        for user in resolver.generated_passwords[len(before) :]:
-            resolver.secrets.forget_password(user)
+        for kind, user in resolver.generated_passwords[len(before) :]:
+            if kind == PASSWORD:
+                resolver.secrets.forget_password(user)
+            else:
+                resolver.secrets.forget_totp_secret(user)
         del resolver.generated_passwords[len(before) :]
         raise

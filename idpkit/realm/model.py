@@ -379,6 +379,14 @@ class FederatedIdentity(KeycloakModel):
     """The user's name at the provider (informational)."""
 
 
+class UserKit(KeycloakModel):
+    """Kit additions to a test user (not Keycloak fields)."""
+
+    generated_totp: bool | None = None
+    """Give the user a TOTP second factor at apply time (realm OTP policy), its secret kept in the stack's
+    0600 smoke-credentials file, never printed: the smoke suite logs in with password and code."""
+
+
 class User(KeycloakModel):
     """A user (UserRepresentation): a smoke-test user, or the service account of a declared client.
 
@@ -408,6 +416,8 @@ class User(KeycloakModel):
     """Family name."""
     realm_roles: list[str] | None = None
     """Realm roles granted (service accounts: only roles their client's scopes map, REALM-SVCROLE-001)."""
+    kit: UserKit | None = None
+    """Kit additions (a generated TOTP second factor, test users only)."""
     federated_identities: list[FederatedIdentity] | None = None
     """Links to identity providers (test users only), e.g. the subject a JWT bearer assertion names.
     Links to the listed providers are kept as listed; a link to another declared provider is reported

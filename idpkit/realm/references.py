@@ -11,7 +11,17 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from idpkit.realm import builtins
-from idpkit.realm.changes import CLIENT, CLIENT_SCOPE, EXECUTION, EXECUTION_INFO, REF, ROLE, SERVICE_ACCOUNT, USER, Change
+from idpkit.realm.changes import (
+    CLIENT,
+    CLIENT_SCOPE,
+    EXECUTION,
+    EXECUTION_INFO,
+    REF,
+    ROLE,
+    SERVICE_ACCOUNT,
+    USER,
+    Change,
+)
 from idpkit.realm.located import ConfigError, LoadedConfig, Problem, item_path
 from idpkit.realm.model import RealmDocument
 

@@ -1,9 +1,9 @@
 """Realm resources, one module per kind, each reading desired and live state and diffing them into changes.
 
 `KINDS` lists them in dependency order: scopes need roles, realm default scopes and clients need
-scopes, the realm's flow binding needs its flows, clients need identity providers (JWT grant), users need roles (and identity providers, for
-their links), service accounts need their clients; policies come last so that the kit's own clients
-are never judged half-built (keycloak-config-cli #984).
+scopes, the realm's flow binding needs its flows, clients need identity providers (JWT grant), users need
+roles (and identity providers, for their links), service accounts need their clients; policies come last so
+that the kit's own clients are never judged half-built (keycloak-config-cli #984).
 """
 
 from __future__ import annotations

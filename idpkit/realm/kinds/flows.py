@@ -10,6 +10,7 @@ Keycloak reads a flow's tree in one GET (`.../flows/{alias}/executions`, flatten
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -69,7 +70,7 @@ def _live_lines(ctx: Context, alias: str) -> dict[str, Any]:
         key = entry["displayName"] if entry.get("authenticationFlow") else entry.get("providerId", "")
         lines[f"{parent}[{position}] {key}"] = entry["requirement"]
         if entry.get("authenticationConfig"):
-            config = ctx.once(f"config:{entry['authenticationConfig']}", lambda e=entry: _config(ctx, e))
+            config = ctx.once(f"config:{entry['authenticationConfig']}", functools.partial(_config, ctx, entry))
             lines[f"{parent}[{position}] {key} config"] = config
         if entry.get("authenticationFlow"):
             parents.append(entry["displayName"])
@@ -93,11 +94,13 @@ def _build(flows: dict[str, AuthenticationFlow], alias: str) -> list[Write]:
         name = execution_name(alias, position)
         if execution.flow is not None:
             sub = flows[execution.flow]
-            body = {"alias": sub.alias, "type": BASIC_FLOW, "provider": _SUBFLOW_PROVIDER,
+            body: dict[str, Any] = {"alias": sub.alias, "type": BASIC_FLOW, "provider": _SUBFLOW_PROVIDER,
                     "description": OWNED_DESCRIPTION_PREFIX + (sub.description or "")}  # fmt: skip
             writes.append(Write("POST", urls.FLOW_ADD_SUBFLOW, {"alias": alias}, body))
         else:
-            writes.append(Write("POST", urls.FLOW_ADD_AUTHENTICATOR, {"alias": alias}, {"provider": execution.authenticator}))
+            writes.append(
+                Write("POST", urls.FLOW_ADD_AUTHENTICATOR, {"alias": alias}, {"provider": execution.authenticator})
+            )
         writes.append(Write("PUT", urls.FLOW_EXECUTIONS, {"alias": alias},
                             ref(EXECUTION_INFO, name, requirement=execution.requirement)))  # fmt: skip
         if execution.config is not None:
@@ -141,11 +144,13 @@ def diff(ctx: Context) -> list[Change]:
             body = {"alias": alias, "description": description, "providerId": BASIC_FLOW, "topLevel": True,
                     "builtIn": False}  # fmt: skip
             writes = [Write("POST", urls.FLOWS, {}, body), *_build(flows, alias)]
-            changes.append(Change("authenticationFlow", alias, "create",
-                                  [FieldChange(line, None, value) for line, value in wanted.items()], writes))  # fmt: skip
+            created = [FieldChange(line, None, value) for line, value in wanted.items()]
+            changes.append(Change("authenticationFlow", alias, "create", created, writes))
             continue
         live = _live_lines(ctx, alias)
-        fields = compare(wanted, live) + [FieldChange(line, value, None) for line, value in live.items() if line not in wanted]
+        fields = compare(wanted, live) + [
+            FieldChange(line, value, None) for line, value in live.items() if line not in wanted
+        ]
         if current.get("description") != description:
             fields.append(FieldChange("description", current.get("description"), description))
         if not fields:
@@ -155,7 +160,11 @@ def diff(ctx: Context) -> list[Change]:
             writes.append(Write("PUT", urls.FLOW, {"id": current["id"]}, {**current, "description": description}))
         in_place = _requirement_writes(ctx, alias, wanted, live)
         if in_place is None:
-            top = [e for e in ctx.once(f"flowExecutions:{alias}", lambda a=alias: _executions(ctx, a)) if e["level"] == 0]
+            top = [
+                e
+                for e in ctx.once(f"flowExecutions:{alias}", functools.partial(_executions, ctx, alias))
+                if e["level"] == 0
+            ]
             writes += [Write("DELETE", urls.EXECUTION, {"id": entry["id"]}) for entry in top]
             writes += _build(flows, alias)
         else:
@@ -167,7 +176,9 @@ def diff(ctx: Context) -> list[Change]:
                 changes.append(Change("authenticationFlow", alias, "delete", [],
                                       [Write("DELETE", urls.FLOW, {"id": current["id"]})]))  # fmt: skip
             else:
-                ctx.unmanaged.append(f"authenticationFlow {alias}: owned by the kit but no longer in the files (use --prune)")
+                ctx.unmanaged.append(
+                    f"authenticationFlow {alias}: owned by the kit but no longer in the files (use --prune)"
+                )
     return changes
 
 

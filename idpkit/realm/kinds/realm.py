@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -46,10 +47,9 @@ def _view(current: Rep) -> Rep:
     attributes = dict(view.get("attributes") or {})
     text = attributes.get(ACR_LOA_ATTRIBUTE)
     if text:
-        try:
+        # Not a mapping: compared as it is, so the plan shows and replaces it.
+        with contextlib.suppress(ValueError, TypeError, AttributeError):
             attributes[ACR_LOA_ATTRIBUTE] = acr_loa_text(json.loads(text))
-        except (ValueError, TypeError, AttributeError):
-            pass  # not a mapping: compared as it is, so the plan shows and replaces it
     return {**view, "attributes": attributes}
 
 
