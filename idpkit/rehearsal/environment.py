@@ -39,10 +39,9 @@ def preflight(run: Rehearsal, purge: Callable[[str], None]) -> str:
             raise IdpkitError(f"{tool} is not installed", hint="scripts/install-system-packages installs it")
     haproxy_binary()
     postgres_bin_dir()
-    network.claim(run.topology, paths.state_root())
     # Every rehearsal starts from nothing, as a first `pulumi up` does: no database, no hosts, no secrets.
     purge(run.stack)
-    network.claim(run.topology, paths.state_root())
+    network.claim(run.stack, paths.state_root())
     return f"root, namespaces, nginx, HAProxy, PostgreSQL {postgres_bin_dir().parent.name}, socat"
 
 

@@ -10,7 +10,9 @@ The AWS API emulation and PostgreSQL listen on the bridge address in this machin
 from __future__ import annotations
 
 import ipaddress
+import os
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,30 +20,30 @@ from idpkit.errors import IdpkitError
 
 NETNS_ETC = Path("/etc/netns")
 OWNERS = Path("/run/idpkit-rehearsals")
-"""One file per stack naming the state directory whose rehearsal holds that stack's network."""
-# One /24 per stack, out of a block reserved for the kit's rehearsals.
-_SUBNETS = {"dev": 1, "staging": 2, "prod": 3}
+"""One file per claimed slot (`slot-<n>`): the stack and the state directory whose rehearsal holds it."""
+# One /24 per slot, out of a block reserved for the kit's rehearsals. Slots are claimed, not assigned per
+# stack, so rehearsals from different state directories (a CI clone beside a kept one) never collide.
 _BLOCK = "10.231"
+_SLOTS = range(1, 64)
+# A claim without a network is a rehearsal still in its first steps; after this long it is a leftover.
+_CLAIM_GRACE_SECONDS = 3600
 HOST_COUNT = 2
 
 
 @dataclass(frozen=True)
 class Topology:
-    """Names and addresses of one stack's rehearsal network."""
+    """Names and addresses of one rehearsal network (one claimed slot)."""
 
     stack: str
-
-    @property
-    def _octet(self) -> int:
-        return _SUBNETS.get(self.stack, 9)
+    slot: int
 
     @property
     def prefix(self) -> str:
-        return f"{_BLOCK}.{self._octet}"
+        return f"{_BLOCK}.{self.slot}"
 
     @property
     def bridge(self) -> str:
-        return f"idpkrh{self._octet}"
+        return f"idpkrh{self.slot}"
 
     @property
     def gateway(self) -> str:
@@ -50,7 +52,7 @@ class Topology:
 
     @property
     def edge(self) -> str:
-        return f"idpk{self._octet}-edge"
+        return f"idpk{self.slot}-edge"
 
     @property
     def edge_address(self) -> str:
@@ -58,7 +60,7 @@ class Topology:
         return f"{self.prefix}.2"
 
     def host(self, index: int) -> str:
-        return f"idpk{self._octet}-h{index}"
+        return f"idpk{self.slot}-h{index}"
 
     def host_address(self, index: int) -> str:
         return f"{self.prefix}.{10 + index}"
@@ -73,29 +75,51 @@ class Topology:
         return ["ip", "netns", "exec", namespace]
 
 
-def claim(topology: Topology, owner: Path) -> None:
-    """Take the stack's rehearsal network for `owner` (a state directory), or refuse if another holds it."""
-    record = OWNERS / topology.stack
-    holder = record.read_text().strip() if record.exists() else None
-    if holder and holder != str(owner) and (_link_exists(topology.bridge, None) or topology.edge in _namespaces()):
-        raise IdpkitError(
-            f"another rehearsal of {topology.stack} (state directory {holder}) holds this machine's rehearsal "
-            f"network for {topology.stack} (bridge {topology.bridge}, namespaces {topology.edge}…)",
-            hint=f"stop it with `IDPKIT_STATE_DIR={holder} idpkit rehearse --stack {topology.stack} --down`, "
-            "or rehearse another stack",
-        )
+def held(stack: str, owner: Path) -> Topology | None:
+    """The network that `owner`'s (a state directory) rehearsal of `stack` holds, if any."""
+    wanted = [stack, str(owner)]
+    for record in sorted(OWNERS.glob("slot-*")):
+        if record.read_text().split() == wanted:
+            return Topology(stack, int(record.name.removeprefix("slot-")))
+    return None
+
+
+def claim(stack: str, owner: Path) -> Topology:
+    """The network `owner` already holds for `stack`, or the first free slot, claimed atomically."""
+    if (mine := held(stack, owner)) is not None:
+        return mine
     OWNERS.mkdir(mode=0o700, parents=True, exist_ok=True)
-    record.write_text(f"{owner}\n")
+    present = set(_namespaces())
+    for slot in _SLOTS:
+        candidate, record = Topology(stack, slot), OWNERS / f"slot-{slot}"
+        if _in_use(candidate, record, present):
+            continue
+        record.unlink(missing_ok=True)
+        try:
+            descriptor = os.open(record, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError:
+            continue
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(f"{stack}\n{owner}\n")
+        return candidate
+    holders = ", ".join(" ".join(record.read_text().split()) for record in sorted(OWNERS.glob("slot-*")))
+    raise IdpkitError(
+        f"every rehearsal network slot on this machine is taken ({holders})",
+        hint="stop kept rehearsals with `IDPKIT_STATE_DIR=<their state directory> idpkit rehearse --stack X --down`",
+    )
 
 
-def release(topology: Topology, owner: Path) -> bool:
-    """Whether `owner` may tear the stack's network down (it holds it, or nobody does); drops the claim."""
-    record = OWNERS / topology.stack
-    holder = record.read_text().strip() if record.exists() else None
-    if holder and holder != str(owner):
-        return False
-    record.unlink(missing_ok=True)
-    return True
+def release(topology: Topology, owner: Path) -> None:
+    """Drop `owner`'s claim on the network (after it is torn down)."""
+    record = OWNERS / f"slot-{topology.slot}"
+    if record.exists() and record.read_text().split() == [topology.stack, str(owner)]:
+        record.unlink()
+
+
+def _in_use(topology: Topology, record: Path, namespaces: set[str]) -> bool:
+    if topology.edge in namespaces or _link_exists(topology.bridge, None):
+        return True
+    return record.exists() and time.time() - record.stat().st_mtime < _CLAIM_GRACE_SECONDS
 
 
 def create(topology: Topology, hosts_file: dict[str, str]) -> bool:

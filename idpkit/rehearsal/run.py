@@ -52,7 +52,6 @@ def rehearse(stack: str, *, keep: bool, progress: Callable[[str], None], only_up
 def down(stack: str) -> list[str]:
     """Stop everything of the stack's rehearsal and remove its namespaces (its state directory stays)."""
     layout = RehearsalLayout(stack)
-    topology = network.Topology(stack)
     stopped: list[str] = []
     for index in range(1, network.HOST_COUNT + 1):
         if layout.host(index).root.exists():
@@ -63,8 +62,11 @@ def down(stack: str) -> list[str]:
     ):
         if process.stop():
             stopped.append(process.name)
-    if network.release(topology, paths.state_root()) and network.destroy(topology):
-        stopped.append("network namespaces")
+    topology = network.held(stack, paths.state_root())
+    if topology is not None:
+        if network.destroy(topology):
+            stopped.append("network namespaces")
+        network.release(topology, paths.state_root())
     return stopped
 
 

@@ -40,7 +40,6 @@ class Rehearsal:
     stack: str
     layout: RehearsalLayout
     progress: Callable[[str], None]
-    topology: network.Topology = field(init=False)
     outcomes: list[StepOutcome] = field(default_factory=list)
     graph: StackGraph | None = None
     binding: aws.Binding = field(default_factory=aws.Binding)
@@ -48,8 +47,16 @@ class Rehearsal:
     region: str = ""
     hosts: list[hosts.RehearsalHost] = field(default_factory=list)
 
-    def __post_init__(self) -> None:
-        self.topology = network.Topology(self.stack)
+    @property
+    def topology(self) -> network.Topology:
+        """The network this state directory's rehearsal of the stack holds (claimed by the preflight)."""
+        held = network.held(self.stack, paths.state_root())
+        if held is None:
+            raise IdpkitError(
+                f"no rehearsal network of {self.stack} is held by {paths.state_root()}",
+                hint=f"start one with `idpkit rehearse --stack {self.stack} --keep`",
+            )
+        return held
 
     @property
     def ok(self) -> bool:

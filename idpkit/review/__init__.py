@@ -4,6 +4,6 @@ Every codified security setting is listed with its value, the rule that enforces
 requirements that rule satisfies and the smoke checks that prove those requirements on a running
 stack. Nothing is hand-maintained beyond `traceability.SUPPORTING` and `traceability.DESCRIPTIVE`:
 which rule enforces which realm setting is found by weakening the setting and watching which rule
-refuses it (`realm_settings`), and which AWS properties are hardened is recorded while the policy
+refuses it (`idpkit.realm.codified_settings`), and which AWS properties are hardened is recorded while the policy
 rules read them (`aws_settings`).
 """

@@ -15,12 +15,12 @@ from idpkit.aws_graph import StackGraph, capture_all
 from idpkit.errors import IdpkitError
 from idpkit.policy import RULES as POLICY_RULES
 from idpkit.policy.core import Environment
-from idpkit.realm import loader
+from idpkit.realm import codified_settings, loader
 from idpkit.realm.loader import ConfigError, LoadedConfig
 from idpkit.realm.rules import EXPIRED_EXCEPTION
 from idpkit.realm.rules import RULES as REALM_RULES
 from idpkit.realm.rules import evaluate as evaluate_realm
-from idpkit.review import aws_settings, realm_settings, smoke, traceability
+from idpkit.review import aws_settings, smoke, traceability
 from idpkit.review.model import (
     EnvironmentRow,
     ExceptionEntry,
@@ -142,7 +142,7 @@ def _realm_findings(loaded: LoadedConfig, exceptions: list[ExceptionEntry], toda
 def _realm_settings(loaded: LoadedConfig) -> list[Setting]:
     """realm-config's settings with the rules enforcing them; the secure defaults of the fields it leaves out, one
     row per field across objects (`clients[*].webOrigins`); the master realm's kit admin client."""
-    enforced = realm_settings.enforcing_rules(loaded)
+    enforced = codified_settings.enforcing_rules(loaded)
     held = {class_of(path): value for path, value in held_settings(loaded).items()}
     defaults = [Setting(Family.REALM, path, value, HELD_SOURCE, ()) for path, value in held.items()]
     master = [Setting(Family.REALM, path, value, MASTER_SOURCE, ()) for path, value in master_settings().items()]
@@ -157,7 +157,7 @@ def _realm_settings(loaded: LoadedConfig) -> list[Setting]:
                 None if enforced[s.path] else traceability.supporting(s.path, enforced),
                 traceability.descriptive(s.path),
             )
-            for s in realm_settings.settings(loaded)
+            for s in codified_settings.settings(loaded)
         ]
         + defaults
         + master
@@ -165,7 +165,7 @@ def _realm_settings(loaded: LoadedConfig) -> list[Setting]:
 
 
 def _realm_rows(configs: dict[str, LoadedConfig]) -> list[EnvironmentRow]:
-    values = {env: {s.path: s.value for s in realm_settings.settings(c)} for env, c in configs.items()}
+    values = {env: {s.path: s.value for s in codified_settings.settings(c)} for env, c in configs.items()}
     return _rows(Family.REALM, values)
 
 

@@ -1,6 +1,6 @@
 """Setting -> rule -> requirement -> smoke check: the traceability table and requirement coverage.
 
-The rule of a setting comes from code (`realm_settings`, `aws_settings`). Two small hand-written
+The rule of a setting comes from code (`idpkit.realm.codified_settings`, `aws_settings`). Two small hand-written
 tables cover what code cannot say, each entry a path pattern (`*` matches anything) with a reason;
 tests keep them honest (every entry matches a shipped setting, no entry shadows a rule that
 already enforces the setting):

@@ -1,6 +1,6 @@
 """Every hardened setting of a stack, by path, with the value it must hold on the live realm.
 
-Three sources: what realm-config declares (`idpkit.review.realm_settings`); the secure default of
+Three sources: what realm-config declares (`idpkit.realm.codified_settings`); the secure default of
 every security-relevant field it leaves out (`idpkit.realm.secure_defaults`: declare or default);
 and the master realm's kit administration client (`idpkit.realm.bootstrap.ADMIN_CLIENT`) as far as it
 restricts anything. Config-read checks, claim coverage and mutation mode read from here; paths are
@@ -12,11 +12,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from idpkit.realm import secure_defaults
+from idpkit.realm import codified_settings, secure_defaults
 from idpkit.realm.bootstrap import ADMIN_CLIENT, ADMIN_CLIENT_ID
 from idpkit.realm.loader import LoadedConfig, child_path, item_path
 from idpkit.realm.secure_defaults import SecureDefault
-from idpkit.review import realm_settings
 
 MASTER_ADMIN = f"master.{item_path('clients', ADMIN_CLIENT_ID)}"
 MASTER_SOURCE = "idpkit/realm/bootstrap.py"
@@ -81,7 +80,7 @@ def _get(rep: dict[str, Any], path: tuple[str, ...]) -> Any:
 
 def settings(loaded: LoadedConfig) -> dict[str, Any]:
     """Path -> the value the live realm must hold, for every hardened setting of the stack's environment."""
-    declared = {setting.path: setting.value for setting in realm_settings.settings(loaded)}
+    declared = {setting.path: setting.value for setting in codified_settings.settings(loaded)}
     return held_settings(loaded) | declared | master_settings()
 
 

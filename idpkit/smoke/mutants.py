@@ -30,13 +30,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from idpkit.outputs import LOCAL_STACK
-from idpkit.realm import loader, secure_defaults
+from idpkit.realm import codified_settings, loader, secure_defaults
 from idpkit.realm.loader import LIST_KEYS, LoadedConfig, child_path, item_name, item_path
 from idpkit.realm.model import RealmDocument
 from idpkit.realm.rules import RULES
 from idpkit.realm.rules.events import REQUIRED_EVENT_TYPES
 from idpkit.realm.secure_defaults import SecureDefault
-from idpkit.review import realm_settings
 from idpkit.smoke import codified, live
 
 _POLICY_TERM = re.compile(r"(\w+)(?:\(([^)]*)\))?")
@@ -349,7 +348,7 @@ def mutants(loaded: LoadedConfig | None = None) -> list[Mutant]:
     loaded = loaded or loader.load(LOCAL_STACK)
     found = codified.settings(loaded)
     derived: list[Mutant] = []
-    declared = {setting.path for setting in realm_settings.settings(loaded)}
+    declared = {setting.path for setting in codified_settings.settings(loaded)}
     for pattern, weaken in WEAKENINGS.items():
         for path in _matching(pattern, found):
             # An undeclared realm setting is held to its secure default: that catalogue's mutants weaken it.

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from idpkit.compliance import REQUIREMENTS
-from idpkit.realm import loader
-from idpkit.review import realm_settings, traceability
+from idpkit.realm import codified_settings, loader
+from idpkit.review import traceability
 from idpkit.review.model import Family
 from idpkit.review.render_html import render as render_html
 from idpkit.review.render_md import render as render_md
@@ -129,5 +129,5 @@ def _reports() -> tuple[str, str]:
 def test_prod_report_covers_every_settings_family() -> None:
     families = {s.family for s in review("prod").settings}
     assert families == {Family.REALM, Family.AWS}, families
-    expected = {s.path for s in realm_settings.settings(loader.load("prod"))}
+    expected = {s.path for s in codified_settings.settings(loader.load("prod"))}
     assert expected <= {s.path for s in review("prod").settings}
