@@ -228,7 +228,7 @@ def clinician_browser(new_user_agent: Callable[[], oauth.UserAgent]) -> oauth.Us
     return new_user_agent()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # fresh per file: a whole suite outlasts a token
 def spa_grant(
     clinician_browser: oauth.UserAgent, endpoints: oauth.Endpoints, clients: dict[str, oauth.Client]
 ) -> oauth.CodeGrant:
@@ -236,7 +236,7 @@ def spa_grant(
     return oauth.sign_in(clinician_browser, endpoints, clients["smoke-spa"], "openid patient/Observation.rs")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # fresh per file: a whole suite outlasts a token
 def web_grant(
     clinician_browser: oauth.UserAgent, endpoints: oauth.Endpoints, clients: dict[str, oauth.Client]
 ) -> oauth.CodeGrant:
@@ -288,7 +288,7 @@ def client_certificate(certificates: Callable[[Role], ClientCertificate]) -> Cli
     return certificates(Role.CLIENT)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # fresh per file: a whole suite outlasts a token
 def backend_response(
     endpoints: oauth.Endpoints,
     clients: dict[str, oauth.Client],
@@ -301,7 +301,7 @@ def backend_response(
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # fresh per file: a whole suite outlasts a token
 def mtls_response(
     endpoints: oauth.Endpoints,
     clients: dict[str, oauth.Client],
@@ -314,7 +314,7 @@ def mtls_response(
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # fresh per file: a whole suite outlasts a token
 def code_flow_controls(spa_grant: oauth.CodeGrant, web_grant: oauth.CodeGrant, endpoints: oauth.Endpoints) -> None:
     """Positive control of the code-flow attacks: the legitimate requests of both clients succeed,
     so a refusal proves the rule, not a broken stack."""

@@ -22,7 +22,8 @@ CLIENT = "smoke-spa"
 SCOPE = "openid patient/Observation.rs"
 FIRST_LEVEL = 1
 """The level every browser login reaches: password and a second factor (realm.acrLoaMap)."""
-_ENROLMENT_FORM = re.compile(r'<form[^>]*id="kc-totp-settings-form"[^>]*action="([^"]+)"', re.DOTALL)
+_ENROLMENT_FORM = re.compile(r'<form[^>]*id="kc-totp-settings-form"[^>]*>', re.DOTALL)
+_ACTION = re.compile(r'action="([^"]+)"')
 _ENROLMENT_SECRET = re.compile(r'<input[^>]*name="totpSecret"[^>]*value="([^"]+)"')
 _BROWSER_FLOW = ("realm.browserFlow",)
 
@@ -80,12 +81,13 @@ def _enrol(
 ) -> tuple[oauth.AuthorizationResponse, OneTimeCodes]:
     """Set up TOTP on Keycloak's enrolment page as an authenticator app would: read the secret, send a code."""
     form, secret = _ENROLMENT_FORM.search(page.page), _ENROLMENT_SECRET.search(page.page)
-    assert form and secret, "the TOTP enrolment page has no form with its secret"
+    action = _ACTION.search(form.group(0)) if form else None
+    assert action and secret, "the TOTP enrolment page has no form with its secret"
     secret_text = html.unescape(secret.group(1))
     register_secret(secret_text)
     codes = OneTimeCodes.for_realm(secret_text, second_factor.ledger, second_factor.settings)
     form_data = {"totpSecret": secret_text, "totp": codes.next_code(), "userLabel": "smoke enrolment", "mode": ""}
-    return agent.submit(html.unescape(form.group(1)), form_data), codes
+    return agent.submit(html.unescape(action.group(1)), form_data), codes
 
 
 @check(

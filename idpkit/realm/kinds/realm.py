@@ -17,15 +17,21 @@ from idpkit.realm.kinds.held import held, live_view, merged
 SEPARATE_FIELDS = ("defaultDefaultClientScopes", "defaultOptionalClientScopes", "browserFlow")
 ACR_LOA_MAP, ACR_LOA_ATTRIBUTE = "acrLoaMap", "acr.loa.map"
 """The kit's mapping field, and the realm attribute Keycloak keeps it in (a JSON object as text)."""
-# Keycloak reads the OTP policy fields only together with the policy type.
-_OTP_PREFIX, _OTP_TYPE = "otpPolicy", "otpPolicyType"
+_OTP_PREFIX = "otpPolicy"
 RESET_WHEN_ABSENT = ("oauth2DeviceCodeLifespan", "oauth2DevicePollingInterval")
 """Realm fields Keycloak 26 resets to its defaults when an update leaves them out (every update carries them)."""
 
 
 def carried(live: Rep, body: Rep) -> Rep:
-    """`body` with the fields Keycloak would otherwise reset, at their live values unless `body` sets them."""
-    return {**{name: live[name] for name in RESET_WHEN_ABSENT if name in live}, **body}
+    """`body` with the fields Keycloak would otherwise reset, at their live values unless `body` sets them: the
+    device-grant fields, and the whole OTP policy when one of its fields is written (Keycloak reads the policy
+    as a whole, with defaults for what an update leaves out)."""
+    otp = (
+        {k: v for k, v in live.items() if k.startswith(_OTP_PREFIX)}
+        if any(k.startswith(_OTP_PREFIX) for k in body)
+        else {}
+    )
+    return {**{name: live[name] for name in RESET_WHEN_ABSENT if name in live}, **otp, **body}
 
 
 def acr_loa_text(mapping: dict[str, int]) -> str:
@@ -72,6 +78,4 @@ def diff(ctx: Context) -> list[Change]:
     for key in {change.field.split(".")[0] for change in fields}:
         have, want = current.get(key), wanted[key]
         body[key] = {**have, **want} if isinstance(have, dict) and isinstance(want, dict) else want
-    if any(key.startswith(_OTP_PREFIX) for key in body):
-        body.setdefault(_OTP_TYPE, current.get(_OTP_TYPE))
     return [Change("realm", name, "update", fields, [Write("PUT", urls.REALM, {}, carried(current, body))])]

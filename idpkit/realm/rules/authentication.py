@@ -19,20 +19,36 @@ ENROLMENT_ACTIONS = {
 }
 """The required action in which a person enrols each second factor themselves."""
 MAX_OTP_PERIOD, MIN_OTP_DIGITS, MAX_OTP_LOOK_AHEAD = 30, 6, 1
+CONDITION_PREFIX = "conditional-"
+"""Provider ids of conditions: they decide whether a CONDITIONAL sub-flow runs, they authenticate nobody."""
+
+
+def _conditions(flow: AuthenticationFlow) -> bool:
+    return any((e.authenticator or "").startswith(CONDITION_PREFIX) for e in flow.executions)
+
+
+def _requires_second_factor(execution: AuthenticationExecution, flows: dict[str, AuthenticationFlow]) -> bool:
+    """Whether passing this step takes a second factor: such an authenticator, or a sub-flow whose every
+    enabled step (conditions aside) takes one. A sub-flow of CONDITIONAL branches counts when each branch
+    does; that one of them runs is for the behavioural check (SMOKE-MFA-001) to show."""
+    if execution.authenticator is not None:
+        return execution.authenticator in SECOND_FACTORS
+    flow = flows.get(execution.flow or "")
+    if flow is None:
+        return False
+    steps = [
+        e for e in flow.executions
+        if e.requirement != "DISABLED" and not (e.authenticator or "").startswith(CONDITION_PREFIX)
+    ]  # fmt: skip
+    branches = [e for e in steps if e.requirement == "CONDITIONAL"]
+    if branches and not all(e.flow in flows and _conditions(flows[e.flow]) for e in branches):
+        return False
+    return bool(steps) and all(_requires_second_factor(e, flows) for e in steps)
 
 
 def _second_factor(execution: AuthenticationExecution, flows: dict[str, AuthenticationFlow]) -> bool:
-    """A REQUIRED step that only a second factor passes: one such authenticator, or a sub-flow of them."""
-    if execution.requirement != "REQUIRED":
-        return False
-    if execution.authenticator is not None:
-        return execution.authenticator in SECOND_FACTORS
-    steps = (
-        [e for e in flows[execution.flow or ""].executions if e.requirement != "DISABLED"]
-        if execution.flow in flows
-        else []
-    )
-    return bool(steps) and all(e.authenticator in SECOND_FACTORS for e in steps)
+    """A REQUIRED step that only a second factor passes."""
+    return execution.requirement == "REQUIRED" and _requires_second_factor(execution, flows)
 
 
 def _password_without_second_factor(alias: str, flows: dict[str, AuthenticationFlow]) -> Iterator[tuple[str, str]]:
