@@ -35,7 +35,7 @@ lock: install
 	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --universal --python-version 3.11 \
 		--quiet -o requirements.lock
 
-# The AWS host path of every stack, run for real (root; about 10 minutes each). CI runs dev only.
+# The AWS host path of every stack, run for real (root; about 10 minutes each). CI runs dev and prod.
 rehearsal: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest tests/rehearsal --run-all-rehearsals -p no:randomly
 

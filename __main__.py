@@ -24,9 +24,16 @@ from components.network import Network, NetworkArgs
 from components.secrets import StackSecrets, StackSecretsArgs
 from components.security_groups import SecurityGroups, SecurityGroupsArgs
 from components.session_manager import SessionLogging, SessionLoggingArgs
-from components.signing_keys import SigningKeys, SigningKeysArgs, rotation_role_arn
+from components.signing_keys import SigningKeys, SigningKeysArgs, rotation_role_arn, signer_role_arn
 from components.waf import WebFirewall, WebFirewallArgs
-from idpkit.aws_config import architecture_of, host_wheelhouse_path, load_stack_config, missing_host_wheelhouse
+from idpkit.aws_config import (
+    architecture_of,
+    host_wheelhouse_path,
+    kms_provider_jar_path,
+    load_stack_config,
+    missing_host_wheelhouse,
+    missing_kms_provider,
+)
 from idpkit.constants.keycloak import KEYCLOAK_HTTPS_PORT
 
 config = load_stack_config()
@@ -39,12 +46,15 @@ waf_log_group = f"aws-waf-logs-{name}"
 db_identifier = f"{name}-db"
 trail_name = f"{name}-trail" if config.create_cloudtrail else None
 signing_name = f"{name}-signing"
-# Known before the role exists: the signing key policy and the host role name it.
+# Known before the roles exist: the signing key policy, the host configuration and the host role name them.
 signing_rotation_role_arn = rotation_role_arn(config.account_id, signing_name)
+kms_signing = config.signing == "kms"
+kms_signer_role_arn = signer_role_arn(config.account_id, signing_name) if kms_signing else None
 project_dir = Path(__file__).resolve().parent
 architecture = architecture_of(config.ami_parameter)
-if problem := missing_host_wheelhouse(project_dir, architecture):
-    pulumi.log.warn(problem)
+for problem in (missing_host_wheelhouse(project_dir, architecture), kms_signing and missing_kms_provider(project_dir)):
+    if problem:
+        pulumi.log.warn(problem)
 
 keys = KeyRing(
     f"{name}-kms",
@@ -65,6 +75,7 @@ artifacts = ArtifactStore(
         client_crl=config.mtls_client_crl,
         host_wheelhouse=host_wheelhouse_path(project_dir, architecture),
         architecture=architecture,
+        kms_provider_jar=kms_provider_jar_path(project_dir) if kms_signing else None,
     ),
 )
 logs = LogArchive(
@@ -205,6 +216,9 @@ hosts = KeycloakHosts(
         rotation_role_arn=signing_rotation_role_arn,
         wheelhouse_object_key=artifacts.wheelhouse_object_key,
         wheelhouse_object_version=artifacts.wheelhouse.version_id,
+        kms_signer_role_arn=kms_signer_role_arn,
+        kms_provider_object_key=artifacts.kms_provider_object_key,
+        kms_provider_sha256=artifacts.kms_provider_sha256,
     ),
 )
 signing_keys = SigningKeys(
@@ -221,6 +235,7 @@ signing_keys = SigningKeys(
         idpkit_command=HOST_KIT_COMMAND,
         outputs_file=HOST_OUTPUTS_FILE,
         command_log_group=logs.command_log_group_name,
+        kms_signing=kms_signing,
     ),
 )
 SessionLogging(

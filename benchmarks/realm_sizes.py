@@ -1,6 +1,7 @@
-"""Realm plan/apply at three sizes, each in its own throwaway realm: cold apply, no-op, one-field change.
+"""Realm plan/apply at four sizes, each in its own throwaway realm: cold apply, no-op, one-field change; then
+`idpkit realm apply` beside keycloak-config-cli on the same content (benchmarks/realm_side_by_side.py).
 
-Usage: python benchmarks/realm_sizes.py [--stack local] [--quick] [--results FILE]
+Usage: python benchmarks/realm_sizes.py [--stack local] [--quick] [--config-cli-2000] [--results FILE]
 
 The shipped configuration (realm-config/, `local` overlay) is copied, renamed to `bench-apply-<N>`
 and given N generated clients (benchmarks/realm_apply.py's generator); N is 0, 100, 500 and 2000. Per realm:
@@ -8,7 +9,13 @@ a cold apply (the realm does not exist), the first plan after it (Keycloak's cac
 and an apply with nothing to change (an apply must then make zero write calls), and an apply after
 editing one field (the realm's displayName). The realm
 is deleted at the end, so the stack keeps only what it had. Writes are POST/PUT/DELETE calls counted
-by the kit's admin API client; wall times include every read the plan needs.
+by the kit's admin API client; wall times include every read the plan needs. The run fails when an
+apply with nothing to change writes anything.
+
+The side-by-side needs a keycloak-config-cli jar (`scripts/build-keycloak-config-cli`, see
+benchmarks/config_cli.py); without one the kit's column is still measured and the section says why the
+other is missing. Its 2000-client row takes minutes (keycloak-config-cli's cold import), so it runs only with
+--config-cli-2000.
 """
 
 from __future__ import annotations
@@ -18,35 +25,36 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
-import requests
+import config_cli
+import realm_side_by_side
 import yaml
 from benchlib import Section, arguments, save
 from realm_apply import project_with
 
-from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, ApiError, connect, urls
-from idpkit.outputs import StackOutputs, load_admin_credentials, load_outputs
+from idpkit.keycloak_server import release
+from idpkit.outputs import StackOutputs, load_outputs
 from idpkit.realm import engine, loader
 
 ENVIRONMENT = "local"
-SIZES, QUICK_SIZES = (0, 100, 500, 2000), (0, 20)
-CONFIG_CLI_GROUP = "https://repo.maven.apache.org/maven2/de/adorsys/keycloak/"
-_NOT_FOUND = 404
+SIZES, QUICK_SIZES = (0, 100, 500, 2000), (20,)
+SIDE_BY_SIDE_SIZES, SIDE_BY_SIDE_LONG = (0, 100, 500), 2000
 
 
 def main() -> int:
     parser = arguments(__doc__)
     parser.add_argument("--stack", default="local")
+    parser.add_argument("--config-cli-2000", action="store_true", help="side by side at 2000 clients too (minutes)")
     args = parser.parse_args()
     shipped = len(loader.load(ENVIRONMENT).document.clients or [])
     section = Section(
         f"Realm plan/apply (kit engine; shipped realm = {shipped} clients)",
         ["realm", "clients", "cold apply", "first plan", "no-op plan", "no-op apply", "one-field change"],
     )
-    for size in QUICK_SIZES if args.quick else SIZES:
-        _measure(section, load_outputs(args.stack), args.stack, size, shipped)
-    section.note(_config_cli_availability())
+    sizes = QUICK_SIZES if args.quick else SIZES
+    wrote = [size for size in sizes if _measure(section, load_outputs(args.stack), args.stack, size, shipped)]
     section.note("cells: wall time, writes = POST/PUT/DELETE calls; the kit's engine needs no state file or cache")
     section.note(
         "first plan: the first read of every client after the cold apply, while Keycloak fills its cache "
@@ -54,20 +62,86 @@ def main() -> int:
     )
     section.note("plans read all clients, with their scopes and mappers, in one GET")
     section.note("client keys (`kit.generatedJwk`) come from the stack's credentials file, so no key is generated")
-    save([section], args.results)
-    return 0
+    side_sizes = (*SIDE_BY_SIDE_SIZES, *([SIDE_BY_SIDE_LONG] if args.config_cli_2000 else []))
+    side, side_wrote = _side_by_side(load_outputs(args.stack), QUICK_SIZES if args.quick else side_sizes, shipped,
+                                     quick=args.quick)  # fmt: skip
+    for realm in [f"bench-apply-{size}" for size in wrote] + side_wrote:
+        side.note(f"FAILED: the no-op apply of {realm} made write calls")
+    save([section, side], args.results)
+    return 1 if wrote or side_wrote else 0
 
 
-def _measure(section: Section, stack_outputs: StackOutputs, stack: str, size: int, shipped: int) -> None:
+def _side_by_side(
+    outputs: StackOutputs, sizes: tuple[int, ...], shipped: int, *, quick: bool
+) -> tuple[Section, list[str]]:
+    """The side-by-side table, and the realms whose no-op `realm apply` wrote anything (it must not)."""
+    # Each keycloak-config-cli run starts a JVM (about 10 s on this machine): --quick, a smoke run, leaves it out.
+    tool = "keycloak-config-cli: not run with --quick (one JVM start per run)" if quick else config_cli.available()
+    section = Section(
+        "`idpkit realm apply` beside keycloak-config-cli (same content, same server, back to back)",
+        ["clients", "step", "kit (`idpkit realm apply`)", f"keycloak-config-cli {config_cli.VERSION}", "time ratio"],
+    )
+    wrote: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="config-cli-") as work:
+        other = (
+            realm_side_by_side.ConfigCli(tool, outputs, Path(work)) if isinstance(tool, config_cli.Available) else None
+        )
+        for size in sizes:
+            project = _project(size, realm_side_by_side.realm_name(size))
+            try:
+                steps = realm_side_by_side.compare(outputs, project, size, other, _edit_display_name)
+            finally:
+                shutil.rmtree(project)
+            realm_side_by_side.add_rows(section, shipped + size, steps)
+            if steps[1].kit.writes:
+                wrote.append(realm_side_by_side.realm_name(size))
+    if isinstance(tool, str):
+        section.note(tool)
+    else:
+        section.note(f"keycloak-config-cli {config_cli.VERSION} built from source, run on Java {tool.java.major}")
+    if other is not None and other.unknown:
+        section.note(
+            f"left out of keycloak-config-cli's file: {', '.join(other.unknown)} (Keycloak {release.VERSION} "
+            f"fields its model does not know; its reader rejects a file that has them)"
+        )
+    if SIDE_BY_SIDE_LONG not in sizes:
+        section.note(
+            f"{SIDE_BY_SIDE_LONG} clients: `python benchmarks/realm_sizes.py --config-cli-2000` "
+            "(keycloak-config-cli's cold import takes minutes here)"
+        )
+    section.note(
+        "cells: wall time of the process as a user starts it (Python or JVM start included), writes = the realm's "
+        "admin events of that run (CREATE/UPDATE/DELETE/ACTION, counted the same way for both tools), peak "
+        "resident memory (the process's VmHWM, sampled every 10 ms)"
+    )
+    section.note(
+        "content: the kit applies the generated realm-config; keycloak-config-cli gets that realm exported by Keycloak "
+        "(partial export with clients, roles, scopes, identity providers, client policies, and its users with their "
+        "realm roles), ids and masked secrets removed; keys, flows, required actions, built-in clients and client "
+        "roles left out (the kit manages none of them)"
+    )
+    section.note(
+        f"hand-made change: the realm's {realm_side_by_side.HAND_MADE_FIELD} set to "
+        f"{realm_side_by_side.HAND_MADE_VALUE} through the admin API between two runs (both inputs say 300); the kit "
+        "has no cache, so both hand-made rows show its one run"
+    )
+    section.note(
+        "after each tool's cold import every client is read once, untimed, so the rows after it compare steady "
+        "state (the first read after a bulk create waits while Keycloak fills its cache: `first plan` above)"
+    )
+    section.note("time ratio = keycloak-config-cli wall time / kit wall time")
+    return section, wrote
+
+
+def _measure(section: Section, stack_outputs: StackOutputs, stack: str, size: int, shipped: int) -> bool:
+    """One size's row; whether its no-op apply wrote anything (it must not)."""
     name = f"bench-apply-{size}"
     outputs = dataclasses.replace(stack_outputs, realm=name, issuer=f"{stack_outputs.base_url}/realms/{name}")
-    project = project_with(size, ENVIRONMENT)
-    base = project / "realm-config" / "base" / "realm.yaml"
-    base.write_text(re.sub(r"^  realm: \S+$", f"  realm: {name}", base.read_text(), count=1, flags=re.MULTILINE))
-    master = AdminApi(connect(outputs, load_admin_credentials(outputs)), ADMIN_REALM)
+    project = _project(size, name)
+    realm = realm_side_by_side.Realm(outputs, name)
     os.environ["IDPKIT_PROJECT_DIR"] = str(project)
     try:
-        _drop(master, name)
+        realm.drop()
         cold = engine.apply(engine.Session.open(outputs), ENVIRONMENT, stack)
         first = engine.plan(engine.Session.open(outputs), ENVIRONMENT, stack)
         plan = engine.plan(engine.Session.open(outputs), ENVIRONMENT, stack)
@@ -77,7 +151,7 @@ def _measure(section: Section, stack_outputs: StackOutputs, stack: str, size: in
     finally:
         os.environ.pop("IDPKIT_PROJECT_DIR")
         shutil.rmtree(project)
-        _drop(master, name)
+        realm.drop()
     section.add(
         name,
         shipped + size,
@@ -87,6 +161,15 @@ def _measure(section: Section, stack_outputs: StackOutputs, stack: str, size: in
         _cell(noop),
         _cell(edit),
     )
+    return bool(noop.writes.total or plan.changes)
+
+
+def _project(size: int, realm: str) -> Path:
+    """The shipped configuration with `size` generated clients, for realm `realm`."""
+    project = project_with(size, ENVIRONMENT)
+    base = project / "realm-config" / "base" / "realm.yaml"
+    base.write_text(re.sub(r"^  realm: \S+$", f"  realm: {realm}", base.read_text(), count=1, flags=re.MULTILINE))
+    return project
 
 
 def _cell(result: engine.Plan) -> str:
@@ -98,28 +181,6 @@ def _edit_display_name(project: Path) -> None:
     data = yaml.safe_load(overlay.read_text())
     data["realm"]["displayName"] = f"{data['realm'].get('displayName', '')} (edited)"
     overlay.write_text(yaml.safe_dump(data, sort_keys=False))
-
-
-def _drop(master: AdminApi, realm: str) -> None:
-    try:
-        master.delete(AdminApi(master.connection, realm).path(urls.REALM))
-    except ApiError as error:
-        if error.status != _NOT_FOUND:
-            raise
-
-
-def _config_cli_availability() -> str:
-    """keycloak-config-cli is the obvious side-by-side, but it is not published where this machine can fetch it."""
-    try:
-        status = requests.head(CONFIG_CLI_GROUP, timeout=15, allow_redirects=True).status_code
-    except requests.RequestException as error:
-        return f"keycloak-config-cli: not obtainable here (Maven Central unreachable: {type(error).__name__})"
-    if status == _NOT_FOUND:
-        return (
-            "keycloak-config-cli: not obtainable from any registry reachable here "
-            "(Maven Central 404 for de.adorsys.keycloak)"
-        )
-    return f"keycloak-config-cli: Maven Central answered HTTP {status} for de.adorsys.keycloak; not benchmarked here"
 
 
 if __name__ == "__main__":

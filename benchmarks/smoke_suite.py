@@ -49,7 +49,7 @@ def main() -> int:
     for test in timing.failed:
         section.note(f"failed: {test}")
     save([section], args.results)
-    return 0
+    return 1 if timing.failed or timing.suite_seconds is None else 0
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ CLIENT_CA_KEY = "mtls/client-ca-bundle.pem"
 CLIENT_CRL_KEY = "mtls/client-crl.pem"
 WHEELHOUSE_KEY = "host/idpkit-wheelhouse-{architecture}.tar"
 KMS_PROVIDER_KEY = f"keycloak/providers/{JAR_NAME}"
+MISSING_JAR_PIN = "missing: run idpkit host kms-provider"
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class ArtifactStoreArgs:
     kms_provider_jar: Path | None = None
     """The KMS signing provider jar on this machine (`idpkit host kms-provider`); `None`: imported signing
     keys, nothing staged. Its SHA-256 (`kms_provider_sha256`) is read here, at deploy time, and pinned in
-    the host configuration."""
+    the host configuration; like the wheelhouse, a missing jar stops the engine at preview/up."""
 
 
 class ArtifactStore(pulumi.ComponentResource):
@@ -124,15 +125,15 @@ class ArtifactStore(pulumi.ComponentResource):
         )
         self.kms_provider_object_key, self.kms_provider_sha256 = None, None
         if args.kms_provider_jar is not None:
-            if not args.kms_provider_jar.is_file():
-                raise ValueError(f"kms_provider_jar: {args.kms_provider_jar} does not exist (idpkit host kms-provider)")
             self.kms_provider_object_key = KMS_PROVIDER_KEY
-            self.kms_provider_sha256 = sha256_of(args.kms_provider_jar)
+            # Missing (announced by the program): the engine refuses the file asset, so this pin never reaches a host.
+            jar = args.kms_provider_jar
+            self.kms_provider_sha256 = sha256_of(jar) if jar.is_file() else MISSING_JAR_PIN
             aws.s3.BucketObjectv2(
                 f"{name}-kms-provider",
                 bucket=bucket,
                 key=KMS_PROVIDER_KEY,
-                source=pulumi.FileAsset(str(args.kms_provider_jar)),
+                source=pulumi.FileAsset(str(jar)),
                 content_type="application/java-archive",
                 opts=child,
             )

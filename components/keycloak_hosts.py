@@ -7,7 +7,8 @@ drop below full capacity. What runs on the instance is rendered by components/ho
 
 Every instance carries ROLE_TAG_KEY = `keycloak-<stack>` (propagated from the Auto Scaling group): the
 signing key rotation schedule targets that tag, and the rotation role may send commands only to
-instances that carry it. The instance role may assume that rotation role (and no other role).
+instances that carry it. The instance role may assume that rotation role and, with KMS signing, the sign-only
+role Keycloak signs as (and no other role).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from idpkit.host.user_data import encode_user_data
 PATCH_GROUP_TAG = "Patch Group"
 ROLE_TAG_KEY = "idpkit:role"
 """Marks the stack's Keycloak hosts (SSM Run Command targets of the rotation schedule)."""
+_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@-]+")
 HEALTH_CHECK_GRACE_SECONDS = 900
 WARMUP_SECONDS = 300
 
@@ -106,13 +108,20 @@ class KeycloakHostsArgs:
     admin_credentials_secret_arn: pulumi.Input[str]
     """The kit's admin service account secret: the rotation on the host logs in to Keycloak with it."""
     rotation_role_arn: str
-    """The signing key rotation role, the only role the instance role may assume."""
+    """The signing key rotation role: the instance role may assume it and, with KMS signing, the signer role."""
     wheelhouse_object_key: str
     """Key of the staged kit wheelhouse archive."""
     wheelhouse_object_version: pulumi.Input[str]
     """Its version; hosts verify they read exactly that version."""
     patch_schedule: str = "cron(0 4 ? * SUN *)"
     """Patch Manager window (UTC); default Sundays 04:00."""
+    kms_signer_role_arn: str | None = None
+    """KMS signing: the sign-only role Keycloak signs as (a root-run refresher on each host assumes it); `None`:
+    imported signing keys."""
+    kms_provider_object_key: str | None = None
+    """KMS signing: key of the staged provider jar the hosts install (`None` without KMS signing)."""
+    kms_provider_sha256: str | None = None
+    """Its SHA-256, pinned at deploy time: hosts refuse any other bytes."""
 
 
 class KeycloakHosts(pulumi.ComponentResource):
@@ -341,6 +350,9 @@ def host_config(args: KeycloakHostsArgs, resolved: dict[str, Any]) -> HostConfig
         server_log_group=resolved["server"],
         event_log_group=resolved["events"],
         start_jitter_seconds=START_JITTER_SECONDS,
+        kms_provider_object_key=args.kms_provider_object_key,
+        kms_provider_sha256=args.kms_provider_sha256,
+        kms_signer_role_arn=args.kms_signer_role_arn,
     )
 
 
@@ -360,8 +372,12 @@ def _validate(args: KeycloakHostsArgs) -> None:
         raise ValueError("log_group_arns: the server and the event log group are both required")
     if len(args.ssm_log_group_arns) != 2:
         raise ValueError("ssm_log_group_arns: the session and the Run Command log group are both required")
-    if not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@-]+", args.rotation_role_arn):
-        raise ValueError(f"rotation_role_arn: {args.rotation_role_arn!r} must be one IAM role ARN (no wildcard)")
+    for key, arn in (("rotation_role_arn", args.rotation_role_arn), ("kms_signer_role_arn", args.kms_signer_role_arn)):
+        if arn is not None and not _ROLE_ARN.fullmatch(arn):
+            raise ValueError(f"{key}: {arn!r} must be one IAM role ARN (no wildcard)")
+    kms = (args.kms_signer_role_arn, args.kms_provider_object_key, args.kms_provider_sha256)
+    if any(value is None for value in kms) and any(value is not None for value in kms):
+        raise ValueError("kms_signer_role_arn, kms_provider_object_key, kms_provider_sha256: all three or none")
 
 
 def _host_policy(resolved: dict[str, Any], args: KeycloakHostsArgs) -> str:
@@ -398,6 +414,7 @@ def _host_policy(resolved: dict[str, Any], args: KeycloakHostsArgs) -> str:
                     args.rds_ca_object_key,
                     args.client_ca_object_key,
                     args.wheelhouse_object_key,
+                    *([args.kms_provider_object_key] if args.kms_provider_object_key else []),
                 )
             ],
         },
@@ -429,11 +446,12 @@ def _host_policy(resolved: dict[str, Any], args: KeycloakHostsArgs) -> str:
             "Resource": resolved["session_key"],
         },
         {
-            # The scheduled signing key rotation runs here and reads the key store as the rotation role.
-            "Sid": "AssumeSigningKeyRotationRole",
+            # The scheduled signing key rotation runs here and reads the key store as the rotation role; with KMS
+            # signing, root's refresher also hands Keycloak the sign-only role's credentials.
+            "Sid": "AssumeSigningRoles",
             "Effect": "Allow",
             "Action": "sts:AssumeRole",
-            "Resource": args.rotation_role_arn,
+            "Resource": [args.rotation_role_arn, *([args.kms_signer_role_arn] if args.kms_signer_role_arn else [])],
         },
     ]
     return json.dumps({"Version": "2012-10-17", "Statement": statements})

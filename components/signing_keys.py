@@ -1,9 +1,12 @@
-"""Realm signing keys on AWS: the encrypted key store, the rotation role and the rotation schedule.
+"""Realm signing keys on AWS: the encrypted key store, the rotation role, the signer role and the schedule.
 
-Keycloak cannot sign with KMS and KMS cannot rotate asymmetric keys, so `idpkit keys` generates the
-key material itself and keeps it in a Secrets Manager secret encrypted with the signing-material
-KMS key. The secret's resource policy lets only the rotation role read or write its value, and every
-read is a `kms:Decrypt` through Secrets Manager that CloudTrail records against that role's session
+With KMS signing (`kms_signing`, every shipped stack) the rotation creates each realm signing key in KMS
+(non-exportable) and Keycloak signs through the kit's provider as the sign-only role `signer_role_name`; the
+rotation role's own KMS rights stop at creating tagged signing keys and naming them (each key's policy,
+idpkit.keys.kms_policy, grants the rest). KMS cannot rotate asymmetric keys, so `idpkit keys` rotates them,
+keeping the rotation state (and, with imported keys, the key material) in a Secrets Manager secret encrypted
+with the signing-material KMS key. The secret's resource policy lets only the rotation role read or write its
+value, and every read is a `kms:Decrypt` through Secrets Manager that CloudTrail records against that role's session
 (`idpkit-keys-rotation`). An EventBridge Scheduler schedule runs `idpkit keys rotate --stage auto` on
 the Keycloak hosts through SSM Run Command, one host at a time: each run does only what is due
 (resume a stage, retire after the passive window, rotate an old key) and nothing otherwise.
@@ -34,8 +37,17 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from idpkit.constants.aws import (
+    PURPOSE_TAG_KEY,
+    ROTATION_ROLE_PURPOSE,
+    SIGNER_ROLE_PURPOSE,
+    SIGNING_KEY_PURPOSE,
+    SIGNING_KEY_SPECS,
+    STACK_TAG_KEY,
+)
 from idpkit.constants.monitoring import ROTATION_FAILURE_MARKER, SECRET_ROTATION_TAG
-from idpkit.keys.kms import KEY_SPECS, SIGNER_ROLE_ENV
+from idpkit.host.kms_provider import SESSION_NAME as SIGNER_SESSION_NAME
+from idpkit.keys.kms import ALIAS_PREFIX, SIGNER_ROLE_ENV, SIGNING_ENV
 from idpkit.outputs import OUTPUTS_FILE_ENV
 
 RUN_SHELL_SCRIPT = "AWS-RunShellScript"
@@ -57,7 +69,6 @@ _NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 KEY_STORE_ENV = "IDPKIT_KEY_STORE"
 ROLE_ENV = "IDPKIT_KEYS_ROLE_ARN"
-SIGNING_ENV = "IDPKIT_SIGNING"
 """The envvars of `idpkit keys`' --key-store / --assume-role options (idpkit/cli/keys.py)."""
 
 
@@ -74,6 +85,11 @@ def signer_role_name(component_name: str) -> str:
 def rotation_role_arn(account_id: str, component_name: str) -> str:
     """Its ARN, known before the role exists (the signing key policy and the host role need it first)."""
     return f"arn:aws:iam::{account_id}:role/{rotation_role_name(component_name)}"
+
+
+def signer_role_arn(account_id: str, component_name: str) -> str:
+    """The sign-only role's ARN, known before it exists (the host configuration and the host role name it)."""
+    return f"arn:aws:iam::{account_id}:role/{signer_role_name(component_name)}"
 
 
 @dataclass(frozen=True)
@@ -148,6 +164,7 @@ class SigningKeys(pulumi.ComponentResource):
                 lambda values: json.dumps(_trust_policy(args, values[0], values[1], name))
             ),
             max_session_duration=3600,
+            tags={PURPOSE_TAG_KEY: ROTATION_ROLE_PURPOSE, STACK_TAG_KEY: args.environment},
             opts=child,
         )
         self.signer_role = None
@@ -161,6 +178,7 @@ class SigningKeys(pulumi.ComponentResource):
                     lambda values: json.dumps(_signer_trust_policy(values[0], values[1]))
                 ),
                 max_session_duration=3600,
+                tags={PURPOSE_TAG_KEY: SIGNER_ROLE_PURPOSE, STACK_TAG_KEY: args.environment},
                 opts=child,
             )
         self.rotation_policy = aws.iam.RolePolicy(
@@ -222,7 +240,7 @@ def rotation_command(args: SigningKeysArgs, secret_arn: str, role_arn: str, comp
         environment |= {
             SIGNING_ENV: "kms",
             "AWS_REGION": args.region,
-            SIGNER_ROLE_ENV: f"arn:aws:iam::{args.account_id}:role/{signer_role_name(component_name)}",
+            SIGNER_ROLE_ENV: signer_role_arn(args.account_id, component_name),
         }
     return " ".join([
         *(f"{variable}={shlex.quote(value)}" for variable, value in environment.items()),
@@ -288,21 +306,27 @@ def _signer_trust_policy(host_role_arn: str, vpc_id: str) -> dict[str, Any]:
         "Version": "2012-10-17",
         "Statement": [
             {
-                # Like the rotation role: only with instance credentials delivered in the stack's VPC.
+                # Like the rotation role: only with instance credentials delivered in the stack's VPC (on the host,
+                # only root reaches them); the fixed session name labels the refresher's sessions in CloudTrail.
                 "Sid": "HostRefresherAssumes",
                 "Effect": "Allow",
                 "Principal": {"AWS": host_role_arn},
                 "Action": "sts:AssumeRole",
-                "Condition": {"StringEquals": {"aws:Ec2InstanceSourceVPC": vpc_id}},
+                "Condition": {
+                    "StringEquals": {"aws:Ec2InstanceSourceVPC": vpc_id, "sts:RoleSessionName": SIGNER_SESSION_NAME}
+                },
             }
         ],
     }
 
 
 def _kms_administration(args: SigningKeysArgs) -> list[dict[str, Any]]:
-    """The rotation role creates SIGN_VERIFY keys of the two JWS key specs, tagged, and names them by alias;
-    everything else it does to a key, the key's own policy grants (idpkit.keys.kms_policy)."""
-    alias = f"arn:aws:kms:{args.region}:{args.account_id}:alias/idpkit-{args.environment}-*"
+    """The rotation role creates SIGN_VERIFY keys of the two JWS key specs, tagged for its stack, never bypassing
+    KMS's lockout check, and names them by its stack's aliases. Everything else it does to a key (describe, read
+    the public key, disable, schedule deletion, point an alias at it), the key's own policy grants it, and only
+    on the keys it created (idpkit.keys.kms_policy): those policies have no account statement, so no IAM policy
+    reaches them."""
+    alias = f"arn:aws:kms:{args.region}:{args.account_id}:{ALIAS_PREFIX}{args.environment}-*"
     return [
         {
             "Sid": "CreateSigningKeys",
@@ -312,9 +336,11 @@ def _kms_administration(args: SigningKeysArgs) -> list[dict[str, Any]]:
             "Condition": {
                 "StringEquals": {
                     "kms:KeyUsage": "SIGN_VERIFY",
-                    "kms:KeySpec": list(KEY_SPECS.values()),
-                    "aws:RequestTag/idpkit:purpose": "realm-signing",
+                    "kms:KeySpec": list(SIGNING_KEY_SPECS.values()),
+                    f"aws:RequestTag/{PURPOSE_TAG_KEY}": SIGNING_KEY_PURPOSE,
+                    f"aws:RequestTag/{STACK_TAG_KEY}": args.environment,
                 },
+                "ForAllValues:StringEquals": {"aws:TagKeys": [PURPOSE_TAG_KEY, STACK_TAG_KEY]},
                 "Bool": {"kms:BypassPolicyLockoutSafetyCheck": "false"},
             },
         },

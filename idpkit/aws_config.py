@@ -36,6 +36,7 @@ from idpkit.constants.aws import (
 )
 from idpkit.constants.keycloak import DEFAULT_ADMIN_LOCAL_PORT
 from idpkit.errors import IdpkitError
+from idpkit.keycloak_server.kms_provider import JAR_NAME, SIGNING_CHOICES, SigningChoice
 from idpkit.realm.declared import realm_name
 
 NAMESPACE = "idpkit"
@@ -50,6 +51,10 @@ MAX_AVAILABILITY_ZONES = 4
 # `pulumi up` and the program uploads it (components/artifacts.py). Hosts have no package index.
 HOST_WHEELHOUSE = "build/host-wheelhouse-{architecture}.tar"
 HOST_WHEELHOUSE_STEP = "idpkit host wheelhouse --arch {architecture}"
+# The kit's KMS signing provider jar, staged the same way: `idpkit host kms-provider` builds it (Maven) and
+# copies it here; the program uploads it and pins its SHA-256 in the host configuration.
+KMS_PROVIDER_JAR = f"build/{JAR_NAME}"
+KMS_PROVIDER_STEP = "idpkit host kms-provider"
 
 # Keys set with `pulumi config set --secret` (docs/aws.md); never written into a stack file.
 SECRET_KEYS = ("bootstrapAdminPassword", "hostTlsKey")
@@ -160,6 +165,11 @@ class AwsStackConfig:
     """PEM CRL of that CA, loaded as a trust-store revocation list."""
     host_tls_certificate: str
     """PEM certificate (CN/SAN `localhost`) the hosts serve inside the VPC and to the admin tunnel."""
+    signing: SigningChoice
+    """Config `signing`: where the realm's signing keys live. `kms` (default): created in KMS by the rotation,
+    Keycloak signs through the kit's provider as a sign-only role and never holds a private key. `imported`:
+    kit-generated key material in Secrets Manager, imported into Keycloak's database (a weakening; refused in
+    `prod`)."""
     bootstrap_admin_password: pulumi.Output[str]
     """Secret: Keycloak's temporary bootstrap admin password (replaced by the kit's service account)."""
     host_tls_key: pulumi.Output[str]
@@ -329,6 +339,7 @@ def parse_stack_config(values: Mapping[str, str], stack: str) -> AwsStackConfig:
         mtls_client_ca_bundle=read.matching("mtlsClientCaBundle", _pem_bundle(_PEM_CERT), "a PEM certificate bundle"),
         mtls_client_crl=read.matching("mtlsClientCrl", _pem_bundle(_PEM_CRL), "a PEM X.509 CRL"),
         host_tls_certificate=read.matching("hostTlsCertificate", _pem_bundle(_PEM_CERT), "a PEM certificate"),
+        signing=cast(SigningChoice, read.choice("signing", SIGNING_CHOICES, "kms")),
         bootstrap_admin_password=read.secret("bootstrapAdminPassword"),
         host_tls_key=read.secret("hostTlsKey"),
     )
@@ -442,6 +453,10 @@ def _check_policy(config: AwsStackConfig) -> AwsStackConfig:
             "CloudWatch retention under HIPAA's six years",
         ),
         "createCloudTrail": (not config.create_cloudtrail, "no CloudTrail trail of its own"),
+        "signing": (
+            config.signing != "kms",
+            "realm signing keys imported into Keycloak: private keys in its database and every node's memory",
+        ),
     }
     used = tuple(f"{NAMESPACE}:{key}: {why}" for key, (weak, why) in weakenings.items() if weak)
     if config.environment == "prod":
@@ -502,4 +517,20 @@ def missing_host_wheelhouse(project_dir: Path, architecture: str) -> str | None:
         f"host wheelhouse {HOST_WHEELHOUSE.format(architecture=architecture)} is missing: run `{step}` before "
         "`pulumi preview/up` (docs/aws.md, 'Host wheelhouse'); the engine cannot upload it, so the deployment "
         "stops, and hosts without it could not run the scheduled signing key rotation"
+    )
+
+
+def kms_provider_jar_path(project_dir: Path) -> Path:
+    """Where `idpkit host kms-provider` leaves the KMS signing provider jar for `pulumi up` to stage."""
+    return project_dir / KMS_PROVIDER_JAR
+
+
+def missing_kms_provider(project_dir: Path) -> str | None:
+    """`None` when the provider jar exists, else what to run (announced before the engine refuses it)."""
+    if kms_provider_jar_path(project_dir).is_file():
+        return None
+    return (
+        f"KMS signing provider {KMS_PROVIDER_JAR} is missing: run `{KMS_PROVIDER_STEP}` before `pulumi preview/up` "
+        "(docs/aws.md, 'Signing inside KMS'); the engine cannot upload it, so the deployment stops, and hosts "
+        "without it could not sign a token"
     )

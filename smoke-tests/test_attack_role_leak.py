@@ -31,6 +31,7 @@ def roles_by_scope(stack_name: str) -> dict[str, set[str]]:
     remediation="Keep fullScopeAllowed false on every client; map each PHI role only through its SMART scope.",
     claims=("clients[*].fullScopeAllowed", "clientScopes[*].scopeMappings.realm"),
 )
+@pytest.mark.usefixtures("smoke_credentials")  # the smoke clients exist only where their credentials do
 @pytest.mark.parametrize("client_id", sorted(REQUESTS))
 def test_token_roles_are_only_those_of_granted_scopes(
     client_id: str, realm_admin: AdminApi, roles_by_scope: dict[str, set[str]]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import jwt
+import pytest
 import requests
 
 from idpkit.realm.loader import LoadedConfig
@@ -137,6 +138,7 @@ def test_offline_token_expires(
         'clients[*].attributes["oauth2.device.code.lifespan"]',
     ),
 )
+@pytest.mark.usefixtures("smoke_credentials")  # smoke-device exists only where its credentials do
 def test_device_code_lifetime_and_polling_interval(
     endpoints: oauth.Endpoints, http: requests.Session, realm_settings: RealmSettings, realm_config: LoadedConfig
 ) -> None:

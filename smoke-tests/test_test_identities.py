@@ -8,6 +8,9 @@ not declare, which only the admin API can list.
 
 from __future__ import annotations
 
+import re
+import secrets
+
 import pytest
 import requests
 
@@ -20,7 +23,23 @@ from idpkit.smoke.checks import check
 from idpkit.smoke.identities import fragment_client_ids, smoke_clients
 from idpkit.smoke.throwaway import PREFIX as RUNTIME_PREFIX
 
-NOT_FOUND = "Client not found"
+REDIRECT_URI = "https://127.0.0.1:8765/callback"
+_ERROR_MESSAGE = re.compile(r'id="kc-error-message">\s*<p class="instruction">(.*?)</p>', re.DOTALL)
+
+
+def _authorization_answer(client_id: str, endpoints: oauth.Endpoints, http: requests.Session) -> tuple[int, str]:
+    """The authorization endpoint's status and error message for an anonymous request naming `client_id`."""
+    params = oauth.authorization_params(client_id, REDIRECT_URI, "openid", oauth.Pkce.generate())
+    response = http.get(endpoints.authorization, params=params, allow_redirects=False, timeout=15)
+    message = _ERROR_MESSAGE.search(response.text)
+    return response.status_code, message.group(1).strip() if message else ""
+
+
+@pytest.fixture(scope="module")
+def unknown_client_answer(endpoints: oauth.Endpoints, http: requests.Session) -> tuple[int, str]:
+    """The answer for a client that exists nowhere. It differs by realm: Keycloak says "Client not found",
+    but a realm-wide client policy refuses first ("Invalid parameter: clientId"), so it is measured, not assumed."""
+    return _authorization_answer(f"{RUNTIME_PREFIX}absent-{secrets.token_hex(6)}", endpoints, http)
 
 
 @check(
@@ -38,14 +57,15 @@ def test_smoke_client_exists_only_where_codified(
     outputs: StackOutputs,
     endpoints: oauth.Endpoints,
     http: requests.Session,
+    unknown_client_answer: tuple[int, str],
 ) -> None:
     codified = client_id in {client.client_id for client in smoke_clients(realm_config)}
-    params = oauth.authorization_params(client_id, "https://127.0.0.1:8765/callback", "openid", oauth.Pkce.generate())
-    response = http.get(endpoints.authorization, params=params, allow_redirects=False, timeout=15)
-    exists = NOT_FOUND not in response.text
+    answer = _authorization_answer(client_id, endpoints, http)
+    exists = answer != unknown_client_answer
     assert exists == codified, (
-        f"{endpoints.authorization}: {client_id} {'answers' if exists else 'is unknown'} on {outputs.realm}, but "
-        f"realm-config for {realm_config.environment} {'declares' if codified else 'does not declare'} it"
+        f"{endpoints.authorization}: {client_id} {'answers' if exists else 'is unknown'} on {outputs.realm} "
+        f"({answer}; an unknown client gets {unknown_client_answer}), but realm-config for "
+        f"{realm_config.environment} {'declares' if codified else 'does not declare'} it"
     )
 
 

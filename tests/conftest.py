@@ -59,7 +59,7 @@ ALL_REHEARSALS = "--run-all-rehearsals"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        ALL_REHEARSALS, action="store_true", help="Also rehearse staging and prod (about 10 minutes each; CI: dev)."
+        ALL_REHEARSALS, action="store_true", help="Also rehearse staging (about 10 minutes; CI rehearses dev and prod)."
     )
 
 

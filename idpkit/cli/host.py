@@ -22,7 +22,7 @@ from idpkit.host.layout import AWS_HOST, HostLayout
 from idpkit.host.services import Processes, Supervisor, SupervisorKind, detect
 from idpkit.host.up import running_database_user, up, wait_ready, write_keycloak_environment
 from idpkit.host.wheelhouse import PLATFORMS, build_wheelhouse
-from idpkit.keycloak_server.kms_provider import build as build_kms_provider
+from idpkit.keycloak_server.kms_provider import stage as stage_kms_provider
 
 config_option = click.option(
     "--config",
@@ -129,8 +129,10 @@ def kms_credentials(config_path: Path | None, root: Path, json_mode: bool) -> No
 @host.command("kms-provider")
 @json_option
 def kms_provider_build(json_mode: bool) -> None:
-    """Build the KMS signing provider jar from keycloak-kms/ (operator's machine; Maven; skipped when unchanged)."""
-    built = build_kms_provider()
+    """Build build/idpkit-keycloak-kms.jar from keycloak-kms/ (Maven; skipped when unchanged) for `pulumi up`."""
+    from idpkit.aws_config import kms_provider_jar_path  # noqa: PLC0415 - imports pulumi; hosts never need it
+
+    built = stage_kms_provider(kms_provider_jar_path(paths.project_root()))
     Reporter(json_mode=json_mode).result(
         {"jar": str(built.jar), "sha256": built.sha256, "built": built.built, "seconds": round(built.seconds, 1)},
         lambda console: console.print(f"{built.jar} sha256 {built.sha256} ({'built' if built.built else 'unchanged'})"),

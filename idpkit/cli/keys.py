@@ -13,12 +13,12 @@ from rich.table import Table
 from idpkit.cli.options import json_option, stack_option
 from idpkit.console import Reporter
 from idpkit.errors import ExitCode, IdpkitError
+from idpkit.keycloak_server.kms_provider import SIGNING_CHOICES, SigningChoice
 from idpkit.keys import material
-from idpkit.keys.kms import KmsKeys, aws_target, local_kms, open_kms
+from idpkit.keys.kms import SIGNING_ENV, KmsKeys, aws_target, local_kms, open_kms
 from idpkit.keys.live import LiveRealm
 from idpkit.keys.rotation import DEFAULT_MARGIN_SECONDS, DEFAULT_ROTATION_DAYS, KeyManager, Outcome
 from idpkit.keys.store import open_store, rotation_credentials
-from idpkit.local.kms import SIGNING_CHOICES, SigningChoice
 from idpkit.local.layout import LocalLayout
 from idpkit.local.stack import saved_signing
 from idpkit.outputs import LOCAL_STACK, load_outputs
@@ -38,7 +38,7 @@ algorithm_option = click.option(
     help="Algorithm of new keys (default: the realm's defaultSignatureAlgorithm).",
 )  # fmt: skip
 signing_option = click.option(
-    "--signing", type=click.Choice(SIGNING_CHOICES), envvar="IDPKIT_SIGNING", default=None,
+    "--signing", type=click.Choice(SIGNING_CHOICES), envvar=SIGNING_ENV, default=None,
     help="Where new keys live: `imported` (kit-generated material imported into Keycloak) or `kms` (created in "
          "KMS; Keycloak signs through it and never holds the private key). Default: the local stack's "
          "`--signing`, `imported` elsewhere.",

@@ -13,8 +13,8 @@ from rich.table import Table
 from idpkit.cli.options import json_option
 from idpkit.console import Reporter
 from idpkit.errors import ExitCode, IdpkitError
-from idpkit.keycloak_server import distribution, release
-from idpkit.local import kms, stack
+from idpkit.keycloak_server import distribution, kms_provider, release
+from idpkit.local import stack
 from idpkit.local.layout import LocalLayout
 
 
@@ -47,14 +47,16 @@ def fetch(json_mode: bool) -> None:
 @click.option(
     "--signing",
     "signing_choice",
-    type=click.Choice(kms.SIGNING_CHOICES),
+    type=click.Choice(kms_provider.SIGNING_CHOICES),
     default=None,
     help="Where realm signing keys live: `imported` (default; kit-generated keys imported into Keycloak) or "
     "`kms` (a KMS emulation on loopback: Keycloak signs through the kit's KMS provider and never holds the "
     "private key). Omitted: keep the stack's current choice.",
 )
 @json_option
-def up(database_choice: stack.DatabaseChoice | None, signing_choice: kms.SigningChoice | None, json_mode: bool) -> None:
+def up(
+    database_choice: stack.DatabaseChoice | None, signing_choice: kms_provider.SigningChoice | None, json_mode: bool
+) -> None:
     """Bring the local stack up (idempotent: running it again changes nothing)."""
     reporter = Reporter(json_mode=json_mode)
     result = stack.up(LocalLayout.for_stack(), reporter, database_choice, signing_choice)

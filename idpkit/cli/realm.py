@@ -158,8 +158,8 @@ def plan(
 ) -> None:
     """Show what apply would change, per object and field (exit 2 when changes are pending)."""
     env = _environment(stack, environment)
-    engine.validate(env)  # refuse bad files before any API call, even the login
-    result = engine.plan(engine.Session.open(load_outputs(stack)), env, stack, prune=prune)
+    validated = engine.validate(env)  # refuse bad files before any API call, even the login
+    result = engine.plan(engine.Session.open(load_outputs(stack)), env, stack, prune=prune, validated=validated)
     if out is not None:
         engine.save_plan(result, stack, out)
         Reporter(json_mode=json_mode).note(f"plan saved to {out}: apply it with `idpkit realm apply --plan {out}`")
@@ -194,9 +194,10 @@ def apply(
         title = f"realm apply: stack {stack}, saved plan {plan_file}"
     else:
         env = _environment(stack, environment)
-        engine.validate(env)  # refuse bad files before any API call, even the login
+        validated = engine.validate(env)  # refuse bad files before any API call, even the login
         with reporter.step(f"applying realm-config ({env}) to stack {stack}"):
-            result = engine.apply(engine.Session.open(session_outputs), env, stack, prune=prune)
+            session = engine.Session.open(session_outputs)
+            result = engine.apply(session, env, stack, prune=prune, validated=validated)
         title = f"realm apply: stack {stack}, overlay {env}"
     reporter.note(f"{len(result.changes)} change(s), {result.writes.total} write call(s), {result.seconds:.1f} s")
     _finish(result, json_mode, title, output_format, pending=False)
@@ -210,7 +211,7 @@ def apply(
 def drift(stack: str, environment: str | None, output_format: str, json_mode: bool) -> None:
     """Report live changes made outside the kit (exit 2 on drift); for scheduled runs."""
     env = _environment(stack, environment)
-    engine.validate(env)  # refuse bad files before any API call, even the login
-    result = engine.plan(engine.Session.open(load_outputs(stack)), env, stack, prune=True)
+    validated = engine.validate(env)  # refuse bad files before any API call, even the login
+    result = engine.plan(engine.Session.open(load_outputs(stack)), env, stack, prune=True, validated=validated)
     drifted = bool(result.changes or result.unmanaged)
     _finish(result, json_mode, f"realm drift: stack {stack}, overlay {env}", output_format, pending=drifted)

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from idpkit.chaos import runner
 from idpkit.cli.options import json_option
 from idpkit.console import Reporter
 from idpkit.errors import ExitCode
@@ -17,9 +18,14 @@ from idpkit.rehearsal.run import down, purge, rehearse
 @click.option("--keep", is_flag=True, help="Leave the rehearsal running (hosts, database, front door) afterwards.")
 @click.option("--up-only", is_flag=True, help="Stop after the hosts and the front door are up (no realm, no smoke).")
 @click.option("--down", "tear_down", is_flag=True, help="Stop a kept rehearsal and remove its namespaces.")
+@click.option("--chaos", "chaos", type=click.Choice(["short"]), default=None,
+              help="After the last step, the short fault scenarios (`idpkit chaos run --short`): node kill and "
+                   "key rotation under load.")  # fmt: skip
 @click.option("--purge", "remove", is_flag=True, help="With --down: delete the rehearsal's state too.")
 @json_option
-def rehearse_command(stack: str, keep: bool, up_only: bool, tear_down: bool, remove: bool, json_mode: bool) -> None:
+def rehearse_command(
+    stack: str, keep: bool, up_only: bool, tear_down: bool, chaos: str | None, remove: bool, json_mode: bool
+) -> None:
     """Rehearse the AWS deployment of STACK here: the program's graph seeds an AWS API emulation, two hosts
     run `idpkit host up` from the staged wheelhouse and cluster on a TLS PostgreSQL behind the load balancer
     emulation, then realm apply, smoke (database credentials rotated mid-run) and a signing key rotation.
@@ -37,7 +43,13 @@ def rehearse_command(stack: str, keep: bool, up_only: bool, tear_down: bool, rem
             {"stopped": stopped}, lambda console: console.print(f"stopped: {', '.join(stopped) or 'nothing'}")
         )
         return
-    run = rehearse(stack, keep=keep, progress=lambda step: reporter.note(f"… {step}"), only_up=up_only)
+    run = rehearse(
+        stack,
+        keep=keep,
+        progress=lambda step: reporter.note(f"… {step}"),
+        only_up=up_only,
+        afterwards=runner.rehearsal_steps if chaos is not None else None,
+    )
     reporter.result(
         run.to_dict(),
         lambda console: console.print(

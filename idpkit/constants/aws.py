@@ -57,3 +57,17 @@ S3_OBJECT_RESOURCE_TYPE = "AWS::S3::Object"
 
 SESSION_PREFERENCES_DOCUMENT = "SSM-SessionManagerRunShell"
 """The SSM document holding an account's Session Manager preferences in a region (one per account and region)."""
+
+PURPOSE_TAG_KEY = "idpkit:purpose"
+"""Tag naming what a kit-created resource is for: the KMS signing keys the rotation creates, the roles around them."""
+STACK_TAG_KEY = "idpkit:stack"
+"""Tag naming the stack a KMS signing key belongs to (the rotation role may create keys only with its own)."""
+SIGNING_KEY_PURPOSE = "realm-signing"
+"""`idpkit:purpose` of every realm signing key in KMS (the rotation role's CreateKey is conditioned on it)."""
+SIGNER_ROLE_PURPOSE = "realm-signing-signer"
+"""`idpkit:purpose` of the hosts' sign-only role (AWS-IAM-002 finds it by this tag)."""
+ROTATION_ROLE_PURPOSE = "realm-signing-rotation"
+"""`idpkit:purpose` of the signing key rotation role (AWS-IAM-003 finds it by this tag)."""
+SIGNING_KEY_SPECS = {"PS256": "RSA_2048", "ES256": "ECC_NIST_P256"}
+"""KMS key spec per JWS algorithm. FAPI 2.0 asks for RSA >= 2048 or P-256; KMS's cost per Sign grows with the
+RSA size."""

@@ -196,6 +196,10 @@ class Processes:
     def keycloak_running(self) -> bool:
         return self._process("keycloak").pid() is not None
 
+    def keycloak_pid(self) -> int | None:
+        """Keycloak's process (kc.sh, the JVM in its session): what a fault harness kills."""
+        return self._process("keycloak").pid()
+
     def stop_keycloak(self) -> None:
         self._process("keycloak").stop()
 

@@ -16,10 +16,15 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from idpkit.errors import IdpkitError
 from idpkit.keycloak_server import release
 
+SigningChoice = Literal["imported", "kms"]
+SIGNING_CHOICES: tuple[SigningChoice, ...] = ("imported", "kms")
+"""Where a stack's realm signing keys live: `kms` (created in KMS, Keycloak signs through this provider and
+never holds the private key) or `imported` (kit-generated material imported into Keycloak's database)."""
 PROVIDER_ID = "idpkit-kms"
 """The key provider's id (`KmsKeyProviderFactory.ID`): what realm components name."""
 JAR_NAME = "idpkit-keycloak-kms.jar"
@@ -81,9 +86,16 @@ def build(source_dir: Path = SOURCE_DIR) -> BuiltProvider:
     return BuiltProvider(jar, sha256_of(jar), built=True, seconds=time.monotonic() - started)
 
 
+def stage(target: Path, source_dir: Path = SOURCE_DIR) -> BuiltProvider:
+    """Build the jar (when its sources changed) and copy it to `target`, where `pulumi up` uploads it from."""
+    built = build(source_dir)
+    if not target.is_file() or sha256_of(target) != built.sha256:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = target.with_name(f".{target.name}.tmp")
+        shutil.copyfile(built.jar, staging)
+        staging.replace(target)
+    return BuiltProvider(target, built.sha256, built.built, built.seconds)
+
+
 def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _run(command: list[str], directory: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, cwd=directory, capture_output=True, text=True, check=False)

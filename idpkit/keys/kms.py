@@ -17,18 +17,23 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from idpkit.constants.aws import PURPOSE_TAG_KEY, SIGNING_KEY_PURPOSE, SIGNING_KEY_SPECS, STACK_TAG_KEY
 from idpkit.errors import ExitCode, IdpkitError
 from idpkit.keycloak_server.kms_provider import PROVIDER_ID
 from idpkit.keys.kms_policy import signing_key_policy
 
-KEY_SPECS = {"PS256": "RSA_2048", "ES256": "ECC_NIST_P256"}
-"""FAPI 2.0 asks for RSA >= 2048 or P-256; KMS's cost per Sign grows with the RSA size."""
 DELETION_WINDOW_DAYS = 30
 """The longest window KMS allows: a deletion scheduled by mistake can be cancelled for a month."""
-PURPOSE_TAG = {"TagKey": "idpkit:purpose", "TagValue": "realm-signing"}
+SIGNING_ENV = "IDPKIT_SIGNING"
+"""`idpkit keys --signing`'s variable: the rotation schedule sets it to `kms` on KMS stacks."""
 SIGNER_ROLE_ENV = "IDPKIT_KMS_SIGNER_ROLE_ARN"
 """On AWS: the hosts' sign-only role, named in every new key's policy (set by the rotation schedule)."""
+ALIAS_PREFIX = "alias/idpkit-"
+"""Every signing key alias starts so; the rotation role may create and move aliases under it for its stack."""
 KMS_REGION_ENV = "AWS_REGION"
+SERVICE_ENDPOINT_ENV, ENDPOINT_ENV = "AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL"
+"""boto3's endpoint overrides (KMS's own, then every service's): never set on AWS, where Keycloak reaches the
+regional endpoint; where an emulation stands in, new keys' components name the same endpoint."""
 KMS_ENDPOINT_ENV = "IDPKIT_KMS_ENDPOINT"
 """Local stack only: a KMS emulation other than the stack's own (tests run their own, e.g. moto as shipped)."""
 
@@ -37,11 +42,11 @@ KMS_ENDPOINT_ENV = "IDPKIT_KMS_ENDPOINT"
 class KmsTarget:
     """Where new keys are created and how Keycloak reaches them."""
 
+    stack: str
+    """Tagged on every key (`idpkit:stack`): the rotation role may create keys for its own stack only."""
     region: str
     endpoint: str | None
-    """None on AWS (the regional endpoint, through the VPC's interface endpoint); the emulation's URL locally."""
-    alias_prefix: str
-    """`alias/idpkit-<stack>`: each realm's current signing key is `<prefix>-<realm>-<alg>`."""
+    """None on AWS (the regional endpoint, through the VPC's interface endpoint); an emulation's URL otherwise."""
     rotation_role_arn: str | None = None
     signer_role_arn: str | None = None
     """Both set on AWS (the key policy names them); None against the emulation, which evaluates no policy."""
@@ -57,10 +62,13 @@ class KmsKeys:
     def create(self, algorithm: str, description: str) -> str:
         """A new SIGN_VERIFY key for `algorithm`; returns its ARN."""
         arguments: dict[str, Any] = {
-            "KeySpec": KEY_SPECS[algorithm],
+            "KeySpec": SIGNING_KEY_SPECS[algorithm],
             "KeyUsage": "SIGN_VERIFY",
             "Description": description,
-            "Tags": [PURPOSE_TAG],
+            "Tags": [
+                {"TagKey": PURPOSE_TAG_KEY, "TagValue": SIGNING_KEY_PURPOSE},
+                {"TagKey": STACK_TAG_KEY, "TagValue": self.target.stack},
+            ],
         }
         if self.target.rotation_role_arn and self.target.signer_role_arn:
             arguments["Policy"] = signing_key_policy(self.target.rotation_role_arn, self.target.signer_role_arn)
@@ -74,7 +82,7 @@ class KmsKeys:
 
     def point_alias(self, realm: str, algorithm: str, arn: str) -> str:
         """`<prefix>-<realm>-<alg>` names the key that signs now (for operators and CloudTrail readers)."""
-        alias = f"{self.target.alias_prefix}-{realm}-{algorithm.lower()}"
+        alias = signing_key_alias(self.target.stack, realm, algorithm)
         key_id = _key_id(arn)
         existing = self._call("ListAliases", self.client.list_aliases, KeyId=key_id).get("Aliases", [])
         if any(entry.get("AliasName") == alias for entry in existing):
@@ -149,7 +157,7 @@ def local_kms(stack: str) -> KmsKeys:
     from idpkit.local.layout import LocalLayout  # noqa: PLC0415
 
     endpoint = os.environ.get(KMS_ENDPOINT_ENV) or LocalLayout.for_stack(stack).kms_endpoint
-    target = KmsTarget(EMULATION_REGION, endpoint, f"alias/idpkit-{stack}")
+    target = KmsTarget(stack, EMULATION_REGION, endpoint)
     return open_kms(target, {name.lower(): value for name, value in EMULATION_CREDENTIALS.items()})
 
 
@@ -164,7 +172,14 @@ def aws_target(stack: str, rotation_role_arn: str | None) -> KmsTarget:
             exit_code=ExitCode.USAGE,
             hint="the rotation schedule sets all three on the hosts (components/signing_keys.py)",
         )
-    return KmsTarget(region, None, f"alias/idpkit-{stack}", rotation_role_arn, signer)
+    # Set only where an AWS emulation stands in for AWS (a rehearsal): Keycloak's component then names it too.
+    endpoint = os.environ.get(SERVICE_ENDPOINT_ENV) or os.environ.get(ENDPOINT_ENV) or None
+    return KmsTarget(stack, region, endpoint, rotation_role_arn, signer)
+
+
+def signing_key_alias(stack: str, realm: str, algorithm: str) -> str:
+    """`alias/idpkit-<stack>-<realm>-<alg>`: names the key that signs now (for operators and CloudTrail readers)."""
+    return f"{ALIAS_PREFIX}{stack}-{realm}-{algorithm.lower()}"
 
 
 def is_kms_component(provider_id: str) -> bool:

@@ -71,6 +71,9 @@ class FrontDoorSettings:
     """`address:port` of every host proxy's M2M port (the machine target group)."""
     run_as: str | None = None
     """Worker user when started as root."""
+    drained_upstreams: tuple[str, ...] = ()
+    """Upstreams taken out of rotation (`down`), as a target deregistered from the ALB: in-flight requests
+    finish on nginx's old workers after a reload, new ones go elsewhere."""
 
 
 def nginx_binary() -> str:
@@ -106,7 +109,11 @@ def render_nginx_conf(settings: FrontDoorSettings) -> str:
 
     def upstream(name: str, servers: tuple[str, ...]) -> str:
         # Passive health checks: a host that refuses connections is skipped for 10 s (the ALB probes actively).
-        lines = "\n".join(f"        server {server} max_fails=1 fail_timeout=10s;" for server in servers)
+        health = "max_fails=1 fail_timeout=10s"
+        lines = "\n".join(
+            f"        server {server} {'down' if server in settings.drained_upstreams else health};"
+            for server in servers
+        )
         return f"    upstream {name} {{\n{lines}\n        keepalive 16;\n    }}"
 
     def locations(target: str, certificate_headers: str) -> str:

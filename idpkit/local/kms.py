@@ -13,18 +13,16 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass
-from typing import Literal
 
 import requests
 
 from idpkit.errors import IdpkitError
 from idpkit.keycloak_server import kms_provider
+from idpkit.keycloak_server.kms_provider import SigningChoice
 from idpkit.local.kms_emulation import EMULATION_CREDENTIALS, EMULATION_REGION
 from idpkit.local.layout import LOOPBACK, LocalLayout
 from idpkit.system.files import make_directory
 
-SigningChoice = Literal["imported", "kms"]
-SIGNING_CHOICES: tuple[SigningChoice, ...] = ("imported", "kms")
 PROCESS = "kms"
 START_TIMEOUT = 60.0
 PROBE_TIMEOUT = 2.0

@@ -11,8 +11,14 @@ the server starts (the Keycloak provider is never adapted to moto):
 `--as-shipped` starts moto unchanged, so tests can prove ES256 through moto as it is and show that the
 provider refuses moto's PS256 signatures rather than issue tokens JWS verifiers would reject.
 
-`--export-private-keys DIR` (tests only, never the local stack) writes each created key's private key to
-DIR, so a test knows the exact bytes to search Keycloak's database and disk for.
+Every `Sign` it answers is logged (`SIGN_LOG_PREFIX`, key ARN, algorithm, caller's address) to stderr, so a
+test or the rehearsal can count which key signed what, for which host. moto serves every AWS API it emulates
+on the same port: the rehearsal's AWS emulation is this module too, so its KMS has the same semantics as the
+local stack's.
+
+`--export-private-keys DIR` (tests and the rehearsal, never the local stack) writes the private key of each
+signing key created from then on to DIR, so a search knows the exact bytes to look for in Keycloak's
+database, on disk and in Secrets Manager.
 
 Run as `python -m idpkit.local.kms_emulation --host 127.0.0.1 --port N [--as-shipped]`.
 """
@@ -24,12 +30,15 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 EMULATION_REGION = "us-east-1"
 EMULATION_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local-kms-emulation", "AWS_SECRET_ACCESS_KEY": "local-kms-emulation"}
 """moto accepts any credentials; Keycloak and the keys commands send these (never real ones) locally."""
+SIGN_LOG_PREFIX = "idpkit-kms-emulation Sign"
+"""Starts the line logged for each signature made: `<prefix> <key ARN> <signing algorithm> <caller address>`."""
 
 
 def correct_to_aws_semantics() -> None:
@@ -77,6 +86,8 @@ def correct_to_aws_semantics() -> None:
         if key.key_usage != "SIGN_VERIFY" or algorithm not in key.signing_algorithms:
             raise JsonRESTError("ValidationException", f"{key.arn} cannot sign with {algorithm}")
         signature = key.private_key.sign(message, algorithm, prehashed)
+        caller = getattr(getattr(self, "normalized_request", None), "remote_addr", None) or "-"
+        print(f"{SIGN_LOG_PREFIX} {key.arn} {algorithm} {caller}", file=sys.stderr, flush=True)
         return json.dumps({
             "KeyId": key.arn, "Signature": base64.b64encode(signature).decode(), "SigningAlgorithm": algorithm,
         })  # fmt: skip
@@ -87,7 +98,7 @@ def correct_to_aws_semantics() -> None:
 
 
 def export_private_keys(directory: Path) -> None:
-    """Tests only: each key created from now on leaves its PKCS#8 private key in `directory`."""
+    """Tests and rehearsals only: each signing key created from now on leaves its PKCS#8 private key in `directory`."""
     from cryptography.hazmat.primitives import serialization
     from moto.kms import models
 
@@ -96,7 +107,7 @@ def export_private_keys(directory: Path) -> None:
     def create_key(self: Any, *args: Any, **kwargs: Any) -> Any:
         key = original(self, *args, **kwargs)
         private = getattr(key.private_key, "private_key", None)
-        if private is not None:
+        if private is not None and key.key_usage == "SIGN_VERIFY":
             der = private.private_bytes(
                 serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
             )

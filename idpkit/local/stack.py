@@ -24,6 +24,7 @@ from idpkit.constants.keycloak import PROXY_SOURCE_ADDRESS
 from idpkit.errors import IdpkitError
 from idpkit.keycloak_server import distribution, release
 from idpkit.keycloak_server.host_proxy import HostProxySettings, haproxy_binary
+from idpkit.keycloak_server.kms_provider import SigningChoice
 from idpkit.keycloak_server.options import (
     ClientCertificateLookup,
     DatabaseSettings,
@@ -32,7 +33,7 @@ from idpkit.keycloak_server.options import (
     render_keycloak_conf,
 )
 from idpkit.local import database, front_door, host_proxy, kms
-from idpkit.local.kms import KmsHealth, SigningChoice
+from idpkit.local.kms import KmsHealth
 from idpkit.local.layout import HOSTNAME, LISTEN_ADDRESS, LOOPBACK, LocalLayout
 from idpkit.local.pki import ensure_pki
 from idpkit.outputs import LOCAL_STACK, StackOutputs, write_local_outputs

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from idpkit.policy import audit, compute, database, encryption, identity, monitoring, network, vpc
+from idpkit.policy import audit, compute, database, encryption, identity, monitoring, network, signing, vpc
 from idpkit.policy.core import Environment, Rule, resolve_environment
 from idpkit.policy.runner import StackResource, Violation, run_rules
 
@@ -25,6 +25,7 @@ RULES: tuple[Rule, ...] = tuple(
             *network.RULES,
             *vpc.RULES,
             *identity.RULES,
+            *signing.RULES,
             *audit.RULES,
             *monitoring.RULES,
         ),

@@ -144,6 +144,21 @@ def items(props: Mapping[str, Any], *path: str | int) -> list[Any]:
     return list(value) if isinstance(value, list) else []
 
 
+def as_list(value: object) -> list[Any]:
+    """An IAM policy element that may be one value or a list (`Action`, `Statement`, ...) as a list; absent: empty."""
+    return value if isinstance(value, list) else [value] if value is not None else []
+
+
+def policy_document(value: object) -> Mapping[str, Any]:
+    """An IAM policy document given as JSON text or as a mapping; anything unreadable is an empty document."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            return {}
+    return value if isinstance(value, Mapping) else {}
+
+
 def is_true(value: object) -> bool:
     # Some pulumi-aws inputs are typed as strings ("true") where the API takes booleans,
     # e.g. launch template EBS `encrypted`.

@@ -11,7 +11,17 @@ from idpkit.compliance import RuleMetadata, Severity
 from idpkit.constants.aws import SESSION_PREFERENCES_DOCUMENT as SESSION_PREFERENCES
 from idpkit.constants.monitoring import SECRET_ROTATION_KINDS, SECRET_ROTATION_TAG
 from idpkit.policy import resource_types as t
-from idpkit.policy.core import Environment, Res, Stack, customer_managed_key_problem, get, resource_rule, stack_rule
+from idpkit.policy.core import (
+    Environment,
+    Res,
+    Stack,
+    as_list,
+    customer_managed_key_problem,
+    get,
+    policy_document,
+    resource_rule,
+    stack_rule,
+)
 
 # Request-context keys the caller cannot set: where its credentials were delivered or its request came from,
 # and what its principal is. Session names, source identities and external ids are chosen by the caller.
@@ -33,10 +43,6 @@ CONFUSED_DEPUTY_KEYS = frozenset({"aws:sourceaccount", "aws:sourcearn", "aws:sou
 _BOUND_SERVICES = frozenset({"ec2.amazonaws.com"})
 
 
-def _listify(value: object) -> list[Any]:
-    return value if isinstance(value, list) else [value] if value is not None else []
-
-
 def _condition_keys(statement: Mapping[str, Any]) -> set[str]:
     condition = statement.get("Condition")
     if not isinstance(condition, Mapping):
@@ -48,34 +54,25 @@ def _binding(keys: set[str]) -> bool:
     return bool(keys & BINDING_CONDITION_KEYS) or any(key.startswith(BINDING_CONDITION_PREFIXES) for key in keys)
 
 
-def _document(value: object) -> Mapping[str, Any]:
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            return {}
-    return value if isinstance(value, Mapping) else {}
-
-
 def trust_problems(document: Mapping[str, Any]) -> Iterator[str]:
     """What a trust policy leaves to the caller: why each statement's principal is not bound."""
-    for index, statement in enumerate(_listify(document.get("Statement"))):
+    for index, statement in enumerate(as_list(document.get("Statement"))):
         if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
             continue
         label = statement.get("Sid") or f"statement {index}"
         keys = _condition_keys(statement)
         principal = statement.get("Principal")
-        if principal == "*" or (isinstance(principal, Mapping) and "*" in _listify(principal.get("AWS"))):
+        if principal == "*" or (isinstance(principal, Mapping) and "*" in as_list(principal.get("AWS"))):
             yield f"{label} lets any principal assume the role"
             continue
         principal = principal if isinstance(principal, Mapping) else {}
-        for service in _listify(principal.get("Service")):
+        for service in as_list(principal.get("Service")):
             if service not in _BOUND_SERVICES and not keys & CONFUSED_DEPUTY_KEYS:
                 yield f"{label}: {service} is not bound to this account (aws:SourceAccount or aws:SourceArn)"
         if principal.get("AWS") and not _binding(keys):
             chosen = sorted(keys - CONFUSED_DEPUTY_KEYS)
             because = f"; {', '.join(chosen)} can be chosen by the caller" if chosen else ""
-            who = _listify(principal["AWS"])
+            who = as_list(principal["AWS"])
             yield f"{label}: {who} assumes it without a condition the caller cannot choose{because}"
         if principal.get("Federated") and not keys:
             yield f"{label}: federated principal without conditions"
@@ -100,7 +97,7 @@ def role_trust_bound(res: Res, _env: Environment) -> Iterator[str]:
     cannot set (where its credentials were delivered, the VPC or endpoint the request came through, its
     principal ARN, organization or tags); service principals other than EC2's are bound to this account or
     resource (aws:SourceAccount, aws:SourceArn); no statement admits any principal."""
-    yield from trust_problems(_document(get(res.props, "assumeRolePolicy")))
+    yield from trust_problems(policy_document(get(res.props, "assumeRolePolicy")))
 
 
 _DECLARATION = re.compile(rf"^({'|'.join(SECRET_ROTATION_KINDS)}):((runbooks|docs)/[a-z0-9-]+\.md)$")
@@ -154,7 +151,7 @@ def _preferences(stack: Stack) -> list[tuple[Res, Mapping[str, Any]]]:
     found = []
     for document in stack.of_type((t.SSM_DOCUMENT,)):
         if get(document.props, "name") == SESSION_PREFERENCES and get(document.props, "documentType") == "Session":
-            inputs = _document(get(document.props, "content")).get("inputs")
+            inputs = policy_document(get(document.props, "content")).get("inputs")
             found.append((document, inputs if isinstance(inputs, Mapping) else {}))
     return found
 

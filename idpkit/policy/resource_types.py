@@ -53,6 +53,8 @@ NETWORK_ACL_RULE = "aws:ec2/networkAclRule:NetworkAclRule"
 NETWORK_ACL_ASSOCIATION = "aws:ec2/networkAclAssociation:NetworkAclAssociation"
 
 IAM_ROLE = "aws:iam/role:Role"
+IAM_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+IAM_ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 SSM_DOCUMENT = "aws:ssm/document:Document"
 SCHEDULE = "aws:scheduler/schedule:Schedule"
 SECRET_ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"  # noqa: S105  # a type token

@@ -19,6 +19,7 @@ browser apps, WebAuthn policies: the kit's flows offer no WebAuthn).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -75,7 +76,7 @@ class SecureDefault:
         """The client attribute's name, for `attributes.<name>` fields."""
         return self.field.removeprefix(ATTRIBUTES_PREFIX) if self.field.startswith(ATTRIBUTES_PREFIX) else None
 
-    @property
+    @functools.cached_property
     def path(self) -> tuple[str, ...]:
         """Keys into the object's representation (`attributes.<name>` is one attribute, dots and all)."""
         if self.attribute is not None:
@@ -245,8 +246,9 @@ CATALOGUE: tuple[SecureDefault, ...] = (
 )  # fmt: skip
 
 
+@functools.cache
 def entries(kind: Kind) -> tuple[SecureDefault, ...]:
-    """The catalogue's entries for one kind of object."""
+    """The catalogue's entries for one kind of object (computed once: planners ask for every object)."""
     return tuple(entry for entry in CATALOGUE if entry.kind == kind)
 
 

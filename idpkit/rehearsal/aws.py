@@ -22,6 +22,7 @@ import requests
 
 from idpkit.aws_graph import StackGraph
 from idpkit.errors import IdpkitError
+from idpkit.system.files import make_directory
 from idpkit.system.process import ManagedProcess
 
 EMULATED_SERVICES = ("s3", "secretsmanager", "kms", "sts", "ssm", "iam", "logs")
@@ -56,13 +57,19 @@ def environment(endpoint: str, region: str) -> dict[str, str]:
     return {"AWS_ENDPOINT_URL": endpoint, "AWS_REGION": region, "AWS_DEFAULT_REGION": region, **DUMMY_CREDENTIALS}
 
 
-def start(process: ManagedProcess, address: str, port: int, account_id: str) -> str:
+def start(process: ManagedProcess, address: str, port: int, account_id: str, private_keys: Path) -> str:
     """moto in server mode on `address:port`, as the stack's own account (state in memory: a restart
-    forgets everything). The account matters: credentials from an assumed role act in the role's account."""
+    forgets everything). The account matters: credentials from an assumed role act in the role's account.
+
+    It is the local stack's KMS emulation module: moto with its KMS corrected to AWS's semantics (PSS salt,
+    DIGEST messages, disabled keys), so PS256 and ES256 both sign as on AWS. Each signing key's private key
+    is exported to `private_keys`, for the search that must not find it anywhere else."""
     endpoint = f"http://{address}:{port}"
     if process.pid() is None:
+        make_directory(private_keys, 0o700)
+        command = [sys.executable, "-m", "idpkit.local.kms_emulation", "--host", address, "--port", str(port)]
         process.start(
-            [sys.executable, "-m", "moto.server", "-H", address, "-p", str(port)],
+            [*command, "--export-private-keys", str(private_keys)],
             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "MOTO_ACCOUNT_ID": account_id},
             cwd=process.log_file.parent,
             account=None,

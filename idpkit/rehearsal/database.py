@@ -116,3 +116,16 @@ def _wait_ready(bin_dir: Path, db: RehearsalDatabase, process: ManagedProcess) -
             return
         time.sleep(0.5)
     raise IdpkitError(f"PostgreSQL did not accept connections within {_START_TIMEOUT:.0f} s; see {process.log_file}")
+
+
+def dump(db: RehearsalDatabase) -> bytes:
+    """`pg_dump` of the program's database as the cluster's superuser: everything Keycloak keeps in it."""
+    completed = subprocess.run(
+        [str(postgres_bin_dir() / "pg_dump"), "-h", str(db.directory), "-p", str(db.port), "-U", CLUSTER_ADMIN,
+         "-d", db.database, "--no-owner"],
+        env={"PGPASSWORD": (db.directory / "admin-password").read_text().strip(), "PATH": "/usr/bin:/bin"},
+        capture_output=True, check=False,
+    )  # fmt: skip
+    if completed.returncode != 0:
+        raise IdpkitError(f"pg_dump of {db.database} failed: {completed.stderr.decode(errors='replace').strip()}")
+    return completed.stdout

@@ -19,11 +19,12 @@ from idpkit.system import service_user
 from idpkit.system.files import make_directory
 
 
-def load_balancer(run: Rehearsal) -> str:
+def front_door_settings(run: Rehearsal, drained: tuple[str, ...] = ()) -> front_door.FrontDoorSettings:
+    """The load balancer emulation over the rehearsal's hosts; `drained` hosts (by name) are deregistered."""
     graph = state.require_graph(run)
     account = service_user.account()
     pki_files = run.layout.pki
-    settings = front_door.FrontDoorSettings(
+    return front_door.FrontDoorSettings(
         directory=run.layout.front_door,
         logs=run.layout.logs,
         pid_file=run.layout.run / "nginx-master.pid",
@@ -39,7 +40,18 @@ def load_balancer(run: Rehearsal) -> str:
         browser_upstreams=tuple(f"{h.address}:{BROWSER_PROXY_PORT}" for h in run.hosts),
         m2m_upstreams=tuple(f"{h.address}:{M2M_PROXY_PORT}" for h in run.hosts),
         run_as=account.name if account else None,
+        drained_upstreams=tuple(
+            f"{h.address}:{port}"
+            for h in run.hosts
+            if h.name in drained
+            for port in (BROWSER_PROXY_PORT, M2M_PROXY_PORT)
+        ),
     )
+
+
+def load_balancer(run: Rehearsal) -> str:
+    graph = state.require_graph(run)
+    settings = front_door_settings(run)
     make_directory(run.layout.front_door / "tmp", 0o700, service_owned=True)
     conf, _changed = front_door.write_configuration(settings)
     binary = front_door.nginx_binary()

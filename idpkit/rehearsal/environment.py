@@ -19,9 +19,10 @@ from idpkit.host.config import parse_host_config
 from idpkit.host.user_data import decode_user_data, embedded_host_config
 from idpkit.keycloak_server import distribution
 from idpkit.keycloak_server.host_proxy import haproxy_binary
+from idpkit.keycloak_server.kms_provider import stage as stage_kms_provider
 from idpkit.local.database import postgres_bin_dir
 from idpkit.rehearsal import aws, database, hosts, network, pki, state
-from idpkit.rehearsal.layout import AWS_EMULATION_PORT
+from idpkit.rehearsal.layout import AWS_EMULATION_PORT, KMS_ENDPOINT_PORT
 from idpkit.rehearsal.state import Rehearsal
 from idpkit.system import service_user
 from idpkit.system.files import make_directory, write_private
@@ -43,6 +44,12 @@ def preflight(run: Rehearsal, purge: Callable[[str], None]) -> str:
     purge(run.stack)
     network.claim(run.stack, paths.state_root())
     return f"root, namespaces, nginx, HAProxy, PostgreSQL {postgres_bin_dir().parent.name}, socat"
+
+
+def kms_provider() -> str:
+    """`idpkit host kms-provider`: the jar `pulumi up` stages, built before the graph pins its SHA-256."""
+    built = stage_kms_provider(_kms_provider_path())
+    return f"{built.jar.name}: sha256 {built.sha256[:16]}…, {'built' if built.built else 'unchanged'}"
 
 
 def resource_graph(run: Rehearsal) -> str:
@@ -80,7 +87,6 @@ def namespaces(run: Rehearsal) -> str:
 
 def rds_stand_in(run: Rehearsal) -> str:
     graph = state.require_graph(run)
-    (instance,) = graph.of_type("aws:rds/instance:Instance")
     for directory in (run.layout.logs, run.layout.run, run.layout.secrets):
         make_directory(directory, 0o700)
     account = service_user.account()
@@ -89,32 +95,42 @@ def rds_stand_in(run: Rehearsal) -> str:
     password_file = run.layout.secrets / "rds-master-password"
     if not password_file.exists():
         write_private(password_file, aws.new_password())
-    db_certificate = run.layout.database / "server.pem"
-    db_key = run.layout.database / "server.key"
+    db = database_handle(run)
     make_directory(run.layout.database, 0o700, service_owned=True)
-    for source, target in ((run.layout.pki.server_certificate, db_certificate), (run.layout.pki.server_key, db_key)):
+    for source, target in ((run.layout.pki.server_certificate, db.certificate), (run.layout.pki.server_key, db.key)):
         shutil.copyfile(source, target)
         target.chmod(0o600)
         os.chown(target, account.uid, account.gid)
-    db = database.RehearsalDatabase(
-        directory=run.layout.database,
-        address=run.topology.gateway,
-        port=int(instance.outputs.get("port", POSTGRES_PORT)),
-        subnet=str(network.subnet(run.topology)),
-        certificate=db_certificate,
-        key=db_key,
-        master_username=str(instance.inputs["username"]),
-        database=str(instance.inputs["dbName"]),
-    )
     database.start(db, run.layout.database_process(), account, password_file.read_text().strip())
     where = f"{run.topology.gateway}:{db.port}"
     return f"{state.db_host(graph)} ({where}), master {db.master_username}, database {db.database}"
 
 
+def database_handle(run: Rehearsal) -> database.RehearsalDatabase:
+    """The rehearsal's PostgreSQL as the program declares its RDS instance."""
+    (instance,) = state.require_graph(run).of_type("aws:rds/instance:Instance")
+    return database.RehearsalDatabase(
+        directory=run.layout.database,
+        address=run.topology.gateway,
+        port=int(instance.outputs.get("port", POSTGRES_PORT)),
+        subnet=str(network.subnet(run.topology)),
+        certificate=run.layout.database / "server.pem",
+        key=run.layout.database / "server.key",
+        master_username=str(instance.inputs["username"]),
+        database=str(instance.inputs["dbName"]),
+    )
+
+
 def aws_emulation(run: Rehearsal) -> str:
     graph = state.require_graph(run)
     (account,) = json.loads(state.stack_values(run.stack)["aws:allowedAccountIds"])
-    run.endpoint = aws.start(run.layout.process("aws-emulation"), run.topology.gateway, AWS_EMULATION_PORT, account)
+    run.endpoint = aws.start(
+        run.layout.process("aws-emulation"),
+        run.topology.gateway,
+        AWS_EMULATION_PORT,
+        account,
+        run.layout.kms_private_keys,
+    )
     (instance,) = graph.of_type("aws:rds/instance:Instance")
     host_certificate, host_key = pki.host_certificate(run.layout.host_tls)
     bootstrap = {"username": "idpkit-bootstrap", "password": aws.new_password()}
@@ -164,6 +180,7 @@ def host_up(run: Rehearsal, index: int) -> str:
         run.aws_env(),
     )
     hosts.write_config(host, config)
+    kms_endpoint(run, host)
     result = hosts.run(
         host,
         ["host", "up", "--config", str(layout.config_file), "--root", str(layout.root), "--supervisor", "process"],
@@ -171,6 +188,19 @@ def host_up(run: Rehearsal, index: int) -> str:
     )
     slow = [f"{s['step']} {s['seconds']:.0f} s" for s in result.get("steps", []) if s.get("seconds", 0) >= 5]
     return f"{host.namespace} {host.address}: {len(result.get('steps', []))} steps; {', '.join(slow)}"
+
+
+def kms_endpoint(run: Rehearsal, host: hosts.RehearsalHost) -> None:
+    """The emulation's KMS on the host's own loopback (socat), where Keycloak's KMS component reaches it."""
+    process = run.layout.process(f"kms-endpoint-{host.index}")
+    if process.pid() is not None:
+        return
+    process.start(
+        [*run.topology.exec_prefix(host.namespace), "socat",
+         f"TCP-LISTEN:{KMS_ENDPOINT_PORT},bind=127.0.0.1,reuseaddr,fork",
+         f"TCP:{run.topology.gateway}:{AWS_EMULATION_PORT}"],
+        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}, cwd=run.layout.root, account=None,
+    )  # fmt: skip
 
 
 def _object_content(run: Rehearsal, name: str) -> Path | bytes:
@@ -183,6 +213,7 @@ def _object_content(run: Rehearsal, name: str) -> Path | bytes:
         "client-ca": lambda: run.layout.pki.client_ca_bundle,
         "client-crl": lambda: run.layout.pki.crl,
         "host-wheelhouse": lambda: _wheelhouse_path(run),
+        "kms-provider": _kms_provider_path,
     }
     if kind not in staged:
         raise IdpkitError(f"rehearsal: the program declares an artifact it does not know how to stage: {name}")
@@ -193,6 +224,12 @@ def _wheelhouse_path(run: Rehearsal) -> Path:
     from idpkit.aws_config import host_wheelhouse_path  # noqa: PLC0415
 
     return host_wheelhouse_path(paths.project_root(), state.architecture(run.stack))
+
+
+def _kms_provider_path() -> Path:
+    from idpkit.aws_config import kms_provider_jar_path  # noqa: PLC0415 - imports pulumi
+
+    return kms_provider_jar_path(paths.project_root())
 
 
 def _quiet() -> Any:

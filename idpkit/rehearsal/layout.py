@@ -12,6 +12,9 @@ from idpkit.local.pki import LocalPki
 from idpkit.system.process import ManagedProcess
 
 AWS_EMULATION_PORT = 4566
+KMS_ENDPOINT_PORT = 4566
+"""Each host's loopback port forwarded to the emulation: the KMS endpoint Keycloak's component names (the
+provider accepts plain HTTP on loopback only; on AWS it is the regional endpoint, through the VPC's)."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,16 @@ class RehearsalLayout:
     @property
     def report(self) -> Path:
         return self.root / "rehearsal.json"
+
+    @property
+    def chaos_results(self) -> Path:
+        """The short fault scenarios' results when the rehearsal ran them (`--chaos short`)."""
+        return self.root / "chaos-short.json"
+
+    @property
+    def kms_private_keys(self) -> Path:
+        """The AWS emulation's export of every KMS signing key it creates: what the key material search looks for."""
+        return self.root / "kms-private-keys"
 
     def host(self, index: int) -> HostLayout:
         return HostLayout(self.root / "hosts" / f"host-{index}")

@@ -9,16 +9,25 @@ from collections.abc import Callable
 
 from idpkit import paths
 from idpkit.host.services import Processes
-from idpkit.rehearsal import checks, edge, environment, network
+from idpkit.rehearsal import checks, edge, environment, key_material, network
 from idpkit.rehearsal.layout import RehearsalLayout
 from idpkit.rehearsal.state import Rehearsal
 
 
-def rehearse(stack: str, *, keep: bool, progress: Callable[[str], None], only_up: bool = False) -> Rehearsal:
+def rehearse(
+    stack: str,
+    *,
+    keep: bool,
+    progress: Callable[[str], None],
+    only_up: bool = False,
+    afterwards: Callable[[Rehearsal], None] | None = None,
+) -> Rehearsal:
+    """`afterwards` adds steps once every check passed, before teardown (`--chaos short`: fault scenarios)."""
     layout = RehearsalLayout(stack)
     run = Rehearsal(stack, layout, progress)
     try:
         run.step("preflight", lambda: environment.preflight(run, purge))
+        run.step("KMS signing provider (Maven)", environment.kms_provider)
         run.step("resource graph (Pulumi program under mocks)", lambda: environment.resource_graph(run))
         run.step("host wheelhouse", lambda: environment.wheelhouse(run))
         run.step("certificates", lambda: environment.certificates(run))
@@ -38,9 +47,11 @@ def rehearse(stack: str, *, keep: bool, progress: Callable[[str], None], only_up
             run.step("signing key rotation from a host (STS)", lambda: checks.signing_key_rotation(run))
             for index in range(1, network.HOST_COUNT + 1):
                 run.step(f"host {index}: host hardening checks", functools.partial(checks.host_checks, run, index))
-            run.step(
-                "flows and token checks after the key rotation", lambda: checks.smoke(run, checks.FLOWS_AND_TOKENS)
-            )
+            run.step("flows and token checks after the key rotation", lambda: checks.tokens_after_rotation(run))
+            run.step("no private signing key in the database, on the hosts, in Secrets Manager",
+                     lambda: key_material.search(run))  # fmt: skip
+            if afterwards is not None:
+                afterwards(run)
     finally:
         layout.root.mkdir(parents=True, exist_ok=True)
         layout.report.write_text(json.dumps(run.to_dict(), indent=2) + "\n")
@@ -58,6 +69,7 @@ def down(stack: str) -> list[str]:
             stopped += [f"host-{index} {name}" for name in Processes(layout.host(index)).stop_all()]
     for process in (
         *(layout.process(name) for name in ("front-door", "admin-tunnel", "aws-emulation")),
+        *(layout.process(f"kms-endpoint-{index}") for index in range(1, network.HOST_COUNT + 1)),
         layout.database_process(),
     ):
         if process.stop():

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from idpkit import paths
 from idpkit.aws_config import architecture_of
-from idpkit.aws_graph import StackGraph, stack_config
+from idpkit.aws_graph import StackGraph, capture, stack_config
 from idpkit.constants.aws import DEFAULT_AMI_PARAMETER
 from idpkit.errors import IdpkitError
 from idpkit.outputs import OUTPUTS_FILE_ENV
@@ -108,10 +110,53 @@ class Rehearsal:
             [*command, *arguments], capture_output=True, text=True, check=False,
             env={**self.operator_env(), **(env or {})}, cwd=paths.project_root(),
         )  # fmt: skip
+        log = self._operator_log(arguments)
+        log.write_text(f"$ idpkit {' '.join(arguments)}\n{completed.stdout}\n{completed.stderr}")
         if completed.returncode != 0:
-            tail = (completed.stdout[-2500:] + "\n" + completed.stderr[-2500:]).strip()
-            raise IdpkitError(f"`idpkit {' '.join(arguments)}` exited {completed.returncode}:\n{tail}")
+            raise IdpkitError(
+                f"`idpkit {' '.join(arguments)}` exited {completed.returncode}:\n{_failure_excerpt(completed)}",
+                hint=f"the whole output is in {log}",
+            )
         return completed.stdout
+
+    def _operator_log(self, arguments: tuple[str, ...]) -> Path:
+        self.layout.logs.mkdir(parents=True, exist_ok=True)
+        taken = len(list(self.layout.logs.glob("operator-*.log")))
+        return self.layout.logs / f"operator-{taken + 1:02d}-{'-'.join(arguments[:2])}.log"
+
+
+_FAILURE_MARKERS = ("FAILED ", "ERROR ", "Error", "error:", "INTERNALERROR")
+
+
+def _failure_excerpt(completed: subprocess.CompletedProcess[str]) -> str:
+    """The lines naming what failed (pytest's FAILED/ERROR summary, the kit's error), then the end of stderr."""
+    lines = (completed.stdout + "\n" + completed.stderr).splitlines()
+    named = [line for line in lines if line.lstrip().startswith(_FAILURE_MARKERS)]
+    return "\n".join([*named[:40], completed.stderr[-1500:].strip()]).strip()
+
+
+def attach(stack: str) -> Rehearsal:
+    """The handles of a rehearsal left running by `--keep`: hosts, emulation endpoint, graph, database."""
+    layout = RehearsalLayout(stack)
+    if not layout.binding_file.exists() or not layout.outputs_file.exists():
+        raise IdpkitError(
+            f"no kept rehearsal of {stack} (no {layout.outputs_file})",
+            hint=f"idpkit rehearse --stack {stack} --keep --up-only",
+        )
+    run = Rehearsal(stack, layout, lambda _step: None)
+    bound = json.loads(layout.binding_file.read_text())
+    run.endpoint, run.binding = bound["endpoint"], aws.Binding(dict(bound["ids"]))
+    run.region = stack_values(stack)["aws:region"]
+    graph = capture(stack)
+    if graph.error:
+        raise IdpkitError(f"the Pulumi program fails for stack {stack}: {graph.error}")
+    run.graph = graph
+    topology = run.topology
+    run.hosts = [
+        hosts.RehearsalHost(index, topology.host(index), topology.host_address(index), layout.host(index))
+        for index in range(1, network.HOST_COUNT + 1)
+    ]
+    return run
 
 
 def require_graph(run: Rehearsal) -> StackGraph:

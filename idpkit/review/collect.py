@@ -20,7 +20,7 @@ from idpkit.realm.loader import ConfigError, LoadedConfig
 from idpkit.realm.rules import EXPIRED_EXCEPTION
 from idpkit.realm.rules import RULES as REALM_RULES
 from idpkit.realm.rules import evaluate as evaluate_realm
-from idpkit.review import aws_settings, smoke, traceability
+from idpkit.review import aws_settings, signing_key, smoke, traceability
 from idpkit.review.model import (
     EnvironmentRow,
     ExceptionEntry,
@@ -30,6 +30,7 @@ from idpkit.review.model import (
     Review,
     Rule,
     Setting,
+    SigningKeyLocation,
 )
 from idpkit.smoke.codified import HELD_SOURCE, MASTER_SOURCE, class_of, held_settings, master_settings
 
@@ -84,11 +85,21 @@ def collect(stack: str, today: dt.date | None = None) -> Review:
         aws_environments=AWS_ENVIRONMENTS,
         environment_rows=rows,
         aws_note=aws_note,
+        signing_keys=signing_keys(),
         not_applicable=[
             NotApplicableEntry(entry.credential, entry.owner, entry.reason, loaded.file_of("smokeNotApplicable"))
             for entry in loaded.document.smoke_not_applicable or []
         ],
     )
+
+
+def signing_keys() -> dict[str, SigningKeyLocation | None]:
+    """Where each stack's realm signing key lives: the local stack's saved choice, the AWS stacks' graphs."""
+    graphs = aws_graphs()
+    return {
+        stack: signing_key.of_graph(graphs[stack]) if stack in graphs else signing_key.of_local(stack)
+        for stack in loader.ENVIRONMENTS
+    }
 
 
 @functools.cache

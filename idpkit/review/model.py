@@ -128,6 +128,20 @@ class EnvironmentRow:
         return len({repr(value) for value in self.values.values()}) > 1
 
 
+@dataclass(frozen=True)
+class SigningKeyLocation:
+    """Where a stack's realm signing key lives (idpkit.review.signing_key)."""
+
+    where: str
+    exportable: bool
+    """Whether the private key exists outside a key service (database, memory, disk): who holds those holds it."""
+    detail: str
+
+    def __str__(self) -> str:
+        held = "private key exportable" if self.exportable else "non-exportable"
+        return f"{self.where} ({held}): {self.detail}"
+
+
 @dataclass
 class Review:
     stack: str
@@ -143,6 +157,9 @@ class Review:
     aws_environments: tuple[str, ...]
     environment_rows: list[EnvironmentRow] = field(default_factory=list)
     aws_note: str | None = None
+    signing_keys: dict[str, SigningKeyLocation | None] = field(default_factory=dict)
+    """Per stack (this one and the others), where its realm signing key lives; `None`: not known (a local
+    stack never brought up)."""
     """Why the AWS section is empty (e.g. the local stack), or None."""
     not_applicable: list[NotApplicableEntry] = field(default_factory=list)
 

@@ -76,6 +76,7 @@ def render(review: Review) -> str:
         "code in this repository (realm configuration, AWS program, policy rules and smoke tests).</p>",
         _verdict(summary),
         _cards(summary),
+        _signing_keys(review),
         _findings(review, by_id),
         _exceptions(review),
         _not_applicable(review),
@@ -156,6 +157,23 @@ def _findings(review: Review, by_id: dict[str, Rule]) -> str:
             ]
         )
     return "<h2>What fails</h2>" + _table(["status", "rule", "where and why", "how to fix"], rows)
+
+
+def _signing_keys(review: Review) -> str:
+    rows = [
+        [
+            f"<b>{_e(stack)}</b>" if stack == review.stack else _e(stack),
+            _e(location.where) if location else "<span class='muted'>unknown</span>",
+            ("<span class='no'>exportable</span>" if location.exportable else "<span class='ok'>non-exportable</span>")
+            if location
+            else "",
+            _e(location.detail) if location else "<span class='muted'>the stack was never brought up</span>",
+        ]
+        for stack, location in review.signing_keys.items()
+    ]
+    return "<h2>Where the realm signing key lives</h2>" + _table(
+        ["stack", "key service", "private key", "how tokens are signed"], rows
+    )
 
 
 def _exceptions(review: Review) -> str:

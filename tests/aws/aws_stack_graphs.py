@@ -9,11 +9,15 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from idpkit.aws_config import missing_host_wheelhouse
 from idpkit.aws_graph import Resource, StackGraph, capture_all
+
+PROJECT = Path(__file__).resolve().parents[2]
 
 STACKS = ("dev", "staging", "prod")
 
@@ -24,7 +28,18 @@ def graphs() -> dict[str, StackGraph]:
     for stack, graph in captured.items():
         if graph.error:
             raise RuntimeError(f"stack {stack}: the program failed under mocks: {graph.error}")
+    _missing_wheelhouse_at_capture.append(missing_host_wheelhouse(PROJECT, "x86_64"))
     return captured
+
+
+_missing_wheelhouse_at_capture: list[str | None] = []
+
+
+def missing_wheelhouse_at_capture() -> str | None:
+    """What the program announced about the x86_64 host wheelhouse when the graphs were captured (a later
+    test, such as a rehearsal, may build it meanwhile)."""
+    graphs()
+    return _missing_wheelhouse_at_capture[0]
 
 
 def params(

@@ -271,11 +271,26 @@ def test_targets_use_https_and_management_health_checks(stack: str, target_group
     )
 
 
+# IAM authorizes these on no resource ARN (the key does not exist yet; a listing), so "*" is their only resource;
+# tags given to CreateKey are authorized with it, before the key has an ARN. AWS-IAM-003 checks their conditions.
+WITHOUT_RESOURCE_ARN = {"kms:CreateKey", "kms:ListAliases"}
+TAGGED_AT_CREATION = {"kms:TagResource"}
+
+
 @pytest.mark.parametrize(("stack", "role_policy"), params("aws:iam/rolePolicy:RolePolicy"))
 def test_instance_role_names_its_resources(stack: str, role_policy: Resource) -> None:
     for statement in policy(role_policy)["Statement"]:
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-        assert "*" not in resources, f"{describe(role_policy)}: {statement['Sid']} grants on every resource"
+        if "*" not in resources:
+            continue
+        actions = set(statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+        allowed = WITHOUT_RESOURCE_ARN | (TAGGED_AT_CREATION if "kms:CreateKey" in actions else set())
+        assert actions <= allowed, (
+            f"{describe(role_policy)}: {statement['Sid']} grants {actions - allowed} on every resource"
+        )
+        assert "kms:CreateKey" not in actions or statement.get("Condition"), (
+            f"{describe(role_policy)}: {statement['Sid']} creates KMS keys without conditions"
+        )
 
 
 def is_host_policy(resource: Resource) -> bool:

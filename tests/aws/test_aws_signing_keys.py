@@ -13,12 +13,12 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from aws_stack_graphs import describe, graphs, params, policy, stack_params
+from aws_stack_graphs import describe, graphs, missing_wheelhouse_at_capture, params, policy, stack_params
 
 from components.host_bootstrap import HOST_OUTPUTS_FILE, WHEELHOUSE_DIR
 from components.keycloak_hosts import PATCH_GROUP_TAG, ROLE_TAG_KEY
 from components.kms import ADMIN_ACTIONS
-from idpkit.aws_config import host_wheelhouse_path, missing_host_wheelhouse
+from idpkit.aws_config import host_wheelhouse_path
 from idpkit.aws_graph import Resource, StackGraph
 from idpkit.constants.keycloak import KEYCLOAK_HTTPS_PORT
 from idpkit.constants.monitoring import ROTATION_FAILURE_MARKER
@@ -27,6 +27,7 @@ from idpkit.host.config import parse_host_config
 from idpkit.host.layout import AWS_HOST
 from idpkit.host.user_data import decode_user_data, embedded_host_config
 from idpkit.host.wheelhouse import HOST_EXCLUDED, LOCK_FILE, PLATFORMS, REQUIREMENTS_FILE, host_requirements, read_lock
+from idpkit.keys.kms import SIGNER_ROLE_ENV, SIGNING_ENV
 from idpkit.outputs import OUTPUTS_FILE_ENV, REQUIRED_KEYS, load_outputs
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -55,6 +56,10 @@ def statements(document: dict[str, Any], sid: str) -> dict[str, Any]:
     found: list[dict[str, Any]] = [s for s in document["Statement"] if s.get("Sid") == sid]
     (statement,) = found
     return statement
+
+
+def signer_role(stack: str) -> Resource:
+    return one(graphs()[stack], ROLE, "-signing-signer")
 
 
 def rotation_role(stack: str) -> Resource:
@@ -218,11 +223,12 @@ def test_rotation_role_sends_commands_only_to_that_tag(stack: str) -> None:
 
 
 @pytest.mark.parametrize("stack", stack_params())
-def test_host_role_may_assume_exactly_the_rotation_role(stack: str) -> None:
+def test_host_role_may_assume_exactly_the_rotation_and_signer_roles(stack: str) -> None:
     host_policy = one(graphs()[stack], "aws:iam/rolePolicy:RolePolicy", "-hosts-least-privilege")
     assumed = [s["Resource"] for s in policy(host_policy)["Statement"] if "sts:AssumeRole" in s["Action"]]
-    assert assumed == [rotation_role(stack).outputs["arn"]], (
-        f"{describe(host_policy)}: the hosts may assume the rotation role and no other role, got {assumed}"
+    expected = [rotation_role(stack).outputs["arn"], signer_role(stack).outputs["arn"]]
+    assert assumed == [expected], (
+        f"{describe(host_policy)}: the hosts may assume the rotation and signer roles and no other role, got {assumed}"
     )
 
 
@@ -243,7 +249,13 @@ def test_scheduled_command_uses_the_stack_key_store_role_and_host_outputs(stack:
         OUTPUTS_FILE_ENV: HOST_OUTPUTS_FILE,
         "IDPKIT_KEY_STORE": graph.outputs["signing_keys_secret_arn"],
         "IDPKIT_KEYS_ROLE_ARN": graph.outputs["signing_keys_rotation_role_arn"],
-    }, f"{stack}: the scheduled command's environment must name the host outputs, key store and rotation role"
+        SIGNING_ENV: "kms",
+        "AWS_REGION": graph.outputs["signing_keys_secret_arn"].split(":")[3],
+        SIGNER_ROLE_ENV: signer_role(stack).outputs["arn"],
+    }, (
+        f"{stack}: the scheduled command's environment must name the host outputs, key store, rotation role and, "
+        "signing in KMS, the region and the signer role every new key's policy names"
+    )
 
 
 @pytest.mark.parametrize("stack", stack_params())
@@ -340,7 +352,7 @@ def test_wheelhouse_is_uploaded_from_the_operator_build(stack: str) -> None:
 
 @pytest.mark.parametrize("stack", stack_params())
 def test_missing_wheelhouse_is_announced(stack: str) -> None:
-    problem = missing_host_wheelhouse(PROJECT, "x86_64")
+    problem = missing_wheelhouse_at_capture()
     announced = [w for w in graphs()[stack].warnings if w.startswith("host wheelhouse")]
     assert announced == ([problem] if problem else []), f"{stack}: a missing wheelhouse must be announced by name"
     assert problem is None or "idpkit host wheelhouse --arch x86_64" in problem, "the message must name the step"

@@ -107,9 +107,10 @@ def test_no_spelling_of_another_endpoint_is_rate_limited_or_exempt(path: str) ->
 
 
 @pytest.mark.local_stack
-def test_keycloak_serves_exactly_the_recorded_spellings(live_stack: StackOutputs) -> None:
-    measured = measure(live_stack.admin_url, live_stack.realm, live_stack.admin_ca_bundle or live_stack.ca_bundle)
-    now = {(v.canonical.replace(live_stack.realm, REALM, 1), v.spelling): (v.served, v.status) for v in measured}
+def test_keycloak_serves_exactly_the_recorded_spellings(applied_realm: StackOutputs) -> None:
+    stack = applied_realm
+    measured = measure(stack.admin_url, stack.realm, stack.admin_ca_bundle or stack.ca_bundle)
+    now = {(v.canonical.replace(stack.realm, REALM, 1), v.spelling): (v.served, v.status) for v in measured}
     recorded = {(v["canonical"], v["spelling"]): (v["served"], v["status"]) for v in VARIANTS}
     changed = {key: (recorded.get(key), value) for key, value in now.items() if recorded.get(key) != value}
     assert not changed, (

@@ -26,6 +26,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("keys", "policy", "aws_graph"),
     ("smoke",),
     ("review", "rehearsal", "runbooks"),
+    ("chaos",),
     ("cli", "__main__"),
 )
 LAYER_OF = {name: index for index, names in enumerate(LAYERS) for name in names}

@@ -204,13 +204,6 @@ def monitoring_resources(key_arn: str) -> list[StackResource]:
         ),
         role("host-role", trust({"Service": "ec2.amazonaws.com"})),
         role(
-            "rotation-role",
-            trust(
-                {"AWS": f"arn:aws:iam::{ACCOUNT}:role/host-role"},
-                {"StringEquals": {"aws:Ec2InstanceSourceVPC": VPC_ID, "sts:RoleSessionName": "idpkit-keys-rotation"}},
-            ),
-        ),
-        role(
             "monitoring-role",
             trust({"Service": "monitoring.rds.amazonaws.com"}, {"StringEquals": {"aws:SourceAccount": ACCOUNT}}),
         ),

@@ -16,6 +16,7 @@ from idpkit.constants.monitoring import SECRET_ROTATION_TAG
 from idpkit.policy import StackResource
 from idpkit.policy import resource_types as t
 from tests.policy.compliant_monitoring import LB_SUFFIX, data_event_selectors, log_group_arn, monitoring_resources
+from tests.policy.compliant_signing import signing_resources
 
 ACCOUNT = "111122223333"
 KEY_ARN = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/0b1c2d3e-data"
@@ -215,6 +216,7 @@ def compliant_stack() -> Stack:
             t.BUCKET_LOGGING[0], "audit-access-logging", {"bucket": AUDIT_BUCKET, "targetBucket": ACCESS_LOG_BUCKET}
         ),
         *monitoring_resources(KEY_ARN),
+        *signing_resources(),
     ]
     stack = {resource.name: resource for resource in resources}
     stack |= _bucket_with_settings(

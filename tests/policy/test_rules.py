@@ -8,7 +8,7 @@ import pytest
 
 from idpkit.policy import RULES, Rule, StackResource, Violation, run_rules
 from idpkit.policy import resource_types as t
-from tests.policy import monitoring_cases
+from tests.policy import monitoring_cases, signing_cases
 from tests.policy.compliant_stack import (
     ARTIFACT_BUCKET,
     KEY_ARN,
@@ -383,6 +383,8 @@ PASSING += [Case(rule_id, name, stack) for rule_id, name, stack in monitoring_ca
 FAILING += [
     Case(rule_id, name, stack, resource=resource) for rule_id, name, stack, resource in monitoring_cases.FAILING
 ]
+PASSING += [Case(rule_id, name, stack, environment) for rule_id, name, stack, environment in signing_cases.PASSING]
+FAILING += [Case(rule_id, name, stack, resource=resource) for rule_id, name, stack, resource in signing_cases.FAILING]
 
 
 def _case_id(case: Case) -> str:

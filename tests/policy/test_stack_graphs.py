@@ -10,6 +10,7 @@ nothing.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -262,6 +263,43 @@ BREAKAGES += [
         "-signing-store",
         id="scheduled-secret-without-schedule",
     ),
+]
+
+
+def _signer_with_admin_policy(resources: list[Resource]) -> Resource:
+    (signer,) = [r for r in resources if _named("aws:iam/role:Role", "-signing-signer")(r)]
+    return Resource(
+        type="aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        name=f"{signer.name}-admin",
+        urn=f"{signer.urn}-admin",
+        parent="",
+        custom=True,
+        inputs={"role": signer.inputs["name"], "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
+        id=f"{signer.name}-admin",
+    )
+
+
+def _rotation_policy_granting(action: str) -> Edit:
+    def edit(resources: list[Resource]) -> list[Resource]:
+        def grant(r: Resource) -> Resource:
+            document = json.loads(r.inputs["policy"])
+            document["Statement"].append({"Effect": "Allow", "Action": action, "Resource": "*"})
+            return replace(r, inputs={**r.inputs, "policy": json.dumps(document)})
+
+        return [grant(r) if _named("aws:iam/rolePolicy:RolePolicy", "-signing-rotation")(r) else r for r in resources]
+
+    return edit
+
+
+BREAKAGES += [
+    pytest.param(
+        "AWS-KMS-003",
+        _without(_named("aws:iam/role:Role", "-signing-signer")),
+        "-signing-rotation",
+        id="prod-without-kms-signer",
+    ),
+    pytest.param("AWS-IAM-002", _adding(_signer_with_admin_policy), "-signing-signer", id="signer-with-admin-policy"),
+    pytest.param("AWS-IAM-003", _rotation_policy_granting("kms:Sign"), "-signing-rotation", id="rotation-role-signs"),
 ]
 
 
