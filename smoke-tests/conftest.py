@@ -213,19 +213,38 @@ def clinician_codes(smoke_credentials: dict[str, Any], stack_name: str, realm_se
 
 
 @pytest.fixture(scope="session")
-def new_user_agent(
-    smoke_credentials: dict[str, Any], tls_verify: str | bool, clinician_codes: OneTimeCodes
-) -> Callable[[], oauth.UserAgent]:
-    """A fresh browser for the test user (password and TOTP): tests that end or revoke a session log in on
-    their own."""
-    password: str = smoke_credentials["users"][CLINICIAN]["password"]
-    return lambda: oauth.UserAgent(tls_verify, CLINICIAN, password, clinician_codes)
+def people(realm_admin: AdminApi, _swept: None, second_factor: throwaway.SecondFactor) -> Iterator[throwaway.Throwaway]:
+    """Persons created for the checks that need a login of their own, deleted when the run ends."""
+    created = throwaway.Throwaway(realm_admin, second_factor)
+    yield created
+    created.cleanup()
 
 
 @pytest.fixture(scope="session")
-def clinician_browser(new_user_agent: Callable[[], oauth.UserAgent]) -> oauth.UserAgent:
-    """The shared browser: one login for every test that leaves the session alive."""
-    return new_user_agent()
+def new_user_agent(
+    people: throwaway.Throwaway, realm_config: LoadedConfig, tls_verify: str | bool
+) -> Callable[[], oauth.UserAgent]:
+    """A fresh browser of a person of its own, holding the test user's realm roles, who logs in with password and
+    TOTP: for checks that end, revoke or replay a session. Each person has a TOTP secret of its own, so a fresh
+    login never waits for a time step the realm has not yet seen a code of (codes are single-use)."""
+    declared = next((user for user in realm_config.document.users or [] if user.username == CLINICIAN), None)
+    assert declared is not None, f"realm-config: no {CLINICIAN} declared to take the realm roles of"
+
+    def fresh_login() -> oauth.UserAgent:
+        person = people.user("session", realm_roles=declared.realm_roles or ())
+        return oauth.UserAgent(tls_verify, person.username, person.password, person.codes)
+
+    return fresh_login
+
+
+@pytest.fixture(scope="session")
+def clinician_browser(
+    smoke_credentials: dict[str, Any], tls_verify: str | bool, clinician_codes: OneTimeCodes
+) -> oauth.UserAgent:
+    """The shared browser of the test user (password and TOTP): one login, then its SSO session (cookies) for every
+    check that needs only an authorization code and leaves the session alive, as a browser would."""
+    password: str = smoke_credentials["users"][CLINICIAN]["password"]
+    return oauth.UserAgent(tls_verify, CLINICIAN, password, clinician_codes)
 
 
 @pytest.fixture(scope="module")  # fresh per file: a whole suite outlasts a token

@@ -93,7 +93,10 @@ class OneTimeCodes:
             fcntl.flock(handle, fcntl.LOCK_EX)
             handle.seek(0)
             text = handle.read()
-            used: dict[str, int] = json.loads(text) if text.strip() else {}
+            recorded: dict[str, int] = json.loads(text) if text.strip() else {}
+            # A step behind the clock constrains no later claim: forgetting it keeps the ledger small though
+            # every run-time person adds a credential of its own.
+            used = {key: used_step for key, used_step in recorded.items() if used_step >= current}
             last = used.get(self._key, -1)
             # Steps ahead of the clock are accepted within the look-ahead window; a step is never used twice.
             step = max(current, last + 1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,9 +80,9 @@ class Throwaway:
         self._clients.append(uuid)
         return Registration(client_id, self.admin.get(self.admin.path(urls.CLIENT, id=uuid)))
 
-    def user(self, purpose: str, *, second_factor: bool = True) -> User:
+    def user(self, purpose: str, *, second_factor: bool = True, realm_roles: Sequence[str] = ()) -> User:
         """A fresh, enabled user with a random password the realm's policy accepts, and a TOTP second factor
-        (`second_factor` false: none yet, as a person on first login)."""
+        (`second_factor` false: none yet, as a person on first login), holding `realm_roles`."""
         username = f"{PREFIX}{purpose}-{secrets.token_hex(4)}"
         email = f"{username}@example.invalid"
         password = secrets.token_urlsafe(24)
@@ -101,6 +102,10 @@ class Throwaway:
         })  # fmt: skip
         uuid = self.admin.created_id(created)
         self._users.append(uuid)
+        if realm_roles:
+            # Keycloak ignores realmRoles in a created user: they are mapped afterwards, as representations.
+            roles = [self.admin.get(self.admin.path(urls.ROLE, name=role)) for role in realm_roles]
+            self.admin.post(self.admin.path(urls.USER_REALM_ROLES, id=uuid), roles)
         return User(uuid, username, email, password, codes)
 
     def cleanup(self) -> None:
