@@ -194,6 +194,7 @@ def _require_running(load: subprocess.Popen[bytes], output: Path) -> None:
 
 
 def _stop_load(load: subprocess.Popen[bytes], output: Path) -> dict[str, Any]:
+    ready_marker(output).unlink(missing_ok=True)
     if load.poll() is None:
         load.send_signal(signal.SIGTERM)
     try:
