@@ -222,13 +222,17 @@ def people(realm_admin: AdminApi, _swept: None, second_factor: throwaway.SecondF
 
 @pytest.fixture(scope="session")
 def new_user_agent(
-    people: throwaway.Throwaway, realm_config: LoadedConfig, tls_verify: str | bool
+    smoke_credentials: dict[str, Any], people: throwaway.Throwaway, realm_config: LoadedConfig, tls_verify: str | bool
 ) -> Callable[[], oauth.UserAgent]:
     """A fresh browser of a person of its own, holding the test user's realm roles, who logs in with password and
     TOTP: for checks that end, revoke or replay a session. Each person has a TOTP secret of its own, so a fresh
-    login never waits for a time step the realm has not yet seen a code of (codes are single-use)."""
+    login never waits for a time step the realm has not yet seen a code of (codes are single-use). It stands in
+    for the test user, so it needs the smoke identities first: not applicable where they are declared so
+    (production), even when the admin API is at hand."""
     declared = next((user for user in realm_config.document.users or [] if user.username == CLINICIAN), None)
-    assert declared is not None, f"realm-config: no {CLINICIAN} declared to take the realm roles of"
+    assert declared is not None and CLINICIAN in smoke_credentials["users"], (
+        f"realm-config or the smoke credentials: no {CLINICIAN} to take the realm roles of"
+    )
 
     def fresh_login() -> oauth.UserAgent:
         person = people.user("session", realm_roles=declared.realm_roles or ())
