@@ -53,6 +53,10 @@ REQUIREMENTS: dict[str, str] = {
     "RFC7009": "Token revocation",
     "RFC9325-BCP195": "Recommendations for secure use of TLS",
     "NIST-800-63B-5.1.1": "Memorized secret strength (length, no reuse, breached-password style checks)",
+    "NIST-800-63B-4.2.1": "AAL2: proof of two distinct authentication factors; a password alone never suffices",
+    "NIST-800-63B-5.1.4.2": "OTP verifiers accept a time-based one-time password only once in its validity period",
+    "NIST-800-63B-6.1": "Authenticator binding: a person enrols a second factor themselves, bound to the account",
+    "RFC9470": "Step-up authentication: tokens carry acr, a level of authentication can be demanded",
 }
 
 

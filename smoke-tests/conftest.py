@@ -26,6 +26,7 @@ from idpkit.realm.secrets import load_smoke_credentials
 from idpkit.smoke import credentials, oauth, throwaway
 from idpkit.smoke.certificates import ClientCertificate, MissingClientCertificateError, Role, certificate_for
 from idpkit.smoke.identities import AssertionProvider, Grant, SmokeClient, assertion_provider, smoke_clients
+from idpkit.smoke.otp import OneTimeCodes, code_ledger
 from idpkit.smoke.redaction import register_secret
 
 # Stacks are named after their realm-config environment; the local stack uses the `local` overlay.
@@ -132,10 +133,18 @@ def _swept(realm_admin: AdminApi) -> None:
     throwaway.sweep(realm_admin)
 
 
+@pytest.fixture(scope="session")
+def second_factor(stack_name: str, realm_settings: RealmSettings) -> throwaway.SecondFactor:
+    """How run-time users get their TOTP second factor: the codified OTP policy, the stack's code ledger."""
+    return throwaway.SecondFactor(realm_settings, code_ledger(stack_name))
+
+
 @pytest.fixture
-def runtime(realm_admin: AdminApi, _swept: None) -> Iterator[throwaway.Throwaway]:
+def runtime(
+    realm_admin: AdminApi, _swept: None, second_factor: throwaway.SecondFactor
+) -> Iterator[throwaway.Throwaway]:
     """Clients and users created through the admin API for one test, deleted when it ends."""
-    created = throwaway.Throwaway(realm_admin)
+    created = throwaway.Throwaway(realm_admin, second_factor)
     yield created
     created.cleanup()
 
@@ -194,19 +203,55 @@ def assertion_provider_of_clinician(realm_config: LoadedConfig, jwt_bearer_clien
 
 
 @pytest.fixture(scope="session")
-def new_user_agent(smoke_credentials: dict[str, Any], tls_verify: str | bool) -> Callable[[], oauth.UserAgent]:
-    """A fresh browser for the test user: tests that end or revoke a session log in on their own."""
+def clinician_codes(smoke_credentials: dict[str, Any], stack_name: str, realm_settings: RealmSettings) -> OneTimeCodes:
+    """The test user's TOTP codes (realm-config's OTP policy; the secret from the smoke credentials)."""
+    secret = smoke_credentials["users"][CLINICIAN].get("totp_secret")
+    if not secret:
+        credentials.missing(stack_name, "smoke-identities", f"no TOTP secret for {CLINICIAN}: run `idpkit realm apply`")
+    register_secret(secret)
+    return OneTimeCodes.for_realm(secret, code_ledger(stack_name), realm_settings)
+
+
+@pytest.fixture(scope="session")
+def people(realm_admin: AdminApi, _swept: None, second_factor: throwaway.SecondFactor) -> Iterator[throwaway.Throwaway]:
+    """Persons created for the checks that need a login of their own, deleted when the run ends."""
+    created = throwaway.Throwaway(realm_admin, second_factor)
+    yield created
+    created.cleanup()
+
+
+@pytest.fixture(scope="session")
+def new_user_agent(
+    smoke_credentials: dict[str, Any], people: throwaway.Throwaway, realm_config: LoadedConfig, tls_verify: str | bool
+) -> Callable[[], oauth.UserAgent]:
+    """A fresh browser of a person of its own, holding the test user's realm roles, who logs in with password and
+    TOTP: for checks that end, revoke or replay a session. Each person has a TOTP secret of its own, so a fresh
+    login never waits for a time step the realm has not yet seen a code of (codes are single-use). It stands in
+    for the test user, so it needs the smoke identities first: not applicable where they are declared so
+    (production), even when the admin API is at hand."""
+    declared = next((user for user in realm_config.document.users or [] if user.username == CLINICIAN), None)
+    assert declared is not None and CLINICIAN in smoke_credentials["users"], (
+        f"realm-config or the smoke credentials: no {CLINICIAN} to take the realm roles of"
+    )
+
+    def fresh_login() -> oauth.UserAgent:
+        person = people.user("session", realm_roles=declared.realm_roles or ())
+        return oauth.UserAgent(tls_verify, person.username, person.password, person.codes)
+
+    return fresh_login
+
+
+@pytest.fixture(scope="session")
+def clinician_browser(
+    smoke_credentials: dict[str, Any], tls_verify: str | bool, clinician_codes: OneTimeCodes
+) -> oauth.UserAgent:
+    """The shared browser of the test user (password and TOTP): one login, then its SSO session (cookies) for every
+    check that needs only an authorization code and leaves the session alive, as a browser would."""
     password: str = smoke_credentials["users"][CLINICIAN]["password"]
-    return lambda: oauth.UserAgent(tls_verify, CLINICIAN, password)
+    return oauth.UserAgent(tls_verify, CLINICIAN, password, clinician_codes)
 
 
-@pytest.fixture(scope="session")
-def clinician_browser(new_user_agent: Callable[[], oauth.UserAgent]) -> oauth.UserAgent:
-    """The shared browser: one login for every test that leaves the session alive."""
-    return new_user_agent()
-
-
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # fresh per file: a whole suite outlasts a token
 def spa_grant(
     clinician_browser: oauth.UserAgent, endpoints: oauth.Endpoints, clients: dict[str, oauth.Client]
 ) -> oauth.CodeGrant:
@@ -214,7 +259,7 @@ def spa_grant(
     return oauth.sign_in(clinician_browser, endpoints, clients["smoke-spa"], "openid patient/Observation.rs")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # fresh per file: a whole suite outlasts a token
 def web_grant(
     clinician_browser: oauth.UserAgent, endpoints: oauth.Endpoints, clients: dict[str, oauth.Client]
 ) -> oauth.CodeGrant:
@@ -266,7 +311,7 @@ def client_certificate(certificates: Callable[[Role], ClientCertificate]) -> Cli
     return certificates(Role.CLIENT)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # fresh per file: a whole suite outlasts a token
 def backend_response(
     endpoints: oauth.Endpoints,
     clients: dict[str, oauth.Client],
@@ -279,7 +324,7 @@ def backend_response(
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # fresh per file: a whole suite outlasts a token
 def mtls_response(
     endpoints: oauth.Endpoints,
     clients: dict[str, oauth.Client],
@@ -292,7 +337,7 @@ def mtls_response(
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # fresh per file: a whole suite outlasts a token
 def code_flow_controls(spa_grant: oauth.CodeGrant, web_grant: oauth.CodeGrant, endpoints: oauth.Endpoints) -> None:
     """Positive control of the code-flow attacks: the legitimate requests of both clients succeed,
     so a refusal proves the rule, not a broken stack."""

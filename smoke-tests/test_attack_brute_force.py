@@ -46,7 +46,9 @@ class Guesser:
 
     def _attempt(self, password: str) -> bool:
         time.sleep(max(0.0, self.last + self.spacing - time.monotonic()))
-        signed_in = _signs_in(oauth.UserAgent(self.verify, self.user.username, password), self.endpoints, self.client)
+        signed_in = _signs_in(
+            oauth.UserAgent(self.verify, self.user.username, password, self.user.codes), self.endpoints, self.client
+        )
         self.last = time.monotonic()
         return signed_in
 
@@ -160,9 +162,11 @@ def test_quick_failures_lock_for_the_codified_wait(
     user = runtime.user("quick-login")
     client = clients[CLIENT]
     for _ in range(2):  # the second failure, within the quick-login window, locks
-        assert not _signs_in(oauth.UserAgent(tls_verify, user.username, secrets.token_urlsafe(16)), endpoints, client)
+        assert not _signs_in(
+            oauth.UserAgent(tls_verify, user.username, secrets.token_urlsafe(16), user.codes), endpoints, client
+        )
     time.sleep(min(MARGIN_SECONDS, wait / 2))
-    assert not _signs_in(oauth.UserAgent(tls_verify, user.username, user.password), endpoints, client), (
+    assert not _signs_in(oauth.UserAgent(tls_verify, user.username, user.password, user.codes), endpoints, client), (
         f"{endpoints.authorization}: {user.username} signed in right after two quick wrong passwords; the codified "
         f"quick-login wait is {wait} s"
     )

@@ -56,7 +56,8 @@ def test_user_given_no_role_gets_no_gated_scope(
     requested = " ".join(["openid", *sorted(gated_scopes)])
 
     def granted() -> set[str]:
-        grant = oauth.sign_in(oauth.UserAgent(tls_verify, user.username, user.password), endpoints, client, requested)
+        agent = oauth.UserAgent(tls_verify, user.username, user.password, user.codes)
+        grant = oauth.sign_in(agent, endpoints, client, requested)
         assert grant.response.status_code == 200, f"{endpoints.token}: code redemption refused ({grant.response.text})"
         return oauth.scopes_of(oauth.unverified_claims(grant.tokens["access_token"])) & set(gated_scopes)
 

@@ -27,7 +27,9 @@ from idpkit.smoke.throwaway import Throwaway
 CLIENT = "smoke-spa"
 CONFIDENTIAL = "smoke-web"
 MACHINE = "smoke-backend"
-USER = "smoke-clinician"
+# A PHI scope shown on the consent screen: a login asking only for `openid` has nothing to consent to, and
+# Keycloak records no_consent_required for it even when the client requires consent.
+CONSENTED_SCOPE = "openid patient/Observation.rs"
 # Keycloak's LOGIN event detail: granted on this login, or remembered from an earlier one.
 CONSENT_GIVEN = ("consent_granted", "persistent_consent")
 # Keycloak writes the event in the request's transaction; a short wait covers a replica's lag.
@@ -55,6 +57,7 @@ def _find(
 
 @dataclass(frozen=True)
 class Login:
+    username: str
     session_id: str
     event: dict[str, Any] | None
 
@@ -66,14 +69,17 @@ def login(
     clients: dict[str, oauth.Client],
     realm_admin: AdminApi,
 ) -> Login:
-    """One real login of the test user through the form (own cookie jar), and its LOGIN event."""
+    """One real login of a person through the form (own cookie jar, password and TOTP), and its LOGIN event."""
     since = _latest(realm_admin, urls.EVENTS, type="LOGIN")
-    params = oauth.authorization_params(CLIENT, clients[CLIENT].redirect_uri or "", "openid", oauth.Pkce.generate())
-    response = new_user_agent().authorize(endpoints.authorization, params)
+    params = oauth.authorization_params(
+        CLIENT, clients[CLIENT].redirect_uri or "", CONSENTED_SCOPE, oauth.Pkce.generate()
+    )
+    agent = new_user_agent()
+    response = agent.authorize(endpoints.authorization, params)
     session_id = response.params.get("session_state")
-    assert response.code and session_id, f"{endpoints.authorization}: {CLIENT} login of {USER} got no code"
+    assert response.code and session_id, f"{endpoints.authorization}: {CLIENT} login of {agent.username} got no code"
     event = _find(realm_admin, urls.EVENTS, since, lambda e: e.get("sessionId") == session_id, type="LOGIN")
-    return Login(session_id, event)
+    return Login(agent.username, session_id, event)
 
 
 @check("SMOKE-AUDIT-001", "A login is recorded as a LOGIN event of the realm",
@@ -83,10 +89,10 @@ def login(
        claims=("realm.eventsEnabled", "realm.enabledEventTypes"))  # fmt: skip
 def test_login_is_recorded_as_event(login: Login, realm_admin: AdminApi) -> None:
     assert login.event is not None, (
-        f"realm {realm_admin.realm}: no LOGIN event for {USER}'s session via {CLIENT} within "
+        f"realm {realm_admin.realm}: no LOGIN event for {login.username}'s session via {CLIENT} within "
         f"{EVENT_WAIT_SECONDS:.0f} s; login events must be recorded"
     )
-    assert login.event.get("details", {}).get("username") == USER, (
+    assert login.event.get("details", {}).get("username") == login.username, (
         f"realm {realm_admin.realm}: LOGIN event of session {login.session_id} names {login.event.get('details')}"
     )
 
@@ -100,7 +106,7 @@ def test_third_party_login_records_consent(login: Login, realm_admin: AdminApi) 
     assert login.event is not None, f"realm {realm_admin.realm}: no LOGIN event of {login.session_id} to read consent"
     consent = login.event.get("details", {}).get("consent")
     assert consent in CONSENT_GIVEN, (
-        f"realm {realm_admin.realm}: {CLIENT} login of {USER} records consent {consent!r}; "
+        f"realm {realm_admin.realm}: {CLIENT} login of {login.username} records consent {consent!r}; "
         f"a third-party app needs the user's consent ({' or '.join(CONSENT_GIVEN)})"
     )
 
@@ -128,7 +134,7 @@ class Actions:
 
 def _login_error(act: Actions) -> None:
     user = act.runtime.user("login-error")
-    wrong = oauth.UserAgent(act.verify, user.username, secrets.token_urlsafe(16))
+    wrong = oauth.UserAgent(act.verify, user.username, secrets.token_urlsafe(16), user.codes)
     params = oauth.authorization_params(CLIENT, act.clients[CLIENT].redirect_uri or "", "openid", oauth.Pkce.generate())
     wrong.authorize(act.endpoints.authorization, params)
 

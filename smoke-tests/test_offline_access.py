@@ -89,7 +89,7 @@ def test_offline_access_only_when_asked_and_allowed(
         assert registration.accepted, f"control: a plain runtime client was refused ({registration.refusal})"
         user = runtime.user("offline")
         agent, client = (
-            oauth.UserAgent(tls_verify, user.username, user.password),
+            oauth.UserAgent(tls_verify, user.username, user.password, user.codes),
             oauth.Client(registration.client_id, REDIRECT),
         )
     else:

@@ -1,8 +1,9 @@
 """Bounded, mixed load through a stack's outputs, made the way its clients make it.
 
 Four kinds of request, each from its own paced worker thread:
-- **login**: a browser-less authorization code + PKCE login of the smoke user with `smoke-web`
-  (private_key_jwt), on the browser listener; every login opens a session kept for the refresh worker;
+- **login**: a browser-less authorization code + PKCE login with `smoke-web` (private_key_jwt), on the browser
+  listener, with password and TOTP, of people enrolled for the load (`login_people`); every login opens a
+  session kept for the refresh worker;
 - **client-credentials**: `smoke-backend` (private_key_jwt) on the M2M listener with the smoke-mtls client
   certificate, so its tokens are certificate-bound;
 - **refresh**: the sessions' refresh tokens, round robin, rotated on every use as the realm requires;
@@ -18,6 +19,7 @@ Nothing here prints a token or a password.
 
 from __future__ import annotations
 
+import math
 import random
 import ssl
 import threading
@@ -32,13 +34,15 @@ from typing import Any
 import jwt
 import requests
 
-from idpkit.outputs import load_outputs
+from idpkit.keycloak_admin import AdminApi, connect
+from idpkit.outputs import load_admin_credentials, load_outputs
 from idpkit.realm import loader
 from idpkit.realm.secrets import load_smoke_credentials
-from idpkit.smoke import oauth
+from idpkit.smoke import oauth, throwaway
 from idpkit.smoke.certificates import Role, certificate_for
 
-# The smoke identities of realm-config/fragments/smoke.yaml (non-production stacks only).
+# The smoke identities of realm-config/fragments/smoke.yaml (non-production stacks only); the people the load
+# logs in hold USER's realm roles.
 WEB_CLIENT, BACKEND_CLIENT, USER = "smoke-web", "smoke-backend", "smoke-clinician"
 REDIRECT_URI = "https://127.0.0.1:8765/callback"
 LOGIN_SCOPE = "openid patient/Patient.rs"
@@ -109,11 +113,12 @@ class StackClients:
     backend: oauth.Client
     certificate: tuple[str, str]
     verify: str | bool
-    password: str = field(repr=False)
+    people: tuple[throwaway.User, ...] = field(repr=False)
+    """Who the login worker logs in, in turn (`login_people`)."""
     lifespan: int = 300
 
     @classmethod
-    def of(cls, stack: str, scratch: Path) -> StackClients:
+    def of(cls, stack: str, scratch: Path, people: tuple[throwaway.User, ...]) -> StackClients:
         outputs = load_outputs(stack)
         discovery = requests.get(
             f"{outputs.issuer}/.well-known/openid-configuration", verify=outputs.tls_verify, timeout=REQUEST_TIMEOUT
@@ -127,7 +132,7 @@ class StackClients:
             backend=oauth.Client(BACKEND_CLIENT, key=oauth.ClientKey.from_credentials(credentials, BACKEND_CLIENT)),
             certificate=certificate_for(stack, Role.CLIENT, scratch).requests_cert,
             verify=outputs.tls_verify,
-            password=str(credentials["users"][USER]["password"]),
+            people=people,
             lifespan=(realm.access_token_lifespan if realm and realm.access_token_lifespan else 300),
         )
 
@@ -171,6 +176,7 @@ class Load:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._next_session = 0
+        self._logins = 0
 
     @contextmanager
     def run(self) -> Iterator[Load]:
@@ -246,7 +252,9 @@ class Load:
 
     def _login(self) -> str | None:
         clients = self.clients
-        agent = oauth.UserAgent(clients.verify, USER, clients.password)
+        person = clients.people[self._logins % len(clients.people)]
+        self._logins += 1
+        agent = oauth.UserAgent(clients.verify, person.username, person.password, person.codes)
         pkce = oauth.Pkce.generate()
         params = oauth.authorization_params(WEB_CLIENT, REDIRECT_URI, LOGIN_SCOPE, pkce)
         answer = agent.authorize(clients.endpoints.authorization, params)
@@ -362,19 +370,48 @@ def tally(samples: list[Sample], since: float | None = None, until: float | None
     }
 
 
+def ready_marker(output: Path) -> Path:
+    """Written by the load process once its people are enrolled and its workers start."""
+    return output.with_name(f"{output.name}.ready")
+
+
+@contextmanager
+def login_people(stack: str, profile: LoadProfile, scratch: Path) -> Iterator[tuple[throwaway.User, ...]]:
+    """People for the login worker, each with the smoke user's realm roles, a password and a TOTP secret of its
+    own (in memory only), deleted afterwards. Every person in the realm logs in with a second factor, the realm
+    takes each code once, and a secret yields one new code per period: taken in turn, rate x period people
+    keep every login from waiting for a code."""
+    outputs = load_outputs(stack)
+    loaded = loader.load(stack)
+    settings = loaded.document.realm
+    declared = next((user for user in loaded.document.users or [] if user.username == USER), None)
+    if settings is None or declared is None:
+        raise ValueError(f"realm-config for {stack}: no realm settings or no {USER} to take the load's roles from")
+    admin = AdminApi(connect(outputs, load_admin_credentials(outputs)), outputs.realm)
+    created = throwaway.Throwaway(admin, throwaway.SecondFactor(settings, scratch / "totp-steps.json"))
+    count = math.ceil(profile.logins * (settings.otp_policy_period or 30)) + 1
+    try:
+        yield tuple(created.user("load", realm_roles=declared.realm_roles or ()) for _ in range(count))
+    finally:
+        created.cleanup()
+
+
 def serve(stack: str, profile: LoadProfile, max_seconds: float, output: Path, scratch: Path) -> None:
     """The load as its own process (in the rehearsal's edge namespace, where the stack's names resolve):
-    runs until SIGTERM or `max_seconds`, then audits the sessions and writes every sample to `output`."""
+    enrols its people, runs until SIGTERM or `max_seconds`, then audits the sessions and writes every sample
+    to `output`."""
     import json  # noqa: PLC0415
     import signal  # noqa: PLC0415
 
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda _signum, _frame: stopped.set())
-    load = Load(StackClients.of(stack, scratch), profile, max_seconds)
-    started = time.time()
-    with load.run():
-        stopped.wait(max_seconds)
-    audit = load.audit_sessions()
+    with login_people(stack, profile, scratch) as people:
+        load = Load(StackClients.of(stack, scratch, people), profile, max_seconds)
+        started = time.time()
+        ready_marker(output).touch()
+        with load.run():
+            stopped.wait(max_seconds)
+        audit = load.audit_sessions()
     payload = {
         "profile": profile.__dict__,
         "started": started,

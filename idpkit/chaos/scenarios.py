@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from idpkit import paths
-from idpkit.chaos.load import LoadProfile, Sample, read_samples, tally
+from idpkit.chaos.load import LoadProfile, Sample, read_samples, ready_marker, tally
 from idpkit.chaos.probes import HealthWatch
 from idpkit.chaos.targets import HealthCheck, Targets
 from idpkit.errors import IdpkitError
@@ -35,6 +35,8 @@ TAIL_SECONDS = 12.0
 LOAD_LIMIT_SECONDS = 1500.0
 """Hard bound of one scenario's load process, whatever happens to this one."""
 AUDIT_TIMEOUT = 300.0
+ENROL_TIMEOUT = 180.0
+"""How long the load may take to enrol the people it logs in, before the scenario's clock starts."""
 
 
 @dataclass
@@ -134,6 +136,7 @@ def run_scenario(run: Rehearsal, scenario: Scenario, *, short: bool) -> Scenario
     output = run.layout.root / "chaos" / f"{scenario.name}-load.json"
     output.parent.mkdir(parents=True, exist_ok=True)
     output.unlink(missing_ok=True)
+    ready_marker(output).unlink(missing_ok=True)
     prepared = scenario.prepare(run) if scenario.prepare else None
     with HealthWatch(list(run.hosts)) as watch, Targets(run, HealthCheck.of(run)) as targets:
         context = Context(run, short, watch, targets)
@@ -141,6 +144,7 @@ def run_scenario(run: Rehearsal, scenario: Scenario, *, short: bool) -> Scenario
             context.facts["prepared"] = prepared
         load = _start_load(run, profile, output)
         try:
+            _await_enrolment(load, output)
             time.sleep(SETTLE_SECONDS)
             _require_running(load, output)
             scenario.inject(context)
@@ -173,6 +177,15 @@ def _start_load(run: Rehearsal, profile: LoadProfile, output: Path) -> subproces
     )
 
 
+def _await_enrolment(load: subprocess.Popen[bytes], output: Path) -> None:
+    deadline = time.monotonic() + ENROL_TIMEOUT
+    while not ready_marker(output).exists():
+        _require_running(load, output)
+        if time.monotonic() > deadline:
+            raise IdpkitError(f"the load generator enrolled no people to log in within {ENROL_TIMEOUT:.0f} s")
+        time.sleep(0.5)
+
+
 def _require_running(load: subprocess.Popen[bytes], output: Path) -> None:
     if load.poll() is not None:
         raise IdpkitError(
@@ -181,6 +194,7 @@ def _require_running(load: subprocess.Popen[bytes], output: Path) -> None:
 
 
 def _stop_load(load: subprocess.Popen[bytes], output: Path) -> dict[str, Any]:
+    ready_marker(output).unlink(missing_ok=True)
     if load.poll() is None:
         load.send_signal(signal.SIGTERM)
     try:

@@ -43,6 +43,21 @@ CONDITIONS = frozenset({
     "client-updater-source-roles", "grant-type", "identity-provider-alias",
 })  # fmt: skip
 
+AUTHENTICATORS = frozenset({
+    "auth-conditional-otp-form", "auth-cookie", "auth-otp-form", "auth-password-form", "auth-recovery-authn-code-form",
+    "auth-username-form", "auth-username-password-form", "conditional-client-scope", "conditional-credential",
+    "conditional-level-of-authentication", "conditional-sub-flow-executed", "conditional-user-attribute",
+    "conditional-user-configured", "conditional-user-role", "deny-access-authenticator", "identity-provider-redirector",
+    "user-session-limits", "webauthn-authenticator", "webauthn-authenticator-passwordless",
+})  # fmt: skip
+"""Browser-flow authenticators (and conditions) of Keycloak 26.7 a kit flow may use."""
+REQUIRED_ACTIONS = frozenset({
+    "CONFIGURE_RECOVERY_AUTHN_CODES", "CONFIGURE_TOTP", "TERMS_AND_CONDITIONS", "UPDATE_EMAIL", "UPDATE_PASSWORD",
+    "UPDATE_PROFILE", "VERIFY_EMAIL", "VERIFY_PROFILE", "delete_account", "delete_credential", "idp_link",
+    "update_user_locale", "webauthn-register", "webauthn-register-passwordless",
+})  # fmt: skip
+"""Required actions every Keycloak 26.7 realm registers."""
+
 
 def default_role(realm: str) -> str:
     """The composite role Keycloak grants every user of `realm`."""

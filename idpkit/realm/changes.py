@@ -23,8 +23,15 @@ REF = "$ref"
 GENERATED = "$generated"
 # Reference kinds, resolved to ids (roles: to the {id, name} pair role-mapping bodies need).
 CLIENT, CLIENT_SCOPE, ROLE, USER, SERVICE_ACCOUNT = "client", "clientScope", "role", "user", "serviceAccount"
+# An execution of an authentication flow, named `<flow alias>#<position>` (its id), and its whole
+# representation (to change its requirement: Keycloak's update also rewrites the priority it carries).
+EXECUTION, EXECUTION_INFO = "execution", "executionInfo"
+WITH = "with"
+"""Fields a resolved representation (`EXECUTION_INFO`) is written back with."""
 # Values generated at apply time into the stack's 0600 credentials file, never into a plan.
 PASSWORD, JWKS, PUBLIC_KEY = "password", "jwks", "publicKey"
+TOTP_SECRET = "totpSecretData"  # noqa: S105 - a kind of generated value, not a secret
+"""A test user's TOTP secret, as the `secretData` text of a Keycloak OTP credential."""
 
 
 TEMPLATES = frozenset(value for name, value in vars(urls).items() if name.isupper() and isinstance(value, str))
@@ -37,9 +44,18 @@ def _one_of(value: Any, allowed: tuple[str, ...] | frozenset[str], what: str) ->
     return value
 
 
-def ref(kind: str, name: str) -> dict[str, str]:
-    """The id of the `kind` object called `name`, looked up when the write runs."""
-    return {REF: kind, "name": name}
+def ref(kind: str, name: str, **overrides: Any) -> dict[str, Any]:
+    """The id of the `kind` object called `name`, looked up when the write runs (`EXECUTION_INFO`: its
+    representation, with `overrides` set)."""
+    found: dict[str, Any] = {REF: kind, "name": name}
+    if overrides:
+        found[WITH] = overrides
+    return found
+
+
+def execution_name(flow: str, position: int) -> str:
+    """How plans name the execution at `position` (0-based) of `flow`."""
+    return f"{flow}#{position}"
 
 
 def generated(kind: str, owner: str, algorithm: str | None = None) -> dict[str, str]:

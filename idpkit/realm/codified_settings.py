@@ -80,6 +80,9 @@ def settings(loaded: LoadedConfig) -> list[RealmSetting]:
     for index, provider in enumerate(document.get("identityProviders") or []):
         path = f"{item_path('identityProviders', provider['alias'])}.config"
         found += _leaves(provider.get("config") or {}, path, ("identityProviders", index, "config"))
+    for index, action in enumerate(document.get("requiredActions") or []):
+        path = item_path("requiredActions", action["alias"])
+        found += _leaves({k: v for k, v in action.items() if k != "alias"}, path, ("requiredActions", index))
     for index, user in enumerate(document.get("users") or []):
         path = f"{item_path('users', item_name('users', user) or '')}.realmRoles"
         found.append(RealmSetting(path, ("users", index, "realmRoles"), user.get("realmRoles") or []))

@@ -7,6 +7,7 @@ on first use, so they never pass through a plan.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,8 @@ from idpkit.keycloak_admin import AdminApi, ApiError, urls
 from idpkit.realm.changes import (
     CLIENT,
     CLIENT_SCOPE,
+    EXECUTION,
+    EXECUTION_INFO,
     GENERATED,
     JWKS,
     PASSWORD,
@@ -23,7 +26,9 @@ from idpkit.realm.changes import (
     REF,
     ROLE,
     SERVICE_ACCOUNT,
+    TOTP_SECRET,
     USER,
+    WITH,
     Change,
     Write,
 )
@@ -39,11 +44,14 @@ class Resolver:
     api: AdminApi
     secrets: SecretStore
     _ids: dict[tuple[str, str], Any] = field(default_factory=dict)
-    generated_passwords: list[str] = field(default_factory=list)
-    """Users whose password this resolver generated, so a refused write can forget it again."""
+    generated_passwords: list[tuple[str, str]] = field(default_factory=list)
+    """(kind, user) of the passwords and TOTP secrets this resolver generated, so a refused write can forget
+    them again."""
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, dict):
+            if REF in value and WITH in value:
+                return {**self._look_up(str(value[REF]), str(value["name"])), **self.resolve(value[WITH])}
             if REF in value:
                 return self._reference(str(value[REF]), str(value["name"]))
             if GENERATED in value:
@@ -85,6 +93,11 @@ class Resolver:
         if kind == USER:
             users = api.get(api.path(urls.USERS), username=name, exact="true") or []
             return next((u["id"] for u in users if u["username"] == name), None)
+        if kind in (EXECUTION, EXECUTION_INFO):
+            flow, position = name.rsplit("#", 1)
+            top = [e for e in api.get(api.path(urls.FLOW_EXECUTIONS, alias=flow)) or [] if e["level"] == 0]
+            found = top[int(position)] if int(position) < len(top) else None
+            return found if found is None or kind == EXECUTION_INFO else found["id"]
         if kind == SERVICE_ACCOUNT:
             return api.get(api.path(urls.CLIENT_SERVICE_ACCOUNT, id=self._reference(CLIENT, name)))["id"]
         raise IdpkitError(f"a plan refers to an unknown kind of object {kind!r}")
@@ -92,12 +105,19 @@ class Resolver:
     def _generated(self, value: dict[str, Any]) -> str:
         kind, owner, algorithm = value[GENERATED], str(value["owner"]), str(value.get("algorithm") or "")
         if kind == PASSWORD:
-            if owner not in self.secrets.data["users"]:
-                self.generated_passwords.append(owner)
+            if not (self.secrets.data["users"].get(owner) or {}).get("password"):
+                self.generated_passwords.append((PASSWORD, owner))
             password = self.secrets.password(owner)
             if password is None:
                 raise IdpkitError(f"no password could be generated for {owner}")
             return password
+        if kind == TOTP_SECRET:
+            if not (self.secrets.data["users"].get(owner) or {}).get("totp_secret"):
+                self.generated_passwords.append((TOTP_SECRET, owner))
+            secret = self.secrets.totp_secret(owner)
+            if secret is None:
+                raise IdpkitError(f"no TOTP secret could be generated for {owner}")
+            return json.dumps({"value": secret})
         if kind == JWKS:
             return self.secrets.public_jwks(owner, algorithm)
         if kind == PUBLIC_KEY:
@@ -138,7 +158,10 @@ def _call(api: AdminApi, resolver: Resolver, write: Write) -> None:
             raise IdpkitError(f"a plan asks for an unknown write method {write.method!r}")
     except Exception:
         # Keycloak never received a password generated for this write: the next apply makes another.
-        for user in resolver.generated_passwords[len(before) :]:
-            resolver.secrets.forget_password(user)
+        for kind, user in resolver.generated_passwords[len(before) :]:
+            if kind == PASSWORD:
+                resolver.secrets.forget_password(user)
+            else:
+                resolver.secrets.forget_totp_secret(user)
         del resolver.generated_passwords[len(before) :]
         raise

@@ -22,6 +22,8 @@ LIST_KEYS = {
     "clientProfiles": "name",
     "clientPolicies": "name",
     "users": "username",
+    "authenticationFlows": "alias",
+    "requiredActions": "alias",
     "protocolMappers": "name",
     "federatedIdentities": "identityProvider",
 }

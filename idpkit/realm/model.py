@@ -133,6 +133,40 @@ class RealmSettings(KeycloakModel):
     """Let users share their resources with other accounts (UMA)."""
     otp_policy_code_reusable: bool | None = None
     """Accept a one-time code more than once within its period."""
+    otp_policy_type: Literal["totp", "hotp"] | None = None
+    """One-time password kind; `totp` (time-based, RFC 6238)."""
+    otp_policy_algorithm: Literal["HmacSHA1", "HmacSHA256", "HmacSHA512"] | None = None
+    """TOTP hash (authenticator apps support HmacSHA1 widely)."""
+    otp_policy_digits: int | None = Field(default=None, ge=6, le=8)
+    """Digits of a one-time code."""
+    otp_policy_period: int | None = Field(default=None, ge=15, le=120)
+    """Seconds a time-based code is valid."""
+    otp_policy_look_ahead_window: int | None = Field(default=None, ge=0)
+    """Periods before and after the current one whose codes are accepted (clock skew)."""
+    web_authn_policy_rp_entity_name: str | None = None
+    """WebAuthn relying party name shown by authenticators."""
+    web_authn_policy_signature_algorithms: list[str] | None = None
+    """WebAuthn credential algorithms accepted (COSE names, e.g. `ES256`)."""
+    web_authn_policy_attestation_conveyance_preference: (
+        Literal["not specified", "none", "indirect", "direct", "enterprise"] | None
+    ) = None
+    """Attestation asked of authenticators at registration."""
+    web_authn_policy_authenticator_attachment: Literal["not specified", "platform", "cross-platform"] | None = None
+    """Which authenticators may register."""
+    web_authn_policy_require_resident_key: Literal["not specified", "Yes", "No"] | None = None
+    """Discoverable credentials (passkeys)."""
+    web_authn_policy_user_verification_requirement: (
+        Literal["not specified", "required", "preferred", "discouraged"] | None
+    ) = None
+    """Whether the authenticator must verify the user (PIN or biometrics): `required` for a second factor
+    that is phishing-resistant and bound to the person."""
+    web_authn_policy_avoid_same_authenticator_register: bool | None = None
+    """Refuse registering an authenticator the user already has."""
+    browser_flow: str | None = None
+    """Alias of the authentication flow that browser logins run (one of `authenticationFlows`)."""
+    acr_loa_map: dict[str, int] | None = None
+    """Kit form of the realm attribute `acr.loa.map`: each `acr` value a client may request, with the level
+    of authentication (a `conditional-level-of-authentication` level of the browser flow) it stands for."""
     registration_allowed: bool | None = None
     """Self-registration (off for clinical realms: accounts are provisioned)."""
     reset_password_allowed: bool | None = None
@@ -355,6 +389,14 @@ class FederatedIdentity(KeycloakModel):
     """The user's name at the provider (informational)."""
 
 
+class UserKit(KeycloakModel):
+    """Kit additions to a test user (not Keycloak fields)."""
+
+    generated_totp: bool | None = None
+    """Give the user a TOTP second factor at apply time (realm OTP policy), its secret kept in the stack's
+    0600 smoke-credentials file, never printed: the smoke suite logs in with password and code."""
+
+
 class User(KeycloakModel):
     """A user (UserRepresentation): a smoke-test user, or the service account of a declared client.
 
@@ -384,6 +426,8 @@ class User(KeycloakModel):
     """Family name."""
     realm_roles: list[str] | None = None
     """Realm roles granted (service accounts: only roles their client's scopes map, REALM-SVCROLE-001)."""
+    kit: UserKit | None = None
+    """Kit additions (a generated TOTP second factor, test users only)."""
     federated_identities: list[FederatedIdentity] | None = None
     """Links to identity providers (test users only), e.g. the subject a JWT bearer assertion names.
     Links to the listed providers are kept as listed; a link to another declared provider is reported
@@ -419,6 +463,54 @@ class User(KeycloakModel):
         if self.service_account_client_id is not None:
             return service_account_username(self.service_account_client_id)
         return self.username or ""
+
+
+Requirement = Literal["REQUIRED", "ALTERNATIVE", "CONDITIONAL", "DISABLED"]
+
+
+class AuthenticationExecution(KeycloakModel):
+    """One step of an authentication flow: an authenticator, or a sub-flow declared in the same file set."""
+
+    authenticator: str | None = None
+    """Authenticator provider id, e.g. `auth-username-password-form`, `auth-otp-form`."""
+    flow: str | None = None
+    """Alias of a sub-flow (an `authenticationFlows` entry with `topLevel: false`)."""
+    requirement: Requirement
+    """How the step counts: REQUIRED, ALTERNATIVE (one of its siblings), CONDITIONAL (sub-flows), DISABLED."""
+    config: dict[str, str] | None = None
+    """Authenticator configuration (e.g. a level of authentication and its maximum age)."""
+
+    @model_validator(mode="after")
+    def _authenticator_or_flow(self) -> AuthenticationExecution:
+        if (self.authenticator is None) == (self.flow is None):
+            raise ValueError("an execution names exactly one of `authenticator` or `flow`")
+        if self.flow is not None and self.config is not None:
+            raise ValueError("a sub-flow takes no `config`")
+        return self
+
+
+class AuthenticationFlow(KeycloakModel):
+    """An authentication flow the kit owns (AuthenticationFlowRepresentation), with its executions in order."""
+
+    alias: str
+    """Flow name; the realm's `browserFlow` and other flows' executions refer to it."""
+    description: str | None = None
+    """What the flow does, in words."""
+    top_level: bool = True
+    """A flow a realm binding can name; `false` for a sub-flow of another declared flow."""
+    executions: list[AuthenticationExecution] = Field(min_length=1)
+    """Executions in the order Keycloak runs them."""
+
+
+class RequiredAction(KeycloakModel):
+    """A required action (RequiredActionProviderRepresentation), e.g. enrolment of a second factor."""
+
+    alias: str
+    """Provider alias, e.g. `CONFIGURE_TOTP`, `webauthn-register`."""
+    enabled: bool
+    """Whether users can be asked to perform it."""
+    default_action: bool | None = None
+    """Ask it of every new user."""
 
 
 class RuleException(KeycloakModel):
@@ -473,6 +565,10 @@ class RealmDocument(KeycloakModel):
     """Identity providers."""
     clients: list[Client] | None = None
     """Clients."""
+    authentication_flows: list[AuthenticationFlow] | None = None
+    """Authentication flows the kit owns (top-level flows and their sub-flows)."""
+    required_actions: list[RequiredAction] | None = None
+    """Required actions the kit holds enabled or disabled."""
     client_profiles: list[ClientProfile] | None = None
     """Client-policy profiles."""
     client_policies: list[ClientPolicy] | None = None

@@ -11,7 +11,17 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from idpkit.realm import builtins
-from idpkit.realm.changes import CLIENT, CLIENT_SCOPE, REF, ROLE, SERVICE_ACCOUNT, USER, Change
+from idpkit.realm.changes import (
+    CLIENT,
+    CLIENT_SCOPE,
+    EXECUTION,
+    EXECUTION_INFO,
+    REF,
+    ROLE,
+    SERVICE_ACCOUNT,
+    USER,
+    Change,
+)
 from idpkit.realm.located import ConfigError, LoadedConfig, Problem, item_path
 from idpkit.realm.model import RealmDocument
 
@@ -176,6 +186,8 @@ def check_plan(loaded: LoadedConfig, ctx: Context, changes: list[Change]) -> Non
             _record_created(change, created)
         for name in _referenced(change):
             kind, target = name
+            if kind in (EXECUTION, EXECUTION_INFO):  # added by an earlier write of the same change
+                continue
             if target not in existing[kind] | created[kind]:
                 path = f"{change.kind} {change.name}"
                 problems.append(Problem(loaded.overlay_file, path, RULE, f"refers to {kind} {target!r}, which neither "

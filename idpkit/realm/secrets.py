@@ -1,7 +1,8 @@
 """Smoke-test credentials generated at apply time: never in the repo, never printed.
 
 `<state>/stacks/<stack>/realm/smoke-credentials.json` (0600) holds, per test user, the password the
-kit set, and per `kit.generatedJwk` client, its private key (PEM) and public JWK. Smoke tests read
+kit set (and, for `kit.generatedTotp` users, the TOTP secret of their second factor), and per
+`kit.generatedJwk` client, its private key (PEM) and public JWK. Smoke tests read
 it with `load_smoke_credentials(stack)`.
 """
 
@@ -23,6 +24,9 @@ from idpkit.system.files import make_directory, write_private
 
 PENDING = "<generated at apply>"
 _RSA_BITS = 3072
+_TOTP_SECRET_LENGTH = 20
+"""Characters of a TOTP secret, as Keycloak generates them (160 bits of key: RFC 4226 §4's recommendation)."""
+_TOTP_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 
 def smoke_credentials_path(stack: str) -> Path:
@@ -33,6 +37,11 @@ def load_smoke_credentials(stack: str) -> dict[str, Any]:
     """The smoke-test credentials of `stack` (users' passwords, clients' private keys)."""
     loaded: dict[str, Any] = json.loads(smoke_credentials_path(stack).read_text())
     return loaded
+
+
+def new_totp_secret() -> str:
+    """A fresh TOTP secret in Keycloak's form (its UTF-8 bytes are the HMAC key)."""
+    return "".join(secrets.choice(_TOTP_ALPHABET) for _ in range(_TOTP_SECRET_LENGTH))
 
 
 @dataclass
@@ -51,19 +60,42 @@ class SecretStore:
 
     def password(self, username: str) -> str | None:
         """The user's password; None if it is yet to be generated (and the user's password set)."""
-        entry = self.data["users"].get(username)
-        if entry:
+        entry = self.data["users"].get(username) or {}
+        if entry.get("password"):
             return str(entry["password"])
         if not self.generate:
             return None
-        self.data["users"][username] = {"password": secrets.token_urlsafe(24)}
+        self.data["users"].setdefault(username, {})["password"] = secrets.token_urlsafe(24)
         self._save()
         return str(self.data["users"][username]["password"])
 
+    def totp_secret(self, username: str) -> str | None:
+        """The user's TOTP secret (Keycloak's secret text: its UTF-8 bytes are the HMAC key); None if yet to be made."""
+        entry = self.data["users"].get(username) or {}
+        if entry.get("totp_secret"):
+            return str(entry["totp_secret"])
+        if not self.generate:
+            return None
+        secret = new_totp_secret()
+        self.data["users"].setdefault(username, {})["totp_secret"] = secret
+        self._save()
+        return secret
+
+    def forget_totp_secret(self, username: str) -> None:
+        """Drop a TOTP secret Keycloak never received."""
+        self._forget(username, "totp_secret")
+
     def forget_password(self, username: str) -> None:
         """Drop a password Keycloak never received, so the next apply sets a fresh one."""
-        if self.data["users"].pop(username, None) is not None:
-            self._save()
+        self._forget(username, "password")
+
+    def _forget(self, username: str, key: str) -> None:
+        entry = self.data["users"].get(username)
+        if entry is None or entry.pop(key, None) is None:
+            return
+        if not entry:
+            del self.data["users"][username]
+        self._save()
 
     def public_jwks(self, client_id: str, algorithm: str) -> str:
         """The client's public JWKS (JSON text) for `jwks.string`, or PENDING."""

@@ -81,8 +81,6 @@ def _weaken_realm(api: AdminApi, entry: SecureDefault) -> None:
     live = api.get(api.path(urls.REALM))
     top, *rest = entry.path
     body: dict[str, Any] = {top: {**live.get(top, {}), rest[0]: entry.weaker_value} if rest else entry.weaker_value}
-    if top.startswith("otpPolicy"):  # Keycloak reads the OTP policy only together with its type
-        body["otpPolicyType"] = live.get("otpPolicyType")
     api.put(api.path(urls.REALM), realm_kind.carried(live, body))
 
 

@@ -7,9 +7,9 @@ compare a read with realm-config. Paths: `realm.<field>`, `realm.browserSecurity
 `realm.defaultDefaultClientScopes` and `...Optional...`, `clients[<id>].<field>`,
 `clients[<id>].attributes["<name>"]`, `clientProfiles[<p>].executors[<e>]` (the executor itself) and
 `....configuration.<option>`, `clientPolicies[<p>].<field>`, `identityProviders[<a>].config.<key>`,
-`clientScopes[<name>].protocolMappers`, `realm.defaultRoles` (what every user holds),
-`users[<name>].realmRoles`, `users[<name>]` (whether the user exists), and any client path prefixed
-with `master.` for the kit's own client in the master realm.
+`clientScopes[<name>].protocolMappers`, `requiredActions[<alias>].<field>`, `realm.defaultRoles` (what
+every user holds), `users[<name>].realmRoles`, `users[<name>]` (whether the user exists), and any client
+path prefixed with `master.` for the kit's own client in the master realm.
 """
 
 from __future__ import annotations
@@ -82,12 +82,8 @@ def setting(path: str) -> LiveSetting:
         found = PolicyField(path, item, tail[0])
     elif head == "identityProviders" and item and len(tail) == 2 and tail[0] == "config":
         found = ProviderConfig(path, item, tail[1])
-    elif head == "clientScopes" and item and tail == ["protocolMappers"]:
-        found = ScopeMappers(path, item)
-    elif head == "users" and item and tail == ["realmRoles"]:
-        found = UserRealmRoles(path, item)
-    elif head == "users" and item and not tail:
-        found = UserPresence(path, item)
+    elif item:
+        found = _named_setting(path, head, item, tail)
     if found is None:
         raise IdpkitError(f"setting path {path!r}: no live setting of this kind can be read or written")
     return found
@@ -99,6 +95,19 @@ def _realm_setting(path: str, tail: list[str]) -> LiveSetting:
     if len(tail) == 1 and tail[0] in _REALM_SCOPE_LISTS:
         return RealmScopes(path, tail[0])
     return RealmField(path, tuple(tail))
+
+
+def _named_setting(path: str, head: str, item: str, tail: list[str]) -> LiveSetting | None:
+    """A setting of a named client scope, required action or user."""
+    if head == "clientScopes" and tail == ["protocolMappers"]:
+        return ScopeMappers(path, item)
+    if head == "requiredActions" and len(tail) == 1:
+        return RequiredActionField(path, item, tail[0])
+    if head == "users" and tail == ["realmRoles"]:
+        return UserRealmRoles(path, item)
+    if head == "users" and not tail:
+        return UserPresence(path, item)
+    return None
 
 
 def _api(session: Session, realm: str) -> AdminApi:
@@ -408,3 +417,21 @@ class UserPresence:
             })  # fmt: skip
         elif not value and existing is not None:
             api.delete(api.path(urls.USER, id=existing["id"]))
+
+
+@dataclass(frozen=True)
+class RequiredActionField:
+    """A field of a required action (`enabled`: whether people can be asked to perform it)."""
+
+    path: str
+    alias: str
+    field: str
+
+    def read(self, session: Session) -> Any:
+        api = session.realm
+        return (api.get(api.path(urls.REQUIRED_ACTION, alias=self.alias)) or {}).get(self.field)
+
+    def write(self, session: Session, value: Any) -> None:
+        api = session.realm
+        current = api.get(api.path(urls.REQUIRED_ACTION, alias=self.alias)) or {}
+        api.put(api.path(urls.REQUIRED_ACTION, alias=self.alias), {**current, self.field: value})

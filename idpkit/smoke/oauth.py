@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import jwt
@@ -36,6 +36,10 @@ BEARER = "Bearer"
 _LOGIN_FORM = re.compile(r'<form[^>]*id="kc-form-login"[^>]*action="([^"]+)"', re.DOTALL)
 _CONSENT_FORM = re.compile(r'<form[^>]*action="([^"]*/login-actions/consent[^"]*)"', re.DOTALL)
 _HIDDEN_CODE = re.compile(r'<input[^>]*name="code"[^>]*value="([^"]*)"')
+_OTP_FORM = re.compile(r'<form[^>]*id="kc-otp-login-form"[^>]*action="([^"]+)"', re.DOTALL)
+# What a page asks of the person when it is not a form the user agent fills in (a second factor it lacks).
+WEBAUTHN_PAGE = 'id="webauth"'
+TOTP_ENROLMENT_PAGE = 'id="kc-totp-settings-form"'
 _MAX_PAGES = 10
 
 
@@ -192,6 +196,16 @@ class AuthorizationResponse:
         return self.params.get("code")
 
     @property
+    def asks_for_webauthn(self) -> bool:
+        """The IdP stopped at a WebAuthn challenge (a second factor or step-up the agent cannot give)."""
+        return not self.redirected and WEBAUTHN_PAGE in self.page
+
+    @property
+    def asks_for_one_time_code(self) -> bool:
+        """The IdP stopped at its one-time code form (no code to give, or the code was refused)."""
+        return not self.redirected and _OTP_FORM.search(self.page) is not None
+
+    @property
     def error(self) -> str | None:
         return self.params.get("error")
 
@@ -199,18 +213,38 @@ class AuthorizationResponse:
 TOKEN_PARAMETERS = frozenset({"code", "access_token", "id_token", "refresh_token"})
 
 
+class CodeSource(Protocol):
+    """Where a user agent takes the one-time codes of its user's TOTP second factor."""
+
+    def next_code(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class FixedCode:
+    """One given code, every time: a replayed code, in attack tests."""
+
+    code: str = field(repr=False)
+
+    def next_code(self) -> str:
+        return self.code
+
+
 class UserAgent:
-    """A browser stand-in: one cookie jar, Keycloak's login and consent forms filled in.
+    """A browser stand-in: one cookie jar, Keycloak's login, one-time code and consent forms filled in.
 
     Redirects inside the IdP are followed; a redirect to anywhere else (the client's redirect URI,
     which is never served) ends the walk, so its parameters can be read from the Location header.
+    Without `codes` the agent stops at the one-time code form, as a person with a password alone would.
     """
 
-    def __init__(self, verify: str | bool, username: str, password: str) -> None:
+    def __init__(self, verify: str | bool, username: str, password: str, codes: CodeSource | None = None) -> None:
         self.session = requests.Session()
         self.verify = verify
         self.username = username
         self._password = password
+        self._codes = codes
+        self.codes_sent: list[str] = []
+        """One-time codes this agent presented, in order (replay checks present one again)."""
 
     def __repr__(self) -> str:  # keeps the password out of pytest's locals and tracebacks
         return f"UserAgent({self.username!r})"
@@ -224,8 +258,12 @@ class UserAgent:
         """Open an IdP page (a device verification URI) and walk its login and consent forms."""
         return self.walk(self._get(url), idp_origin=_origin(url))
 
+    def submit(self, action: str, form: Mapping[str, str]) -> AuthorizationResponse:
+        """Post a form of an IdP page the agent stopped at (e.g. an enrolment) and walk on from there."""
+        return self.walk(self._post(action, dict(form)), idp_origin=_origin(action))
+
     def walk(self, response: requests.Response, *, idp_origin: str) -> AuthorizationResponse:
-        signed_in = False
+        signed_in = coded = False
         for _ in range(_MAX_PAGES):
             if response.is_redirect:
                 location = urljoin(response.url, response.headers["Location"])
@@ -240,6 +278,13 @@ class UserAgent:
                 signed_in = True
                 form = {"username": self.username, "password": self._password, "credentialId": ""}
                 response = self._post(urljoin(response.url, html.unescape(login.group(1))), form)
+            elif (otp := _OTP_FORM.search(response.text)) and self._codes is not None and not coded:
+                coded = True  # a refused code is not retried: that would count as another failure
+                code = self._codes.next_code()
+                self.codes_sent.append(code)
+                response = self._post(
+                    urljoin(response.url, html.unescape(otp.group(1))), {"otp": code, "login": "Sign In"}
+                )
             elif consent := _CONSENT_FORM.search(response.text):
                 hidden = _HIDDEN_CODE.search(response.text)
                 form = {"code": hidden.group(1) if hidden else "", "accept": "Yes"}

@@ -7,11 +7,18 @@ name starts with `smoke-runtime-`, so what an interrupted run left behind is swe
 
 from __future__ import annotations
 
+import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from idpkit.keycloak_admin import AdminApi, ApiError, urls
+from idpkit.realm.kinds.users import totp_credential_data
+from idpkit.realm.model import RealmSettings
+from idpkit.realm.secrets import new_totp_secret
+from idpkit.smoke.otp import OneTimeCodes
 from idpkit.smoke.redaction import register_secret
 
 PREFIX = "smoke-runtime-"
@@ -39,13 +46,24 @@ class User:
     username: str
     email: str
     password: str = field(repr=False)
+    codes: OneTimeCodes | None = field(default=None, repr=False)
+    """The user's TOTP second factor (every person of the realm has one: REALM-MFA-001)."""
+
+
+@dataclass(frozen=True)
+class SecondFactor:
+    """How run-time users get their TOTP credential: the realm's codified OTP policy, a ledger of used codes."""
+
+    settings: RealmSettings
+    ledger: Path
 
 
 class Throwaway:
     """Creates clients and users for one test and deletes them when the test ends."""
 
-    def __init__(self, admin: AdminApi) -> None:
+    def __init__(self, admin: AdminApi, second_factor: SecondFactor | None = None) -> None:
         self.admin = admin
+        self.second_factor = second_factor
         self._clients: list[str] = []
         self._users: list[str] = []
 
@@ -62,20 +80,33 @@ class Throwaway:
         self._clients.append(uuid)
         return Registration(client_id, self.admin.get(self.admin.path(urls.CLIENT, id=uuid)))
 
-    def user(self, purpose: str) -> User:
-        """A fresh, enabled user with a random password the realm's policy accepts."""
+    def user(self, purpose: str, *, second_factor: bool = True, realm_roles: Sequence[str] = ()) -> User:
+        """A fresh, enabled user with a random password the realm's policy accepts, and a TOTP second factor
+        (`second_factor` false: none yet, as a person on first login), holding `realm_roles`."""
         username = f"{PREFIX}{purpose}-{secrets.token_hex(4)}"
         email = f"{username}@example.invalid"
         password = secrets.token_urlsafe(24)
         register_secret(password)
+        credentials: list[dict[str, Any]] = [{"type": "password", "value": password, "temporary": False}]
+        codes = None
+        if self.second_factor is not None and second_factor:
+            secret = new_totp_secret()
+            register_secret(secret)
+            credentials.append({"type": "otp", "userLabel": "smoke runtime TOTP",
+                                "secretData": json.dumps({"value": secret}),
+                                "credentialData": totp_credential_data(self.second_factor.settings)})  # fmt: skip
+            codes = OneTimeCodes.for_realm(secret, self.second_factor.ledger, self.second_factor.settings)
         created = self.admin.post(self.admin.path(urls.USERS), {
             "username": username, "enabled": True, "email": email, "emailVerified": True,
-            "firstName": "Smoke", "lastName": "Runtime",
-            "credentials": [{"type": "password", "value": password, "temporary": False}],
+            "firstName": "Smoke", "lastName": "Runtime", "credentials": credentials,
         })  # fmt: skip
         uuid = self.admin.created_id(created)
         self._users.append(uuid)
-        return User(uuid, username, email, password)
+        if realm_roles:
+            # Keycloak ignores realmRoles in a created user: they are mapped afterwards, as representations.
+            roles = [self.admin.get(self.admin.path(urls.ROLE, name=role)) for role in realm_roles]
+            self.admin.post(self.admin.path(urls.USER_REALM_ROLES, id=uuid), roles)
+        return User(uuid, username, email, password, codes)
 
     def cleanup(self) -> None:
         for uuid in self._clients:

@@ -63,11 +63,36 @@ def _overlay(change: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, An
     return apply
 
 
+def _flow(alias: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    return lambda data: next(f for f in data["authenticationFlows"] if f["alias"] == alias)
+
+
+def _execution_requirement(alias: str, position: int, requirement: str) -> Callable[[dict[str, Any]], None]:
+    return lambda data: _flow(alias)(data)["executions"][position].__setitem__("requirement", requirement)
+
+
+def _required_action(alias: str, enabled: bool) -> Callable[[dict[str, Any]], None]:
+    return lambda data: next(a for a in data["requiredActions"] if a["alias"] == alias).__setitem__("enabled", enabled)
+
+
 # rule id -> (environment, file edited, edit, path the refusal must name)
 VIOLATIONS: dict[str, tuple[str, str, Callable[[dict[str, Any]], None], str]] = {
     "REALM-TLS-001": ("prod", "base/realm.yaml", _realm("sslRequired", "external"), "realm.sslRequired"),
     "REALM-BRUTE-001": ("prod", "base/realm.yaml", _realm("bruteForceProtected", False), "realm.bruteForceProtected"),
     "REALM-LOCKOUT-001": ("prod", "base/realm.yaml", _realm("permanentLockout", False), "realm.permanentLockout"),
+    "REALM-MFA-001": (
+        "prod",
+        "base/authentication.yaml",
+        _execution_requirement("idpkit-browser-level-1", 2, "ALTERNATIVE"),
+        "authenticationFlows[idpkit-browser-level-1].executions[1]",
+    ),
+    "REALM-MFA-002": (
+        "prod",
+        "base/authentication.yaml",
+        _required_action("CONFIGURE_TOTP", False),
+        "requiredActions[CONFIGURE_TOTP]",
+    ),
+    "REALM-OTP-001": ("prod", "base/authentication.yaml", _realm("otpPolicyPeriod", 120), "realm.otpPolicyPeriod"),
     "REALM-PWD-001": (
         "prod",
         "base/realm.yaml",

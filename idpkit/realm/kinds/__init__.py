@@ -1,9 +1,9 @@
 """Realm resources, one module per kind, each reading desired and live state and diffing them into changes.
 
 `KINDS` lists them in dependency order: scopes need roles, realm default scopes and clients need
-scopes, clients need identity providers (JWT grant), users need roles (and identity providers, for
-their links), service accounts need their clients; policies come last so that the kit's own clients
-are never judged half-built (keycloak-config-cli #984).
+scopes, the realm's flow binding needs its flows, clients need identity providers (JWT grant), users need
+roles (and identity providers, for their links), service accounts need their clients; policies come last so
+that the kit's own clients are never judged half-built (keycloak-config-cli #984).
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from idpkit.realm.kinds import (
     clients,
     default_roles,
     default_scopes,
+    flows,
     identity_providers,
     realm,
+    required_actions,
     roles,
     service_accounts,
     users,
@@ -31,6 +33,9 @@ KINDS: list[tuple[str, Callable[[Context], list[Change]]]] = [
     ("clientScope", client_scopes.diff),
     ("realmDefaultScopes", default_scopes.diff),
     ("defaultRoles", default_roles.diff),
+    ("requiredAction", required_actions.diff),
+    ("authenticationFlow", flows.diff),
+    ("flowBinding", flows.diff_bindings),
     ("identityProvider", identity_providers.diff),
     ("client", clients.diff),
     ("user", users.diff),

@@ -5,10 +5,20 @@
 
 from __future__ import annotations
 
-from idpkit.realm.rules import accounts, clients, environments, events, policies, sessions, tokens, transport
+from idpkit.realm.rules import (
+    accounts,
+    authentication,
+    clients,
+    environments,
+    events,
+    policies,
+    sessions,
+    tokens,
+    transport,
+)
 from idpkit.realm.rules.registry import EXPIRED_EXCEPTION, RULES, Check, Finding, Waiver, evaluate, rule, rule_ids
 
-CONCERNS = (transport, accounts, tokens, sessions, events, policies, clients, environments)
+CONCERNS = (transport, accounts, authentication, tokens, sessions, events, policies, clients, environments)
 """The rule modules, in the order their rules are listed."""
 
 __all__ = ["CONCERNS", "EXPIRED_EXCEPTION", "RULES", "Check", "Finding", "Waiver", "evaluate", "rule", "rule_ids"]

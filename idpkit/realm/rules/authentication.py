@@ -1,0 +1,133 @@
+"""Authentication of people: a second factor after every password, enrolment of one, the one-time code policy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from idpkit.compliance import RuleMetadata, Severity
+from idpkit.realm.located import LoadedConfig, item_path
+from idpkit.realm.model import AuthenticationExecution, AuthenticationFlow
+from idpkit.realm.rules.common import realm_field, realm_settings
+from idpkit.realm.rules.registry import rule
+
+PASSWORD_AUTHENTICATORS = frozenset({"auth-username-password-form", "auth-password-form"})
+SECOND_FACTORS = frozenset({"auth-otp-form", "webauthn-authenticator", "webauthn-authenticator-passwordless"})
+ENROLMENT_ACTIONS = {
+    "auth-otp-form": "CONFIGURE_TOTP",
+    "webauthn-authenticator": "webauthn-register",
+    "webauthn-authenticator-passwordless": "webauthn-register-passwordless",
+}
+"""The required action in which a person enrols each second factor themselves."""
+MAX_OTP_PERIOD, MIN_OTP_DIGITS, MAX_OTP_LOOK_AHEAD = 30, 6, 1
+CONDITION_PREFIX = "conditional-"
+"""Provider ids of conditions: they decide whether a CONDITIONAL sub-flow runs, they authenticate nobody."""
+
+
+def _conditions(flow: AuthenticationFlow) -> bool:
+    return any((e.authenticator or "").startswith(CONDITION_PREFIX) for e in flow.executions)
+
+
+def _requires_second_factor(execution: AuthenticationExecution, flows: dict[str, AuthenticationFlow]) -> bool:
+    """Whether passing this step takes a second factor: such an authenticator, or a sub-flow whose every
+    enabled step (conditions aside) takes one. A sub-flow of CONDITIONAL branches counts when each branch
+    does; that one of them runs is for the behavioural check (SMOKE-MFA-001) to show."""
+    if execution.authenticator is not None:
+        return execution.authenticator in SECOND_FACTORS
+    flow = flows.get(execution.flow or "")
+    if flow is None:
+        return False
+    steps = [
+        e for e in flow.executions
+        if e.requirement != "DISABLED" and not (e.authenticator or "").startswith(CONDITION_PREFIX)
+    ]  # fmt: skip
+    branches = [e for e in steps if e.requirement == "CONDITIONAL"]
+    if branches and not all(e.flow in flows and _conditions(flows[e.flow]) for e in branches):
+        return False
+    return bool(steps) and all(_requires_second_factor(e, flows) for e in steps)
+
+
+def _second_factor(execution: AuthenticationExecution, flows: dict[str, AuthenticationFlow]) -> bool:
+    """A REQUIRED step that only a second factor passes."""
+    return execution.requirement == "REQUIRED" and _requires_second_factor(execution, flows)
+
+
+def _password_without_second_factor(alias: str, flows: dict[str, AuthenticationFlow]) -> Iterator[tuple[str, str]]:
+    """Every enabled password step of `alias` and its sub-flows with no REQUIRED second factor after it."""
+    flow = flows[alias]
+    for position, execution in enumerate(flow.executions):
+        path = f"{item_path('authenticationFlows', alias)}.executions[{position}]"
+        if execution.requirement == "DISABLED":
+            continue
+        if execution.authenticator in PASSWORD_AUTHENTICATORS and not any(
+            _second_factor(later, flows) for later in flow.executions[position + 1 :]
+        ):
+            yield path, f"{execution.authenticator} has no REQUIRED second factor after it in {alias}"
+        if execution.flow in flows:
+            yield from _password_without_second_factor(execution.flow, flows)
+
+
+@rule(
+    RuleMetadata(
+        id="REALM-MFA-001",
+        title="Browser logins are bound to a declared flow in which every password step is followed by a "
+        "required second factor",
+        requirements=("HIPAA-164.312(d)", "NIST-800-63B-4.2.1"),
+        severity=Severity.CRITICAL,
+        risk="A phished or guessed password alone opens a session with access to PHI.",
+        remediation="Set realm.browserFlow to a flow of authenticationFlows (realm-config/base/authentication.yaml) "
+        "where a REQUIRED auth-otp-form / webauthn-authenticator step (or a sub-flow of them) follows every "
+        "password form.",
+    )
+)
+def _mfa(loaded: LoadedConfig) -> Iterator[tuple[str, str]]:
+    flows = {flow.alias: flow for flow in loaded.document.authentication_flows or []}
+    bound = realm_settings(loaded).get("browserFlow")
+    if bound not in flows or not flows[bound].top_level:
+        yield "realm.browserFlow", f"is {bound!r}; must name a top-level flow declared in authenticationFlows"
+        return
+    yield from _password_without_second_factor(bound, flows)
+
+
+@rule(
+    RuleMetadata(
+        id="REALM-MFA-002",
+        title="Every second factor the flows offer can be enrolled by the person on first login (a required action)",
+        requirements=("HIPAA-164.312(d)", "NIST-800-63B-6.1"),
+        severity=Severity.HIGH,
+        risk="Without self-enrolment, people are provisioned without a second factor, or administrators set "
+        "factors on their behalf and know their secrets.",
+        remediation="Declare requiredActions CONFIGURE_TOTP (auth-otp-form) and webauthn-register "
+        "(webauthn-authenticator) with enabled: true.",
+    )
+)
+def _enrolment(loaded: LoadedConfig) -> Iterator[tuple[str, str]]:
+    enabled = {a.alias for a in loaded.document.required_actions or [] if a.enabled}
+    offered = sorted({
+        e.authenticator for flow in loaded.document.authentication_flows or [] for e in flow.executions
+        if e.authenticator in ENROLMENT_ACTIONS and e.requirement != "DISABLED"
+    })  # fmt: skip
+    for authenticator in offered:
+        if ENROLMENT_ACTIONS[authenticator] not in enabled:
+            yield (item_path("requiredActions", ENROLMENT_ACTIONS[authenticator]),
+                   f"must be declared with enabled: true: flows offer {authenticator}")  # fmt: skip
+
+
+@rule(
+    RuleMetadata(
+        id="REALM-OTP-001",
+        title=f"One-time codes: TOTP, >= {MIN_OTP_DIGITS} digits, a period <= {MAX_OTP_PERIOD} s, a look-ahead "
+        f"window <= {MAX_OTP_LOOK_AHEAD}",
+        requirements=("HIPAA-164.312(d)", "NIST-800-63B-5.1.4.2"),
+        severity=Severity.HIGH,
+        risk="Long-lived, short or widely accepted codes can be guessed or replayed from an observed one.",
+        remediation=f"realm.otpPolicyType: totp, otpPolicyDigits >= {MIN_OTP_DIGITS}, otpPolicyPeriod <= "
+        f"{MAX_OTP_PERIOD}, otpPolicyLookAheadWindow <= {MAX_OTP_LOOK_AHEAD}.",
+    )
+)
+def _otp_policy(loaded: LoadedConfig) -> Iterator[tuple[str, str]]:
+    yield from realm_field(loaded, "otpPolicyType", lambda v: v == "totp", "totp")
+    yield from realm_field(loaded, "otpPolicyDigits", lambda v: v >= MIN_OTP_DIGITS, f">= {MIN_OTP_DIGITS}")
+    yield from realm_field(loaded, "otpPolicyPeriod", lambda v: v <= MAX_OTP_PERIOD, f"<= {MAX_OTP_PERIOD}")
+    yield from realm_field(
+        loaded, "otpPolicyLookAheadWindow", lambda v: v <= MAX_OTP_LOOK_AHEAD, f"<= {MAX_OTP_LOOK_AHEAD}"
+    )

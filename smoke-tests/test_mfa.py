@@ -1,0 +1,174 @@
+"""Multi-factor authentication for every person (HIPAA 164.312(d), NIST 800-63B AAL2), observed through the
+browser login of users created at run time: a password alone never finishes a login, a person without a
+second factor enrols one before the login finishes, a TOTP code completes it and the token carries the
+level reached (`acr`), and a code accepted once is refused the second time.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+
+from idpkit.realm.model import RealmSettings
+from idpkit.smoke import oauth
+from idpkit.smoke.checks import check, claims
+from idpkit.smoke.otp import OneTimeCodes
+from idpkit.smoke.redaction import register_secret
+from idpkit.smoke.throwaway import SecondFactor, Throwaway, User
+
+CLIENT = "smoke-spa"
+SCOPE = "openid patient/Observation.rs"
+FIRST_LEVEL = 1
+"""The level every browser login reaches: password and a second factor (realm.acrLoaMap)."""
+_ENROLMENT_FORM = re.compile(r'<form[^>]*id="kc-totp-settings-form"[^>]*>', re.DOTALL)
+_ACTION = re.compile(r'action="([^"]+)"')
+_ENROLMENT_SECRET = re.compile(r'<input[^>]*name="totpSecret"[^>]*value="([^"]+)"')
+_BROWSER_FLOW = ("realm.browserFlow",)
+
+
+def _authorize(agent: oauth.UserAgent, endpoints: oauth.Endpoints, client: oauth.Client) -> oauth.AuthorizationResponse:
+    params = oauth.authorization_params(CLIENT, client.redirect_uri or "", SCOPE, oauth.Pkce.generate())
+    return agent.authorize(endpoints.authorization, params)
+
+
+def _acr_of(level: int, settings: RealmSettings) -> str:
+    names = [acr for acr, mapped in (settings.acr_loa_map or {}).items() if mapped == level]
+    assert names, f"realm-config: realm.acrLoaMap names no acr for level {level}"
+    return names[0]
+
+
+@check(
+    "SMOKE-MFA-001",
+    "A password alone never finishes a login: the IdP asks for a second factor, or for one to be enrolled",
+    requirements=("HIPAA-164.312(d)", "NIST-800-63B-4.2.1"),
+    risk="A phished or guessed password alone opens a session with access to PHI.",
+    remediation="Bind realm.browserFlow to the kit's MFA flow (realm-config/base/authentication.yaml), whose "
+    "second-factor step is REQUIRED, with CONFIGURE_TOTP enabled for enrolment.",
+    claims=(*_BROWSER_FLOW, "requiredActions[*].enabled"),
+)
+@pytest.mark.parametrize(
+    "enrolled",
+    [
+        pytest.param(True, id="with-a-second-factor", marks=claims(*_BROWSER_FLOW)),
+        pytest.param(False, id="before-enrolment", marks=claims(*_BROWSER_FLOW, "requiredActions[*].enabled")),
+    ],
+)
+def test_password_alone_does_not_finish_a_login(
+    enrolled: bool,
+    runtime: Throwaway,
+    endpoints: oauth.Endpoints,
+    clients: dict[str, oauth.Client],
+    tls_verify: str | bool,
+) -> None:
+    user = runtime.user("password-only", second_factor=enrolled)
+    ended = _authorize(oauth.UserAgent(tls_verify, user.username, user.password), endpoints, clients[CLIENT])
+    assert ended.code is None, (
+        f"{endpoints.authorization}: {user.username} ({'with' if enrolled else 'without'} a second factor) got an "
+        "authorization code with a password alone; realm.browserFlow must require a second factor"
+    )
+    asked = ended.asks_for_one_time_code if enrolled else oauth.TOTP_ENROLMENT_PAGE in ended.page
+    assert asked, (
+        f"{endpoints.authorization}: {user.username} was not asked for "
+        f"{'a one-time code' if enrolled else 'to enrol a second factor'} after the password "
+        f"(status {ended.status}, redirected {ended.redirected})"
+    )
+
+
+def _enrol(
+    agent: oauth.UserAgent, page: oauth.AuthorizationResponse, second_factor: SecondFactor
+) -> tuple[oauth.AuthorizationResponse, OneTimeCodes]:
+    """Set up TOTP on Keycloak's enrolment page as an authenticator app would: read the secret, send a code."""
+    form, secret = _ENROLMENT_FORM.search(page.page), _ENROLMENT_SECRET.search(page.page)
+    action = _ACTION.search(form.group(0)) if form else None
+    assert action and secret, "the TOTP enrolment page has no form with its secret"
+    secret_text = html.unescape(secret.group(1))
+    register_secret(secret_text)
+    codes = OneTimeCodes.for_realm(secret_text, second_factor.ledger, second_factor.settings)
+    form_data = {"totpSecret": secret_text, "totp": codes.next_code(), "userLabel": "smoke enrolment", "mode": ""}
+    return agent.submit(html.unescape(action.group(1)), form_data), codes
+
+
+@check(
+    "SMOKE-MFA-002",
+    "A person without a second factor enrols TOTP on first login, and the login then finishes at the MFA level",
+    requirements=("HIPAA-164.312(d)", "NIST-800-63B-6.1"),
+    risk="Without enrolment as a required action, accounts are provisioned without a second factor, or an "
+    "administrator sets factors on people's behalf.",
+    remediation="Keep requiredActions CONFIGURE_TOTP enabled; the second-factor sub-flow asks for it when a "
+    "person has none.",
+    claims=("requiredActions[*].enabled", "realm.otpPolicy*", "realm.acrLoaMap*"),
+)
+def test_first_login_enrols_a_second_factor(
+    runtime: Throwaway,
+    second_factor: SecondFactor,
+    endpoints: oauth.Endpoints,
+    clients: dict[str, oauth.Client],
+    tls_verify: str | bool,
+    realm_settings: RealmSettings,
+) -> None:
+    user = runtime.user("enrolment", second_factor=False)
+    agent = oauth.UserAgent(tls_verify, user.username, user.password)
+    asked = _authorize(agent, endpoints, clients[CLIENT])
+    assert oauth.TOTP_ENROLMENT_PAGE in asked.page, f"{endpoints.authorization}: {user.username} was not asked to enrol"
+    enrolled, codes = _enrol(agent, asked, second_factor)
+    assert enrolled.code is not None, (
+        f"{endpoints.authorization}: {user.username}'s TOTP enrolment with a code of the realm's OTP policy did not "
+        f"finish the login (status {enrolled.status}, error {enrolled.error!r})"
+    )
+    again = oauth.UserAgent(tls_verify, user.username, user.password, codes)
+    grant = oauth.sign_in(again, endpoints, clients[CLIENT], SCOPE)
+    acr = oauth.unverified_claims(grant.tokens["access_token"]).get("acr")
+    assert acr == _acr_of(FIRST_LEVEL, realm_settings), (
+        f"token endpoint: {user.username}'s token after a login with the enrolled TOTP carries acr {acr!r}"
+    )
+
+
+@check(
+    "SMOKE-MFA-003",
+    "Password and TOTP code finish a login; the tokens carry the level of authentication reached (acr)",
+    requirements=("HIPAA-164.312(d)", "NIST-800-63B-4.2.1", "RFC9470"),
+    risk="A second factor that does not work pushes operators to switch it off; a token without acr lets no API "
+    "tell an MFA login from a weaker one.",
+    remediation="Keep the realm's OTP policy (realm.otpPolicy*), its acr map (realm.acrLoaMap) and the `acr` "
+    "client scope on browser clients.",
+    claims=("realm.otpPolicy*", "realm.acrLoaMap*", *_BROWSER_FLOW),
+)
+def test_totp_login_finishes_and_tokens_carry_acr(
+    runtime: Throwaway,
+    endpoints: oauth.Endpoints,
+    clients: dict[str, oauth.Client],
+    tls_verify: str | bool,
+    realm_settings: RealmSettings,
+) -> None:
+    user = runtime.user("totp-login")
+    grant = oauth.sign_in(
+        oauth.UserAgent(tls_verify, user.username, user.password, user.codes), endpoints, clients[CLIENT], SCOPE
+    )
+    wanted = _acr_of(FIRST_LEVEL, realm_settings)
+    for kind in ("access_token", "id_token"):
+        acr = oauth.unverified_claims(grant.tokens[kind]).get("acr")
+        assert acr == wanted, f"token endpoint: {user.username}'s {kind} after password and TOTP has acr {acr!r}"
+
+
+@check(
+    "SMOKE-MFA-004",
+    "A TOTP code accepted once is refused when replayed, even within its period",
+    requirements=("HIPAA-164.312(d)", "NIST-800-63B-5.1.4.2"),
+    risk="A code observed over a shoulder, by a phishing proxy or in a log can be replayed within its period.",
+    remediation="realm.otpPolicyCodeReusable: false (its secure default).",
+    claims=("realm.otpPolicyCodeReusable",),
+)
+def test_replayed_totp_code_is_refused(
+    runtime: Throwaway, endpoints: oauth.Endpoints, clients: dict[str, oauth.Client], tls_verify: str | bool
+) -> None:
+    user: User = runtime.user("totp-replay")
+    first = oauth.UserAgent(tls_verify, user.username, user.password, user.codes)
+    assert _authorize(first, endpoints, clients[CLIENT]).code is not None, f"control: {user.username} cannot log in"
+    replayed = oauth.FixedCode(first.codes_sent[-1])
+    ended = _authorize(oauth.UserAgent(tls_verify, user.username, user.password, replayed), endpoints, clients[CLIENT])
+    assert ended.code is None and ended.asks_for_one_time_code, (
+        f"{endpoints.authorization}: {user.username} logged in again with a TOTP code already used "
+        f"(status {ended.status}); realm.otpPolicyCodeReusable must be false"
+    )
