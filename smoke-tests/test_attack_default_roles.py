@@ -12,7 +12,7 @@ import pytest
 
 from idpkit.keycloak_admin import AdminApi, urls
 from idpkit.realm.loader import LoadedConfig
-from idpkit.smoke import oauth
+from idpkit.smoke import codified, oauth
 from idpkit.smoke.checks import check
 from idpkit.smoke.throwaway import Throwaway
 
@@ -21,9 +21,7 @@ REDIRECT_URI = "https://127.0.0.1:8765/callback"
 
 @pytest.fixture(scope="module")
 def gated_scopes(realm_config: LoadedConfig) -> dict[str, list[str]]:
-    """Every client scope realm-config gates by realm roles, with those roles."""
-    mappings = realm_config.document.scope_mappings or []
-    return {mapping.client_scope: sorted(mapping.roles) for mapping in mappings if mapping.roles}
+    return codified.role_gated_scopes(realm_config)
 
 
 @check(

@@ -27,6 +27,24 @@ MASTER_HARDENING = ("standardFlowEnabled", "implicitFlowEnabled", "directAccessG
 _OBJECT = re.compile(r"^(clients|clientScopes)\[[^]]+\]")
 
 
+STEP_UP_CONDITION = "conditional-client-scope"
+"""The authenticator with which a flow demands a step-up (a WebAuthn login) for the client scope it names."""
+
+
+def role_gated_scopes(loaded: LoadedConfig) -> dict[str, list[str]]:
+    """Client scopes realm-config grants only to holders of a realm role, with those roles; scopes that also
+    demand a step-up are left out (a login for them needs an authenticator the smoke suite does not drive)."""
+    document = loaded.document
+    stepped_up = {
+        (execution.config or {}).get("client_scope")
+        for flow in document.authentication_flows or []
+        for execution in flow.executions
+        if execution.authenticator == STEP_UP_CONDITION
+    }
+    mappings = document.scope_mappings or []
+    return {m.client_scope: sorted(m.roles) for m in mappings if m.roles and m.client_scope not in stepped_up}
+
+
 def master_settings() -> dict[str, Any]:
     found: dict[str, Any] = {child_path(MASTER_ADMIN, name): ADMIN_CLIENT[name] for name in MASTER_HARDENING}
     attributes: dict[str, Any] = ADMIN_CLIENT["attributes"]  # type: ignore[assignment]
