@@ -11,8 +11,9 @@ import re
 
 import pytest
 
+from idpkit.realm.loader import LoadedConfig
 from idpkit.realm.model import RealmSettings
-from idpkit.smoke import oauth
+from idpkit.smoke import codified, oauth
 from idpkit.smoke.checks import check, claims
 from idpkit.smoke.otp import OneTimeCodes
 from idpkit.smoke.redaction import register_secret
@@ -171,4 +172,44 @@ def test_replayed_totp_code_is_refused(
     assert ended.code is None and ended.asks_for_one_time_code, (
         f"{endpoints.authorization}: {user.username} logged in again with a TOTP code already used "
         f"(status {ended.status}); realm.otpPolicyCodeReusable must be false"
+    )
+
+
+@check(
+    "SMOKE-MFA-005",
+    "A PHI-writing scope demands the phishing-resistant level: password and TOTP get no code for it",
+    requirements=("HIPAA-164.312(d)", "NIST-800-63B-4.3.1"),
+    risk="A phished password and one-time code would be enough to write into a patient's record.",
+    remediation="Keep the browser flow's step-up sub-flow (conditional-client-scope on the PHI-writing scopes, "
+    "then webauthn-authenticator) bound as realm.browserFlow.",
+    claims=_BROWSER_FLOW,
+)
+def test_phi_writing_scope_demands_a_webauthn_step_up(
+    runtime: Throwaway, endpoints: oauth.Endpoints, clients: dict[str, oauth.Client], realm_config: LoadedConfig,
+    tls_verify: str | bool,
+) -> None:  # fmt: skip
+    stepped_up = codified.step_up_scopes(realm_config)
+    writes = {scope: roles for scope, roles in codified.scope_roles(realm_config).items() if scope in stepped_up}
+    assert writes, "realm-config: no client scope demands a step-up (conditional-client-scope)"
+    scope, roles = sorted(writes.items())[0]
+    client_id = next(
+        (c.client_id for c in realm_config.document.clients or [] if scope in (c.optional_client_scopes or [])
+         and c.client_id in clients), None,
+    )  # fmt: skip
+    assert client_id, f"realm-config: no smoke client may request {scope}"
+    client = clients[client_id]
+    user = runtime.user("step-up", realm_roles=roles)
+
+    def authorize(requested: str) -> oauth.AuthorizationResponse:
+        params = oauth.authorization_params(client_id, client.redirect_uri or "", requested, oauth.Pkce.generate())
+        return oauth.UserAgent(tls_verify, user.username, user.password, user.codes).authorize(
+            endpoints.authorization, params
+        )
+
+    control = authorize("openid")
+    assert control.code is not None, f"control: {user.username} got no code without {scope} ({control.status})"
+    stepped = authorize(f"openid {scope}")
+    assert stepped.code is None, f"{endpoints.authorization}: password and TOTP got a code for {scope}"
+    assert "webauthn" in stepped.page.lower(), (
+        f"{endpoints.authorization}: the login for {scope} stopped, but not at a WebAuthn step ({stepped.status})"
     )

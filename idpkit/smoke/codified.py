@@ -31,18 +31,26 @@ STEP_UP_CONDITION = "conditional-client-scope"
 """The authenticator with which a flow demands a step-up (a WebAuthn login) for the client scope it names."""
 
 
-def role_gated_scopes(loaded: LoadedConfig) -> dict[str, list[str]]:
-    """Client scopes realm-config grants only to holders of a realm role, with those roles; scopes that also
-    demand a step-up are left out (a login for them needs an authenticator the smoke suite does not drive)."""
-    document = loaded.document
-    stepped_up = {
-        (execution.config or {}).get("client_scope")
-        for flow in document.authentication_flows or []
+def step_up_scopes(loaded: LoadedConfig) -> set[str]:
+    """Client scopes a flow demands a step-up for (a WebAuthn login)."""
+    return {
+        (execution.config or {}).get("client_scope", "")
+        for flow in loaded.document.authentication_flows or []
         for execution in flow.executions
         if execution.authenticator == STEP_UP_CONDITION
     }
-    mappings = document.scope_mappings or []
-    return {m.client_scope: sorted(m.roles) for m in mappings if m.roles and m.client_scope not in stepped_up}
+
+
+def scope_roles(loaded: LoadedConfig) -> dict[str, list[str]]:
+    """Client scopes realm-config grants only to holders of a realm role, with those roles."""
+    return {m.client_scope: sorted(m.roles) for m in loaded.document.scope_mappings or [] if m.roles}
+
+
+def role_gated_scopes(loaded: LoadedConfig) -> dict[str, list[str]]:
+    """`scope_roles` without the step-up scopes (a login for them needs an authenticator the suite does not
+    drive)."""
+    stepped_up = step_up_scopes(loaded)
+    return {scope: roles for scope, roles in scope_roles(loaded).items() if scope not in stepped_up}
 
 
 def master_settings() -> dict[str, Any]:
