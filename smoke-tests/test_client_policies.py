@@ -178,7 +178,8 @@ def _reject_ropc_grant(probe: Probe, case: Case) -> None:
     registration = probe.runtime.register("ropc", _public(directAccessGrantsEnabled=True))
     if not registration.accepted:
         return
-    user = probe.runtime.user("ropc")
+    # No second factor: the direct grant flow would let this password alone in, so only the executor refuses.
+    user = probe.runtime.user("ropc", second_factor=False)
     response = probe.http.post(probe.endpoints.token, data={
         "grant_type": "password", "client_id": registration.client_id, "username": user.username,
         "password": user.password, "scope": "openid",
