@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qs, urlencode, urlparse
+from urllib.parse import urlencode
 
 import jwt
 import requests
@@ -30,7 +30,12 @@ from keycloak import KeycloakAdmin
 from idpkit.keycloak_admin import connect
 from idpkit.local.layout import LocalLayout
 from idpkit.local.pki import issue_client_certificate
-from idpkit.outputs import StackOutputs, load_admin_credentials
+from idpkit.outputs import LOCAL_STACK, StackOutputs, load_admin_credentials
+from idpkit.realm import loader
+from idpkit.realm.kinds.users import totp_credential_data
+from idpkit.realm.secrets import new_totp_secret
+from idpkit.smoke import oauth
+from idpkit.smoke.otp import OneTimeCodes, code_ledger
 
 REDIRECT_URI = "https://127.0.0.1:8765/callback"
 _LOGIN_FORM = re.compile(r'id="kc-form-login"[^>]*\baction="([^"]+)"')
@@ -86,8 +91,11 @@ def _public_client(stage: Stage) -> Iterator[str]:
 
 
 @contextmanager
-def _user(stage: Stage) -> Iterator[tuple[str, str]]:
+def _user(stage: Stage) -> Iterator[tuple[str, str, OneTimeCodes]]:
+    """A person with a password and, as the realm demands of everyone, a TOTP second factor."""
     username, password = _name("user"), secrets.token_urlsafe(24)
+    settings = loader.load(LOCAL_STACK).document.realm
+    totp_secret = new_totp_secret()
     user_id = stage.admin.create_user(
         {
             "username": username,
@@ -96,17 +104,22 @@ def _user(stage: Stage) -> Iterator[tuple[str, str]]:
             "emailVerified": True,
             "firstName": "Runbook",
             "lastName": "Drill",
-            "credentials": [{"type": "password", "value": password, "temporary": False}],
+            "credentials": [
+                {"type": "password", "value": password, "temporary": False},
+                {"type": "otp", "secretData": json.dumps({"value": totp_secret}),
+                 "credentialData": totp_credential_data(settings)},
+            ],
         }
-    )
+    )  # fmt: skip
+    assert settings is not None, "realm-config: no realm settings"
     try:
-        yield username, password
+        yield username, password, OneTimeCodes.for_realm(totp_secret, code_ledger(LOCAL_STACK), settings)
     finally:
         stage.admin.delete_user(user_id)
 
 
 def _login(stage: Stage, client_id: str, username: str, password: str) -> requests.Response:
-    """Drive the browser login form (authorization code + PKCE); the response to the credentials POST."""
+    """Post a password to the browser login form (a wrong one ends the login there); the response to it."""
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     query = urlencode({
@@ -118,23 +131,25 @@ def _login(stage: Stage, client_id: str, username: str, password: str) -> reques
     page = browser.get(f"{stage.outputs.issuer}/protocol/openid-connect/auth?{query}", verify=stage.outputs.ca_bundle)
     form = _LOGIN_FORM.search(page.text)
     assert form, f"{stage.outputs.issuer}: no login form for {client_id} (HTTP {page.status_code})"
-    response = browser.post(
+    return browser.post(
         html.unescape(form.group(1)), data={"username": username, "password": password},
         allow_redirects=False, verify=stage.outputs.ca_bundle, timeout=30,
     )  # fmt: skip
-    response.code_verifier = verifier  # type: ignore[attr-defined]
-    return response
 
 
-def _tokens(stage: Stage, client_id: str, username: str, password: str) -> dict[str, str]:
-    response = _login(stage, client_id, username, password)
-    assert response.status_code == 302, f"{username}: login refused (HTTP {response.status_code})"
-    code = parse_qs(urlparse(response.headers["Location"]).query)["code"][0]
+def _tokens(stage: Stage, client_id: str, username: str, password: str, codes: OneTimeCodes) -> dict[str, str]:
+    """A complete login (password and TOTP) and the code exchanged for tokens."""
+    verify = stage.outputs.ca_bundle or True
+    pkce = oauth.Pkce.generate()
+    params = oauth.authorization_params(client_id, REDIRECT_URI, "openid", pkce)
+    agent = oauth.UserAgent(verify, username, password, codes)
+    authorization = agent.authorize(f"{stage.outputs.issuer}/protocol/openid-connect/auth", params)
+    assert authorization.code, f"{username}: login refused (HTTP {authorization.status}, {authorization.error!r})"
     tokens = requests.post(
         f"{stage.outputs.issuer}/protocol/openid-connect/token",
-        data={"grant_type": "authorization_code", "code": code, "client_id": client_id,
-              "redirect_uri": REDIRECT_URI, "code_verifier": response.code_verifier},  # type: ignore[attr-defined]
-        verify=stage.outputs.ca_bundle, timeout=30,
+        data={"grant_type": "authorization_code", "code": authorization.code, "client_id": client_id,
+              "redirect_uri": REDIRECT_URI, "code_verifier": pkce.verifier},
+        verify=verify, timeout=30,
     )  # fmt: skip
     assert tokens.status_code == 200, f"{client_id}: code exchange failed: {tokens.text}"
     loaded: dict[str, str] = tokens.json()
@@ -143,7 +158,7 @@ def _tokens(stage: Stage, client_id: str, username: str, password: str) -> dict[
 
 @contextmanager
 def locked_out_user(stage: Stage) -> Iterator[Staged]:
-    with _public_client(stage) as client_id, _user(stage) as (username, password):
+    with _public_client(stage) as client_id, _user(stage) as (username, password, _codes):
         failures = int(stage.admin.get_realm(stage.outputs.realm)["failureFactor"])
         for _ in range(failures):
             _login(stage, client_id, username, secrets.token_urlsafe(16))
@@ -152,8 +167,8 @@ def locked_out_user(stage: Stage) -> Iterator[Staged]:
 
 @contextmanager
 def leaked_refresh_token(stage: Stage) -> Iterator[Staged]:
-    with _public_client(stage) as client_id, _user(stage) as (username, password):
-        tokens = _tokens(stage, client_id, username, password)
+    with _public_client(stage) as client_id, _user(stage) as (username, password, codes):
+        tokens = _tokens(stage, client_id, username, password, codes)
         leaked = stage.scratch / "leaked-token"
         leaked.write_text(tokens["refresh_token"])
         leaked.chmod(0o600)
@@ -162,7 +177,7 @@ def leaked_refresh_token(stage: Stage) -> Iterator[Staged]:
 
 @contextmanager
 def user_with_failed_login(stage: Stage) -> Iterator[Staged]:
-    with _public_client(stage) as client_id, _user(stage) as (username, password):
+    with _public_client(stage) as client_id, _user(stage) as (username, password, _codes):
         _login(stage, client_id, username, secrets.token_urlsafe(16))
         yield Staged({"USERNAME": username}, [password])
 
