@@ -231,18 +231,17 @@ def _file_cases() -> Iterator[Any]:
 
 WRONG_SHAPES: dict[str, Any] = {"mapping": {"name": None}, "null": None, "list-of-mappings": [{}], "number": 1.5}
 
+POLICIES_FILE = "base/client-policies.yaml"
 # Free-form settings: executor and condition configurations (Keycloak reads scalars and lists of strings only).
 Locate = Callable[[dict[str, Any]], dict[str, Any]]
-SETTINGS: dict[str, tuple[str, Locate, str]] = {
+SETTINGS: dict[str, tuple[Locate, str, str]] = {
     "executor": (
-        "base/client-policies.yaml",
-        lambda d: d["clientProfiles"][0]["executors"][3]["configuration"],
-        'clientProfiles[idpkit-phi-baseline].executors[3].configuration.allow-ipv4-loopback-address',
+        lambda d: d["clientProfiles"][0]["executors"][3]["configuration"], "allow-ipv4-loopback-address",
+        "clientProfiles[idpkit-phi-baseline].executors[3].configuration",
     ),
     "condition": (
-        "base/client-policies.yaml",
-        lambda d: d["clientPolicies"][1]["conditions"][0]["configuration"],
-        'clientPolicies[idpkit-phi-machine-clients].conditions[0].configuration.grant_types',
+        lambda d: d["clientPolicies"][1]["conditions"][0]["configuration"], "grant_types",
+        "clientPolicies[idpkit-phi-machine-clients].conditions[0].configuration",
     ),
 }  # fmt: skip
 
@@ -260,14 +259,6 @@ SCALAR_LISTS: dict[str, tuple[Locate, str, str]] = {
 
 # Fragment names an overlay may not include: anything but a plain YAML file name inside fragments/.
 BAD_INCLUDES = ("../base/realm.yaml", "/etc/passwd", ".hidden.yaml", "smo\x00ke.yaml", "smoke.json", "sub/smoke.yaml")
-
-
-def _set_first_setting(locate: Locate, value: Any) -> Callable[[dict[str, Any]], None]:
-    def change(data: dict[str, Any]) -> None:
-        configuration = locate(data)
-        configuration[next(iter(configuration))] = value
-
-    return change
 
 
 def _leaves(kind: Callable[[Any], bool]) -> Iterator[tuple[str, tuple[Any, ...], str]]:
@@ -309,9 +300,10 @@ def _including(name: str) -> Callable[[dict[str, Any]], None]:
 
 
 def _shape_cases() -> Iterator[Any]:
-    for kind, (file, locate, path) in SETTINGS.items():
+    for kind, (locate, option, configuration) in SETTINGS.items():
         for shape, value in WRONG_SHAPES.items():
-            case = Case("prod", _yaml_edit(file, _set_first_setting(locate, value)), file, path, "SCHEMA")
+            change = _yaml_edit(POLICIES_FILE, _set_option(locate, option, value))
+            case = Case("prod", change, POLICIES_FILE, f"{configuration}.{option}", "SCHEMA")
             yield pytest.param(case, id=f"{kind}-setting-{shape}")
     for file, locator, path in _leaves(lambda v: isinstance(v, int) and not isinstance(v, bool)):
         change = _yaml_edit(file, _set_at(locator, JAVA_INT_MAX + 1))
@@ -321,8 +313,8 @@ def _shape_cases() -> Iterator[Any]:
         yield pytest.param(Case(_environment_of(file), change, file, path, "SCHEMA"), id=f"nul-{file}-{path}")
     for option, (locate, rule_id, path) in SCALAR_LISTS.items():
         for shape, value in {"one-string": "client-jwt", "boolean": True}.items():
-            change = _yaml_edit("base/client-policies.yaml", _set_option(locate, option, value))
-            yield pytest.param(Case("prod", change, "base/client-policies.yaml", path, rule_id), id=f"{option}-{shape}")
+            change = _yaml_edit(POLICIES_FILE, _set_option(locate, option, value))
+            yield pytest.param(Case("prod", change, POLICIES_FILE, path, rule_id), id=f"{option}-{shape}")
     for index, name in enumerate(BAD_INCLUDES):
         change = _yaml_edit("overlays/local.yaml", _including(name))
         yield pytest.param(Case("local", change, "overlays/local.yaml", "includes[0]", "SCHEMA"), id=f"include-{index}")
