@@ -19,11 +19,6 @@ from idpkit.smoke.throwaway import Throwaway
 REDIRECT_URI = "https://127.0.0.1:8765/callback"
 
 
-@pytest.fixture(scope="module")
-def gated_scopes(realm_config: LoadedConfig) -> dict[str, list[str]]:
-    return codified.role_gated_scopes(realm_config)
-
-
 @check(
     "SMOKE-ROLES-002",
     "A user given no role obtains none of the role-gated PHI scopes (no default role or group grants one)",
@@ -38,10 +33,11 @@ def gated_scopes(realm_config: LoadedConfig) -> dict[str, list[str]]:
 def test_user_given_no_role_gets_no_gated_scope(
     runtime: Throwaway,
     realm_admin: AdminApi,
-    gated_scopes: dict[str, list[str]],
+    realm_config: LoadedConfig,
     endpoints: oauth.Endpoints,
     tls_verify: str | bool,
 ) -> None:
+    gated_scopes = codified.role_gated_scopes(realm_config)
     registration = runtime.register("default-grants", {
         "publicClient": True, "standardFlowEnabled": True, "directAccessGrantsEnabled": False,
         "fullScopeAllowed": False, "redirectUris": [REDIRECT_URI],
