@@ -194,9 +194,10 @@ def _json(text: str, source: str) -> Any:
 
 def _read_outputs_file(source: Path, stack: str) -> Any:
     try:
-        loaded = json.loads(source.read_text())
-    except (OSError, ValueError) as error:
-        raise IdpkitError(f"{OUTPUTS_FILE_ENV}={source}: cannot be read as JSON ({error})") from error
+        text = source.read_text()
+    except OSError as error:
+        raise IdpkitError(f"{OUTPUTS_FILE_ENV}={source}: cannot be read ({error.strerror})") from error
+    loaded = _json(text, f"{OUTPUTS_FILE_ENV}={source}")
     if isinstance(loaded, dict) and loaded.get("stack", stack) != stack:
         raise IdpkitError(f"{source} holds the outputs of stack {loaded['stack']!r}, not {stack!r}")
     return loaded
