@@ -81,13 +81,18 @@ def _judge_node_kill(context: Context, samples: list[Sample], measured: dict[str
     failed = failures([s for s in samples if s.ended >= context.fault_at])
     beyond = [s for s in failed if s not in in_flight]
     sessions = measured["sessions"]
+    in_doubt = sessions["lost_after_in_flight_refresh"]
+    refused = sessions["lost"] - in_doubt
     checks = {
         "healthy before the fault": _no_baseline_failures(measured),
         "failures limited to requests in flight at the kill": (
             f"{len(beyond)} more failed ({failure_summary(beyond)})" if beyond else None
         ),
         "no session lost, no refresh token invalidated": (
-            f"{sessions['lost']} of {sessions['sessions']} lost" if sessions["lost"] else None
+            f"{refused} of {sessions['sessions']} refused after their last refresh was answered" if refused else None
+        ),
+        "no session lost to an unanswered refresh": (
+            f"{in_doubt} of {sessions['sessions']} lost after a refresh that got no answer" if in_doubt else None
         ),
     }
     last = measured["routed_to_dead_node"]["last_seconds_after_kill"]
@@ -146,6 +151,14 @@ NODE_KILL = Scenario(
             "FD_SOCK2, which would notice a killed JVM's closed connection within a second, holds no "
             "connection between the rehearsal's nodes (only the 7800 transport connection exists). Follow-up: "
             "find why, or render a JGroups stack with a shorter FD_ALL3 timeout."
+        ),
+        "no session lost to an unanswered refresh": (
+            "The same two windows, seen by a session: its refresh reaches the dead node, or waits on the dead "
+            "member on the survivor, and the client gets a timeout or a 5xx, but the node has already rotated the "
+            "refresh token (RFC 9700 rotation, no reuse allowed). The client still holds the old token, which is "
+            "then refused: the session is lost although no session state was. A refresh refused after an "
+            "answered one is still a failure of the goal above. Follow-up: the two detection windows above; an "
+            "ALB, which retries nothing, makes this more likely, not less."
         ),
     },
 )
