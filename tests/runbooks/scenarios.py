@@ -176,6 +176,14 @@ def leaked_refresh_token(stage: Stage) -> Iterator[Staged]:
 
 
 @contextmanager
+def person_who_lost_their_authenticator(stage: Stage) -> Iterator[Staged]:
+    """A person with TOTP enrolled and a session open (on the lost phone, as far as anyone knows)."""
+    with _public_client(stage) as client_id, _user(stage) as (username, password, codes):
+        tokens = _tokens(stage, client_id, username, password, codes)
+        yield Staged({"USERNAME": username}, [password, tokens["refresh_token"], tokens["access_token"]])
+
+
+@contextmanager
 def user_with_failed_login(stage: Stage) -> Iterator[Staged]:
     with _public_client(stage) as client_id, _user(stage) as (username, password, _codes):
         _login(stage, client_id, username, secrets.token_urlsafe(16))
@@ -271,6 +279,7 @@ SCENARIOS: dict[str, Scenario] = {
     "brute-force-lockout.md": locked_out_user,
     "leaked-client-credentials.md": leaked_client_key,
     "leaked-tokens.md": leaked_refresh_token,
+    "lost-authenticator.md": person_who_lost_their_authenticator,
     "mtls-issue-client-certificate.md": mtls_client,
     "mtls-revoke-certificate.md": compromised_certificate,
     "realm-drift.md": drifted_realm,
