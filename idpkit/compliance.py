@@ -56,6 +56,8 @@ REQUIREMENTS: dict[str, str] = {
     "NIST-800-63B-4.2.1": "AAL2: proof of two distinct authentication factors; a password alone never suffices",
     "NIST-800-63B-5.1.4.2": "OTP verifiers accept a time-based one-time password only once in its validity period",
     "NIST-800-63B-4.3.1": "AAL3 / phishing-resistant authenticators (WebAuthn) where the action demands it",
+    "NIST-800-63B-5.1.8.1": "Multi-factor cryptographic authenticators activated by the person (PIN or biometric): "
+    "user verification",
     "NIST-800-63B-6.1": "Authenticator binding: a person enrols a second factor themselves, bound to the account",
     "RFC9470": "Step-up authentication: tokens carry acr, a level of authentication can be demanded",
 }

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import html
 import re
+from urllib.parse import urlencode
 
 import pytest
 
+from idpkit.keycloak_admin import urls
 from idpkit.realm.loader import LoadedConfig
 from idpkit.realm.model import RealmSettings
-from idpkit.smoke import codified, oauth
+from idpkit.smoke import browser, codified, oauth
 from idpkit.smoke.checks import check, claims
 from idpkit.smoke.otp import OneTimeCodes
 from idpkit.smoke.redaction import register_secret
@@ -23,6 +25,8 @@ CLIENT = "smoke-spa"
 SCOPE = "openid patient/Observation.rs"
 FIRST_LEVEL = 1
 """The level every browser login reaches: password and a second factor (realm.acrLoaMap)."""
+PHISHING_RESISTANT_LEVEL = 2
+"""The level a passkey (WebAuthn with user verification) adds to it."""
 _ENROLMENT_FORM = re.compile(r'<form[^>]*id="kc-totp-settings-form"[^>]*>', re.DOTALL)
 _ACTION = re.compile(r'action="([^"]+)"')
 _ENROLMENT_SECRET = re.compile(r'<input[^>]*name="totpSecret"[^>]*value="([^"]+)"')
@@ -175,6 +179,20 @@ def test_replayed_totp_code_is_refused(
     )
 
 
+def _step_up_target(realm_config: LoadedConfig, clients: dict[str, oauth.Client]) -> tuple[str, list[str], str]:
+    """A scope the browser flow steps up for, the realm roles that gate it, and a smoke client that may ask it."""
+    stepped_up = codified.step_up_scopes(realm_config)
+    writes = {scope: roles for scope, roles in codified.scope_roles(realm_config).items() if scope in stepped_up}
+    assert writes, "realm-config: no client scope demands a step-up (conditional-client-scope)"
+    scope, roles = sorted(writes.items())[0]
+    client_id = next(
+        (c.client_id for c in realm_config.document.clients or [] if scope in (c.optional_client_scopes or [])
+         and c.client_id in clients), None,
+    )  # fmt: skip
+    assert client_id, f"realm-config: no smoke client may request {scope}"
+    return scope, roles, client_id
+
+
 @check(
     "SMOKE-MFA-005",
     "A PHI-writing scope demands the phishing-resistant level: password and TOTP get no code for it",
@@ -188,15 +206,7 @@ def test_phi_writing_scope_demands_a_webauthn_step_up(
     runtime: Throwaway, endpoints: oauth.Endpoints, clients: dict[str, oauth.Client], realm_config: LoadedConfig,
     tls_verify: str | bool,
 ) -> None:  # fmt: skip
-    stepped_up = codified.step_up_scopes(realm_config)
-    writes = {scope: roles for scope, roles in codified.scope_roles(realm_config).items() if scope in stepped_up}
-    assert writes, "realm-config: no client scope demands a step-up (conditional-client-scope)"
-    scope, roles = sorted(writes.items())[0]
-    client_id = next(
-        (c.client_id for c in realm_config.document.clients or [] if scope in (c.optional_client_scopes or [])
-         and c.client_id in clients), None,
-    )  # fmt: skip
-    assert client_id, f"realm-config: no smoke client may request {scope}"
+    scope, roles, client_id = _step_up_target(realm_config, clients)
     client = clients[client_id]
     user = runtime.user("step-up", realm_roles=roles)
 
@@ -212,4 +222,97 @@ def test_phi_writing_scope_demands_a_webauthn_step_up(
     assert stepped.code is None, f"{endpoints.authorization}: password and TOTP got a code for {scope}"
     assert "webauthn" in stepped.page.lower(), (
         f"{endpoints.authorization}: the login for {scope} stopped, but not at a WebAuthn step ({stepped.status})"
+    )
+
+
+@check(
+    "SMOKE-MFA-006",
+    "In real Chromium, a person registers a passkey at the step-up a PHI-writing scope demands, and a later "
+    "login with it reaches the phishing-resistant level",
+    requirements=("HIPAA-164.312(d)", "NIST-800-63B-4.3.1", "RFC9470"),
+    risk="A step-up no real browser can complete pushes operators to remove it; a passkey login that does not "
+    "raise the level lets no API tell it from a phishable one.",
+    remediation="Keep realm.browserFlow bound to the kit's flow (its WebAuthn step-up and level-2 sub-flow), "
+    "webauthn-register enabled, and the phishing-resistant acr in realm.acrLoaMap.",
+    claims=_BROWSER_FLOW,
+)
+def test_passkey_registered_and_used_in_chromium(
+    runtime: Throwaway, endpoints: oauth.Endpoints, clients: dict[str, oauth.Client], realm_config: LoadedConfig,
+    realm_settings: RealmSettings, tls_verify: str | bool,
+) -> None:  # fmt: skip
+    scope, roles, client_id = _step_up_target(realm_config, clients)
+    client = clients[client_id]
+    user = runtime.user("passkey", realm_roles=roles)
+    assert user.codes is not None and client.redirect_uri is not None
+    strongest = _acr_of(PHISHING_RESISTANT_LEVEL, realm_settings)
+
+    def tokens(login: browser.BrowserLogin, pkce: oauth.Pkce) -> dict[str, str]:
+        code = login.redirect.params.get("code") if login.redirect else None
+        assert code, (
+            f"{endpoints.authorization}: {user.username}'s login in Chromium ended without a code "
+            f"after {login.steps} ({login.page[:200]!r})"
+        )
+        data = {"grant_type": "authorization_code", "code": code, "redirect_uri": client.redirect_uri or "",
+                "code_verifier": pkce.verifier}  # fmt: skip
+        response = oauth.post_form(endpoints.token, data | client.authentication(endpoints.issuer), verify=tls_verify)
+        assert response.status_code == 200, f"token endpoint: {client_id}'s code exchange failed ({response.text})"
+        issued: dict[str, str] = response.json()
+        return issued
+
+    with browser.Browser.launched(endpoints.issuer, client.redirect_uri) as chromium:
+        pkce = oauth.Pkce.generate()
+        params = oauth.authorization_params(client_id, client.redirect_uri, f"openid {scope}", pkce)
+        first = browser.log_in(chromium, f"{endpoints.authorization}?{urlencode(params)}", user.username,
+                               user.password, user.codes)  # fmt: skip
+        tokens(first, pkce)
+        assert "passkey registration" in first.steps, (
+            f"{endpoints.authorization}: {user.username} asked for {scope} without a passkey and was never asked to "
+            f"register one ({first.steps}); the WebAuthn step-up must stand between them and the scope"
+        )
+        assert len(chromium.credentials()) == 1, f"{user.username}: the passkey did not reach the authenticator"
+
+        chromium.send("Network.clearBrowserCookies")
+        pkce = oauth.Pkce.generate()
+        params = oauth.authorization_params(client_id, client.redirect_uri, f"openid {scope}", pkce)
+        again = browser.log_in(chromium, f"{endpoints.authorization}?{urlencode(params | {'acr_values': strongest})}",
+                               user.username, user.password, user.codes)  # fmt: skip
+        issued = tokens(again, pkce)
+    assert "passkey" in again.steps, (
+        f"{endpoints.authorization}: {user.username}'s second login for {scope} at acr {strongest} finished "
+        f"without using the passkey ({again.steps})"
+    )
+    for kind in ("access_token", "id_token"):
+        acr = oauth.unverified_claims(issued[kind]).get("acr")
+        assert acr == strongest, f"token endpoint: {user.username}'s {kind} after a passkey login has acr {acr!r}"
+
+
+@check(
+    "SMOKE-MFA-007",
+    "An authenticator that cannot verify its user (no PIN, no biometric) registers no passkey",
+    requirements=("HIPAA-164.312(d)", "NIST-800-63B-5.1.8.1"),
+    risk="A passkey without user verification is a possession factor only: whoever holds a stolen security key "
+    "passes the phishing-resistant step-up.",
+    remediation="realm.webAuthnPolicyUserVerificationRequirement: required (REALM-WEBAUTHN-001).",
+    claims=("realm.webAuthnPolicyUserVerificationRequirement",),
+)
+def test_authenticator_without_user_verification_registers_no_passkey(
+    runtime: Throwaway, endpoints: oauth.Endpoints, clients: dict[str, oauth.Client], realm_config: LoadedConfig,
+) -> None:  # fmt: skip
+    scope, roles, client_id = _step_up_target(realm_config, clients)
+    client = clients[client_id]
+    user = runtime.user("no-user-verification", realm_roles=roles)
+    assert user.codes is not None and client.redirect_uri is not None
+    params = oauth.authorization_params(client_id, client.redirect_uri, f"openid {scope}", oauth.Pkce.generate())
+    with browser.Browser.launched(endpoints.issuer, client.redirect_uri, browser.WITHOUT_USER_VERIFICATION) as chromium:
+        login = browser.log_in(chromium, f"{endpoints.authorization}?{urlencode(params)}", user.username,
+                               user.password, user.codes)  # fmt: skip
+    assert "passkey registration" in login.steps, (
+        f"control: {user.username} asked for {scope} was not asked to register a passkey ({login.steps})"
+    )
+    held = runtime.admin.get(runtime.admin.path(urls.USER_CREDENTIALS, id=user.id)) or []
+    registered = [credential["type"] for credential in held if credential["type"].startswith("webauthn")]
+    assert login.redirect is None and not registered, (
+        f"{endpoints.authorization}: an authenticator without user verification registered a passkey for "
+        f"{user.username} ({registered}) and the login {'finished' if login.redirect else 'stopped'}; "
+        "realm.webAuthnPolicyUserVerificationRequirement must be required"
     )

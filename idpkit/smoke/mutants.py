@@ -200,6 +200,7 @@ WEAKENINGS: dict[str, Weakening] = {
     "realm.oauth2DevicePollingInterval": _value(1),
     "realm.browserFlow": _value("browser"),
     "realm.otpPolicyPeriod": _value(120),
+    "realm.webAuthnPolicyUserVerificationRequirement": _value("discouraged"),
     "requiredActions[CONFIGURE_TOTP].enabled": _value(False),
     "realm.registrationAllowed": _value(True),
     "realm.duplicateEmailsAllowed": _value(True),

@@ -304,3 +304,18 @@ def test_a_one_field_realm_update_keeps_what_keycloak_resets(applied: StackOutpu
     second = json.loads(run_realm("apply", "--stack", "local", "--json").stdout)["writes"]["total"]
     assert (first, second) == (1, 0), f"realm {applied.realm}: restoring one field took {first} then {second} write(s)"
     assert admin.get(admin.path(urls.REALM))["oauth2DeviceCodeLifespan"] == carried["oauth2DeviceCodeLifespan"]
+
+
+def test_one_webauthn_field_is_restored_without_resetting_the_rest_of_the_policy(
+    applied: StackOutputs, admin: AdminApi
+) -> None:
+    """Keycloak applies a WebAuthn policy only from an update naming its relying party, and resets every field
+    the update leaves out: apply writes the whole policy, so restoring one field keeps the others."""
+    live = admin.get(admin.path(urls.REALM))
+    policy = {k: v for k, v in live.items() if k.startswith("webAuthnPolicy") and "Passwordless" not in k}
+    admin.put(admin.path(urls.REALM), {**policy, "webAuthnPolicyUserVerificationRequirement": "discouraged"})
+    first = json.loads(run_realm("apply", "--stack", "local", "--json").stdout)["writes"]["total"]
+    second = json.loads(run_realm("apply", "--stack", "local", "--json").stdout)["writes"]["total"]
+    restored = {k: v for k, v in admin.get(admin.path(urls.REALM)).items() if k in policy}
+    assert (first, second) == (1, 0), f"realm {applied.realm}: restoring one field took {first} then {second} write(s)"
+    assert restored == policy, f"realm {applied.realm}: the WebAuthn policy after apply differs: {restored}"

@@ -93,6 +93,12 @@ VIOLATIONS: dict[str, tuple[str, str, Callable[[dict[str, Any]], None], str]] = 
         "requiredActions[CONFIGURE_TOTP]",
     ),
     "REALM-OTP-001": ("prod", "base/authentication.yaml", _realm("otpPolicyPeriod", 120), "realm.otpPolicyPeriod"),
+    "REALM-WEBAUTHN-001": (
+        "prod",
+        "base/authentication.yaml",
+        _realm("webAuthnPolicyUserVerificationRequirement", "preferred"),
+        "realm.webAuthnPolicyUserVerificationRequirement",
+    ),
     "REALM-PWD-001": (
         "prod",
         "base/realm.yaml",

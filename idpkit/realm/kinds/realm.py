@@ -17,21 +17,24 @@ from idpkit.realm.kinds.held import held, live_view, merged
 SEPARATE_FIELDS = ("defaultDefaultClientScopes", "defaultOptionalClientScopes", "browserFlow")
 ACR_LOA_MAP, ACR_LOA_ATTRIBUTE = "acrLoaMap", "acr.loa.map"
 """The kit's mapping field, and the realm attribute Keycloak keeps it in (a JSON object as text)."""
-_OTP_PREFIX = "otpPolicy"
 RESET_WHEN_ABSENT = ("oauth2DeviceCodeLifespan", "oauth2DevicePollingInterval")
 """Realm fields Keycloak 26 resets to its defaults when an update leaves them out (every update carries them)."""
+WHOLE_POLICIES = ("webAuthnPolicyPasswordless", "webAuthnPolicy", "otpPolicy")
+"""Field prefixes of the policies Keycloak reads as a whole from an update: the OTP policy, and each WebAuthn
+policy (applied only when the update names its relying party, every field it leaves out reset to its default).
+Longest first: a passwordless field also starts with `webAuthnPolicy`."""
+
+
+def _policy(field: str) -> str | None:
+    return next((prefix for prefix in WHOLE_POLICIES if field.startswith(prefix)), None)
 
 
 def carried(live: Rep, body: Rep) -> Rep:
     """`body` with the fields Keycloak would otherwise reset, at their live values unless `body` sets them: the
-    device-grant fields, and the whole OTP policy when one of its fields is written (Keycloak reads the policy
-    as a whole, with defaults for what an update leaves out)."""
-    otp = (
-        {k: v for k, v in live.items() if k.startswith(_OTP_PREFIX)}
-        if any(k.startswith(_OTP_PREFIX) for k in body)
-        else {}
-    )
-    return {**{name: live[name] for name in RESET_WHEN_ABSENT if name in live}, **otp, **body}
+    device-grant fields, and the whole of each policy (OTP, WebAuthn) one of whose fields is written."""
+    written = {_policy(field) for field in body} - {None}
+    policies = {field: value for field, value in live.items() if _policy(field) in written}
+    return {**{name: live[name] for name in RESET_WHEN_ABSENT if name in live}, **policies, **body}
 
 
 def acr_loa_text(mapping: dict[str, int]) -> str:

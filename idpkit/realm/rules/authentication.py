@@ -131,3 +131,18 @@ def _otp_policy(loaded: LoadedConfig) -> Iterator[tuple[str, str]]:
     yield from realm_field(
         loaded, "otpPolicyLookAheadWindow", lambda v: v <= MAX_OTP_LOOK_AHEAD, f"<= {MAX_OTP_LOOK_AHEAD}"
     )
+
+
+@rule(
+    RuleMetadata(
+        id="REALM-WEBAUTHN-001",
+        title="WebAuthn requires user verification: a passkey counts only with the person's PIN or biometric",
+        requirements=("HIPAA-164.312(d)", "NIST-800-63B-5.1.8.1"),
+        severity=Severity.HIGH,
+        risk="Without user verification a passkey is something you have only: a stolen security key or an "
+        "unlocked device passes the phishing-resistant step-up on its own.",
+        remediation="realm.webAuthnPolicyUserVerificationRequirement: required.",
+    )
+)
+def _webauthn_user_verification(loaded: LoadedConfig) -> Iterator[tuple[str, str]]:
+    yield from realm_field(loaded, "webAuthnPolicyUserVerificationRequirement", lambda v: v == "required", "required")
