@@ -14,9 +14,9 @@ import requests
 from jwt import PyJWKClient
 
 from idpkit.realm import loader
-from idpkit.realm.loader import item_path
+from idpkit.realm.loader import LoadedConfig, item_path
 from idpkit.realm.model import RealmSettings
-from idpkit.smoke import oauth
+from idpkit.smoke import codified, oauth
 from idpkit.smoke.checks import check, claims
 from idpkit.smoke.identities import SmokeClient, or_placeholder, smoke_clients
 
@@ -50,6 +50,8 @@ CLAIMS: dict[str, Callable[[str], tuple[str, ...]]] = {
     "test_access_token_is_restricted_to_the_resource_server": lambda c: (
         f"{item_path('clients', c)}.defaultClientScopes",
     ),
+    # Observes what no single setting holds: a mapper added by hand anywhere a token passes through.
+    "test_tokens_carry_only_the_claims_of_the_clients_scopes": lambda _c: (),
 }
 
 
@@ -142,3 +144,27 @@ def test_access_token_is_restricted_to_the_resource_server(
     assert RESOURCE_SERVER in audiences, (
         f"{client_id}: access token audience {sorted(audiences)} lacks {RESOURCE_SERVER}"
     )
+
+
+@check(
+    "SMOKE-TOKEN-003",
+    "Tokens carry only the claims of the protocol and of the scopes realm-config gives their client",
+    requirements=("RFC9700-2.3", "HIPAA-164.312(a)(1)"),
+    risk="A protocol mapper added by hand to a built-in scope, a declared scope or a client copies user attributes "
+    "(a record number, a diagnosis) into every token, where every API, proxy and log that sees it reads them.",
+    remediation="Remove the hand-made mapper; claims come only from the client scopes realm-config declares "
+    "(built-in scopes as Keycloak ships them).",
+)
+def test_tokens_carry_only_the_claims_of_the_clients_scopes(
+    client_id: str, token_response: Callable[[str], requests.Response], realm_config: LoadedConfig
+) -> None:
+    tokens = _tokens(token_response, client_id)
+    allowed = codified.client_claims(realm_config, client_id)
+    for kind in ("access_token", "id_token"):
+        if kind not in tokens:
+            continue  # client credentials issue no ID token
+        unlisted = sorted(set(oauth.unverified_claims(str(tokens[kind]))) - allowed)
+        assert not unlisted, (
+            f"{client_id}: its {kind} carries claims no scope realm-config gives it: {unlisted} "
+            "(a protocol mapper added by hand?)"
+        )

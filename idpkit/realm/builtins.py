@@ -62,3 +62,35 @@ REQUIRED_ACTIONS = frozenset({
 def default_role(realm: str) -> str:
     """The composite role Keycloak grants every user of `realm`."""
     return f"default-roles-{realm}"
+
+
+FIXED_CLAIM_MAPPERS = {
+    "oidc-sub-mapper": "sub", "oidc-full-name-mapper": "name", "oidc-address-mapper": "address",
+    "oidc-acr-mapper": "acr", "oidc-allowed-origins-mapper": "allowed-origins", "oidc-audience-mapper": "aud",
+    "oidc-audience-resolve-mapper": "aud",
+}  # fmt: skip
+"""OIDC protocol mappers whose claim is fixed by their kind; every other mapper names it in `claim.name`."""
+BUILTIN_SCOPE_CLAIMS = {
+    "acr": frozenset({"acr"}),
+    "address": frozenset({"address"}),
+    "basic": frozenset({"sub", "auth_time"}),
+    "email": frozenset({"email", "email_verified"}),
+    "microprofile-jwt": frozenset({"groups", "upn"}),
+    "offline_access": frozenset(),
+    "organization": frozenset({"organization"}),
+    "phone": frozenset({"phone_number", "phone_number_verified"}),
+    "profile": frozenset({
+        "name", "birthdate", "family_name", "gender", "given_name", "locale", "middle_name", "nickname", "picture",
+        "preferred_username", "profile", "updated_at", "website", "zoneinfo",
+    }),
+    "roles": frozenset({"aud", "realm_access", "resource_access"}),
+    "service_account": frozenset({"clientAddress", "clientHost", "client_id"}),
+    "web-origins": frozenset({"allowed-origins"}),
+}  # fmt: skip
+"""The top-level claims each built-in OIDC client scope's mappers put in tokens (`mapper_claim` of each)."""
+
+
+def mapper_claim(mapper_type: str, config: dict[str, str]) -> str | None:
+    """The top-level token claim an OIDC protocol mapper writes (`realm_access` for `realm_access.roles`)."""
+    claim = FIXED_CLAIM_MAPPERS.get(mapper_type) or config.get("claim.name")
+    return claim.split(".", 1)[0] if claim else None

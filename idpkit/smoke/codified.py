@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from idpkit.realm import codified_settings, secure_defaults
+from idpkit.realm import builtins, codified_settings, secure_defaults
 from idpkit.realm.bootstrap import ADMIN_CLIENT, ADMIN_CLIENT_ID
 from idpkit.realm.loader import LoadedConfig, child_path, item_path
 from idpkit.realm.secure_defaults import SecureDefault
@@ -118,3 +118,30 @@ def class_of(path: str) -> str:
 def expected(loaded: LoadedConfig, path: str) -> Any:
     """The value `path` must hold: as realm-config declares it, else its secure default (KeyError: neither)."""
     return settings(loaded)[path]
+
+
+PROTOCOL_CLAIMS = frozenset({
+    "iss", "sub", "aud", "exp", "iat", "nbf", "jti", "typ", "azp", "sid", "scope", "nonce", "at_hash", "c_hash",
+    "s_hash", "cnf",
+})  # fmt: skip
+"""Claims Keycloak writes from the protocol itself (issuer, subject, lifetimes, session, binding), whatever the
+scopes (a service account's tokens name their subject without the `basic` scope)."""
+
+
+def client_claims(loaded: LoadedConfig, client_id: str) -> frozenset[str]:
+    """Every top-level claim a token of `client_id` may carry: the protocol's, and those of the scopes realm-config
+    gives the client (built-in scopes as Keycloak ships them, declared scopes through their declared mappers)."""
+    client = next((c for c in loaded.document.clients or [] if c.client_id == client_id), None)
+    assert client is not None, f"realm-config declares no client {client_id}"
+    scopes = [*(client.default_client_scopes or []), *(client.optional_client_scopes or [])]
+    if client.service_accounts_enabled:
+        scopes.append(builtins.SERVICE_ACCOUNT_SCOPE)
+    declared = {scope.name: scope for scope in loaded.document.client_scopes or []}
+    found = set(PROTOCOL_CLAIMS)
+    for name in scopes:
+        if name in declared:
+            mapped = (builtins.mapper_claim(m.protocol_mapper, m.config) for m in declared[name].protocol_mappers or [])
+            found.update(claim for claim in mapped if claim)
+        else:
+            found.update(builtins.BUILTIN_SCOPE_CLAIMS.get(name, frozenset()))
+    return frozenset(found)

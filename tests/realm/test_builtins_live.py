@@ -37,6 +37,20 @@ def test_built_in_client_scopes(fresh_realm: AdminApi) -> None:
     )
 
 
+def test_built_in_scopes_put_exactly_the_claims_listed(fresh_realm: AdminApi) -> None:
+    live = {
+        scope["name"]: {
+            builtins.mapper_claim(mapper["protocolMapper"], mapper.get("config") or {})
+            for mapper in scope.get("protocolMappers") or []
+        }
+        for scope in fresh_realm.keycloak.get_client_scopes()
+        if scope.get("protocol") == "openid-connect"
+    }
+    differing = {name: sorted(map(str, claims)) for name, claims in live.items()
+                 if claims != builtins.BUILTIN_SCOPE_CLAIMS.get(name)}  # fmt: skip
+    assert live == builtins.BUILTIN_SCOPE_CLAIMS, f"Keycloak's built-in scopes put other claims in tokens: {differing}"
+
+
 def test_built_in_clients(fresh_realm: AdminApi) -> None:
     live = {client["clientId"] for client in fresh_realm.keycloak.get_clients()}
     assert live == builtins.CLIENTS, f"Keycloak's built-in clients changed: {sorted(live ^ builtins.CLIENTS)}"
