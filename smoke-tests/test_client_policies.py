@@ -345,7 +345,7 @@ OPTIONS: dict[tuple[str, str], Callable[[Probe, Case], None]] = {
         "RFC9700-2.5",
         "RFC8705",
         "RFC9700-2.2.1",
-    ),  # fmt: skip
+    ),
     risk="A client an administrator adds later (console, API) escapes PKCE, grant and redirect restrictions, "
     "asymmetric authentication, certificate or DPoP binding, because only the codified clients were ever checked.",
     remediation="Keep each executor in a profile of an enabled client policy (realm-config/base/client-policies.yaml).",
