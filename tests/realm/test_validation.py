@@ -163,6 +163,12 @@ VIOLATIONS: dict[str, tuple[str, str, Callable[[dict[str, Any]], None], str]] = 
         _client_attribute("phi-backend", "tls.client.certificate.bound.access.tokens", "false"),
         'clients[phi-backend].attributes["tls.client.certificate.bound.access.tokens"]',
     ),
+    "REALM-DPOP-001": (
+        "prod",
+        "base/clients.yaml",
+        _client_attribute("phi-bedside-device", "dpop.bound.access.tokens", "false"),
+        'clients[phi-bedside-device].attributes["dpop.bound.access.tokens"]',
+    ),
     "REALM-X509-001": (
         "prod",
         "base/clients.yaml",
