@@ -177,12 +177,14 @@ def smoke_identities(realm_config: LoadedConfig) -> dict[str, SmokeClient]:
 
 @pytest.fixture(scope="session")
 def clients(smoke_credentials: dict[str, Any], smoke_identities: dict[str, SmokeClient]) -> dict[str, oauth.Client]:
-    """The smoke clients as the suite plays them, with their generated private keys."""
+    """The smoke clients as the suite plays them: confidential ones with their generated private keys, public ones
+    with a DPoP key of their own for this run (the realm binds every public client's tokens to one)."""
     return {
         client_id: oauth.Client(
             client_id,
             client.redirect_uri,
             oauth.ClientKey.from_credentials(smoke_credentials, client_id) if client.generated_key else None,
+            None if client.confidential else oauth.DPoPKey.generate(),
         )
         for client_id, client in smoke_identities.items()
     }
@@ -277,9 +279,13 @@ def expect(
     algorithm = realm_settings.default_signature_algorithm
 
     def expectations(
-        client_id: str, *, scopes: frozenset[str] = frozenset(), typ: str = "Bearer", nonce: str | None = None
+        client_id: str, *, scopes: frozenset[str] = frozenset(), typ: str | None = None, nonce: str | None = None
     ) -> oauth.TokenExpectations:
-        audience = RESOURCE_SERVER if typ == "Bearer" else client_id
+        """`typ` defaults to the access token's: DPoP for a public client (its tokens are bound), Bearer otherwise."""
+        client = smoke_identities.get(client_id)
+        access_typ = oauth.DPOP if client is not None and not client.confidential else oauth.BEARER
+        typ = typ or access_typ
+        audience = RESOURCE_SERVER if typ == access_typ else client_id
         return oauth.TokenExpectations(
             issuer=outputs.issuer, audience=audience, authorized_party=client_id,
             max_lifetime=access_token_lifespan(realm_settings, smoke_identities.get(client_id)),
@@ -367,7 +373,7 @@ def token_response(
             certificate: ClientCertificate = request.getfixturevalue("client_certificate")
             return oauth.client_credentials(endpoints, client, cert=certificate.requests_cert, verify=tls_verify)
         if grant is Grant.DEVICE:
-            return oauth.device_grant(clinician_browser, endpoints, client_id, "openid", verify=tls_verify)
+            return oauth.device_grant(clinician_browser, endpoints, client, "openid", verify=tls_verify)
         assert grant is Grant.JWT_BEARER and client.key, f"{client_id}: no grant the smoke suite can obtain tokens with"
         provider = request.getfixturevalue("assertion_provider_of_clinician")
         assertion = oauth.bearer_assertion(client.key, provider.issuer, provider.subject, endpoints.issuer)

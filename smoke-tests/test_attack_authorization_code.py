@@ -38,7 +38,10 @@ def _redeem(
 ) -> requests.Response:
     data = {"grant_type": "authorization_code", "code": issued.code, "redirect_uri": issued.redirect_uri,
             "code_verifier": issued.pkce.verifier}  # fmt: skip
-    return http.post(endpoints.token, data=data | client.authentication(endpoints.issuer), timeout=15)
+    # With a DPoP proof (of a key of its own): a code issued to a public client needs one, and the refusal of a
+    # code stolen from one must be the client binding's, not a missing proof's.
+    proof = {oauth.DPOP: oauth.DPoPKey.generate().proof("POST", endpoints.token)}
+    return http.post(endpoints.token, data=data | client.authentication(endpoints.issuer), headers=proof, timeout=15)
 
 
 @dataclass(frozen=True)

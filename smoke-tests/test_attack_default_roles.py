@@ -45,7 +45,7 @@ def test_user_given_no_role_gets_no_gated_scope(
         "defaultClientScopes": ["basic"], "optionalClientScopes": sorted(gated_scopes),
     })  # fmt: skip
     assert registration.accepted, f"control: a public code-flow client was refused ({registration.refusal})"
-    client = oauth.Client(registration.client_id, REDIRECT_URI)
+    client = oauth.Client.public(registration.client_id, REDIRECT_URI)
     user = runtime.user("no-role")
     requested = " ".join(["openid", *sorted(gated_scopes)])
 

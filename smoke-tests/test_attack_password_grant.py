@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import requests
 
 from idpkit.smoke import oauth
 from idpkit.smoke.checks import check
@@ -27,12 +26,13 @@ def test_password_grant_is_refused(
     clients: dict[str, oauth.Client],
     smoke_credentials: dict[str, Any],
     endpoints: oauth.Endpoints,
-    http: requests.Session,
+    tls_verify: str | bool,
 ) -> None:
     # The real password: a refusal must come from the grant policy, not from a failed login.
     password = smoke_credentials["users"]["smoke-clinician"]["password"]
     data = {"grant_type": "password", "username": "smoke-clinician", "password": password, "scope": "openid"}
-    response = http.post(endpoints.token, data=data | clients[client_id].authentication(endpoints.issuer), timeout=15)
+    # A public client proves its DPoP key: the refusal must be the grant's, not a missing proof's.
+    response = oauth.token_request(endpoints, clients[client_id], data, verify=tls_verify)
     assert (response.status_code, oauth.oauth_error(response)) == (400, "unauthorized_client"), (
         f"{endpoints.token}: {client_id} password grant: expected 400 unauthorized_client, "
         f"got {response.status_code} {oauth.oauth_error(response)}"

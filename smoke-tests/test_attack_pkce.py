@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import requests
 
 from idpkit.smoke import oauth
 from idpkit.smoke.checks import check
@@ -70,21 +69,17 @@ def test_token_request_with_bad_verifier_is_refused(
     clinician_browser: oauth.UserAgent,
     endpoints: oauth.Endpoints,
     clients: dict[str, oauth.Client],
-    http: requests.Session,
+    tls_verify: str | bool,
 ) -> None:
     spa = clients["smoke-spa"]
     params = oauth.authorization_params(spa.client_id, spa.redirect_uri or "", "openid", oauth.Pkce.generate())
     code = clinician_browser.authorize(endpoints.authorization, params).code
     assert code, f"{endpoints.authorization}: smoke-spa got no code to attack"
-    data = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": spa.redirect_uri or "",
-        "client_id": spa.client_id,
-    }
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": spa.redirect_uri or ""}
     if verifier == "wrong":
         data["code_verifier"] = oauth.Pkce.generate().verifier
-    response = http.post(endpoints.token, data=data, timeout=15)
+    # With a valid DPoP proof of smoke-spa's key: the refusal must be PKCE's, not a missing proof's.
+    response = oauth.token_request(endpoints, spa, data, verify=tls_verify)
     assert (response.status_code, oauth.oauth_error(response)) == (400, "invalid_grant"), (
         f"{endpoints.token}: smoke-spa code with {verifier} code_verifier: expected 400 invalid_grant, "
         f"got {response.status_code} {oauth.oauth_error(response)}"

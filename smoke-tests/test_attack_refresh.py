@@ -12,13 +12,6 @@ from idpkit.smoke import oauth
 from idpkit.smoke.checks import check
 
 
-def _refresh(
-    http: requests.Session, endpoints: oauth.Endpoints, client: oauth.Client, refresh_token: str
-) -> requests.Response:
-    data = {"grant_type": "refresh_token", "refresh_token": refresh_token}
-    return http.post(endpoints.token, data=data | client.authentication(endpoints.issuer), timeout=15)
-
-
 @dataclass(frozen=True)
 class Reuse:
     replayed: requests.Response
@@ -32,15 +25,15 @@ def reuse(
     new_user_agent: Callable[[], oauth.UserAgent],
     endpoints: oauth.Endpoints,
     clients: dict[str, oauth.Client],
-    http: requests.Session,
+    tls_verify: str | bool,
 ) -> Reuse:
     """A session of its own: rotate once (control), replay the old token, then try the successor."""
     web = clients["smoke-web"]
     grant = oauth.sign_in(new_user_agent(), endpoints, web, "openid")
-    rotated = _refresh(http, endpoints, web, grant.tokens["refresh_token"])
+    rotated = oauth.refresh(endpoints, web, grant.tokens["refresh_token"], verify=tls_verify)
     assert rotated.status_code == 200, f"control: {endpoints.token} refused smoke-web's first refresh"
-    replayed = _refresh(http, endpoints, web, grant.tokens["refresh_token"])
-    return Reuse(replayed, _refresh(http, endpoints, web, rotated.json()["refresh_token"]))
+    replayed = oauth.refresh(endpoints, web, grant.tokens["refresh_token"], verify=tls_verify)
+    return Reuse(replayed, oauth.refresh(endpoints, web, rotated.json()["refresh_token"], verify=tls_verify))
 
 
 @check(
@@ -87,11 +80,12 @@ def test_refresh_by_another_client_is_refused(
     new_user_agent: Callable[[], oauth.UserAgent],
     endpoints: oauth.Endpoints,
     clients: dict[str, oauth.Client],
-    http: requests.Session,
+    tls_verify: str | bool,
 ) -> None:
     grant = oauth.sign_in(new_user_agent(), endpoints, clients["smoke-web"], "openid")
     assert grant.response.status_code == 200, f"control: {endpoints.token} refused smoke-web's sign-in"
-    response = _refresh(http, endpoints, clients["smoke-spa"], grant.tokens["refresh_token"])
+    # smoke-spa sends a valid proof of its own key: the refusal is the client binding's, not a missing proof's.
+    response = oauth.refresh(endpoints, clients["smoke-spa"], grant.tokens["refresh_token"], verify=tls_verify)
     assert (response.status_code, oauth.oauth_error(response)) == (400, "invalid_grant"), (
         f"{endpoints.token}: smoke-spa presented smoke-web's refresh token and got {response.status_code} "
         f"{oauth.oauth_error(response)}, expected 400 invalid_grant"

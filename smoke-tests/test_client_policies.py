@@ -35,6 +35,7 @@ APP = "https://192.0.2.10"
 REDIRECT = f"{APP}/callback"
 LOOPBACK_V4, LOOPBACK_V6 = "https://127.0.0.1:9999/callback", "https://[::1]:9999/callback"
 PKCE_S256 = {"pkce.code.challenge.method": "S256"}
+DPOP_BOUND = "dpop.bound.access.tokens"
 # Every flag explicit: Keycloak answers 500 to a registration that leaves one of them out under
 # reject-implicit-grant without auto-configure.
 FLOWS_OFF = {"standardFlowEnabled": False, "implicitFlowEnabled": False, "directAccessGrantsEnabled": False,
@@ -236,6 +237,23 @@ def _holder_of_key_enforcer(probe: Probe, case: Case) -> None:
     )
 
 
+def _dpop_bind_enforcer(probe: Probe, case: Case) -> None:
+    """A public client registered with unbound tokens redeems a user's code without a DPoP proof."""
+    registration = probe.runtime.register("unbound-public", _public(attributes={**PKCE_S256, DPOP_BOUND: "false"}))
+    if not registration.accepted:
+        return  # refused outright (auto-configure off): nothing unbound was registered
+    user = probe.runtime.user("dpop")
+    agent = oauth.UserAgent(probe.verify, user.username, user.password, user.codes)
+    data, _nonce = oauth.code_redemption(
+        agent, probe.endpoints, oauth.Client(registration.client_id, REDIRECT), "openid"
+    )
+    response = oauth.post_form(probe.endpoints.token, data | {"client_id": registration.client_id}, verify=probe.verify)
+    assert oauth.issued_tokens(response) == set() and response.status_code == 400, (
+        f"{case.setting}: {registration.client_id}, a public client registered with unbound tokens, redeemed a code "
+        f"without a DPoP proof ({response.status_code}); the executor must bind every public client's tokens"
+    )
+
+
 EXECUTORS: dict[str, Callable[[Probe, Case], None]] = {
     "pkce-enforcer": _pkce_enforcer,
     "reject-implicit-grant": _reject_implicit_grant,
@@ -243,6 +261,7 @@ EXECUTORS: dict[str, Callable[[Probe, Case], None]] = {
     "secure-redirect-uris-enforcer": _secure_redirect_uris_enforcer,
     "secure-client-authenticator": _secure_client_authenticator,
     "holder-of-key-enforcer": _holder_of_key_enforcer,
+    "dpop-bind-enforcer": _dpop_bind_enforcer,
 }
 
 
@@ -301,6 +320,9 @@ OPTIONS: dict[tuple[str, str], Callable[[Probe, Case], None]] = {
     ("reject-ropc-grant", "auto-configure"): _auto_configure(
         "directAccessGrantsEnabled", {"directAccessGrantsEnabled": True}, corrected=False
     ),
+    ("dpop-bind-enforcer", "auto-configure"): _auto_configure(
+        DPOP_BOUND, {"attributes": {**PKCE_S256, DPOP_BOUND: "false"}}, corrected="true"
+    ),
     ("secure-redirect-uris-enforcer", "allow-ipv4-loopback-address"): _redirect(LOOPBACK_V4),
     ("secure-redirect-uris-enforcer", "allow-ipv6-loopback-address"): _redirect(LOOPBACK_V6),
     ("secure-redirect-uris-enforcer", "allow-private-use-uri-scheme"): _redirect("org.example.app:/callback"),
@@ -315,9 +337,17 @@ OPTIONS: dict[tuple[str, str], Callable[[Probe, Case], None]] = {
 @check(
     "SMOKE-POLICY-001",
     "Every realm-wide client-policy executor stops the weakness it exists for, on a client registered at run time",
-    requirements=("RFC9700-2.1.1", "RFC9700-2.1.2", "RFC9700-2.4", "RFC9700-2.1", "RFC9700-2.5", "RFC8705"),
+    requirements=(
+        "RFC9700-2.1.1",
+        "RFC9700-2.1.2",
+        "RFC9700-2.4",
+        "RFC9700-2.1",
+        "RFC9700-2.5",
+        "RFC8705",
+        "RFC9700-2.2.1",
+    ),
     risk="A client an administrator adds later (console, API) escapes PKCE, grant and redirect restrictions, "
-    "asymmetric authentication or certificate binding, because only the codified clients were ever checked.",
+    "asymmetric authentication, certificate or DPoP binding, because only the codified clients were ever checked.",
     remediation="Keep each executor in a profile of an enabled client policy (realm-config/base/client-policies.yaml).",
     claims=("clientProfiles[*].executors[*]", "clientPolicies[*].*"),
 )

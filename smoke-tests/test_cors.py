@@ -42,14 +42,15 @@ def _own_origin(client: SmokeClient) -> str | None:
 def _refresh(
     endpoints: oauth.Endpoints, client: oauth.Client, verify: str | bool, refresh_token: str, origin: str
 ) -> requests.Response:
-    data = {"grant_type": "refresh_token", "refresh_token": refresh_token}
-    authentication = client.authentication(endpoints.issuer)
-    return oauth.post_form(endpoints.token, data | authentication, verify=verify, headers={"Origin": origin})
+    return oauth.refresh(endpoints, client, refresh_token, verify=verify, headers={"Origin": origin})
 
 
-def _userinfo(endpoints: oauth.Endpoints, verify: str | bool, access_token: str, origin: str) -> requests.Response:
-    headers = oauth.bearer(access_token) | {"Origin": origin}
-    return requests.get(endpoints.userinfo, headers=headers, verify=verify, timeout=oauth.TIMEOUT)
+def _userinfo(
+    endpoints: oauth.Endpoints, client: oauth.Client, verify: str | bool, access_token: str, origin: str
+) -> requests.Response:
+    return oauth.resource_request(
+        "GET", endpoints.userinfo, access_token, client.dpop, verify=verify, headers={"Origin": origin}
+    )
 
 
 @check(
@@ -80,8 +81,8 @@ def test_foreign_origin_gets_no_cors_grant(
             refresh_token = control.json().get("refresh_token", "")
         foreign = _refresh(endpoints, client, tls_verify, refresh_token, FOREIGN_ORIGIN)
     else:
-        control = _userinfo(endpoints, tls_verify, tokens["access_token"], own or FOREIGN_ORIGIN)
-        foreign = _userinfo(endpoints, tls_verify, tokens["access_token"], FOREIGN_ORIGIN)
+        control = _userinfo(endpoints, client, tls_verify, tokens["access_token"], own or FOREIGN_ORIGIN)
+        foreign = _userinfo(endpoints, client, tls_verify, tokens["access_token"], FOREIGN_ORIGIN)
     if own:
         assert control.headers.get(ALLOW_ORIGIN) == own, (
             f"control: {endpoint} endpoint did not grant {client_id}'s own origin {own} ({control.status_code})"

@@ -24,11 +24,12 @@ SCOPE = "openid patient/Observation.rs"
 def test_device_grant_approved_by_the_user(
     endpoints: oauth.Endpoints,
     clinician_browser: oauth.UserAgent,
+    clients: dict[str, oauth.Client],
     tls_verify: str | bool,
     jwks_client: PyJWKClient,
     expect: Callable[..., oauth.TokenExpectations],
 ) -> None:
-    response = oauth.device_grant(clinician_browser, endpoints, "smoke-device", SCOPE, verify=tls_verify)
+    response = oauth.device_grant(clinician_browser, endpoints, clients["smoke-device"], SCOPE, verify=tls_verify)
     assert response.status_code == 200, (
         f"{endpoints.token}: smoke-device's approved device code refused ({oauth.oauth_error(response)})"
     )

@@ -101,7 +101,9 @@ def try_grant(
             url = str(discovery[endpoint])
             if machine:  # discovery names M2M aliases for some endpoints; the M2M listener serves them all
                 url = endpoints.mtls.get(endpoint, url.replace(outputs.base_url, outputs.m2m_url, 1))
-            return oauth.post_form(url, data | auth, verify=tls_verify, cert=cert)
+            # A public client proves its DPoP key: a refusal must be the grant's, not a missing proof's.
+            proof = {oauth.DPOP: client.dpop.proof("POST", url)} if client.dpop else None
+            return oauth.post_form(url, data | auth, verify=tls_verify, cert=cert, headers=proof)
 
         if attempt == "client-credentials":
             return post("token_endpoint", {"grant_type": "client_credentials"})

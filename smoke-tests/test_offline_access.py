@@ -90,7 +90,7 @@ def test_offline_access_only_when_asked_and_allowed(
         user = runtime.user("offline")
         agent, client = (
             oauth.UserAgent(tls_verify, user.username, user.password, user.codes),
-            oauth.Client(registration.client_id, REDIRECT),
+            oauth.Client.public(registration.client_id, REDIRECT),
         )
     else:
         agent, client = new_user_agent(), request.getfixturevalue("clients")[subject]
@@ -108,7 +108,7 @@ def test_offline_access_only_when_asked_and_allowed(
     assert authorization.code, f"control: {client.client_id} got no code ({authorization.error})"
     data = {"grant_type": "authorization_code", "code": authorization.code, "redirect_uri": client.redirect_uri or "",
             "code_verifier": pkce.verifier}  # fmt: skip
-    response = oauth.post_form(endpoints.token, data | client.authentication(endpoints.issuer), verify=tls_verify)
+    response = oauth.token_request(endpoints, client, data, verify=tls_verify)
     assert response.status_code == 200, f"control: {client.client_id}'s code redemption refused"
     offline = oauth.unverified_claims(response.json()["refresh_token"]).get("typ") == "Offline"
     expected = asked or granted_unasked

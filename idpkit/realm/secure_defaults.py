@@ -187,8 +187,10 @@ CATALOGUE: tuple[SecureDefault, ...] = (
                   "Certificate binding is declared where a client presents a certificate; switched on by hand it "
                   "breaks clients that cannot.", unset="false", weakens=False),
     SecureDefault("client", "attributes.dpop.bound.access.tokens", "false", "true", ("RFC9700-2.2.1",),
-                  "DPoP binding is declared where a client supports it; switched on by hand it breaks clients "
-                  "that do not.", unset="false", weakens=False),
+                  "Confidential clients are certificate-bound where they hold tokens of their own; DPoP switched "
+                  "on by hand breaks one that sends no proofs. Public clients declare it (REALM-DPOP-001) and the "
+                  "dpop-bind-enforcer policy holds it on every public client, declared or not.",
+                  applies_to="confidential", unset="false", weakens=False),
     SecureDefault("client", "attributes.require.pushed.authorization.requests", "false", "true", ("RFC9700-2.1",),
                   "Pushed authorization requests are declared where a client uses them; required by hand they "
                   "break clients that do not.", unset="false", weakens=False),

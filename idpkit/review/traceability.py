@@ -25,10 +25,6 @@ from idpkit.review.model import Family, Review, Rule, Setting
 from idpkit.smoke.checks import claimed, matches
 
 SUPPORTING: dict[str, tuple[str, str]] = {
-    "clients[*].publicClient": (
-        "REALM-CLIENTAUTH-001",
-        "public clients have no credentials; others must be asymmetric",
-    ),
     "clients[*].standardFlowEnabled": ("REALM-PKCE-001", "the code flow that PKCE protects"),
     "clients[*].serviceAccountsEnabled": ("REALM-HOK-001", "the client credentials grant that must be cert-bound"),
     'clients[*].attributes["oauth2.device.authorization.grant.enabled"]': (

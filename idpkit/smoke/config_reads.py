@@ -62,8 +62,8 @@ UNOBSERVABLE: dict[str, str] = {
     "so a hand-made value can only shorten sessions",
     'clients[*].attributes["tls.client.certificate.bound.access.tokens"]': "held only where no certificate is "
     "declared: switched on by hand it breaks the client, it weakens nothing",
-    'clients[*].attributes["dpop.bound.access.tokens"]': "switched on by hand it breaks clients that send no DPoP "
-    "proof; it weakens nothing",
+    'clients[*].attributes["dpop.bound.access.tokens"]': "held only on confidential clients: switched on by hand "
+    "it breaks a client that sends no DPoP proof, it weakens nothing (public clients: SMOKE-DPOP-*)",
     'clients[*].attributes["require.pushed.authorization.requests"]': "required by hand it breaks clients that do "
     "not push their requests; it weakens nothing",
     "clients[*].protocolMappers": "the realm's tokens carry no role claims and fullScopeAllowed is off, so a "

@@ -231,7 +231,8 @@ WEAKENINGS: dict[str, Weakening] = {
 }
 """Settings Keycloak refuses to weaken have no entry: client session lifetimes above the SSO session's, and
 client flags that an any-client executor auto-configures back or refuses (PKCE, implicit, password grant,
-redirect URIs, client authenticator); their executors' mutants stand for them."""
+redirect URIs, client authenticator), and public clients' `dpop.bound.access.tokens`, which the public-client
+policy's dpop-bind-enforcer switches back on; their executors' and policies' mutants stand for them."""
 
 
 # --- client policies: derived from realm-config -------------------------------------------------------------

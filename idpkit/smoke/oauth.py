@@ -1,9 +1,9 @@
 """Client-side OAuth 2.0 / OpenID Connect helpers for the smoke suite and the benchmarks.
 
 Everything a relying party does, without a browser: PKCE pairs, driving Keycloak's login and consent
-pages with one `requests` session per user agent, private_key_jwt client assertions, token requests,
-and full validation of the tokens against the realm's JWKS. Nothing here prints a token or secret:
-errors name the endpoint, the client and the rule broken.
+pages with one `requests` session per user agent, private_key_jwt client assertions, DPoP proofs of
+public clients (RFC 9449), token requests, and full validation of the tokens against the realm's JWKS.
+Nothing here prints a token or secret: errors name the endpoint, the client and the rule broken.
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import json
 import re
 import secrets
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol
@@ -32,6 +33,11 @@ JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 TIMEOUT = 15
 BEARER = "Bearer"
+DPOP = "DPoP"
+"""The token type (RFC 9449 §5), the authorization scheme (§7.1) and the proof's header name (§4.1) alike."""
+DPOP_PROOF_TYPE = "dpop+jwt"
+DPOP_NONCE_ERROR = "use_dpop_nonce"
+DPOP_NONCE_HEADER = "DPoP-Nonce"
 # Keycloak's login, consent and device pages are found by their forms; nothing else is parsed.
 _LOGIN_FORM = re.compile(r'<form[^>]*id="kc-form-login"[^>]*action="([^"]+)"', re.DOTALL)
 _CONSENT_FORM = re.compile(r'<form[^>]*action="([^"]*/login-actions/consent[^"]*)"', re.DOTALL)
@@ -167,6 +173,84 @@ def assertion_auth(assertion: str, client_id: str) -> dict[str, str]:
 def private_key_jwt(key: ClientKey, audience: str) -> dict[str, str]:
     """Form fields for a fresh, valid private_key_jwt authentication of `key`'s client."""
     return assertion_auth(client_assertion(key, audience), key.client_id)
+
+
+def _sha256(text: str) -> str:
+    return b64url(hashlib.sha256(text.encode()).digest())
+
+
+@dataclass(frozen=True)
+class DPoPKey:
+    """The key a public client proves possession of (RFC 9449): EC P-256, made per client session, never stored.
+
+    A public client holds no secret, so its tokens are bound to this key (`cnf.jkt`): a stolen token is
+    useless without a fresh proof signed by it.
+    """
+
+    private_key: ec.EllipticCurvePrivateKey = field(repr=False)
+
+    @classmethod
+    def generate(cls) -> DPoPKey:
+        return cls(ec.generate_private_key(ec.SECP256R1()))
+
+    @cached_property
+    def jwk(self) -> dict[str, str]:
+        """The public key as the proof's `jwk` header carries it."""
+        numbers = self.private_key.public_key().public_numbers()
+        return {"kty": "EC", "crv": "P-256", "x": b64url(numbers.x.to_bytes(32, "big")),
+                "y": b64url(numbers.y.to_bytes(32, "big"))}  # fmt: skip
+
+    @property
+    def thumbprint(self) -> str:
+        """The JWK SHA-256 thumbprint (RFC 7638) a bound token names in `cnf.jkt`."""
+        return _sha256(json.dumps(self.jwk, sort_keys=True, separators=(",", ":")))
+
+    def proof(self, method: str, url: str, *, access_token: str | None = None, nonce: str | None = None) -> str:
+        """A fresh proof for one request: unique `jti`, `htm`/`htu` of the request, `ath` when it carries a token."""
+        parts = urlsplit(url)
+        claims: dict[str, Any] = {"jti": str(uuid.uuid4()), "htm": method.upper(), "iat": int(time.time()),
+                                  "htu": f"{parts.scheme}://{parts.netloc}{parts.path}"}  # fmt: skip
+        if access_token is not None:
+            claims["ath"] = _sha256(access_token)
+        if nonce is not None:
+            claims["nonce"] = nonce
+        return jwt.encode(
+            claims, self.private_key, algorithm="ES256", headers={"typ": DPOP_PROOF_TYPE, "jwk": self.jwk}
+        )
+
+
+def demanded_nonce(response: requests.Response) -> str | None:
+    """The nonce a server demands before it accepts a proof (RFC 9449 §8, §9), if it demands one."""
+    nonce = response.headers.get(DPOP_NONCE_HEADER)
+    demanded = oauth_error(response) == DPOP_NONCE_ERROR or DPOP_NONCE_ERROR in response.headers.get(
+        "WWW-Authenticate", ""
+    )
+    return nonce if demanded else None
+
+
+def with_proof(dpop: DPoPKey | None, send: Callable[[Mapping[str, str]], requests.Response], method: str, url: str,
+               access_token: str | None = None) -> requests.Response:  # fmt: skip
+    """Send a request with a fresh DPoP proof (none without a key); again with the nonce if the server demands one."""
+    if dpop is None:
+        return send({})
+    response = send({DPOP: dpop.proof(method, url, access_token=access_token)})
+    if (nonce := demanded_nonce(response)) is not None:
+        response = send({DPOP: dpop.proof(method, url, access_token=access_token, nonce=nonce)})
+    return response
+
+
+def resource_request(
+    method: str, url: str, access_token: str, dpop: DPoPKey | None, *, verify: str | bool,
+    headers: Mapping[str, str] | None = None, cert: tuple[str, str] | None = None,
+) -> requests.Response:  # fmt: skip
+    """Use an access token at a protected resource: `Bearer`, or `DPoP` with a proof bound to the token (`ath`)."""
+    scheme = DPOP if dpop is not None else BEARER
+
+    def send(proof: Mapping[str, str]) -> requests.Response:
+        sent = dict(headers or {}) | {"Authorization": f"{scheme} {access_token}"} | dict(proof)
+        return requests.request(method, url, headers=sent, verify=verify, cert=cert, timeout=TIMEOUT)
+
+    return with_proof(dpop, send, method, url, access_token)
 
 
 @dataclass(frozen=True)
@@ -428,15 +512,55 @@ def certificate_thumbprint(certificate_pem: bytes) -> str:
 
 @dataclass(frozen=True)
 class Client:
-    """A registered client as the smoke suite plays it: public (no key) or private_key_jwt."""
+    """A registered client as the smoke suite plays it: public (a DPoP key) or private_key_jwt (a client key)."""
 
     client_id: str
     redirect_uri: str | None = None
     key: ClientKey | None = None
+    dpop: DPoPKey | None = None
+    """The key a public client binds its tokens to; the realm's policy demands it of every public client."""
+
+    @classmethod
+    def public(cls, client_id: str, redirect_uri: str | None = None) -> Client:
+        """A public client as it must play now: with a DPoP key of its own, for this session."""
+        return cls(client_id, redirect_uri, dpop=DPoPKey.generate())
 
     def authentication(self, audience: str) -> dict[str, str]:
         """Token-endpoint authentication: a fresh assertion, or just the client_id of a public client."""
         return private_key_jwt(self.key, audience) if self.key else {"client_id": self.client_id}
+
+
+def token_request(
+    endpoints: Endpoints,
+    client: Client,
+    data: Mapping[str, str],
+    *,
+    verify: str | bool,
+    dpop: DPoPKey | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> requests.Response:
+    """A token-endpoint request as `client`: its authentication, and a DPoP proof of its key (or of `dpop`, the
+    key an attack test proves instead)."""
+    form = dict(data) | client.authentication(endpoints.issuer)
+
+    def send(proof: Mapping[str, str]) -> requests.Response:
+        return post_form(endpoints.token, form, verify=verify, headers=dict(headers or {}) | dict(proof))
+
+    return with_proof(dpop or client.dpop, send, "POST", endpoints.token)
+
+
+def refresh(
+    endpoints: Endpoints,
+    client: Client,
+    refresh_token: str,
+    *,
+    verify: str | bool,
+    dpop: DPoPKey | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> requests.Response:
+    """A refresh token grant as `client` (with its DPoP proof, or `dpop`'s)."""
+    data = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+    return token_request(endpoints, client, data, verify=verify, dpop=dpop, headers=headers)
 
 
 @dataclass(frozen=True)
@@ -454,6 +578,12 @@ class CodeGrant:
 
 def sign_in(agent: UserAgent, endpoints: Endpoints, client: Client, scope: str) -> CodeGrant:
     """Authorization code + PKCE S256 from authorization request to token response."""
+    data, nonce = code_redemption(agent, endpoints, client, scope)
+    return CodeGrant(token_request(endpoints, client, data, verify=agent.verify), nonce)
+
+
+def code_redemption(agent: UserAgent, endpoints: Endpoints, client: Client, scope: str) -> tuple[dict[str, str], str]:
+    """An authorization code + PKCE S256 login up to the code: the token request that redeems it, and the nonce."""
     if client.redirect_uri is None:
         raise ValueError(f"{client.client_id}: no redirect URI, not a code-flow client")
     pkce = Pkce.generate()
@@ -470,8 +600,7 @@ def sign_in(agent: UserAgent, endpoints: Endpoints, client: Client, scope: str) 
         "redirect_uri": client.redirect_uri,
         "code_verifier": pkce.verifier,
     }
-    response = post_form(endpoints.token, data | client.authentication(endpoints.issuer), verify=agent.verify)
-    return CodeGrant(response, params["nonce"])
+    return data, params["nonce"]
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -503,23 +632,30 @@ def unverified_header(token: str) -> dict[str, Any]:
 
 
 def device_grant(
-    agent: UserAgent, endpoints: Endpoints, client_id: str, scope: str, *, verify: str | bool
+    agent: UserAgent, endpoints: Endpoints, client: Client, scope: str, *, verify: str | bool
 ) -> requests.Response:
     """Device authorization grant (RFC 8628) approved by `agent`'s user: the token response of the first poll."""
+    return token_request(
+        endpoints, client, device_approval(agent, endpoints, client, scope, verify=verify), verify=verify
+    )
+
+
+def device_approval(
+    agent: UserAgent, endpoints: Endpoints, client: Client, scope: str, *, verify: str | bool
+) -> dict[str, str]:
+    """A device authorization approved by `agent`'s user: the token request (poll) that redeems it."""
     pkce = Pkce.generate()  # the pkce-enforcer policy covers the device authorization request too
     started = post_form(
-        endpoints.device_authorization, {"client_id": client_id, "scope": scope} | pkce.authorization_params,
+        endpoints.device_authorization, {"client_id": client.client_id, "scope": scope} | pkce.authorization_params,
         verify=verify,
     )  # fmt: skip
     if started.status_code != 200:
-        raise RuntimeError(f"{endpoints.device_authorization}: {client_id} refused ({started.status_code})")
+        raise RuntimeError(f"{endpoints.device_authorization}: {client.client_id} refused ({started.status_code})")
     device = started.json()
     approval = agent.open(device["verification_uri_complete"])
     if approval.status != 200:
         raise RuntimeError(f"{device['verification_uri']}: approval ended with {approval.status}")
-    data = {"grant_type": DEVICE_CODE_GRANT, "client_id": client_id, "device_code": device["device_code"],
-            "code_verifier": pkce.verifier}  # fmt: skip
-    return post_form(endpoints.token, data, verify=verify)
+    return {"grant_type": DEVICE_CODE_GRANT, "device_code": device["device_code"], "code_verifier": pkce.verifier}
 
 
 def bearer_assertion(
@@ -536,4 +672,4 @@ def jwt_bearer_grant(
 ) -> requests.Response:
     """Exchange an assertion for tokens, the client authenticating itself (private_key_jwt)."""
     data = {"grant_type": JWT_BEARER_GRANT, "assertion": assertion, "scope": scope}
-    return post_form(endpoints.token, data | client.authentication(endpoints.issuer), verify=verify)
+    return token_request(endpoints, client, data, verify=verify)

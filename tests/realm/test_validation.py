@@ -169,6 +169,12 @@ VIOLATIONS: dict[str, tuple[str, str, Callable[[dict[str, Any]], None], str]] = 
         _client_attribute("phi-backend", "tls.client.certificate.bound.access.tokens", "false"),
         'clients[phi-backend].attributes["tls.client.certificate.bound.access.tokens"]',
     ),
+    "REALM-DPOP-001": (
+        "prod",
+        "base/clients.yaml",
+        _client_attribute("phi-bedside-device", "dpop.bound.access.tokens", "false"),
+        'clients[phi-bedside-device].attributes["dpop.bound.access.tokens"]',
+    ),
     "REALM-X509-001": (
         "prod",
         "base/clients.yaml",
@@ -383,4 +389,37 @@ def test_bad_user_entry_is_refused_naming_file_and_path(case: str, tmp_path: Pat
     problems = _refusal(tmp_path, "staging").problems
     assert [(p.file, p.path, p.rule) for p in problems] == [(f"realm-config/{file}", path, rule_id)], (
         f"{case}: unexpected refusal {[str(p) for p in problems]}"
+    )
+
+
+def _public_policy(data: dict[str, Any]) -> dict[str, Any]:
+    policy: dict[str, Any] = next(p for p in data["clientPolicies"] if p["name"] == "idpkit-phi-public-clients")
+    return policy
+
+
+def _public_condition(data: dict[str, Any]) -> dict[str, Any]:
+    configuration: dict[str, Any] = _public_policy(data)["conditions"][0]["configuration"]
+    return configuration
+
+
+# Ways a realm-config leaves public clients without the DPoP policy while every public client still declares
+# bound tokens: only the policy binds a public client created later, so each is refused on its own.
+UNBOUND_PUBLIC_POLICIES: dict[str, Callable[[dict[str, Any]], None]] = {
+    "policy-disabled": lambda data: _public_policy(data).__setitem__("enabled", False),
+    "executor-removed": lambda data: next(p for p in data["clientProfiles"] if p["name"] == "idpkit-phi-public")[
+        "executors"
+    ].clear(),
+    "condition-on-confidential": lambda data: _public_condition(data).__setitem__("type", ["confidential"]),
+    "condition-negated": lambda data: _public_condition(data).__setitem__("is-negative-logic", True),
+    "condition-type-not-a-list": lambda data: _public_condition(data).__setitem__("type", "public"),
+}
+
+
+@pytest.mark.parametrize("change", list(UNBOUND_PUBLIC_POLICIES))
+def test_public_clients_without_the_dpop_policy_are_refused(change: str, tmp_path: Path) -> None:
+    edit(scratch_project(tmp_path), "base/client-policies.yaml", UNBOUND_PUBLIC_POLICIES[change])
+    problems = _refusal(tmp_path, "prod").problems
+    assert any(p.rule == "REALM-DPOP-001" and p.path == "clientPolicies" for p in problems), (
+        f"REALM-DPOP-001: {change} left public clients' tokens unbound for clients created later, yet was not "
+        f"refused: {[str(p) for p in problems]}"
     )

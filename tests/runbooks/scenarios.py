@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 import jwt
 import requests
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from keycloak import KeycloakAdmin
 
@@ -137,23 +138,14 @@ def _login(stage: Stage, client_id: str, username: str, password: str) -> reques
     )  # fmt: skip
 
 
-def _tokens(stage: Stage, client_id: str, username: str, password: str, codes: OneTimeCodes) -> dict[str, str]:
-    """A complete login (password and TOTP) and the code exchanged for tokens."""
+def _tokens(stage: Stage, client: oauth.Client, username: str, password: str, codes: OneTimeCodes) -> dict[str, str]:
+    """A complete login (password and TOTP) and the code exchanged for tokens (DPoP-bound: the client is public)."""
     verify = stage.outputs.ca_bundle or True
-    pkce = oauth.Pkce.generate()
-    params = oauth.authorization_params(client_id, REDIRECT_URI, "openid", pkce)
+    discovery = requests.get(f"{stage.outputs.issuer}/.well-known/openid-configuration", verify=verify, timeout=30)
     agent = oauth.UserAgent(verify, username, password, codes)
-    authorization = agent.authorize(f"{stage.outputs.issuer}/protocol/openid-connect/auth", params)
-    assert authorization.code, f"{username}: login refused (HTTP {authorization.status}, {authorization.error!r})"
-    tokens = requests.post(
-        f"{stage.outputs.issuer}/protocol/openid-connect/token",
-        data={"grant_type": "authorization_code", "code": authorization.code, "client_id": client_id,
-              "redirect_uri": REDIRECT_URI, "code_verifier": pkce.verifier},
-        verify=verify, timeout=30,
-    )  # fmt: skip
-    assert tokens.status_code == 200, f"{client_id}: code exchange failed: {tokens.text}"
-    loaded: dict[str, str] = tokens.json()
-    return loaded
+    grant = oauth.sign_in(agent, oauth.Endpoints.from_discovery(discovery.json()), client, "openid")
+    assert grant.response.status_code == 200, f"{client.client_id}: code exchange failed: {grant.response.text}"
+    return grant.tokens
 
 
 @contextmanager
@@ -167,19 +159,29 @@ def locked_out_user(stage: Stage) -> Iterator[Staged]:
 
 @contextmanager
 def leaked_refresh_token(stage: Stage) -> Iterator[Staged]:
+    """The worst case of a public client's leak: its DPoP-bound refresh token copied with the key it is bound to."""
     with _public_client(stage) as client_id, _user(stage) as (username, password, codes):
-        tokens = _tokens(stage, client_id, username, password, codes)
-        leaked = stage.scratch / "leaked-token"
-        leaked.write_text(tokens["refresh_token"])
-        leaked.chmod(0o600)
-        yield Staged({"LEAKED_TOKEN_FILE": str(leaked)}, [password, tokens["refresh_token"], tokens["access_token"]])
+        client = oauth.Client.public(client_id, REDIRECT_URI)
+        assert client.dpop is not None
+        tokens = _tokens(stage, client, username, password, codes)
+        key_pem = client.dpop.private_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
+        leaked, leaked_key = stage.scratch / "leaked-token", stage.scratch / "leaked-dpop-key.pem"
+        for path, content in ((leaked, tokens["refresh_token"]), (leaked_key, key_pem)):
+            path.touch(mode=0o600)
+            path.write_text(content)
+        yield Staged(
+            {"LEAKED_TOKEN_FILE": str(leaked), "LEAKED_DPOP_KEY_FILE": str(leaked_key)},
+            [password, tokens["refresh_token"], tokens["access_token"], key_pem],
+        )
 
 
 @contextmanager
 def person_who_lost_their_authenticator(stage: Stage) -> Iterator[Staged]:
     """A person with TOTP enrolled and a session open (on the lost phone, as far as anyone knows)."""
     with _public_client(stage) as client_id, _user(stage) as (username, password, codes):
-        tokens = _tokens(stage, client_id, username, password, codes)
+        tokens = _tokens(stage, oauth.Client.public(client_id, REDIRECT_URI), username, password, codes)
         yield Staged({"USERNAME": username}, [password, tokens["refresh_token"], tokens["access_token"]])
 
 

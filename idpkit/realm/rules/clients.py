@@ -20,6 +20,8 @@ from idpkit.realm.rules.registry import rule
 
 ASYMMETRIC_AUTHENTICATORS = {"client-jwt", "client-x509"}
 CERT_BOUND = "tls.client.certificate.bound.access.tokens"
+DPOP_BOUND = "dpop.bound.access.tokens"
+PUBLIC = "public"
 X509_REGEX = "x509.allow.regex.pattern.comparison"
 X509_CA_DN = "x509.casubjectdn"
 
@@ -73,6 +75,39 @@ def _holder_of_key(loaded: LoadedConfig) -> Iterator[tuple[str, str]]:
     for client in clients(loaded.document):
         if is_machine(client) and attribute(client, CERT_BOUND) != "true":
             yield client_path(client, f'attributes["{CERT_BOUND}"]'), "must be 'true' for a service-account client"
+
+
+def _binds_public_clients(conditions: list[Any]) -> bool:
+    """Whether a policy's conditions cover every public client (a negated access-type condition covers none)."""
+    return any(
+        c.condition == "any-client"
+        or (
+            c.condition == "client-access-type"
+            and PUBLIC in listed(c.configuration.get("type"))
+            and c.configuration.get("is-negative-logic") is not True
+        )
+        for c in conditions
+    )
+
+
+@rule(
+    RuleMetadata(
+        id="REALM-DPOP-001",
+        title="Public clients get DPoP-bound access and refresh tokens, including ones created later",
+        requirements=("RFC9700-2.2.1", "RFC9700-2.2.2", "FAPI2-SP-5.3.3", "HIPAA-164.312(e)(1)"),
+        severity=Severity.HIGH,
+        risk="A public client holds no secret: its bearer tokens, once leaked (browser storage, logs, a lost "
+        "device), read PHI from anywhere, and its refresh token mints more for as long as the session lives.",
+        remediation="Apply dpop-bind-enforcer through an enabled policy on client-access-type public (or any-client); "
+        f"set {DPOP_BOUND}: 'true' on every public client.",
+    )
+)
+def _dpop(loaded: LoadedConfig) -> Iterator[tuple[str, str]]:
+    if "dpop-bind-enforcer" not in policy_executors(loaded.document, _binds_public_clients):
+        yield "clientPolicies", "no enabled policy on public clients applies dpop-bind-enforcer"
+    for client in clients(loaded.document):
+        if client.public_client and attribute(client, DPOP_BOUND) != "true":
+            yield client_path(client, f'attributes["{DPOP_BOUND}"]'), "must be 'true' for a public client"
 
 
 @rule(
