@@ -46,6 +46,8 @@ AUDIENCE_SCOPE = "phi-api-audience"
 WIDEST_SCOPE = "system/*.rs"
 HOSTILE_ORIGIN = secure_defaults.HOSTILE_ORIGIN
 DEFAULT_ROLES = f"realm.{live.DefaultRoles.FIELD}"
+UNDECLARED_SCOPE = "user/*.cruds"
+"""A scope no realm-config declares, the widest SMART v2 user scope: what an advertisement must never invent."""
 UNDECLARED_USER = "mutant-shared-login"
 """A human user no realm-config declares: the live shape of test data where it does not belong."""
 
@@ -213,6 +215,10 @@ WEAKENINGS: dict[str, Weakening] = {
     "realm.adminEventsDetailsEnabled": _value(False),
     "realm.defaultDefaultClientScopes": _with(OFFLINE),
     "realm.defaultOptionalClientScopes": _with(OFFLINE),
+    "realm.smartConfiguration.capabilities": _with("client-confidential-symmetric"),
+    "realm.smartConfiguration.grantTypesSupported": _with("password"),
+    "realm.smartConfiguration.tokenEndpointAuthMethodsSupported": _with("client_secret_basic"),
+    "realm.smartConfiguration.scopesSupported": _with(UNDECLARED_SCOPE),
     'clients[smoke-backend].attributes["token.endpoint.auth.signing.alg"]': _value("RS256"),
     'clients[smoke-backend].attributes["tls.client.certificate.bound.access.tokens"]': _value("false"),
     'clients[smoke-mtls].attributes["tls.client.certificate.bound.access.tokens"]': _value("false"),
