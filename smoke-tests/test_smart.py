@@ -20,6 +20,7 @@ from jwt import PyJWKClient
 
 from idpkit.compliance import Severity
 from idpkit.outputs import StackOutputs
+from idpkit.realm.model import User
 from idpkit.realm.rules.smart import REFUSED_GRANTS
 from idpkit.smoke import oauth
 from idpkit.smoke.checks import check, claims
@@ -223,3 +224,46 @@ def test_advertised_item_works(
     if item not in smart_configuration.get(field, []):
         pytest.skip(f"{WELL_KNOWN}: {field} does not advertise {item}")
     PROOFS[field, item](request)
+
+
+FHIR_USER = "fhirUser"
+
+
+@check("SMOKE-SMART-005", "The ID token carries `fhirUser` (the person's FHIR resource, from the user attribute) "
+       "exactly when the app is granted the `fhirUser` scope",
+       requirements=("SMART-2.2-SCOPES", "HIPAA-164.312(d)"), severity=Severity.MEDIUM,
+       risk="Without `fhirUser` a SMART app cannot tell which Practitioner or Patient record the signed-in person "
+       "is; handed out unasked, it discloses that identity to apps that did not ask for it.",
+       remediation="Keep the fhirUser client scope's oidc-usermodel-attribute-mapper (realm-config/base/smart.yaml), "
+       "the user-profile attribute `fhirUser` (administrators only) and each person's `fhirUser` attribute.",
+       claims=(f"clientScopes[{FHIR_USER}].protocolMappers", "clients[*].defaultClientScopes"))  # fmt: skip
+@pytest.mark.parametrize("asked", [
+    pytest.param(True, id="asking", marks=claims(f"clientScopes[{FHIR_USER}].protocolMappers")),
+    pytest.param(False, id="not-asking", marks=claims("clients[*].defaultClientScopes")),
+])  # fmt: skip
+def test_fhir_user_claim_only_with_its_scope(
+    asked: bool,
+    request: pytest.FixtureRequest,
+    clinician_user: User,
+    jwks_client: PyJWKClient,
+    expect: Callable[..., oauth.TokenExpectations],
+) -> None:
+    wanted = next(iter((clinician_user.attributes or {}).get(FHIR_USER, [])), None)
+    assert wanted, f"realm-config: {clinician_user.username} has no {FHIR_USER} attribute to observe"
+    if asked:
+        agent: oauth.UserAgent = request.getfixturevalue("clinician_browser")
+        endpoints: oauth.Endpoints = request.getfixturevalue("endpoints")
+        client: oauth.Client = request.getfixturevalue("clients")["smoke-spa"]
+        code_grant = oauth.sign_in(agent, endpoints, client, f"openid {FHIR_USER}")
+    else:
+        code_grant = _granted(request, "spa_grant", "smoke-spa")
+    assert code_grant.response.status_code == 200, f"smoke-spa: code flow refused ({code_grant.response.status_code})"
+    claims_seen = oauth.validate_token(
+        code_grant.tokens["id_token"], jwks_client, expect("smoke-spa", typ="ID", nonce=code_grant.nonce)
+    )
+    if asked:
+        assert claims_seen.get(FHIR_USER) == wanted, (
+            f"smoke-spa granted {FHIR_USER}: ID token {FHIR_USER} is {claims_seen.get(FHIR_USER)!r}, not {wanted!r}"
+        )
+    else:
+        assert FHIR_USER not in claims_seen, f"smoke-spa not asking {FHIR_USER}: the ID token carries it anyway"

@@ -469,6 +469,8 @@ class User(KeycloakModel):
     """Family name."""
     realm_roles: list[str] | None = None
     """Realm roles granted (service accounts: only roles their client's scopes map, REALM-SVCROLE-001)."""
+    attributes: dict[str, list[str]] | None = None
+    """User attributes (test users only), each declared in `userProfileAttributes`, e.g. `fhirUser`."""
     kit: UserKit | None = None
     """Kit additions (a generated TOTP second factor, test users only)."""
     federated_identities: list[FederatedIdentity] | None = None
@@ -556,6 +558,27 @@ class RequiredAction(KeycloakModel):
     """Ask it of every new user."""
 
 
+class AttributePermissions(KeycloakModel):
+    """Who may see and change a user-profile attribute (`admin`, `user`)."""
+
+    view: list[Literal["admin", "user"]] = Field(default_factory=list)
+    edit: list[Literal["admin", "user"]] = Field(default_factory=list)
+
+
+class UserProfileAttribute(KeycloakModel):
+    """An attribute of the realm's user profile (UPAttribute) the kit declares; Keycloak drops user attributes
+    its profile does not declare. Attributes the files do not name are left as they are."""
+
+    name: str = Field(min_length=1)
+    """Attribute name, e.g. `fhirUser`."""
+    display_name: str | None = None
+    """Label in the admin console."""
+    permissions: AttributePermissions
+    """Who may see and change it: `admin` only for identity facts a person must not set themselves."""
+    multivalued: bool = False
+    """Whether it holds several values."""
+
+
 class RuleException(KeycloakModel):
     """A named, expiring permission for an overlay to break one security rule."""
 
@@ -612,6 +635,8 @@ class RealmDocument(KeycloakModel):
     """Authentication flows the kit owns (top-level flows and their sub-flows)."""
     required_actions: list[RequiredAction] | None = None
     """Required actions the kit holds enabled or disabled."""
+    user_profile_attributes: list[UserProfileAttribute] | None = None
+    """Attributes the realm's user profile must declare (e.g. SMART's `fhirUser`)."""
     client_profiles: list[ClientProfile] | None = None
     """Client-policy profiles."""
     client_policies: list[ClientPolicy] | None = None

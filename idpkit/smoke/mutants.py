@@ -46,6 +46,8 @@ AUDIENCE_SCOPE = "phi-api-audience"
 WIDEST_SCOPE = "system/*.rs"
 HOSTILE_ORIGIN = secure_defaults.HOSTILE_ORIGIN
 DEFAULT_ROLES = f"realm.{live.DefaultRoles.FIELD}"
+FHIR_USER_SCOPE = "fhirUser"
+"""SMART's identity scope: its claim only when asked for (a default scope hands it to every app unasked)."""
 UNDECLARED_SCOPE = "user/*.cruds"
 """A scope no realm-config declares, the widest SMART v2 user scope: what an advertisement must never invent."""
 UNDECLARED_USER = "mutant-shared-login"
@@ -227,7 +229,9 @@ WEAKENINGS: dict[str, Weakening] = {
     "clients[smoke-spa].fullScopeAllowed": _value(True),
     "clients[smoke-spa].consentRequired": _value(False),
     "clients[smoke-spa].webOrigins": _with("*"),
-    "clients[smoke-spa].defaultClientScopes": lambda v: iter((*_without(AUDIENCE_SCOPE)(v), *_with(OFFLINE)(v))),
+    "clients[smoke-spa].defaultClientScopes": lambda v: iter(
+        (*_without(AUDIENCE_SCOPE)(v), *_with(OFFLINE)(v), *_with(FHIR_USER_SCOPE)(v))
+    ),
     "clients[smoke-spa].optionalClientScopes": _with(WIDEST_SCOPE),
     "clients[smoke-web].redirectUris": _with(f"{HOSTILE_ORIGIN}/callback"),
     "clients[smoke-web].frontchannelLogout": _value(True),
