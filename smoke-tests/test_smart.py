@@ -36,6 +36,7 @@ SAME_AS_OIDC = ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri"
 LISTS_WITHIN_OIDC = ("grant_types_supported", "token_endpoint_auth_methods_supported", "scopes_supported")
 V2_SCOPE = re.compile(r"(patient|user|system)/[A-Za-z*]+\.c?r?u?d?s?")
 OFFLINE = "offline_access"
+LAUNCH_PATIENT, PATIENT, PATIENT_ATTRIBUTE = "launch/patient", "patient", "smart_patient_id"
 SETTING = "realm.smartConfiguration"
 Proof = Callable[[pytest.FixtureRequest], None]
 
@@ -99,13 +100,36 @@ def _patient_scopes(request: pytest.FixtureRequest) -> None:
 
 
 def _offline(request: pytest.FixtureRequest) -> None:
+    typ = oauth.unverified_claims(_launch(request, f"openid {OFFLINE}").tokens["refresh_token"]).get("typ")
+    assert typ == "Offline", f"smoke-spa asked {OFFLINE} and got a refresh token of type {typ!r}"
+
+
+def _patient_context(request: pytest.FixtureRequest) -> None:
+    clinician: User = request.getfixturevalue("clinician_user")
+    wanted = _attribute(clinician, PATIENT_ATTRIBUTE)
+    code_grant = _launch(request, f"openid {LAUNCH_PATIENT}")
+    assert code_grant.tokens.get(PATIENT) == wanted, (
+        f"smoke-spa granted {LAUNCH_PATIENT}: token response {PATIENT} is {code_grant.tokens.get(PATIENT)!r}, "
+        f"not {clinician.username}'s {PATIENT_ATTRIBUTE} {wanted!r}"
+    )
+
+
+def _launch(request: pytest.FixtureRequest, scope: str) -> oauth.CodeGrant:
+    """smoke-spa's tokens for `scope`, from the clinician's shared session."""
     agent: oauth.UserAgent = request.getfixturevalue("clinician_browser")
     endpoints: oauth.Endpoints = request.getfixturevalue("endpoints")
     client: oauth.Client = request.getfixturevalue("clients")["smoke-spa"]
-    response = oauth.sign_in(agent, endpoints, client, f"openid {OFFLINE}").response
-    assert response.status_code == 200, f"smoke-spa asking {OFFLINE}: refused ({response.status_code})"
-    typ = oauth.unverified_claims(response.json()["refresh_token"]).get("typ")
-    assert typ == "Offline", f"smoke-spa asked {OFFLINE} and got a refresh token of type {typ!r}"
+    code_grant = oauth.sign_in(agent, endpoints, client, scope)
+    assert code_grant.response.status_code == 200, (
+        f"smoke-spa asking {scope!r}: code flow refused ({code_grant.response.status_code})"
+    )
+    return code_grant
+
+
+def _attribute(user: User, name: str) -> str:
+    value = next(iter((user.attributes or {}).get(name, [])), None)
+    assert value, f"realm-config: {user.username} has no {name} attribute to observe"
+    return value
 
 
 def _refresh(request: pytest.FixtureRequest) -> None:
@@ -138,6 +162,7 @@ PROOFS: dict[tuple[str, str], Proof] = {
     ("capabilities", "permission-v2"): _v2_scopes,
     ("capabilities", "permission-patient"): _patient_scopes,
     ("capabilities", "permission-offline"): _offline,
+    ("capabilities", "context-standalone-patient"): _patient_context,
     ("grant_types_supported", "authorization_code"): _token_response("spa_grant", "smoke-spa"),
     ("grant_types_supported", "refresh_token"): _refresh,
     ("grant_types_supported", "client_credentials"): _token_response("backend_response", "smoke-backend"),
@@ -248,16 +273,8 @@ def test_fhir_user_claim_only_with_its_scope(
     jwks_client: PyJWKClient,
     expect: Callable[..., oauth.TokenExpectations],
 ) -> None:
-    wanted = next(iter((clinician_user.attributes or {}).get(FHIR_USER, [])), None)
-    assert wanted, f"realm-config: {clinician_user.username} has no {FHIR_USER} attribute to observe"
-    if asked:
-        agent: oauth.UserAgent = request.getfixturevalue("clinician_browser")
-        endpoints: oauth.Endpoints = request.getfixturevalue("endpoints")
-        client: oauth.Client = request.getfixturevalue("clients")["smoke-spa"]
-        code_grant = oauth.sign_in(agent, endpoints, client, f"openid {FHIR_USER}")
-    else:
-        code_grant = _granted(request, "spa_grant", "smoke-spa")
-    assert code_grant.response.status_code == 200, f"smoke-spa: code flow refused ({code_grant.response.status_code})"
+    wanted = _attribute(clinician_user, FHIR_USER)
+    code_grant = _launch(request, f"openid {FHIR_USER}") if asked else _granted(request, "spa_grant", "smoke-spa")
     claims_seen = oauth.validate_token(
         code_grant.tokens["id_token"], jwks_client, expect("smoke-spa", typ="ID", nonce=code_grant.nonce)
     )
@@ -267,3 +284,17 @@ def test_fhir_user_claim_only_with_its_scope(
         )
     else:
         assert FHIR_USER not in claims_seen, f"smoke-spa not asking {FHIR_USER}: the ID token carries it anyway"
+
+
+@check("SMOKE-SMART-006", "Without `launch/patient` the token response and ID token carry no patient context",
+       requirements=("SMART-2.2-SCOPES", "HIPAA-164.312(a)(1)"), severity=Severity.MEDIUM,
+       risk="A patient id handed to an app that did not ask for a patient context discloses whose record the "
+       "person is, and apps may act on a patient they were never launched for.",
+       remediation="Keep the patient-context mapper on the launch/patient client scope only, and launch/patient an "
+       "optional scope (never a default one).",
+       claims=("clients[*].defaultClientScopes",))  # fmt: skip
+def test_no_patient_context_without_its_scope(spa_grant: oauth.CodeGrant) -> None:
+    assert spa_grant.response.status_code == 200, f"smoke-spa: code flow refused ({spa_grant.response.status_code})"
+    assert PATIENT not in spa_grant.tokens, f"smoke-spa not asking {LAUNCH_PATIENT}: the token response has {PATIENT}"
+    id_claims = oauth.unverified_claims(spa_grant.tokens["id_token"])
+    assert PATIENT not in id_claims, f"smoke-spa not asking {LAUNCH_PATIENT}: the ID token has {PATIENT}"

@@ -48,6 +48,8 @@ HOSTILE_ORIGIN = secure_defaults.HOSTILE_ORIGIN
 DEFAULT_ROLES = f"realm.{live.DefaultRoles.FIELD}"
 FHIR_USER_SCOPE = "fhirUser"
 """SMART's identity scope: its claim only when asked for (a default scope hands it to every app unasked)."""
+LAUNCH_PATIENT = "launch/patient"
+"""SMART's patient launch context scope: a patient id only when asked for."""
 UNDECLARED_SCOPE = "user/*.cruds"
 """A scope no realm-config declares, the widest SMART v2 user scope: what an advertisement must never invent."""
 UNDECLARED_USER = "mutant-shared-login"
@@ -230,7 +232,7 @@ WEAKENINGS: dict[str, Weakening] = {
     "clients[smoke-spa].consentRequired": _value(False),
     "clients[smoke-spa].webOrigins": _with("*"),
     "clients[smoke-spa].defaultClientScopes": lambda v: iter(
-        (*_without(AUDIENCE_SCOPE)(v), *_with(OFFLINE)(v), *_with(FHIR_USER_SCOPE)(v))
+        (*_without(AUDIENCE_SCOPE)(v), *_with(OFFLINE)(v), *_with(FHIR_USER_SCOPE)(v), *_with(LAUNCH_PATIENT)(v))
     ),
     "clients[smoke-spa].optionalClientScopes": _with(WIDEST_SCOPE),
     "clients[smoke-web].redirectUris": _with(f"{HOSTILE_ORIGIN}/callback"),
