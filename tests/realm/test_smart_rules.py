@@ -85,3 +85,20 @@ def test_missing_smart_configuration_is_refused() -> None:
 def test_unhonoured_advertisement_is_refused(case: str) -> None:
     findings = list(_smart_configuration(_with(UNHONOURED[case])))
     assert findings, f"REALM-SMART-001 accepts realm.smartConfiguration advertising {case}"
+
+
+def _with_default_scope(scope: str) -> loader.LoadedConfig:
+    shipped = loader.load("local")
+    document: RealmDocument = shipped.document.model_copy(deep=True)
+    client = next(c for c in document.clients or [] if c.client_id == "smoke-spa")
+    client.default_client_scopes = [*(client.default_client_scopes or []), scope]
+    return dataclasses.replace(shipped, document=document)
+
+
+@pytest.mark.parametrize("scope", sorted(smart.ASK_ONLY_SCOPES))
+def test_identity_scope_as_a_default_scope_is_refused(scope: str) -> None:
+    findings = list(_smart_configuration(_with_default_scope(scope)))
+    assert (
+        "clients[smoke-spa].defaultClientScopes",
+        f"makes {scope!r} a default scope: apps get the person's identity or patient unasked",
+    ) in findings, f"REALM-SMART-001 accepts {scope} as smoke-spa's default scope"

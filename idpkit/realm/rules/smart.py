@@ -9,7 +9,7 @@ from idpkit.realm.builtins import CLIENT_SCOPES
 from idpkit.realm.located import LoadedConfig
 from idpkit.realm.model import SmartConfiguration
 from idpkit.realm.rules.clients import ASYMMETRIC_AUTHENTICATORS
-from idpkit.realm.rules.common import clients, listed, require_executor
+from idpkit.realm.rules.common import client_path, clients, listed, require_executor
 from idpkit.realm.rules.registry import rule
 
 FIELD = "realm.smartConfiguration"
@@ -33,6 +33,8 @@ SCOPE_CAPABILITIES = {
     "context-standalone-patient": "launch/patient",
 }
 """Capabilities that need a scope advertised (and declared)."""
+ASK_ONLY_SCOPES = frozenset({"fhirUser", "launch/patient"})
+"""Identity and launch-context scopes: an app gets them only by asking (never a default scope)."""
 PROTOCOL_SCOPES = frozenset({"openid"})
 """Scopes the server answers without a client scope behind them."""
 
@@ -57,6 +59,15 @@ def _unhonoured_capabilities(loaded: LoadedConfig, smart: SmartConfiguration) ->
     for needing_scope, scope in SCOPE_CAPABILITIES.items():
         if needing_scope in smart.capabilities and scope not in smart.scopes_supported:
             yield f"{FIELD}.capabilities", f"advertises {needing_scope}; scopesSupported lacks {scope!r}"
+
+
+def _default_identity_scopes(loaded: LoadedConfig) -> Iterator[tuple[str, str]]:
+    realm = loaded.document.realm
+    defaults = {"realm.defaultDefaultClientScopes": (realm.default_default_client_scopes if realm else None) or []}
+    defaults |= {client_path(c, "defaultClientScopes"): c.default_client_scopes or [] for c in clients(loaded.document)}
+    for path, scopes in defaults.items():
+        for scope in sorted(ASK_ONLY_SCOPES.intersection(scopes)):
+            yield path, f"makes {scope!r} a default scope: apps get the person's identity or patient unasked"
 
 
 @rule(
@@ -90,6 +101,7 @@ def _smart_configuration(loaded: LoadedConfig) -> Iterator[tuple[str, str]]:
         if "client-confidential-symmetric" in smart.capabilities:
             yield f"{FIELD}.capabilities", "advertises client-confidential-symmetric; the realm refuses client secrets"
     yield from _unhonoured_capabilities(loaded, smart)
+    yield from _default_identity_scopes(loaded)
     for scope in smart.scopes_supported:
         if scope not in declared_scopes:
             yield f"{FIELD}.scopesSupported", f"advertises {scope!r}, which is not a client scope of the realm"
