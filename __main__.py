@@ -52,7 +52,7 @@ kms_signing = config.signing == "kms"
 kms_signer_role_arn = signer_role_arn(config.account_id, signing_name) if kms_signing else None
 project_dir = Path(__file__).resolve().parent
 architecture = architecture_of(config.ami_parameter)
-for problem in (missing_host_wheelhouse(project_dir, architecture), kms_signing and missing_kms_provider(project_dir)):
+for problem in (missing_host_wheelhouse(project_dir, architecture), missing_kms_provider(project_dir)):
     if problem:
         pulumi.log.warn(problem)
 
@@ -75,7 +75,8 @@ artifacts = ArtifactStore(
         client_crl=config.mtls_client_crl,
         host_wheelhouse=host_wheelhouse_path(project_dir, architecture),
         architecture=architecture,
-        kms_provider_jar=kms_provider_jar_path(project_dir) if kms_signing else None,
+        # Every stack: the kit's extension also serves the SMART discovery document, whatever the signing choice.
+        kms_provider_jar=kms_provider_jar_path(project_dir),
     ),
 )
 logs = LogArchive(

@@ -50,9 +50,10 @@ class ArtifactStoreArgs:
     architecture: str
     """The hosts' architecture (`x86_64` or `arm64`), the wheelhouse's."""
     kms_provider_jar: Path | None = None
-    """The KMS signing provider jar on this machine (`idpkit host kms-provider`); `None`: imported signing
-    keys, nothing staged. Its SHA-256 (`kms_provider_sha256`) is read here, at deploy time, and pinned in
-    the host configuration; like the wheelhouse, a missing jar stops the engine at preview/up."""
+    """The kit's Keycloak extension jar on this machine (`idpkit host kms-provider`): KMS signing and the SMART
+    discovery document, so the program stages it on every stack; `None` stages nothing. Its SHA-256
+    (`kms_provider_sha256`) is read here, at deploy time, and pinned in the host configuration; like the
+    wheelhouse, a missing jar stops the engine at preview/up."""
 
 
 class ArtifactStore(pulumi.ComponentResource):

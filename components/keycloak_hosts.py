@@ -119,7 +119,8 @@ class KeycloakHostsArgs:
     """KMS signing: the sign-only role Keycloak signs as (a root-run refresher on each host assumes it); `None`:
     imported signing keys."""
     kms_provider_object_key: str | None = None
-    """KMS signing: key of the staged provider jar the hosts install (`None` without KMS signing)."""
+    """Key of the staged extension jar the hosts install (KMS signing, SMART discovery; the program stages it
+    on every stack)."""
     kms_provider_sha256: str | None = None
     """Its SHA-256, pinned at deploy time: hosts refuse any other bytes."""
 
@@ -375,9 +376,10 @@ def _validate(args: KeycloakHostsArgs) -> None:
     for key, arn in (("rotation_role_arn", args.rotation_role_arn), ("kms_signer_role_arn", args.kms_signer_role_arn)):
         if arn is not None and not _ROLE_ARN.fullmatch(arn):
             raise ValueError(f"{key}: {arn!r} must be one IAM role ARN (no wildcard)")
-    kms = (args.kms_signer_role_arn, args.kms_provider_object_key, args.kms_provider_sha256)
-    if any(value is None for value in kms) and any(value is not None for value in kms):
-        raise ValueError("kms_signer_role_arn, kms_provider_object_key, kms_provider_sha256: all three or none")
+    if (args.kms_provider_object_key is None) != (args.kms_provider_sha256 is None):
+        raise ValueError("kms_provider_object_key, kms_provider_sha256: both or neither")
+    if args.kms_signer_role_arn is not None and args.kms_provider_object_key is None:
+        raise ValueError("kms_signer_role_arn needs the extension jar (kms_provider_object_key) to sign with KMS")
 
 
 def _host_policy(resolved: dict[str, Any], args: KeycloakHostsArgs) -> str:

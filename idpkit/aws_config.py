@@ -526,11 +526,12 @@ def kms_provider_jar_path(project_dir: Path) -> Path:
 
 
 def missing_kms_provider(project_dir: Path) -> str | None:
-    """`None` when the provider jar exists, else what to run (announced before the engine refuses it)."""
+    """`None` when the extension jar (KMS signing, SMART discovery) exists, else what to run (announced before the
+    engine refuses it). Every stack stages it."""
     if kms_provider_jar_path(project_dir).is_file():
         return None
     return (
-        f"KMS signing provider {KMS_PROVIDER_JAR} is missing: run `{KMS_PROVIDER_STEP}` before `pulumi preview/up` "
-        "(docs/aws.md, 'Signing inside KMS'); the engine cannot upload it, so the deployment stops, and hosts "
-        "without it could not sign a token"
+        f"the kit's Keycloak extension {KMS_PROVIDER_JAR} is missing: run `{KMS_PROVIDER_STEP}` before `pulumi "
+        "preview/up` (docs/aws.md, 'Signing inside KMS'); the engine cannot upload it, so the deployment stops, and "
+        "hosts without it could not sign a token with KMS keys nor serve the SMART discovery document"
     )

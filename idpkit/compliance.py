@@ -49,6 +49,8 @@ REQUIREMENTS: dict[str, str] = {
     "SMART-2.2-PKCE": "SMART App Launch: PKCE S256 SHALL, plain SHALL NOT",
     "SMART-2.2-SCOPES": "SMART App Launch v2 scopes (patient|user|system/Resource.cruds)",
     "SMART-2.2-BACKEND": "SMART Backend Services: client_credentials + private_key_jwt, tokens <= 300 s",
+    "SMART-2.2-DISCOVERY": "SMART App Launch: /.well-known/smart-configuration at the issuer, with its required fields",
+    "SMART-2.2-CAPABILITIES": "SMART App Launch: advertised capabilities are ones the server supports",
     "RFC8705": "OAuth 2.0 mutual-TLS client authentication and certificate-bound tokens",
     "RFC7009": "Token revocation",
     "RFC9325-BCP195": "Recommendations for secure use of TLS",

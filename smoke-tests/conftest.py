@@ -21,7 +21,7 @@ from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, connect
 from idpkit.outputs import StackOutputs, load_admin_credentials, load_outputs
 from idpkit.realm import loader
 from idpkit.realm.loader import LoadedConfig
-from idpkit.realm.model import RealmSettings
+from idpkit.realm.model import RealmSettings, User
 from idpkit.realm.secrets import load_smoke_credentials
 from idpkit.smoke import credentials, oauth, throwaway
 from idpkit.smoke.certificates import ClientCertificate, MissingClientCertificateError, Role, certificate_for
@@ -202,6 +202,14 @@ def jwt_bearer_client(smoke_identities: dict[str, SmokeClient]) -> SmokeClient:
 def assertion_provider_of_clinician(realm_config: LoadedConfig, jwt_bearer_client: SmokeClient) -> AssertionProvider:
     """The provider the JWT bearer client trusts, and the subject it asserts for the test user."""
     return assertion_provider(realm_config, jwt_bearer_client, CLINICIAN)
+
+
+@pytest.fixture(scope="session")
+def clinician_user(realm_config: LoadedConfig) -> User:
+    """The test user as realm-config declares it (its attributes are what tokens must carry)."""
+    found = [user for user in realm_config.document.users or [] if user.username == CLINICIAN]
+    assert found, f"realm-config for {realm_config.environment}: no user {CLINICIAN}"
+    return found[0]
 
 
 @pytest.fixture(scope="session")

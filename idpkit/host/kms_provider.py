@@ -46,14 +46,15 @@ def credentials_file(layout: HostLayout) -> Path:
 
 
 def install(config: HostConfig, layout: HostLayout, account: ServiceAccount) -> tuple[bool, str]:
-    """The `kms signing provider` step of `host up`: the pinned jar in providers/ (or none when not configured)."""
+    """The `kms signing` step of `host up`: the pinned extension jar (KMS signing, SMART discovery) in providers/,
+    or none when the configuration stages none."""
     target = installed_jar(layout)
     if not config.kms_provider_object_key or not config.kms_provider_sha256:
         changed = target.exists()
         target.unlink(missing_ok=True)
         if changed:
             layout.build_stamp.unlink(missing_ok=True)
-        return changed, "not configured (imported signing keys)"
+        return changed, "no extension jar configured"
     if target.exists() and sha256_of(target) == config.kms_provider_sha256:
         return False, f"{JAR_NAME} {config.kms_provider_sha256[:16]}…"
     scratch = target.with_name(f".{target.name}.download")

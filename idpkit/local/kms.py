@@ -1,11 +1,12 @@
 """`idpkit local up --signing kms`: the realm's signing keys in a KMS emulation, Keycloak signing through it.
 
 Three pieces, each idempotent: the KMS emulation (`kms_emulation`, moto on loopback corrected to AWS's
-semantics) as a server of the stack; the kit's provider jar (built from `keycloak-kms/`) in Keycloak's
+semantics) as a server of the stack; the kit's extension jar (built from `keycloak-kms/`) in Keycloak's
 `providers/`, which makes `kc.sh build` run again when it changes; and the emulation's (dummy)
-credentials in Keycloak's environment. `--signing imported` (the default) removes the jar and stops the
-emulation. The emulation keeps keys in memory: restarting it loses them, and Keycloak then refuses to
-sign with those keys (fail closed) until `idpkit keys rotate` or `emergency-rotate` makes new ones.
+credentials in Keycloak's environment. `--signing imported` (the default) stops the emulation; the jar
+stays, since it also serves the SMART discovery document every stack needs. The emulation keeps keys in
+memory: restarting it loses them, and Keycloak then refuses to sign with those keys (fail closed) until
+`idpkit keys rotate` or `emergency-rotate` makes new ones.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from idpkit.system.files import make_directory
 PROCESS = "kms"
 START_TIMEOUT = 60.0
 PROBE_TIMEOUT = 2.0
-NO_PROVIDER = "no kms provider"
 
 
 def ensure_emulation(layout: LocalLayout, signing: SigningChoice) -> bool:
@@ -52,12 +52,9 @@ def ensure_emulation(layout: LocalLayout, signing: SigningChoice) -> bool:
     return True
 
 
-def ensure_provider(layout: LocalLayout, signing: SigningChoice) -> str:
-    """Install (kms) or remove (imported) the provider jar; returns what `kc.sh build` was made with."""
+def ensure_provider(layout: LocalLayout) -> str:
+    """Install the kit's extension jar (KMS signing, SMART discovery); returns what `kc.sh build` was made with."""
     installed = layout.keycloak_home / "providers" / kms_provider.JAR_NAME
-    if signing != "kms":
-        installed.unlink(missing_ok=True)
-        return NO_PROVIDER
     built = kms_provider.build()
     make_directory(installed.parent, 0o755)
     if not installed.exists() or kms_provider.sha256_of(installed) != built.sha256:

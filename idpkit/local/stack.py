@@ -265,8 +265,8 @@ def _ensure_keycloak(
     override = discovery_override(outputs.m2m_url, outputs.realm)
     conf_changed = write_if_changed(_discovery_override_path(layout), override, private=False)
     conf_changed |= write_if_changed(layout.keycloak_conf, conf, private=True)
-    provider = kms.ensure_provider(layout, signing)
-    # The provider jar and the KMS credentials are inputs of the running server just as keycloak.conf is.
+    provider = f"{signing} signing, {kms.ensure_provider(layout)}"
+    # The extension jar and the KMS credentials are inputs of the running server just as keycloak.conf is.
     conf_changed |= _saved_signing_applied(layout) != provider
     keycloak = layout.process("keycloak")
     running = keycloak.pid() is not None
@@ -276,7 +276,7 @@ def _ensure_keycloak(
         with reporter.step("stopping Keycloak to apply the changed configuration"):
             keycloak.stop()
     env = _keycloak_environment(layout, java, database_password) | kms.keycloak_environment(signing)
-    built_with = f"{conf}\n{provider}" if signing == "kms" else conf
+    built_with = f"{conf}\n{provider}"
     stamp = hashlib.sha256(f"{release.VERSION}\n{java.home}\n{built_with}".encode()).hexdigest()
     if not layout.build_stamp.exists() or layout.build_stamp.read_text() != stamp:
         with reporter.step("building the optimized Keycloak server (kc.sh build)"):
@@ -295,11 +295,11 @@ def _ensure_keycloak(
 
 
 def _saved_signing_applied(layout: LocalLayout) -> str | None:
-    """What the running Keycloak was started with (provider jar and its credentials), if it was started by up."""
+    """What the running Keycloak was started with (signing choice and extension jar), if it was started by up."""
     try:
         return (layout.run / "keycloak-signing").read_text()
     except OSError:
-        return kms.NO_PROVIDER  # started before the record existed: always without the provider
+        return None
 
 
 def _keycloak_environment(layout: LocalLayout, java: JavaRuntime, database_password: str | None) -> dict[str, str]:

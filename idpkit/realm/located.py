@@ -24,6 +24,7 @@ LIST_KEYS = {
     "users": "username",
     "authenticationFlows": "alias",
     "requiredActions": "alias",
+    "userProfileAttributes": "name",
     "protocolMappers": "name",
     "federatedIdentities": "identityProvider",
 }

@@ -40,12 +40,51 @@ ComponentSetting = Annotated[str | bool | int | list[str], BeforeValidator(_comp
 """One value of an executor's or condition's configuration."""
 
 
+SmartCapability = Literal[
+    "launch-ehr",
+    "launch-standalone",
+    "authorize-post",
+    "client-public",
+    "client-confidential-symmetric",
+    "client-confidential-asymmetric",
+    "context-passthrough-banner",
+    "context-passthrough-style",
+    "context-ehr-patient",
+    "context-ehr-encounter",
+    "context-standalone-patient",
+    "context-standalone-encounter",
+    "permission-offline",
+    "permission-online",
+    "permission-patient",
+    "permission-user",
+    "permission-v1",
+    "permission-v2",
+    "sso-openid-connect",
+]
+"""The capabilities SMART App Launch v2.2 defines (section 'Capabilities')."""
+
+
 class KeycloakModel(BaseModel):
     """Camel-case aliases so files use Keycloak's field names; unknown fields are typos, so refused."""
 
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="forbid", use_attribute_docstrings=True
     )
+
+
+class SmartConfiguration(KeycloakModel):
+    """The SMART-specific part of the realm's SMART discovery document. The extension narrows the grant types
+    and authentication methods to those the OpenID Connect discovery lists, and always advertises PKCE
+    `S256` only and response type `code` only."""
+
+    capabilities: list[SmartCapability] = Field(min_length=1)
+    """Capabilities advertised; each one a smoke check proves (smoke-tests/test_smart.py)."""
+    scopes_supported: list[str] = Field(min_length=1)
+    """Scopes advertised: `openid` and client scopes the realm declares."""
+    grant_types_supported: list[str] = Field(min_length=1)
+    """Grants advertised at the token endpoint (never `implicit` or `password`)."""
+    token_endpoint_auth_methods_supported: list[str] = Field(min_length=1)
+    """Client authentication methods advertised (never a client secret when the realm refuses them)."""
 
 
 class RealmSettings(KeycloakModel):
@@ -167,6 +206,10 @@ class RealmSettings(KeycloakModel):
     acr_loa_map: dict[str, int] | None = None
     """Kit form of the realm attribute `acr.loa.map`: each `acr` value a client may request, with the level
     of authentication (a `conditional-level-of-authentication` level of the browser flow) it stands for."""
+    smart_configuration: SmartConfiguration | None = None
+    """Kit form of the realm attribute `smart.configuration`: what the realm's SMART App Launch discovery
+    document (`/.well-known/smart-configuration`, served by the kit's Keycloak extension) advertises beyond
+    the endpoints, which come from the realm's OpenID Connect discovery."""
     registration_allowed: bool | None = None
     """Self-registration (off for clinical realms: accounts are provisioned)."""
     reset_password_allowed: bool | None = None
@@ -426,6 +469,8 @@ class User(KeycloakModel):
     """Family name."""
     realm_roles: list[str] | None = None
     """Realm roles granted (service accounts: only roles their client's scopes map, REALM-SVCROLE-001)."""
+    attributes: dict[str, list[str]] | None = None
+    """User attributes (test users only), each declared in `userProfileAttributes`, e.g. `fhirUser`."""
     kit: UserKit | None = None
     """Kit additions (a generated TOTP second factor, test users only)."""
     federated_identities: list[FederatedIdentity] | None = None
@@ -513,6 +558,27 @@ class RequiredAction(KeycloakModel):
     """Ask it of every new user."""
 
 
+class AttributePermissions(KeycloakModel):
+    """Who may see and change a user-profile attribute (`admin`, `user`)."""
+
+    view: list[Literal["admin", "user"]] = Field(default_factory=list)
+    edit: list[Literal["admin", "user"]] = Field(default_factory=list)
+
+
+class UserProfileAttribute(KeycloakModel):
+    """An attribute of the realm's user profile (UPAttribute) the kit declares; Keycloak drops user attributes
+    its profile does not declare. Attributes the files do not name are left as they are."""
+
+    name: str = Field(min_length=1)
+    """Attribute name, e.g. `fhirUser`."""
+    display_name: str | None = None
+    """Label in the admin console."""
+    permissions: AttributePermissions
+    """Who may see and change it: `admin` only for identity facts a person must not set themselves."""
+    multivalued: bool = False
+    """Whether it holds several values."""
+
+
 class RuleException(KeycloakModel):
     """A named, expiring permission for an overlay to break one security rule."""
 
@@ -569,6 +635,8 @@ class RealmDocument(KeycloakModel):
     """Authentication flows the kit owns (top-level flows and their sub-flows)."""
     required_actions: list[RequiredAction] | None = None
     """Required actions the kit holds enabled or disabled."""
+    user_profile_attributes: list[UserProfileAttribute] | None = None
+    """Attributes the realm's user profile must declare (e.g. SMART's `fhirUser`)."""
     client_profiles: list[ClientProfile] | None = None
     """Client-policy profiles."""
     client_policies: list[ClientPolicy] | None = None

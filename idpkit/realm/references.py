@@ -35,6 +35,7 @@ KINDS = (
     "client scope of a scope mapping",
     "role of a scope mapping",
     "role of a user",
+    "user-profile attribute of a user",
     "client of a service account",
     "identity provider of a link",
     "identity provider of a JWT grant client",
@@ -115,12 +116,15 @@ def _roles(document: RealmDocument) -> Iterator[tuple[str, str]]:
 def _users(document: RealmDocument) -> Iterator[tuple[str, str]]:
     machine_clients = {c.client_id for c in document.clients or [] if c.service_accounts_enabled}
     providers = {p.alias for p in document.identity_providers or []}
+    profile = {attribute.name for attribute in document.user_profile_attributes or []}
     linked: dict[tuple[str, str], str] = {}
     for user in document.users or []:
         path = item_path("users", user.key)
         client_id = user.service_account_client_id
         if client_id is not None and client_id not in machine_clients:
             yield f"{path}.serviceAccountClientId", f"{client_id!r} is no declared client with serviceAccountsEnabled"
+        for attribute in sorted(set(user.attributes or {}) - profile):
+            yield f"{path}.attributes", f"{attribute!r} is no declared userProfileAttributes entry (Keycloak drops it)"
         seen: set[str] = set()
         for link in user.federated_identities or []:
             here = item_path(f"{path}.federatedIdentities", link.identity_provider)

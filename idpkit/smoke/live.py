@@ -4,6 +4,7 @@
 
 Mutation mode writes a weakened value and then the value it read before; the config-read checks
 compare a read with realm-config. Paths: `realm.<field>`, `realm.browserSecurityHeaders.<header>`,
+`realm.smartConfiguration.<field>` (a field of the realm attribute the SMART extension reads),
 `realm.defaultDefaultClientScopes` and `...Optional...`, `clients[<id>].<field>`,
 `clients[<id>].attributes["<name>"]`, `clientProfiles[<p>].executors[<e>]` (the executor itself) and
 `....configuration.<option>`, `clientPolicies[<p>].<field>`, `identityProviders[<a>].config.<key>`,
@@ -14,6 +15,7 @@ path prefixed with `master.` for the kit's own client in the master realm.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from dataclasses import dataclass
@@ -23,7 +25,8 @@ from idpkit.errors import IdpkitError
 from idpkit.keycloak_admin import AdminApi, urls
 from idpkit.realm.engine import Session
 from idpkit.realm.kinds import default_roles
-from idpkit.realm.kinds.realm import carried
+from idpkit.realm.kinds.realm import SMART_ATTRIBUTE, SMART_CONFIGURATION, carried
+from idpkit.realm.model import SmartConfiguration
 
 ABSENT = None
 """The value of a setting that is not set (an attribute Keycloak does not hold, a removed executor)."""
@@ -94,6 +97,8 @@ def _realm_setting(path: str, tail: list[str]) -> LiveSetting:
         return DefaultRoles(path)
     if len(tail) == 1 and tail[0] in _REALM_SCOPE_LISTS:
         return RealmScopes(path, tail[0])
+    if len(tail) == 2 and tail[0] == SMART_CONFIGURATION:
+        return SmartSetting(path, tail[1])
     return RealmField(path, tuple(tail))
 
 
@@ -132,6 +137,38 @@ class RealmField:
         body: Any = {**(current.get(self.keys[0]) or {}), self.keys[1]: value} if len(self.keys) > 1 else value
         # Keycloak resets some fields an update leaves out: carry them, so only this setting changes.
         api.put(api.path(urls.REALM), carried(current, {self.keys[0]: body}))
+
+
+@dataclass(frozen=True)
+class SmartSetting:
+    """One field of `realm.smartConfiguration`, kept in the realm attribute the SMART extension reads."""
+
+    path: str
+    field: str
+    """Its realm-config name, e.g. `capabilities`, `grantTypesSupported`."""
+
+    @property
+    def key(self) -> str:
+        """The attribute's JSON key (the model's snake_case name)."""
+        return next(name for name, info in SmartConfiguration.model_fields.items() if info.alias == self.field)
+
+    def _fields(self, current: dict[str, Any]) -> dict[str, Any]:
+        text = (current.get("attributes") or {}).get(SMART_ATTRIBUTE)
+        try:
+            fields = json.loads(text) if text else {}
+        except ValueError:
+            return {}
+        return fields if isinstance(fields, dict) else {}
+
+    def read(self, session: Session) -> Any:
+        return self._fields(session.realm.get(session.realm.path(urls.REALM))).get(self.key)
+
+    def write(self, session: Session, value: Any) -> None:
+        api = session.realm
+        current = api.get(api.path(urls.REALM))
+        fields = {**self._fields(current), self.key: value}
+        text = json.dumps(fields, sort_keys=True, separators=(",", ":"))
+        api.put(api.path(urls.REALM), carried(current, {"attributes": {SMART_ATTRIBUTE: text}}))
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,12 @@ AUDIENCE_SCOPE = "phi-api-audience"
 WIDEST_SCOPE = "system/*.rs"
 HOSTILE_ORIGIN = secure_defaults.HOSTILE_ORIGIN
 DEFAULT_ROLES = f"realm.{live.DefaultRoles.FIELD}"
+FHIR_USER_SCOPE = "fhirUser"
+"""SMART's identity scope: its claim only when asked for (a default scope hands it to every app unasked)."""
+LAUNCH_PATIENT = "launch/patient"
+"""SMART's patient launch context scope: a patient id only when asked for."""
+UNDECLARED_SCOPE = "user/*.cruds"
+"""A scope no realm-config declares, the widest SMART v2 user scope: what an advertisement must never invent."""
 UNDECLARED_USER = "mutant-shared-login"
 """A human user no realm-config declares: the live shape of test data where it does not belong."""
 
@@ -214,6 +220,10 @@ WEAKENINGS: dict[str, Weakening] = {
     "realm.adminEventsDetailsEnabled": _value(False),
     "realm.defaultDefaultClientScopes": _with(OFFLINE),
     "realm.defaultOptionalClientScopes": _with(OFFLINE),
+    "realm.smartConfiguration.capabilities": _with("client-confidential-symmetric"),
+    "realm.smartConfiguration.grantTypesSupported": _with("password"),
+    "realm.smartConfiguration.tokenEndpointAuthMethodsSupported": _with("client_secret_basic"),
+    "realm.smartConfiguration.scopesSupported": _with(UNDECLARED_SCOPE),
     'clients[smoke-backend].attributes["token.endpoint.auth.signing.alg"]': _value("RS256"),
     'clients[smoke-backend].attributes["tls.client.certificate.bound.access.tokens"]': _value("false"),
     'clients[smoke-mtls].attributes["tls.client.certificate.bound.access.tokens"]': _value("false"),
@@ -222,7 +232,9 @@ WEAKENINGS: dict[str, Weakening] = {
     "clients[smoke-spa].fullScopeAllowed": _value(True),
     "clients[smoke-spa].consentRequired": _value(False),
     "clients[smoke-spa].webOrigins": _with("*"),
-    "clients[smoke-spa].defaultClientScopes": lambda v: iter((*_without(AUDIENCE_SCOPE)(v), *_with(OFFLINE)(v))),
+    "clients[smoke-spa].defaultClientScopes": lambda v: iter(
+        (*_without(AUDIENCE_SCOPE)(v), *_with(OFFLINE)(v), *_with(FHIR_USER_SCOPE)(v), *_with(LAUNCH_PATIENT)(v))
+    ),
     "clients[smoke-spa].optionalClientScopes": _with(WIDEST_SCOPE),
     "clients[smoke-web].redirectUris": _with(f"{HOSTILE_ORIGIN}/callback"),
     "clients[smoke-web].frontchannelLogout": _value(True),

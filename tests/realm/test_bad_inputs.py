@@ -152,6 +152,11 @@ DANGLING: dict[str, tuple[str, str, Callable[[dict[str, Any]], None], str]] = {
         "local", "fragments/smoke.yaml", lambda d: _user(d, "username", "smoke-clinician")["realmRoles"].append("nope"),
         "users[smoke-clinician].realmRoles",
     ),
+    "user-profile attribute of a user": (
+        "local", "fragments/smoke.yaml",
+        lambda d: _user(d, "username", "smoke-clinician").setdefault("attributes", {}).__setitem__("nope", ["x"]),
+        "users[smoke-clinician].attributes",
+    ),
     "client of a service account": (
         "prod", "base/service-accounts.yaml",
         lambda d: _user(d, "serviceAccountClientId", "phi-backend").__setitem__("serviceAccountClientId", "nope"),

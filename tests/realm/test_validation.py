@@ -226,6 +226,12 @@ VIOLATIONS: dict[str, tuple[str, str, Callable[[dict[str, Any]], None], str]] = 
         "clients[phi-clinician-web].frontchannelLogout",
     ),
     "REALM-OVERLAY-001": ("dev", "overlays/dev.yaml", _overlay(_realm("failureFactor", 4)), "realm.failureFactor"),
+    "REALM-SMART-001": (
+        "prod",
+        "base/smart.yaml",
+        lambda data: data["realm"]["smartConfiguration"]["grantTypesSupported"].append("password"),
+        "realm.smartConfiguration.grantTypesSupported",
+    ),
     "REALM-SVCROLE-001": (
         "prod",
         "base/service-accounts.yaml",

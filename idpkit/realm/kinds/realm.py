@@ -11,12 +11,16 @@ from idpkit.realm.changes import Change, Write
 from idpkit.realm.diff import compare
 from idpkit.realm.kinds.base import Context, Rep, created_fields, dump
 from idpkit.realm.kinds.held import held, live_view, merged
+from idpkit.realm.model import SmartConfiguration
 
 # Planned elsewhere: default scopes are sub-resources (kinds.default_scopes); a flow binding names a flow
 # that kinds.flows creates after the realm exists.
 SEPARATE_FIELDS = ("defaultDefaultClientScopes", "defaultOptionalClientScopes", "browserFlow")
 ACR_LOA_MAP, ACR_LOA_ATTRIBUTE = "acrLoaMap", "acr.loa.map"
 """The kit's mapping field, and the realm attribute Keycloak keeps it in (a JSON object as text)."""
+SMART_CONFIGURATION, SMART_ATTRIBUTE = "smartConfiguration", "smart.configuration"
+"""The kit's SMART field, and the realm attribute the kit's Keycloak extension reads it from (JSON text with
+snake_case keys, `SmartConfiguration.ATTRIBUTE` in keycloak-kms/)."""
 RESET_WHEN_ABSENT = ("oauth2DeviceCodeLifespan", "oauth2DevicePollingInterval")
 """Realm fields Keycloak 26 resets to its defaults when an update leaves them out (every update carries them)."""
 WHOLE_POLICIES = ("webAuthnPolicyPasswordless", "webAuthnPolicy", "otpPolicy")
@@ -42,23 +46,44 @@ def acr_loa_text(mapping: dict[str, int]) -> str:
     return json.dumps(dict(sorted(mapping.items())), separators=(",", ":"))
 
 
+def smart_text(configuration: dict[str, Any]) -> str:
+    """The `smart.configuration` attribute's text: snake_case keys, sorted, compact (one text per setting)."""
+    fields = SmartConfiguration.model_validate(configuration).model_dump(by_alias=False)
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"))
+
+
+_ATTRIBUTE_FIELDS = {ACR_LOA_MAP: (ACR_LOA_ATTRIBUTE, acr_loa_text), SMART_CONFIGURATION: (SMART_ATTRIBUTE, smart_text)}
+"""Kit fields kept in realm attributes: the attribute, and the canonical text of a value."""
+
+
+def _canonical(attribute: str, text: str) -> str:
+    """The live attribute's text in the kit's canonical form (as it is when it cannot be read: the plan replaces it)."""
+    for name, render in _ATTRIBUTE_FIELDS.values():
+        if name == attribute:
+            with contextlib.suppress(ValueError, TypeError, AttributeError):
+                return render(json.loads(text))
+    return text
+
+
 def desired(ctx: Context) -> Rep:
     settings = ctx.document.realm
     declared = {k: v for k, v in (dump(settings) if settings else {}).items() if k not in SEPARATE_FIELDS}
-    if ACR_LOA_MAP in declared:
-        declared["attributes"] = {ACR_LOA_ATTRIBUTE: acr_loa_text(declared.pop(ACR_LOA_MAP))}
+    attributes = {
+        attribute: render(declared.pop(field))
+        for field, (attribute, render) in _ATTRIBUTE_FIELDS.items()
+        if field in declared
+    }
+    if attributes:
+        declared["attributes"] = attributes
     return merged(held("realm", declared), declared)
 
 
 def _view(current: Rep) -> Rep:
-    """The live realm as compared: the acr map's text in the kit's canonical form."""
+    """The live realm as compared: the attributes kit fields live in, in the kit's canonical form."""
     view = live_view("realm", current)
-    attributes = dict(view.get("attributes") or {})
-    text = attributes.get(ACR_LOA_ATTRIBUTE)
-    if text:
-        # Not a mapping: compared as it is, so the plan shows and replaces it.
-        with contextlib.suppress(ValueError, TypeError, AttributeError):
-            attributes[ACR_LOA_ATTRIBUTE] = acr_loa_text(json.loads(text))
+    attributes = {
+        name: _canonical(name, text) if text else text for name, text in (view.get("attributes") or {}).items()
+    }
     return {**view, "attributes": attributes}
 
 
