@@ -68,8 +68,10 @@ FIXED_CLAIM_MAPPERS = {
     "oidc-sub-mapper": "sub", "oidc-full-name-mapper": "name", "oidc-address-mapper": "address",
     "oidc-acr-mapper": "acr", "oidc-allowed-origins-mapper": "allowed-origins", "oidc-audience-mapper": "aud",
     "oidc-audience-resolve-mapper": "aud",
+    "idpkit-smart-patient-context": "patient",
 }  # fmt: skip
-"""OIDC protocol mappers whose claim is fixed by their kind; every other mapper names it in `claim.name`."""
+"""OIDC protocol mappers whose claim is fixed by their kind (the last is the kit's own, `PatientContextMapper` in
+keycloak-kms/); every other mapper names it in `claim.name`."""
 BUILTIN_SCOPE_CLAIMS = {
     "acr": frozenset({"acr"}),
     "address": frozenset({"address"}),
