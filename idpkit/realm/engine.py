@@ -24,6 +24,10 @@ from idpkit.realm.secrets import SecretStore
 _NOT_FOUND = 404
 _SHOWN_READS = 3
 NEW_REALM_NOTE = "the realm does not exist yet: its contents are planned once it is created"
+MAX_APPLY_PASSES = 4
+"""Apply plans again after writing, until nothing is pending: a new realm's built-in contents are planned once it
+exists, and a client-policy executor may rewrite a field in the same update that changes what it keys on (a
+client made confidential again keeps the DPoP binding the public-client policy gave it until the next update)."""
 
 
 @dataclass
@@ -152,13 +156,20 @@ def apply(
     started = time.monotonic()
     applied: list[Change] = []
     validated = validated or validate(environment)
-    while True:
+    for _ in range(MAX_APPLY_PASSES):
         pending = plan(session, environment, stack, prune=prune, validated=validated, record_reads=False)
+        if not pending.changes and NEW_REALM_NOTE not in pending.notes:
+            break
         execute(session, pending.changes, stack)
         applied += pending.changes
-        # A new realm comes with built-in scopes, roles and clients: plan the rest against them.
-        if NEW_REALM_NOTE not in pending.notes:
-            break
+    else:
+        left = plan(session, environment, stack, prune=prune, validated=validated, record_reads=False).changes
+        if left:
+            raise IdpkitError(
+                f"realm {session.outputs.realm}: Keycloak changed back what apply wrote, {MAX_APPLY_PASSES} times: "
+                + "; ".join(f"{c.kind} {c.name}: {', '.join(f.field for f in c.fields)}" for c in left),
+                hint="a client policy executor with auto-configure, or another writer, overrides these fields",
+            )
     pending.changes, pending.notes = applied, []
     pending.seconds = time.monotonic() - started
     return pending
