@@ -205,10 +205,11 @@ def assertion_provider_of_clinician(realm_config: LoadedConfig, jwt_bearer_clien
 
 
 @pytest.fixture(scope="session")
-def clinician_user(realm_config: LoadedConfig) -> User:
+def clinician_user(realm_config: LoadedConfig, stack_name: str) -> User:
     """The test user as realm-config declares it (its attributes are what tokens must carry)."""
     found = [user for user in realm_config.document.users or [] if user.username == CLINICIAN]
-    assert found, f"realm-config for {realm_config.environment}: no user {CLINICIAN}"
+    if not found:
+        credentials.missing(stack_name, "smoke-identities", f"realm-config for {stack_name} declares no {CLINICIAN}")
     return found[0]
 
 

@@ -165,7 +165,10 @@ def _pkce_enforcer(probe: Probe, case: Case) -> None:
 
 
 def _reject_implicit_grant(probe: Probe, case: Case) -> None:
-    registration = probe.runtime.register("implicit", _public(implicitFlowEnabled=True))
+    # Confidential: the public-client DPoP policy would refuse the front-channel token on its own.
+    registration = probe.runtime.register("implicit", _public(
+        implicitFlowEnabled=True, publicClient=False, clientAuthenticatorType="client-jwt"
+    ))  # fmt: skip
     if not registration.accepted:
         return
     error = _authorization_error(probe, registration.client_id, response_type="token")
@@ -179,12 +182,12 @@ def _reject_ropc_grant(probe: Probe, case: Case) -> None:
     registration = probe.runtime.register("ropc", _public(directAccessGrantsEnabled=True))
     if not registration.accepted:
         return
-    # No second factor: the direct grant flow would let this password alone in, so only the executor refuses.
+    # No second factor: the direct grant flow would let this password alone in; and a DPoP proof, which the
+    # public-client policy demands: so only the executor refuses.
     user = probe.runtime.user("ropc", second_factor=False)
-    response = probe.http.post(probe.endpoints.token, data={
-        "grant_type": "password", "client_id": registration.client_id, "username": user.username,
-        "password": user.password, "scope": "openid",
-    }, timeout=15)  # fmt: skip
+    response = oauth.token_request(probe.endpoints, oauth.Client.public(registration.client_id), {
+        "grant_type": "password", "username": user.username, "password": user.password, "scope": "openid",
+    }, verify=probe.verify)  # fmt: skip
     assert oauth.issued_tokens(response) == set() and response.status_code == 400, (
         f"{case.setting}: {registration.client_id}, registered with direct access grants, obtained tokens with a "
         f"user's password ({response.status_code}); the executor must refuse the password grant"

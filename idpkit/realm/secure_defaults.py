@@ -14,7 +14,8 @@ where Keycloak's own default is weak, the secure value differs and `reason` says
 
 Not held, on purpose: fields whose hand-made change cannot weaken anything and that Keycloak or the
 kit's client policies rewrite on their own (`use.refresh.tokens`, `consentRequired` outside public
-browser apps, WebAuthn policies: the kit's flows offer no WebAuthn).
+browser apps: consent switched on by hand only adds a question), and the passwordless WebAuthn policy (no
+kit flow offers passwordless WebAuthn; the two-factor policy is declared in base/authentication.yaml).
 """
 
 from __future__ import annotations

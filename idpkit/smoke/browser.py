@@ -292,6 +292,7 @@ LOGIN_FORM = "#kc-form-login"
 ONE_TIME_CODE_FORM = "#kc-otp-login-form"
 PASSKEY_REGISTRATION = "#registerWebAuthn"
 PASSKEY_LOGIN = "#authenticateWebAuthnButton"
+CONSENT = 'form[action*="/login-actions/consent"] [name="accept"]'
 MAX_PAGES = 8
 CEREMONY_SECONDS = 15
 """How long a step may take to move the page on: a virtual authenticator answers at once."""
@@ -300,6 +301,7 @@ _STEPS = {
     "one-time code": ONE_TIME_CODE_FORM,
     "passkey registration": PASSKEY_REGISTRATION,
     "passkey": PASSKEY_LOGIN,
+    "consent": CONSENT,
 }
 
 
@@ -314,9 +316,9 @@ class BrowserLogin:
 
 
 def log_in(browser: Browser, authorization_url: str, username: str, password: str, codes: CodeSource) -> BrowserLogin:
-    """Follow Keycloak's pages as a person with a password, a TOTP app and a passkey device would. The login
-    stops at a page that is no step of it (an error), where a step does not move the page on, or where the same
-    step of the flow comes back after it (refused)."""
+    """Follow Keycloak's pages as a person with a password, a TOTP app and a passkey device would, granting the
+    consent a client asks for. The login stops at a page that is no step of it (an error), where a step does not
+    move the page on, or where the same step of the flow comes back after it (refused)."""
     browser.navigate(authorization_url)
     browser.wait_for(f"location.href.startsWith({json.dumps(_origin(authorization_url))})", "the login page")
     steps: list[str] = []
