@@ -254,7 +254,7 @@ def test_passkey_registered_and_used_in_chromium(
         )
         data = {"grant_type": "authorization_code", "code": code, "redirect_uri": client.redirect_uri or "",
                 "code_verifier": pkce.verifier}  # fmt: skip
-        response = oauth.post_form(endpoints.token, data | client.authentication(endpoints.issuer), verify=tls_verify)
+        response = oauth.token_request(endpoints, client, data, verify=tls_verify)
         assert response.status_code == 200, f"token endpoint: {client_id}'s code exchange failed ({response.text})"
         issued: dict[str, str] = response.json()
         return issued

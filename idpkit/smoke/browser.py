@@ -30,7 +30,7 @@ import websocket
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from idpkit.smoke.oauth import CodeSource
+from idpkit.smoke.oauth import CodeSource, origin
 
 CHROMIUM = "chromium"
 STARTUP_SECONDS = 30
@@ -320,7 +320,7 @@ def log_in(browser: Browser, authorization_url: str, username: str, password: st
     consent a client asks for. The login stops at a page that is no step of it (an error), where a step does not
     move the page on, or where the same step of the flow comes back after it (refused)."""
     browser.navigate(authorization_url)
-    browser.wait_for(f"location.href.startsWith({json.dumps(_origin(authorization_url))})", "the login page")
+    browser.wait_for(f"location.href.startsWith({json.dumps(origin(authorization_url) + '/')})", "the login page")
     steps: list[str] = []
     seen: set[tuple[str, str]] = set()
     for _ in range(MAX_PAGES):
@@ -349,8 +349,3 @@ def log_in(browser: Browser, authorization_url: str, username: str, password: st
         return BrowserLogin(browser.redirect, tuple(steps), "")
     page = str(browser.evaluate("document.body.innerText"))[:400]
     return BrowserLogin(None, tuple(steps), f"{page} (errors in the page: {browser.console_errors()[-3:]})")
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}/"

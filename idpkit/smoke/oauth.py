@@ -336,22 +336,22 @@ class UserAgent:
     def authorize(self, authorization_endpoint: str, params: Mapping[str, str]) -> AuthorizationResponse:
         """Send an authorization request; log in and grant consent if asked."""
         response = self._get(authorization_endpoint, params=dict(params))
-        return self.walk(response, idp_origin=_origin(authorization_endpoint))
+        return self.walk(response, idp_origin=origin(authorization_endpoint))
 
     def open(self, url: str) -> AuthorizationResponse:
         """Open an IdP page (a device verification URI) and walk its login and consent forms."""
-        return self.walk(self._get(url), idp_origin=_origin(url))
+        return self.walk(self._get(url), idp_origin=origin(url))
 
     def submit(self, action: str, form: Mapping[str, str]) -> AuthorizationResponse:
         """Post a form of an IdP page the agent stopped at (e.g. an enrolment) and walk on from there."""
-        return self.walk(self._post(action, dict(form)), idp_origin=_origin(action))
+        return self.walk(self._post(action, dict(form)), idp_origin=origin(action))
 
     def walk(self, response: requests.Response, *, idp_origin: str) -> AuthorizationResponse:
         signed_in = coded = False
         for _ in range(_MAX_PAGES):
             if response.is_redirect:
                 location = urljoin(response.url, response.headers["Location"])
-                if _origin(location) != idp_origin:
+                if origin(location) != idp_origin:
                     return AuthorizationResponse(response.status_code, location, "")
                 response = self._get(location)
             elif (login := _LOGIN_FORM.search(response.text)) and signed_in:
@@ -384,7 +384,8 @@ class UserAgent:
         return self.session.post(url, data=data, verify=self.verify, allow_redirects=False, timeout=TIMEOUT)
 
 
-def _origin(url: str) -> str:
+def origin(url: str) -> str:
+    """`scheme://host[:port]` of a URL, lower-cased, as browsers compare origins."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}".lower()
 
