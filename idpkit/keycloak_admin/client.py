@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import signal
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -50,6 +51,12 @@ class WriteCounter:
     post: int = 0
     put: int = 0
     delete: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count(self, method: str) -> None:
+        """One more `method` call (writes run side by side: see idpkit.realm.executor)."""
+        with self._lock:
+            setattr(self, method, getattr(self, method) + 1)
 
     @property
     def total(self) -> int:
@@ -133,15 +140,15 @@ class CountingConnection(KeycloakOpenIDConnection):
         return response
 
     def raw_post(self, *args: Any, **kwargs: Any) -> Response:
-        self.writes.post += 1
+        self.writes.count("post")
         return self._after_write(super().raw_post(*args, **kwargs))
 
     def raw_put(self, *args: Any, **kwargs: Any) -> Response:
-        self.writes.put += 1
+        self.writes.count("put")
         return self._after_write(super().raw_put(*args, **kwargs))
 
     def raw_delete(self, *args: Any, **kwargs: Any) -> Response:
-        self.writes.delete += 1
+        self.writes.count("delete")
         return self._after_write(super().raw_delete(*args, **kwargs))
 
     def _after_write(self, response: Response) -> Response:

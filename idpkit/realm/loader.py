@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from idpkit import paths
 from idpkit.errors import ExitCode, IdpkitError
-from idpkit.realm import references
+from idpkit.realm import checked_files, references
 from idpkit.realm.located import (
     LIST_KEYS,
     ConfigError,
@@ -135,6 +135,18 @@ def _read(path: Path, root: Path, problems: list[Problem]) -> dict[str, Any]:
         bad = error.object[error.start : error.start + 1].hex()
         problems.append(Problem(shown, "", SCHEMA, f"is not UTF-8 text (byte 0x{bad} at offset {error.start})"))
         return {}
+    if (checked := checked_files.recall(text)) is not None:
+        return checked
+    refused = len(problems)
+    raw = _parsed(text, shown, problems)
+    if len(problems) > refused:
+        return {}
+    checked_files.remember(text, raw)
+    return raw
+
+
+def _parsed(text: str, shown: str, problems: list[Problem]) -> dict[str, Any]:
+    """`text` parsed and checked on its own; what refuses it is added to `problems`."""
     try:
         raw = yaml.load(text, Loader=_UniqueKeyLoader) or {}  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as error:
@@ -150,13 +162,14 @@ def _read(path: Path, root: Path, problems: list[Problem]) -> dict[str, Any]:
             Problem(shown, _error_path(raw, detail["loc"]), SCHEMA, detail["msg"]) for detail in error.errors()
         )
         return {}
-    refused = [
-        *(Problem(shown, _error_path(raw, loc), SCHEMA, message) for loc, message in _unstorable(raw, ())),
-        *(Problem(shown, path, DUPLICATE, message) for path, message in _duplicates(raw, "")),
-    ]
-    problems.extend(refused)
-    loaded: dict[str, Any] = raw
-    return {} if refused else loaded
+    problems.extend(
+        [
+            *(Problem(shown, _error_path(raw, loc), SCHEMA, message) for loc, message in _unstorable(raw, ())),
+            *(Problem(shown, path, DUPLICATE, message) for path, message in _duplicates(raw, "")),
+        ]
+    )
+    parsed: dict[str, Any] = raw
+    return parsed
 
 
 FRAGMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\.ya?ml")

@@ -20,13 +20,14 @@ def held(kind: Kind, declared: Rep) -> Rep:
 
 
 def merged(held_values: Rep, declared: Rep) -> Rep:
-    """`declared` over `held_values`, nested mappings merged key by key."""
-    result = copy.deepcopy(held_values)
+    """`declared` over `held_values`, nested mappings merged key by key. The result shares its values with
+    both (copying thousands of clients' representations cost more than comparing them): pass fresh ones."""
+    result = dict(held_values)
     for key, value in declared.items():
         if isinstance(value, dict) and isinstance(result.get(key), dict):
             result[key] = merged(result[key], value)
         else:
-            result[key] = copy.deepcopy(value)
+            result[key] = value
     return result
 
 
