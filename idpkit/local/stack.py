@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import hashlib
@@ -97,6 +98,8 @@ def up(
         _check_ports_free(layout, chosen)
         account = service_user.account()
         changed = _prepare_directories(layout)
+        if (previous := _saved_database(layout)) is not None and previous != chosen:
+            _switch_admin_credentials(layout, previous, chosen)
         changed |= _ensure_keycloak_unpacked(layout, reporter)
         changed |= ensure_pki(layout.pki, dns_names=(HOSTNAME,), ip_addresses=(LOOPBACK,))
         if chosen == "postgres":
@@ -328,6 +331,15 @@ def _bootstrap_admin(layout: LocalLayout) -> dict[str, str]:
         # Until `idpkit realm apply` creates the kit's service account, the bootstrap admin is the admin.
         write_private(layout.admin_credentials_file, json.dumps(loaded))
     return loaded
+
+
+def _switch_admin_credentials(layout: LocalLayout, previous: DatabaseChoice, chosen: DatabaseChoice) -> None:
+    """Each database holds its own kit admin account: keep the credentials that log in to `previous`, and bring
+    back those of `chosen` (none yet: its bootstrap admin's, until `realm apply` creates the kit's account)."""
+    with contextlib.suppress(FileNotFoundError):
+        layout.admin_credentials_file.replace(layout.secrets / f"admin-credentials.{previous}.json")
+    with contextlib.suppress(FileNotFoundError):
+        (layout.secrets / f"admin-credentials.{chosen}.json").replace(layout.admin_credentials_file)
 
 
 def _run_build(layout: LocalLayout, env: dict[str, str]) -> None:

@@ -108,3 +108,12 @@ def test_postgres_database_serves_keycloak_over_verified_tls(
     finally:
         idpkit("local", "up", "--db", "dev-file")
     assert database.process(local_layout).pid() is None, "local up --db dev-file: PostgreSQL left running"
+
+
+def test_each_database_keeps_its_own_kit_admin(fresh_up: dict[str, object]) -> None:
+    """`realm apply` moves the kit onto a service account inside the database in use; switching databases and
+    back must leave both logins working (the other database has its own bootstrap admin, then its own account)."""
+    for database_choice in ("dev-file", "postgres", "dev-file"):
+        idpkit("local", "up", "--db", database_choice)
+        applied = idpkit("realm", "apply", "--stack", "local", check=False)
+        assert applied.returncode == 0, f"realm apply after local up --db {database_choice}: {applied.stderr[-400:]}"
