@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from idpkit.local.layout import LocalLayout
+from idpkit.local.stack import status
+
 # /proc/<pid>/stat counts CPU time in clock ticks.
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 IDPKIT = (sys.executable, "-m", "idpkit")
@@ -106,12 +109,49 @@ def _stat(pid: int) -> list[str] | None:
     return raw[raw.rindex(")") + 2 :].split()
 
 
+@dataclass(frozen=True)
+class Sample:
+    """One request of a load: when it started, how long it took, whether it got what it asked for."""
+
+    started: float
+    seconds: float
+    ok: bool
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Wall time and the CPU time of Keycloak, nginx and this load generator: read twice, a window's usage."""
+
+    wall: float
+    keycloak: float
+    nginx: float
+    generator: float
+
+    @classmethod
+    def now(cls, keycloak_pid: int, nginx_pid: int) -> Usage:
+        return cls(time.monotonic(), cpu_seconds(keycloak_pid), cpu_seconds(nginx_pid), time.process_time())
+
+    def since(self, start: Usage) -> Usage:
+        return Usage(
+            self.wall - start.wall,
+            self.keycloak - start.keycloak,
+            self.nginx - start.nginx,
+            self.generator - start.generator,
+        )
+
+
 def percentile(sorted_values: Sequence[float], fraction: float) -> float:
     """Nearest-rank percentile of already sorted values (0 when there are none)."""
     if not sorted_values:
         return 0.0
     rank = max(1, math.ceil(fraction * len(sorted_values)))
     return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+def stack_database(layout: LocalLayout) -> str:
+    """The database a local stack runs on, as the reports name it."""
+    chosen = status(layout).database
+    return "PostgreSQL (TLS)" if chosen == "postgres" else "dev-file (H2)" if chosen == "dev-file" else "unknown"
 
 
 PORT_OFFSET = "IDPKIT_LOCAL_PORT_OFFSET"

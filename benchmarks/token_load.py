@@ -33,7 +33,7 @@ from pathlib import Path
 
 import jwt
 import requests
-from benchlib import Section, arguments, cpu_seconds, percentile, save
+from benchlib import Sample, Section, Usage, arguments, percentile, save, stack_database
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -78,33 +78,6 @@ class Scenario:
     Every request passes `verify` itself: REQUESTS_CA_BUNDLE would override a session's."""
 
 
-@dataclass(frozen=True)
-class Sample:
-    started: float
-    seconds: float
-    ok: bool
-
-
-@dataclass(frozen=True)
-class Usage:
-    wall: float
-    keycloak: float
-    nginx: float
-    generator: float
-
-    @classmethod
-    def now(cls, keycloak_pid: int, nginx_pid: int) -> Usage:
-        return cls(time.monotonic(), cpu_seconds(keycloak_pid), cpu_seconds(nginx_pid), time.process_time())
-
-    def since(self, start: Usage) -> Usage:
-        return Usage(
-            self.wall - start.wall,
-            self.keycloak - start.keycloak,
-            self.nginx - start.nginx,
-            self.generator - start.generator,
-        )
-
-
 def main() -> int:
     parser = arguments(__doc__)
     parser.add_argument("--stack", default="local")
@@ -119,7 +92,7 @@ def main() -> int:
     cores = os.cpu_count() or 1
     section = Section(
         f"Token endpoint load ({args.workers} workers, {durations.warm_up:g} s warm-up, "
-        f"{durations.measure:g} s window, {cores} cores)",
+        f"{durations.measure:g} s window, {cores} cores, {stack_database(layout)})",
         ["scenario", "requests (errors)", "throughput", "p50 / p99", "Keycloak CPU", "per Keycloak vCPU",
          "per machine core", "vs guidance", "nginx + load generator CPU"],
     )  # fmt: skip
@@ -153,7 +126,7 @@ def main() -> int:
         "cores, so the generator's own CPU (assertion signing, TLS) is shown: it caps the machine-wide rate"
     )
     section.note(
-        "database: the stack's embedded dev-file (H2); `phi` records a CLIENT_LOGIN event per grant (database and "
+        f"database: {stack_database(layout)}; `phi` records a CLIENT_LOGIN event per grant (database and "
         "jboss-logging), `bench` has events off; refresh tokens: direct grant in `bench` only, rotated on every refresh"
     )
     for label in failed:
