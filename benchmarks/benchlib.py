@@ -20,8 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from idpkit.host.services import Processes
 from idpkit.local.layout import LocalLayout
 from idpkit.local.stack import status
+from idpkit.rehearsal.edge import front_door_settings
+from idpkit.rehearsal.layout import RehearsalLayout
+from idpkit.rehearsal.state import attach
+from idpkit.system.process import ManagedProcess
 
 # /proc/<pid>/stat counts CPU time in clock ticks.
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -128,8 +133,9 @@ class Usage:
     generator: float
 
     @classmethod
-    def now(cls, keycloak_pid: int, nginx_pid: int) -> Usage:
-        return cls(time.monotonic(), cpu_seconds(keycloak_pid), cpu_seconds(nginx_pid), time.process_time())
+    def now(cls, processes: StackProcesses) -> Usage:
+        keycloak = sum(cpu_seconds(pid) for pid in processes.keycloak)
+        return cls(time.monotonic(), keycloak, cpu_seconds(processes.nginx), time.process_time())
 
     def since(self, start: Usage) -> Usage:
         return Usage(
@@ -146,6 +152,41 @@ def percentile(sorted_values: Sequence[float], fraction: float) -> float:
         return 0.0
     rank = max(1, math.ceil(fraction * len(sorted_values)))
     return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+@dataclass(frozen=True)
+class StackProcesses:
+    """The processes of a stack on this machine whose CPU a load benchmark accounts for, and what it runs on."""
+
+    keycloak: tuple[int, ...]
+    """Every Keycloak node's process (kc.sh; its JVM is a child)."""
+    nginx: int
+    """The front door (the load balancer emulation of a rehearsal)."""
+    database: str
+    """As the reports name it, with the number of nodes when more than one."""
+
+
+def stack_processes(stack: str) -> StackProcesses:
+    """A local stack's processes, or a kept rehearsal's (`idpkit rehearse --stack NAME --keep --up-only`)."""
+    layout = LocalLayout.for_stack(stack)
+    keycloak, nginx = layout.process("keycloak").pid(), layout.process("nginx").pid()
+    if keycloak is not None and nginx is not None:
+        return StackProcesses((keycloak,), nginx, stack_database(layout))
+    if RehearsalLayout(stack).outputs_file.exists():
+        return _rehearsal_processes(stack)
+    raise SystemExit(f"no running local stack or kept rehearsal named {stack!r} on this machine: bring one up first")
+
+
+def _rehearsal_processes(stack: str) -> StackProcesses:
+    run = attach(stack)
+    nodes = tuple(pid for host in run.hosts if (pid := Processes(host.layout).keycloak_pid()) is not None)
+    settings = front_door_settings(run)
+    nginx = ManagedProcess("nginx", settings.pid_file, settings.logs / "nginx.log").pid()
+    if len(nodes) != len(run.hosts) or nginx is None:
+        raise SystemExit(f"the rehearsal of {stack} is not all running ({len(nodes)} of {len(run.hosts)} Keycloak "
+                         f"nodes, front door {'up' if nginx else 'down'}): `idpkit rehearse --stack {stack} --keep "
+                         "--up-only` again")  # fmt: skip
+    return StackProcesses(nodes, nginx, f"PostgreSQL (TLS), {len(nodes)} nodes behind the ALB emulation")
 
 
 def stack_database(layout: LocalLayout) -> str:

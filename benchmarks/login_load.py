@@ -38,10 +38,10 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from benchlib import Sample, Section, Usage, arguments, percentile, save, stack_database
+from benchlib import Sample, Section, StackProcesses, Usage, arguments, percentile, save, stack_processes
 
+from idpkit.errors import IdpkitError
 from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, ApiError, connect, urls
-from idpkit.local.layout import LocalLayout
 from idpkit.outputs import StackOutputs, load_admin_credentials, load_outputs
 from idpkit.realm import loader
 from idpkit.realm.kinds.users import totp_credential_data
@@ -123,11 +123,8 @@ def main() -> int:
     mfa_users = QUICK_MFA_USERS if args.quick else args.users
     password_users = QUICK_PASSWORD_USERS if args.quick else FULL_PASSWORD_USERS
     outputs = load_outputs(args.stack)
-    layout = LocalLayout.for_stack(args.stack)
-    keycloak_pid, nginx_pid = layout.process("keycloak").pid(), layout.process("nginx").pid()
-    if keycloak_pid is None or nginx_pid is None:
-        raise SystemExit(f"no Keycloak or nginx process of stack {args.stack!r} here: `idpkit local up` first")
-    database = stack_database(layout)
+    processes = stack_processes(args.stack)
+    database = processes.database
     cores = os.cpu_count() or 1
     section = Section(
         f"Browser-less logins: authorization code + PKCE through the front door ({args.workers} workers, "
@@ -143,7 +140,7 @@ def main() -> int:
     cost_per_login: dict[str, float] = {}
 
     def measure(scenario: Scenario, hashing: str) -> None:
-        measured = _run(scenario, args.workers, durations, keycloak_pid, nginx_pid, database)
+        measured = _run(scenario, args.workers, durations, processes)
         section.add(*measured.row)
         cost_per_login[scenario.label] = measured.keycloak_ms_per_login
         section.note(f"{scenario.label}: {hashing}")
@@ -207,9 +204,7 @@ class Measured:
     row: list[str]
 
 
-def _run(
-    scenario: Scenario, workers: int, durations: Durations, keycloak_pid: int, nginx_pid: int, database: str
-) -> Measured:
+def _run(scenario: Scenario, workers: int, durations: Durations, processes: StackProcesses) -> Measured:
     """One scenario's warm-up and window: its login and error counts, and its report row."""
     stop, exhausted = threading.Event(), threading.Event()
     samples: list[list[Sample]] = [[] for _ in range(workers)]
@@ -231,9 +226,9 @@ def _run(
     for thread in threads:
         thread.start()
     exhausted.wait(durations.warm_up)
-    start = Usage.now(keycloak_pid, nginx_pid)
+    start = Usage.now(processes)
     exhausted.wait(durations.measure)
-    used = Usage.now(keycloak_pid, nginx_pid).since(start)
+    used = Usage.now(processes).since(start)
     stop.set()
     for thread in threads:
         thread.join(oauth.TIMEOUT * 8)
@@ -247,7 +242,7 @@ def _run(
     ms_per_login = used.keycloak * 1000 / ok if ok else 0.0
     return Measured(len(window), len(window) - ok, ms_per_login, exhausted.is_set(), [
         scenario.label,
-        database,
+        processes.database,
         f"{len(window)} ({len(window) - ok})",
         f"{rate:.1f}/s",
         f"{percentile(latencies, 0.5) * 1000:.0f} / {percentile(latencies, 0.99) * 1000:.0f} ms",
@@ -370,4 +365,7 @@ def _discovery(issuer: str, outputs: StackOutputs) -> dict[str, object]:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except IdpkitError as error:
+        sys.exit(f"login benchmark: {error}")
