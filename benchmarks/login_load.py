@@ -296,7 +296,9 @@ def _import_people(
             "firstName": "Bench", "lastName": "Login", "credentials": credentials,
         })  # fmt: skip
         people.append(Person(username, password, codes))
+    started = time.monotonic()
     api.post(api.path(urls.PARTIAL_IMPORT), {"users": representations, "ifResourceExists": "FAIL"})
+    print(f"  {api.realm}: {len(people)} users imported in {time.monotonic() - started:.1f} s", flush=True)
     return people
 
 
@@ -325,10 +327,14 @@ def _hashing(api: AdminApi, person: Person) -> str:
 
 def _sweep(api: AdminApi) -> None:
     """Delete this benchmark's users (a realm holding people is never dropped)."""
+    started, deleted = time.monotonic(), 0
     while found := [u for u in api.get(api.path(urls.USERS), username=USER_PREFIX, max=str(PAGE)) or []
                     if u["username"].startswith(USER_PREFIX)]:  # fmt: skip
         for user in found:
             api.delete(api.path(urls.USER, id=user["id"]))
+        deleted += len(found)
+    if deleted:
+        print(f"  {api.realm}: {deleted} users deleted in {time.monotonic() - started:.1f} s", flush=True)
 
 
 @contextmanager

@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 
 from idpkit import paths
 
 sys.path.insert(0, str(paths.project_root() / "benchmarks"))  # the benchmarks are scripts, not a package
+import benchlib
 import login_load
 
 # credentialData as Keycloak 26.7.3 stored them at partial import (read back from the running server).
@@ -47,3 +49,9 @@ def test_pool_with_rest_refuses_a_user_again_within_the_period() -> None:
     first, second = pool.take(), pool.take()
     assert first is not None and second is not None and first is not second
     assert pool.take() is None, "a user was handed out twice within one TOTP period: the realm would refuse the code"
+
+
+def test_a_stack_running_nowhere_here_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("IDPKIT_STATE_DIR", str(tmp_path))
+    with pytest.raises(SystemExit, match=r"no running local stack or kept rehearsal named 'staging'"):
+        benchlib.stack_processes("staging")
