@@ -23,10 +23,9 @@ from typing import Any
 from idpkit.host.services import Processes
 from idpkit.local.layout import LocalLayout
 from idpkit.local.stack import status
-from idpkit.rehearsal.edge import front_door_settings
+from idpkit.outputs import LOCAL_STACK, OUTPUTS_FILE_ENV
 from idpkit.rehearsal.layout import RehearsalLayout
 from idpkit.rehearsal.state import attach
-from idpkit.system.process import ManagedProcess
 
 # /proc/<pid>/stat counts CPU time in clock ticks.
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -177,11 +176,20 @@ def stack_processes(stack: str) -> StackProcesses:
     raise SystemExit(f"no running local stack or kept rehearsal named {stack!r} on this machine: bring one up first")
 
 
+def run_as_rehearsal_client(stack: str) -> None:
+    """For a kept rehearsal: run this script again from its edge namespace, with an operator's environment (its
+    outputs, the AWS emulation), as its clients reach it; exits with that run's status. Otherwise returns."""
+    if stack == LOCAL_STACK or os.environ.get(OUTPUTS_FILE_ENV) or not RehearsalLayout(stack).outputs_file.exists():
+        return
+    run = attach(stack)
+    command = [*run.topology.exec_prefix(run.topology.edge), sys.executable, *sys.argv]
+    sys.exit(subprocess.run(command, env=run.operator_env(), check=False).returncode)
+
+
 def _rehearsal_processes(stack: str) -> StackProcesses:
     run = attach(stack)
     nodes = tuple(pid for host in run.hosts if (pid := Processes(host.layout).keycloak_pid()) is not None)
-    settings = front_door_settings(run)
-    nginx = ManagedProcess("nginx", settings.pid_file, settings.logs / "nginx.log").pid()
+    nginx = run.layout.process("front-door").pid()  # the name idpkit.rehearsal.edge starts the front door under
     if len(nodes) != len(run.hosts) or nginx is None:
         raise SystemExit(f"the rehearsal of {stack} is not all running ({len(nodes)} of {len(run.hosts)} Keycloak "
                          f"nodes, front door {'up' if nginx else 'down'}): `idpkit rehearse --stack {stack} --keep "

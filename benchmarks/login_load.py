@@ -30,7 +30,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,7 +38,17 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from benchlib import Sample, Section, StackProcesses, Usage, arguments, percentile, save, stack_processes
+from benchlib import (
+    Sample,
+    Section,
+    StackProcesses,
+    Usage,
+    arguments,
+    percentile,
+    run_as_rehearsal_client,
+    save,
+    stack_processes,
+)
 
 from idpkit.errors import IdpkitError
 from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, ApiError, connect, urls
@@ -71,7 +81,7 @@ class Durations:
     measure: float
 
 
-FULL, QUICK = Durations(5.0, 15.0), Durations(1.0, 3.0)
+FULL, QUICK = Durations(5.0, 15.0), Durations(2.0, 3.0)
 FULL_PASSWORD_USERS, QUICK_PASSWORD_USERS, QUICK_MFA_USERS = 100, 6, 24
 """Password-only users log in again and again (no code to refuse), so a small pool serves any rate."""
 
@@ -122,6 +132,7 @@ def main() -> int:
     durations = QUICK if args.quick else FULL
     mfa_users = QUICK_MFA_USERS if args.quick else args.users
     password_users = QUICK_PASSWORD_USERS if args.quick else FULL_PASSWORD_USERS
+    run_as_rehearsal_client(args.stack)
     outputs = load_outputs(args.stack)
     processes = stack_processes(args.stack)
     database = processes.database
@@ -145,7 +156,7 @@ def main() -> int:
         cost_per_login[scenario.label] = measured.keycloak_ms_per_login
         section.note(f"{scenario.label}: {hashing}")
         if measured.errors or not measured.logins:
-            failed.append(scenario.label)
+            failed.append(f"{scenario.label}: {measured.failure or 'no login ended in the window'}")
         if measured.pool_exhausted:
             section.note(f"{scenario.label}: the window ended early, every user had logged in within the TOTP "
                          "period (raise --users)")  # fmt: skip
@@ -168,7 +179,7 @@ def main() -> int:
             measure(scenario, _hashing(bench, people[0]))
     _explain(section, cost_per_login)
     for label in failed:
-        section.note(f"FAILED: {label}: a login failed or none was made in the window")
+        section.note(f"FAILED: {label}")
     save([section], args.results)
     return 1 if failed else 0
 
@@ -201,6 +212,8 @@ class Measured:
     errors: int
     keycloak_ms_per_login: float
     pool_exhausted: bool
+    failure: str | None
+    """The commonest reason a login failed, warm-up included."""
     row: list[str]
 
 
@@ -208,14 +221,18 @@ def _run(scenario: Scenario, workers: int, durations: Durations, processes: Stac
     """One scenario's warm-up and window: its login and error counts, and its report row."""
     stop, exhausted = threading.Event(), threading.Event()
     samples: list[list[Sample]] = [[] for _ in range(workers)]
+    failures: Counter[str] = Counter()
     running = [workers]
     lock = threading.Lock()
 
     def work(mine: list[Sample]) -> None:
         while not stop.is_set() and (person := scenario.pool.take()) is not None:
             started = time.monotonic()
-            ok = _login(scenario, person)
-            mine.append(Sample(started, time.monotonic() - started, ok))
+            failure = _login(scenario, person)
+            mine.append(Sample(started, time.monotonic() - started, failure is None))
+            if failure is not None:
+                with lock:
+                    failures[failure] += 1
         with lock:
             running[0] -= 1
             # The pool ran dry (everyone logged in within the TOTP period): the window ends with the last login.
@@ -240,7 +257,9 @@ def _run(scenario: Scenario, workers: int, durations: Durations, processes: Stac
     rate = ok / used.wall
     per_vcpu = ok / used.keycloak if used.keycloak else 0.0
     ms_per_login = used.keycloak * 1000 / ok if ok else 0.0
-    return Measured(len(window), len(window) - ok, ms_per_login, exhausted.is_set(), [
+    commonest = failures.most_common(1)
+    failure = f"{commonest[0][0]} ({commonest[0][1]} of {sum(failures.values())} failures)" if commonest else None
+    return Measured(len(window), len(window) - ok, ms_per_login, exhausted.is_set(), failure, [
         scenario.label,
         processes.database,
         f"{len(window)} ({len(window) - ok})",
@@ -254,15 +273,18 @@ def _run(scenario: Scenario, workers: int, durations: Durations, processes: Stac
     ])  # fmt: skip
 
 
-def _login(scenario: Scenario, person: Person) -> bool:
+def _login(scenario: Scenario, person: Person) -> str | None:
+    """One login from a fresh browser; why it failed, or None."""
     agent = oauth.UserAgent(scenario.verify, person.username, person.password, person.codes)
     try:
         grant = oauth.sign_in(agent, scenario.endpoints, scenario.client, SCOPE)
-        return grant.response.status_code == requests.codes.ok and "access_token" in grant.tokens
-    except (requests.RequestException, RuntimeError, ValueError, KeyError):
-        return False
+        if grant.response.status_code != requests.codes.ok or "access_token" not in grant.tokens:
+            return f"token response {grant.response.status_code}: {oauth.oauth_error(grant.response)}"
+    except (requests.RequestException, RuntimeError, ValueError, KeyError) as error:
+        return f"{type(error).__name__}: {error}"
     finally:
         agent.session.close()
+    return None
 
 
 def _phi_scenario(outputs: StackOutputs, stack: str, people: list[Person], settings: RealmSettings) -> Scenario:
