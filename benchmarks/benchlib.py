@@ -177,11 +177,13 @@ def stack_processes(stack: str) -> StackProcesses:
 
 
 def run_as_rehearsal_client(stack: str) -> None:
-    """For a kept rehearsal: run this script again from its edge namespace, with an operator's environment (its
-    outputs, the AWS emulation), as its clients reach it; exits with that run's status. Otherwise returns."""
+    """For a kept rehearsal: apply the realm as an operator (idempotent, as `idpkit chaos run` does), then run this
+    script again from its edge namespace with an operator's environment (its outputs, the AWS emulation), as its
+    clients reach it; exits with that run's status. Otherwise returns."""
     if stack == LOCAL_STACK or os.environ.get(OUTPUTS_FILE_ENV) or not RehearsalLayout(stack).outputs_file.exists():
         return
     run = attach(stack)
+    run.operator("realm", "apply", "--stack", stack)
     command = [*run.topology.exec_prefix(run.topology.edge), sys.executable, *sys.argv]
     sys.exit(subprocess.run(command, env=run.operator_env(), check=False).returncode)
 

@@ -1,8 +1,10 @@
 """Browser-less logins through the front door: logins/s, latency and Keycloak CPU per login, against Keycloak's sizing.
 
 Usage: python benchmarks/login_load.py [--stack local] [--workers 4] [--users 400] [--quick] [--results FILE]
-(full run: about 3 minutes on 2 cores, most of it creating users, whose passwords the realm hashes at import;
---quick: about 30 s).
+(full run: about 3 minutes on 2 cores, one of them measuring windows, the rest creating and deleting users, whose
+passwords the realm hashes at import; --quick: about 30 s). `--stack staging` measures a kept rehearsal (two
+nodes, `idpkit rehearse --stack staging --keep --up-only`, root): the realm is applied as an operator, and the
+benchmark reruns itself from the rehearsal's edge namespace, as the rehearsal's clients reach it.
 
 Every login is the authorization code flow with PKCE (S256) as a person's browser runs it, played by the smoke
 suite's user agent (idpkit.smoke.oauth): GET the authorization endpoint, post the login form (and the one-time code
