@@ -137,11 +137,10 @@ def main() -> int:
     run_as_rehearsal_client(args.stack)
     outputs = load_outputs(args.stack)
     processes = stack_processes(args.stack)
-    database = processes.database
     cores = os.cpu_count() or 1
     section = Section(
         f"Browser-less logins: authorization code + PKCE through the front door ({args.workers} workers, "
-        f"{durations.warm_up:g} s warm-up, {durations.measure:g} s window, {cores} cores, {database})",
+        f"{durations.warm_up:g} s warm-up, {durations.measure:g} s window, {cores} cores)",
         ["scenario", "database", "logins (errors)", "logins/s", "p50 / p99", "Keycloak CPU", "per Keycloak vCPU",
          "Keycloak CPU per login", "vs guidance", "nginx + load generator CPU"],
     )  # fmt: skip
@@ -175,9 +174,8 @@ def main() -> int:
         with _bench_realm(master, algorithm) as bench:
             people = _import_people(bench, passwords[:password_users], None, None)
             endpoints = oauth.Endpoints.from_discovery(_discovery(f"{outputs.base_url}/realms/{BENCH_REALM}", outputs))
-            label = f"`{BENCH_REALM}` password only, {algorithm}"
             client = oauth.Client(BENCH_CLIENT, REDIRECT_URI)
-            scenario = Scenario(label, endpoints, client, Pool(people, 0.0), outputs.tls_verify)
+            scenario = Scenario(_bench_label(algorithm), endpoints, client, Pool(people, 0.0), outputs.tls_verify)
             measure(scenario, _hashing(bench, people[0]))
     _explain(section, cost_per_login)
     for label in failed:
@@ -186,12 +184,17 @@ def main() -> int:
     return 1 if failed else 0
 
 
+def _bench_label(algorithm: str) -> str:
+    return f"`{BENCH_REALM}` password only, {algorithm}"
+
+
 def _explain(section: Section, cost_per_login: dict[str, float]) -> None:
-    argon2, pbkdf2 = (cost_per_login.get(f"`{BENCH_REALM}` password only, {name}", 0.0) for name in HASH_ALGORITHMS)
-    section.note(
-        f"argon2 against pbkdf2-sha512 at Keycloak's default parameters: {argon2 - pbkdf2:+.1f} ms of Keycloak CPU "
-        "per login (same users, passwords, client and flow; only the realm's hashAlgorithm differs)"
-    )
+    argon2, pbkdf2 = (cost_per_login.get(_bench_label(name), 0.0) for name in HASH_ALGORITHMS)
+    if argon2 and pbkdf2:
+        section.note(
+            f"argon2 against pbkdf2-sha512 at Keycloak's default parameters: {argon2 - pbkdf2:+.1f} ms of Keycloak "
+            "CPU per login (same users, passwords, client and flow; only the realm's hashAlgorithm differs)"
+        )
     section.note(
         f"per Keycloak vCPU = successful logins / Keycloak's JVM CPU seconds in the window; guidance: about "
         f"{GUIDANCE_PER_VCPU} password-based logins/s per vCPU (Keycloak's sizing guide, {GUIDANCE_SOURCE}: "
