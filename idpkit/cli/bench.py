@@ -72,7 +72,8 @@ def bench(only: tuple[str, ...], quick: bool) -> None:
 
     Figures are printed with the machine (cores, CPU, memory) and the Python, Java and Keycloak versions.
     Stack benchmarks run on a second local stack (ports +200, or +$IDPKIT_BENCH_PORT_OFFSET) that is taken down
-    and deleted at the end. The realm benchmark runs keycloak-config-cli beside `realm apply` when its jar has
+    and deleted at the end; tokens and logins on PostgreSQL over TLS (the stack is brought up afresh on it when it
+    runs the dev-file database). The realm benchmark runs keycloak-config-cli beside `realm apply` when its jar has
     been built (scripts/build-keycloak-config-cli).
     """
     selected = [name for name in BENCHMARKS if not only or name in only]
