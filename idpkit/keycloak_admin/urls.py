@@ -62,7 +62,5 @@ AUTHENTICATOR_CONFIG = "admin/realms/{realm}/authentication/config/{id}"
 REQUIRED_ACTIONS = "admin/realms/{realm}/authentication/required-actions"
 REQUIRED_ACTION = "admin/realms/{realm}/authentication/required-actions/{alias}"
 USER_PROFILE = "admin/realms/{realm}/users/profile"
-# Bulk creation (users, clients...) in one call; the benchmarks create their users so.
-PARTIAL_IMPORT = "admin/realms/{realm}/partialImport"
 USER_CREDENTIALS = "admin/realms/{realm}/users/{id}/credentials"
 USER_CREDENTIAL = "admin/realms/{realm}/users/{id}/credentials/{credential}"
