@@ -20,6 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from idpkit.host.services import Processes
+from idpkit.local.layout import LocalLayout
+from idpkit.local.stack import status
+from idpkit.outputs import LOCAL_STACK, OUTPUTS_FILE_ENV
+from idpkit.rehearsal.layout import RehearsalLayout
+from idpkit.rehearsal.state import attach
+
 # /proc/<pid>/stat counts CPU time in clock ticks.
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 IDPKIT = (sys.executable, "-m", "idpkit")
@@ -106,12 +113,96 @@ def _stat(pid: int) -> list[str] | None:
     return raw[raw.rindex(")") + 2 :].split()
 
 
+@dataclass(frozen=True)
+class Sample:
+    """One request of a load: when it started, how long it took, whether it got what it asked for."""
+
+    started: float
+    seconds: float
+    ok: bool
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Wall time and the CPU time of Keycloak, nginx and this load generator: read twice, a window's usage."""
+
+    wall: float
+    keycloak: float
+    nginx: float
+    generator: float
+
+    @classmethod
+    def now(cls, processes: StackProcesses) -> Usage:
+        keycloak = sum(cpu_seconds(pid) for pid in processes.keycloak)
+        return cls(time.monotonic(), keycloak, cpu_seconds(processes.nginx), time.process_time())
+
+    def since(self, start: Usage) -> Usage:
+        return Usage(
+            self.wall - start.wall,
+            self.keycloak - start.keycloak,
+            self.nginx - start.nginx,
+            self.generator - start.generator,
+        )
+
+
 def percentile(sorted_values: Sequence[float], fraction: float) -> float:
     """Nearest-rank percentile of already sorted values (0 when there are none)."""
     if not sorted_values:
         return 0.0
     rank = max(1, math.ceil(fraction * len(sorted_values)))
     return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+@dataclass(frozen=True)
+class StackProcesses:
+    """The processes of a stack on this machine whose CPU a load benchmark accounts for, and what it runs on."""
+
+    keycloak: tuple[int, ...]
+    """Every Keycloak node's process (kc.sh; its JVM is a child)."""
+    nginx: int
+    """The front door (the load balancer emulation of a rehearsal)."""
+    database: str
+    """As the reports name it, with the number of nodes when more than one."""
+
+
+def stack_processes(stack: str) -> StackProcesses:
+    """A local stack's processes, or a kept rehearsal's (`idpkit rehearse --stack NAME --keep --up-only`)."""
+    layout = LocalLayout.for_stack(stack)
+    keycloak, nginx = layout.process("keycloak").pid(), layout.process("nginx").pid()
+    if keycloak is not None and nginx is not None:
+        return StackProcesses((keycloak,), nginx, stack_database(layout))
+    if RehearsalLayout(stack).outputs_file.exists():
+        return _rehearsal_processes(stack)
+    raise SystemExit(f"no running local stack or kept rehearsal named {stack!r} on this machine: bring one up first")
+
+
+def run_as_rehearsal_client(stack: str) -> None:
+    """For a kept rehearsal: apply the realm as an operator (idempotent, as `idpkit chaos run` does), then run this
+    script again from its edge namespace with an operator's environment (its outputs, the AWS emulation), as its
+    clients reach it; exits with that run's status. Otherwise returns."""
+    if stack == LOCAL_STACK or os.environ.get(OUTPUTS_FILE_ENV) or not RehearsalLayout(stack).outputs_file.exists():
+        return
+    run = attach(stack)
+    run.operator("realm", "apply", "--stack", stack)
+    command = [*run.topology.exec_prefix(run.topology.edge), sys.executable, *sys.argv]
+    sys.exit(subprocess.run(command, env=run.operator_env(), check=False).returncode)
+
+
+def _rehearsal_processes(stack: str) -> StackProcesses:
+    run = attach(stack)
+    nodes = tuple(pid for host in run.hosts if (pid := Processes(host.layout).keycloak_pid()) is not None)
+    nginx = run.layout.process("front-door").pid()  # the name idpkit.rehearsal.edge starts the front door under
+    if len(nodes) != len(run.hosts) or nginx is None:
+        raise SystemExit(f"the rehearsal of {stack} is not all running ({len(nodes)} of {len(run.hosts)} Keycloak "
+                         f"nodes, front door {'up' if nginx else 'down'}): `idpkit rehearse --stack {stack} --keep "
+                         "--up-only` again")  # fmt: skip
+    return StackProcesses(nodes, nginx, f"PostgreSQL (TLS), {len(nodes)} nodes behind the ALB emulation")
+
+
+def stack_database(layout: LocalLayout) -> str:
+    """The database a local stack runs on, as the reports name it."""
+    chosen = status(layout).database
+    return "PostgreSQL (TLS)" if chosen == "postgres" else "dev-file (H2)" if chosen == "dev-file" else "unknown"
 
 
 PORT_OFFSET = "IDPKIT_LOCAL_PORT_OFFSET"

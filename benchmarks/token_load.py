@@ -33,7 +33,7 @@ from pathlib import Path
 
 import jwt
 import requests
-from benchlib import Section, arguments, cpu_seconds, percentile, save
+from benchlib import Sample, Section, StackProcesses, Usage, arguments, percentile, save, stack_database
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -78,33 +78,6 @@ class Scenario:
     Every request passes `verify` itself: REQUESTS_CA_BUNDLE would override a session's."""
 
 
-@dataclass(frozen=True)
-class Sample:
-    started: float
-    seconds: float
-    ok: bool
-
-
-@dataclass(frozen=True)
-class Usage:
-    wall: float
-    keycloak: float
-    nginx: float
-    generator: float
-
-    @classmethod
-    def now(cls, keycloak_pid: int, nginx_pid: int) -> Usage:
-        return cls(time.monotonic(), cpu_seconds(keycloak_pid), cpu_seconds(nginx_pid), time.process_time())
-
-    def since(self, start: Usage) -> Usage:
-        return Usage(
-            self.wall - start.wall,
-            self.keycloak - start.keycloak,
-            self.nginx - start.nginx,
-            self.generator - start.generator,
-        )
-
-
 def main() -> int:
     parser = arguments(__doc__)
     parser.add_argument("--stack", default="local")
@@ -116,10 +89,11 @@ def main() -> int:
     keycloak_pid, nginx_pid = layout.process("keycloak").pid(), layout.process("nginx").pid()
     if keycloak_pid is None or nginx_pid is None:
         raise SystemExit("the local stack is not running: `idpkit local up` first")
+    processes = StackProcesses((keycloak_pid,), nginx_pid, stack_database(layout))
     cores = os.cpu_count() or 1
     section = Section(
         f"Token endpoint load ({args.workers} workers, {durations.warm_up:g} s warm-up, "
-        f"{durations.measure:g} s window, {cores} cores)",
+        f"{durations.measure:g} s window, {cores} cores, {processes.database})",
         ["scenario", "requests (errors)", "throughput", "p50 / p99", "Keycloak CPU", "per Keycloak vCPU",
          "per machine core", "vs guidance", "nginx + load generator CPU"],
     )  # fmt: skip
@@ -132,9 +106,9 @@ def main() -> int:
         # Without a first pass the JIT would still be compiling during the first scenario's window and favour
         # the later ones; the pass's figures are discarded.
         for scenario in [] if args.quick else scenarios:
-            _run(scenario, args.workers, JIT_PASS, keycloak_pid, nginx_pid, cores)
+            _run(scenario, args.workers, JIT_PASS, processes, cores)
         for scenario in scenarios:
-            measured = _run(scenario, args.workers, durations, keycloak_pid, nginx_pid, cores)
+            measured = _run(scenario, args.workers, durations, processes, cores)
             section.add(*measured.row)
             if measured.errors or not measured.requests:
                 failed.append(scenario.label)
@@ -153,7 +127,7 @@ def main() -> int:
         "cores, so the generator's own CPU (assertion signing, TLS) is shown: it caps the machine-wide rate"
     )
     section.note(
-        "database: the stack's embedded dev-file (H2); `phi` records a CLIENT_LOGIN event per grant (database and "
+        f"database: {processes.database}; `phi` records a CLIENT_LOGIN event per grant (database and "
         "jboss-logging), `bench` has events off; refresh tokens: direct grant in `bench` only, rotated on every refresh"
     )
     for label in failed:
@@ -169,9 +143,7 @@ class Measured:
     row: list[str]
 
 
-def _run(
-    scenario: Scenario, workers: int, durations: Durations, keycloak_pid: int, nginx_pid: int, cores: int
-) -> Measured:
+def _run(scenario: Scenario, workers: int, durations: Durations, processes: StackProcesses, cores: int) -> Measured:
     """One scenario's warm-up and window: its request and error counts, and its report row."""
     stop = threading.Event()
     samples: list[list[Sample]] = [[] for _ in range(workers)]
@@ -194,11 +166,11 @@ def _run(
     for thread in threads:
         thread.start()
     time.sleep(durations.warm_up)
-    start = Usage.now(keycloak_pid, nginx_pid)
+    start = Usage.now(processes)
     deadline = start.wall + durations.measure
     while time.monotonic() < deadline and _count_since(samples, start.wall) < MAX_REQUESTS:
         time.sleep(0.1)
-    used = Usage.now(keycloak_pid, nginx_pid).since(start)
+    used = Usage.now(processes).since(start)
     stop.set()
     for thread in threads:
         thread.join(TIMEOUT + 1)

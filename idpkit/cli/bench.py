@@ -29,7 +29,11 @@ from idpkit import __version__, paths
 from idpkit.errors import ExitCode
 from idpkit.keycloak_server import release
 from idpkit.local.front_door import nginx_binary
+from idpkit.local.stack import DatabaseChoice
 from idpkit.system.java import find_java
+
+PRODUCTION_DATABASE: DatabaseChoice = "postgres"
+"""What the throughput benchmarks run on: PostgreSQL over TLS (verify-full), as production runs RDS."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ class Benchmark:
     """Runs against the second stack, which must be up with the realm applied."""
     owns_stack: bool = False
     """Takes its stack down and purges it: its quick form cannot run against a stack others use (the tests')."""
+    database: DatabaseChoice | None = None
+    """The database the second stack must run on (`idpkit local up --db`); None: whichever it runs."""
 
 
 # Run order: the mock suite first, on an idle machine; bring-up leaves the second stack up for the rest.
@@ -47,7 +53,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "bringup": Benchmark("bringup.py", needs_stack=False, owns_stack=True),
     "smoke": Benchmark("smoke_suite.py", needs_stack=True),
     "realm": Benchmark("realm_sizes.py", needs_stack=True),
-    "tokens": Benchmark("token_load.py", needs_stack=True),
+    "tokens": Benchmark("token_load.py", needs_stack=True, database=PRODUCTION_DATABASE),
+    "logins": Benchmark("login_load.py", needs_stack=True, database=PRODUCTION_DATABASE),
 }
 SECOND_STACK_PORT_OFFSET_ENV, SECOND_STACK_PORT_OFFSET = "IDPKIT_BENCH_PORT_OFFSET", "200"
 """The second stack's port offset (the variable moves it where another stack already listens)."""
@@ -65,7 +72,8 @@ def bench(only: tuple[str, ...], quick: bool) -> None:
 
     Figures are printed with the machine (cores, CPU, memory) and the Python, Java and Keycloak versions.
     Stack benchmarks run on a second local stack (ports +200, or +$IDPKIT_BENCH_PORT_OFFSET) that is taken down
-    and deleted at the end. The realm benchmark runs keycloak-config-cli beside `realm apply` when its jar has
+    and deleted at the end; tokens and logins on PostgreSQL over TLS (the stack is brought up afresh on it when it
+    runs the dev-file database). The realm benchmark runs keycloak-config-cli beside `realm apply` when its jar has
     been built (scripts/build-keycloak-config-cli).
     """
     selected = [name for name in BENCHMARKS if not only or name in only]
@@ -80,8 +88,8 @@ def bench(only: tuple[str, ...], quick: bool) -> None:
         ready = False
         for name in selected:
             benchmark = BENCHMARKS[name]
-            if benchmark.needs_stack and env is not None and not ready:
-                _ensure_stack(env)
+            if benchmark.needs_stack and env is not None and not (ready and benchmark.database is None):
+                _ensure_stack(env, benchmark.database)
                 ready = True
             click.echo(f"== {name} ({benchmark.script})", err=True)
             run = _run(root / "benchmarks" / benchmark.script, env if env is not None else dict(os.environ), quick)
@@ -134,13 +142,25 @@ def _second_stack(*, needed: bool) -> Iterator[dict[str, str] | None]:
         shutil.rmtree(state, ignore_errors=True)
 
 
-def _ensure_stack(env: Mapping[str, str]) -> None:
-    """Up with the realm applied (both idempotent, seconds when already so); not part of any figure."""
-    for args in (["local", "up", "--json"], ["realm", "apply", "--stack", "local"]):
-        completed = subprocess.run([sys.executable, "-m", "idpkit", *args], env=dict(env), capture_output=True,
-                                   text=True, check=False)  # fmt: skip
-        if completed.returncode != 0:
-            raise click.ClickException(f"`idpkit {' '.join(args)}` on the second stack failed:\n{completed.stderr}")
+def _ensure_stack(env: Mapping[str, str], database: DatabaseChoice | None) -> None:
+    """Up on `database` with the realm applied (idempotent, seconds when already so); not part of any figure.
+
+    A stack on another database is purged first: a fresh stack on the asked one, rather than a switch in place."""
+    if database is not None:
+        status = _second_stack_command(env, "local", "status", "--json", also_ok=ExitCode.NOT_RUNNING)
+        if json.loads(status or "{}").get("database") not in (None, database):
+            _second_stack_command(env, "local", "down", "--purge")
+    _second_stack_command(env, "local", "up", "--json", *(["--db", database] if database else []))
+    _second_stack_command(env, "realm", "apply", "--stack", "local")
+
+
+def _second_stack_command(env: Mapping[str, str], *args: str, also_ok: ExitCode = ExitCode.OK) -> str:
+    """`idpkit ARGS` on the second stack; its standard output."""
+    completed = subprocess.run([sys.executable, "-m", "idpkit", *args], env=dict(env), capture_output=True,
+                               text=True, check=False)  # fmt: skip
+    if completed.returncode not in (ExitCode.OK, also_ok):
+        raise click.ClickException(f"`idpkit {' '.join(args)}` on the second stack failed:\n{completed.stderr}")
+    return completed.stdout
 
 
 def machine_facts() -> dict[str, str]:
@@ -169,10 +189,12 @@ def render_report(runs: Sequence[Mapping[str, Any]], machine: Mapping[str, str],
     lines = [
         "# Benchmarks" + (" (quick run: not representative)" if quick else ""),
         "",
-        "Generated by `idpkit bench` (all: about 10 minutes, 30 with keycloak-config-cli built) or "
+        "Generated by `idpkit bench` (all: about 15 minutes, 35 with keycloak-config-cli built) or "
         "`idpkit bench --only NAME` "
         f"({', '.join(BENCHMARKS)}); do not edit by hand. Scripts: `benchmarks/`. Stack benchmarks run on a "
         "second local stack (own state directory, ports +200), never on the machine's shared stack.",
+        "",
+        database_note(),
         "",
         "| machine | |",
         "| --- | --- |",
@@ -189,6 +211,19 @@ def render_report(runs: Sequence[Mapping[str, Any]], machine: Mapping[str, str],
             if section["notes"]:
                 lines += ["", *(f"- {_cell(note)}" for note in section["notes"])]
     return "\n".join(lines) + "\n"
+
+
+def database_note() -> str:
+    """Which benchmarks run on which database of the second stack (the stack's own default for the rest)."""
+    pinned: dict[str, list[str]] = {}
+    for name, benchmark in BENCHMARKS.items():
+        if benchmark.database is not None:
+            pinned.setdefault(benchmark.database, []).append(f"`{name}`")
+    described = [f"{', '.join(names)} on `--db {database}`" for database, names in pinned.items()]
+    return (
+        f"Database of the second stack: {'; '.join(described)} (PostgreSQL: over TLS, verify-full, as on AWS); "
+        "the other stack benchmarks on the stack's default, the embedded dev-file database."
+    )
 
 
 def _cell(value: object) -> str:

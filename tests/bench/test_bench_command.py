@@ -3,8 +3,12 @@ speed is measured by the benchmarks themselves, never by timed tests."""
 
 from __future__ import annotations
 
+import json
+
+import pytest
 from click.testing import CliRunner
 
+from idpkit.cli import bench as bench_module
 from idpkit.cli.bench import BENCHMARKS, bench, render_report
 
 MACHINE = {"cores (nproc)": "2", "CPU": "Test CPU", "Keycloak": "26.7.3"}
@@ -57,3 +61,32 @@ def test_help_lists_every_benchmark() -> None:
 def test_unknown_benchmark_is_a_usage_error() -> None:
     result = CliRunner().invoke(bench, ["--only", "nonexistent"])
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("running_on", "purged"),
+    [("dev-file", True), ("postgres", False), (None, False)],
+    ids=["other-database-purged", "same-database-kept", "no-stack-yet"],
+)
+def test_second_stack_is_brought_up_on_the_database_a_benchmark_needs(
+    monkeypatch: pytest.MonkeyPatch, running_on: str | None, purged: bool
+) -> None:
+    calls: list[tuple[str, ...]] = []
+
+    def command(_env: object, *args: str, also_ok: object = None) -> str:
+        calls.append(args)
+        return json.dumps({"database": running_on}) if args[:2] == ("local", "status") else ""
+
+    monkeypatch.setattr(bench_module, "_second_stack_command", command)
+    bench_module._ensure_stack({}, bench_module.PRODUCTION_DATABASE)
+    assert (("local", "down", "--purge") in calls) is purged, f"stack on {running_on}: calls {calls}"
+    assert ("local", "up", "--json", "--db", bench_module.PRODUCTION_DATABASE) in calls, f"calls {calls}"
+    assert calls[-1] == ("realm", "apply", "--stack", "local"), f"the realm is not applied last: {calls}"
+
+
+def test_report_names_the_database_of_every_pinned_benchmark() -> None:
+    report = render_report([_run("tokens")], MACHINE)
+    pinned = [name for name, benchmark in BENCHMARKS.items() if benchmark.database is not None]
+    assert pinned, "no benchmark runs on a chosen database"
+    for name in pinned:
+        assert f"`{name}`" in report.split("| machine |")[0], f"the report does not say which database {name} ran on"
