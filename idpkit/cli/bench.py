@@ -33,7 +33,7 @@ from idpkit.local.stack import DatabaseChoice
 from idpkit.system.java import find_java
 
 PRODUCTION_DATABASE: DatabaseChoice = "postgres"
-"""What the throughput benchmarks run on: PostgreSQL over TLS (verify-full), as production runs RDS."""
+"""What the realm and throughput benchmarks run on: PostgreSQL over TLS (verify-full), as production runs RDS."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "aws": Benchmark("aws_mocks.py", needs_stack=False),
     "bringup": Benchmark("bringup.py", needs_stack=False, owns_stack=True),
     "smoke": Benchmark("smoke_suite.py", needs_stack=True),
-    "realm": Benchmark("realm_sizes.py", needs_stack=True),
+    "realm": Benchmark("realm_sizes.py", needs_stack=True, database=PRODUCTION_DATABASE),
     "tokens": Benchmark("token_load.py", needs_stack=True, database=PRODUCTION_DATABASE),
     "logins": Benchmark("login_load.py", needs_stack=True, database=PRODUCTION_DATABASE),
 }
