@@ -41,11 +41,9 @@ _ADMIN_EVENTS_PAGE = 100_000
 _NOT_FOUND, _SERVER_ERROR = 404, 500
 _DROP_ATTEMPTS, _DROP_PAUSE_SECONDS = 3, 10
 _SAMPLE_SECONDS = 0.01
-# Export fields the kit does not manage, or Keycloak masks ("**********"), so neither tool is given them.
-_NOT_MANAGED = (
-    "components", "authenticationFlows", "authenticatorConfig", "requiredActions", "keycloakVersion",
-    "clientScopeMappings",
-)  # fmt: skip
+# Export fields neither tool is given: components (keys, which `idpkit keys` manages, and the user profile, which
+# keycloak-config-cli reads from another field), and what Keycloak's export adds that no input file holds.
+_NOT_MANAGED = ("components", "keycloakVersion", "clientScopeMappings")
 _PROBES = 20
 _CLOSED_PORT_URL = "https://127.0.0.1:9"
 _NOT_IN_FILE = {"id", "containerId", "secret", "createdTimestamp", "access", "notBefore", "totp"}
@@ -119,7 +117,7 @@ class Realm:
 
     def export(self) -> dict[str, Any]:
         """The realm as Keycloak represents it, with its users and service accounts and their realm roles, minus
-        ids, masked secrets and what the kit does not manage (keys, flows, built-in clients, client roles)."""
+        ids, masked secrets and what the kit does not manage (keys, built-in flows and clients, client roles)."""
         path = self.api.path(urls.REALM) + "/partial-export"
         exported: dict[str, Any] = self.api.connection.raw_post(
             path, data="", exportClients="true", exportGroupsAndRoles="true"
@@ -127,6 +125,8 @@ class Realm:
         for name in _NOT_MANAGED:
             exported.pop(name, None)
         exported["clients"] = [c for c in exported["clients"] if c["clientId"] not in builtins.CLIENTS]
+        # The kit's own flows (the MFA browser flow the realm is bound to): Keycloak's built-in ones are its own.
+        exported["authenticationFlows"] = [f for f in exported.get("authenticationFlows", []) if not f.get("builtIn")]
         exported["roles"] = {"realm": exported.get("roles", {}).get("realm", [])}
         users = self.api.get(self.api.path(urls.USERS), briefRepresentation="false") or []
         accounts = [

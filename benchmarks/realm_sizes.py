@@ -5,7 +5,7 @@ Usage: python benchmarks/realm_sizes.py [--stack local] [--quick] [--results FIL
 
 The shipped configuration (realm-config/, `local` overlay) is copied, renamed to `bench-apply-<N>`
 and given N generated clients (benchmarks/realm_apply.py's generator); N is 0, 100, 500 and 2000. Per realm:
-a cold apply (the realm does not exist), the first plan after it (Keycloak's cache still cold), a plan
+a cold apply (the realm does not exist; it ends with a verifying plan), the first plan after it, a plan
 and an apply with nothing to change (an apply must then make zero write calls), and an apply after
 editing one field (the realm's displayName). The realm
 is deleted at the end, so the stack keeps only what it had. Writes are POST/PUT/DELETE calls counted
@@ -59,8 +59,8 @@ def main() -> int:
         f"(the verifying plan included); changes of clients run {executor.WRITE_CONCURRENCY} at a time"
     )
     section.note(
-        "first plan: the first read of every client after the cold apply, while Keycloak fills its cache from the "
-        "database; later plans read the cache"
+        "first plan: the plan right after the cold apply; the apply's own verifying plan made the first read of "
+        "every new client, while Keycloak filled its cache from the database (counted in the cold apply)"
     )
     section.note(
         f"plans read all clients, with their scopes and mappers, in pages of {base.CLIENT_PAGE} "
@@ -121,8 +121,10 @@ def _side_by_side(
     section.note(
         "content: the kit applies the generated realm-config; keycloak-config-cli gets that realm exported by Keycloak "
         "(partial export with clients, roles, scopes, identity providers, client policies, and its users with their "
-        "realm roles), ids and masked secrets removed; keys, flows, required actions, built-in clients and client "
-        "roles left out (the kit manages none of them)"
+        "realm roles, the kit's authentication flows and required actions), ids and masked secrets removed; keys, "
+        "built-in flows, built-in clients and client roles left out (the kit manages none of them), and the "
+        "user-profile component (the kit also declares the `fhirUser` attribute, which keycloak-config-cli's file "
+        "does not carry)"
     )
     section.note(
         f"hand-made change: the realm's {realm_side_by_side.HAND_MADE_FIELD} set to "
@@ -131,11 +133,12 @@ def _side_by_side(
     )
     section.note(
         "after each tool's cold import every client is read once, untimed, so the rows after it compare steady "
-        "state (the first read after a bulk create waits while Keycloak fills its cache: `first plan` above)"
+        "state (keycloak-config-cli does not read back what it created, so its cold import does not include "
+        "Keycloak filling its cache; the kit's does, in its verifying plan)"
     )
     section.note(
-        "the machine is shared: other engineers' Keycloak stacks and test runs used the same 2 cores while these "
-        "rows were measured (load averages above); both tools' rows of a size ran back to back under that load"
+        "Keycloak, its database and the tool measured share the machine's cores (the load averages above include "
+        "them); both tools' rows of a size ran back to back on the same server"
     )
     section.note(
         "the kit reads every client of the live realm on every run (it keeps no state of the realm); it keeps the "
