@@ -28,7 +28,9 @@ NEW_REALM_NOTE = "the realm does not exist yet: its contents are planned once it
 MAX_APPLY_PASSES = 4
 """Apply plans again after writing, until nothing is pending: a new realm's built-in contents are planned once it
 exists, and a client-policy executor may rewrite a field in the same update that changes what it keys on (a
-client made confidential again keeps the DPoP binding the public-client policy gave it until the next update)."""
+client made confidential again keeps the DPoP binding the public-client policy gave it until the next update).
+After the first pass only the planners that wrote run again: a plain realm-field change re-reads the realm, not
+its thousands of clients."""
 PLAN_CONCURRENCY = 4
 """Planners reading the live realm at once (a no-op plan is mostly waiting for a few dozen reads)."""
 
@@ -46,6 +48,8 @@ class Plan:
     seconds: float = 0.0
     reads: list[Read] = field(default_factory=list)
     """What the plan read of the live realm (digests), so a saved plan can tell the realm moved."""
+    planned_by: frozenset[str] = frozenset()
+    """The `KINDS` planners that found changes (apply verifies what they wrote by running them again)."""
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -117,10 +121,12 @@ def plan(
     prune: bool = False,
     validated: Validated | None = None,
     record_reads: bool = True,
+    planners: frozenset[str] | None = None,
 ) -> Plan:
     """What apply would change now; every live read is recorded in `reads` (unless `record_reads` is off: apply
     saves no plan, and digesting every read costs a tenth of a second per 500 clients). `validated`: the files
-    as `validate(environment)` just returned them (a command that validated first need not read them twice)."""
+    as `validate(environment)` just returned them (a command that validated first need not read them twice).
+    `planners`: only these `KINDS` planners (apply's verifying passes); None: every one."""
     started = time.monotonic()
     loaded, waivers = validated or validate(environment)
     document = loaded.document
@@ -134,11 +140,13 @@ def plan(
         ctx.realm_exists = _realm_exists(session.realm)
         changes: list[Change] = []
         notes: list[str] = []
+        planned_by: dict[str, list[Change]] = {}
         admin = bootstrap.bootstrap_change(session.outputs, load_admin_credentials(session.outputs))
         if admin:
             changes.append(admin)
         if ctx.realm_exists:
-            changes += _plan_kinds(ctx)
+            planned_by = _plan_kinds(ctx, planners)
+            changes += [change for found in planned_by.values() for change in found]
             references.check_plan(loaded, ctx, changes)
         else:
             changes.extend(realm_kind.diff(ctx))
@@ -147,47 +155,57 @@ def plan(
         session.record_reads(None)
     result = Plan(session.outputs.realm, environment, changes, ctx.unmanaged, waivers, session.realm.writes)
     result.reads, result.notes = sorted(log.reads, key=lambda read: (read.path, read.params)), notes
+    result.planned_by = frozenset(name for name, found in planned_by.items() if found)
     result.seconds = time.monotonic() - started
     return result
 
 
-def _plan_kinds(ctx: Context) -> list[Change]:
-    """Every kind's changes, in `KINDS` order. The planners run side by side, so their reads (a few dozen
+def _plan_kinds(ctx: Context, only: frozenset[str] | None) -> dict[str, list[Change]]:
+    """Each planner's changes, in `KINDS` order. The planners run side by side, so their reads (a few dozen
     round trips, most of a no-op plan) overlap; a read two planners need is made once."""
-    contexts = [ctx.for_planner() for _ in KINDS]
+    chosen = [(name, planner) for name, planner in KINDS if only is None or name in only]
+    contexts = [ctx.for_planner() for _ in chosen]
     with ThreadPoolExecutor(max_workers=PLAN_CONCURRENCY, thread_name_prefix="realm-plan") as pool:
-        planned = list(pool.map(lambda kind, view: kind[1](view), KINDS, contexts))
-    changes: list[Change] = []
-    for view, found in zip(contexts, planned, strict=True):
-        changes += found
+        planned = list(pool.map(lambda kind, view: kind[1](view), chosen, contexts))
+    for view in contexts:
         ctx.unmanaged += view.unmanaged
-    return changes
+    return {name: found for (name, _planner), found in zip(chosen, planned, strict=True)}
 
 
 def apply(
     session: Session, environment: str, stack: str, *, prune: bool = False, validated: Validated | None = None
 ) -> Plan:
-    """Apply every pending change; returns the changes applied, with the write count."""
+    """Apply every pending change, then plan again what the planners that wrote would change now, until nothing is
+    pending; returns the changes applied, with the write count, and what the last full plan reported."""
     started = time.monotonic()
     applied: list[Change] = []
     validated = validated or validate(environment)
+    verify: frozenset[str] | None = None
     for _ in range(MAX_APPLY_PASSES):
-        pending = plan(session, environment, stack, prune=prune, validated=validated, record_reads=False)
+        pending = plan(session, environment, stack, prune=prune, validated=validated, record_reads=False,
+                       planners=verify)  # fmt: skip
+        if verify is None:
+            report = pending
         if not pending.changes and NEW_REALM_NOTE not in pending.notes:
             break
         execute(session, pending.changes, stack)
         applied += pending.changes
+        # A new realm's contents, or the kit's admin account, are planned in full once written; otherwise what
+        # was written is planned again, by the planners that wrote it (the rest read a realm nobody changed).
+        whole = NEW_REALM_NOTE in pending.notes or any(change.operation for change in pending.changes)
+        verify = None if whole else pending.planned_by
     else:
-        left = plan(session, environment, stack, prune=prune, validated=validated, record_reads=False).changes
+        left = plan(session, environment, stack, prune=prune, validated=validated, record_reads=False,
+                    planners=verify).changes  # fmt: skip
         if left:
             raise IdpkitError(
                 f"realm {session.outputs.realm}: Keycloak changed back what apply wrote, {MAX_APPLY_PASSES} times: "
                 + "; ".join(f"{c.kind} {c.name}: {', '.join(f.field for f in c.fields)}" for c in left),
                 hint="a client policy executor with auto-configure, or another writer, overrides these fields",
             )
-    pending.changes, pending.notes = applied, []
-    pending.seconds = time.monotonic() - started
-    return pending
+    report.changes, report.notes = applied, []
+    report.seconds = time.monotonic() - started
+    return report
 
 
 def execute(session: Session, changes: list[Change], stack: str) -> None:

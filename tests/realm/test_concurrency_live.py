@@ -59,3 +59,25 @@ def test_clients_written_side_by_side_converge(applied: StackOutputs) -> None:  
     engine.apply(session, "local", "local")
     left = engine.plan(engine.Session.open(applied), "local", "local").changes
     assert not left, f"realm {applied.realm}: client changes applied side by side left {left}"
+
+
+def test_apply_verifies_a_realm_field_without_reading_every_client_again(applied: StackOutputs) -> None:  # noqa: F811
+    """After writing, apply plans again only what the planners that wrote plan: one realm field restored reads
+    the clients once (the first, full plan), not twice."""
+    session = engine.Session.open(applied)
+    api = session.realm
+    lifespan = api.get(api.path(urls.REALM))["accessTokenLifespan"]
+    api.put(api.path(urls.REALM), {"accessTokenLifespan": lifespan + 60})
+    client_reads: list[str] = []
+    read = session.realm.connection.raw_get
+
+    def counting(path: str, **params: object) -> object:
+        if path.endswith("/clients"):
+            client_reads.append(path)
+        return read(path, **params)
+
+    session.realm.connection.raw_get = counting  # type: ignore[method-assign]
+    result = engine.apply(session, "local", "local")
+    assert [c.kind for c in result.changes] == ["realm"], f"apply wrote {result.changes}"
+    assert api.get(api.path(urls.REALM))["accessTokenLifespan"] == lifespan, "apply did not restore the lifespan"
+    assert len(client_reads) == 1, f"apply read the clients {len(client_reads)} times to restore one realm field"
