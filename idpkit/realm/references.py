@@ -7,7 +7,7 @@ by an earlier change of the same plan, so no input can leave an object half appl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from idpkit.realm import builtins
@@ -176,13 +176,15 @@ def _policies(document: RealmDocument) -> Iterator[tuple[str, str]]:
 
 def check_plan(loaded: LoadedConfig, ctx: Context, changes: list[Change]) -> None:
     """Refuse, before the first write, a plan whose writes name an object that will not exist."""
-    existing = {
-        CLIENT: {c["clientId"] for c in ctx.clients()},
-        CLIENT_SCOPE: {s["name"] for s in ctx.client_scopes()},
-        ROLE: {r["name"] for r in ctx.roles()},
-        USER: ctx.existing_users,
-        SERVICE_ACCOUNT: {c["clientId"] for c in ctx.clients() if c.get("serviceAccountsEnabled")},
+    # Read only for the kinds a change refers to: apply's verifying passes plan a few kinds, not the whole realm.
+    existing: dict[str, Callable[[], set[str]]] = {
+        CLIENT: lambda: {c["clientId"] for c in ctx.clients()},
+        CLIENT_SCOPE: lambda: {s["name"] for s in ctx.client_scopes()},
+        ROLE: lambda: {r["name"] for r in ctx.roles()},
+        USER: lambda: ctx.existing_users,
+        SERVICE_ACCOUNT: lambda: {c["clientId"] for c in ctx.clients() if c.get("serviceAccountsEnabled")},
     }
+    known: dict[str, set[str]] = {}
     created = {kind: set[str]() for kind in existing}
     problems: list[Problem] = []
     for change in changes:
@@ -192,7 +194,11 @@ def check_plan(loaded: LoadedConfig, ctx: Context, changes: list[Change]) -> Non
             kind, target = name
             if kind in (EXECUTION, EXECUTION_INFO):  # added by an earlier write of the same change
                 continue
-            if target not in existing[kind] | created[kind]:
+            if target in created[kind]:
+                continue
+            if kind not in known:
+                known[kind] = existing[kind]()
+            if target not in known[kind]:
                 path = f"{change.kind} {change.name}"
                 problems.append(Problem(loaded.overlay_file, path, RULE, f"refers to {kind} {target!r}, which neither "
                                         "exists in the realm nor is created earlier in the plan"))  # fmt: skip
