@@ -8,8 +8,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from idpkit import paths
 from idpkit.cli import bench as bench_module
-from idpkit.cli.bench import BENCHMARKS, bench, render_report
+from idpkit.cli.bench import BENCHMARKS, KMS_SIGNING_REPORT, bench, render_report
 
 MACHINE = {"cores (nproc)": "2", "CPU": "Test CPU", "Keycloak": "26.7.3"}
 
@@ -90,3 +91,9 @@ def test_report_names_the_database_of_every_pinned_benchmark() -> None:
     assert pinned, "no benchmark runs on a chosen database"
     for name in pinned:
         assert f"`{name}`" in report.split("| machine |")[0], f"the report does not say which database {name} ran on"
+
+
+def test_report_links_the_hand_measured_kms_signing_figures() -> None:
+    report = render_report([], {})
+    assert f"]({KMS_SIGNING_REPORT.name})" in report, "the generated report does not link the KMS signing figures"
+    assert (paths.project_root() / KMS_SIGNING_REPORT).is_file(), f"{KMS_SIGNING_REPORT} is linked but missing"
