@@ -31,7 +31,7 @@ from idpkit.keys.live import LiveRealm
 from idpkit.keys.rotation import KeyManager
 from idpkit.keys.store import LocalKeyStore
 from idpkit.outputs import load_outputs
-from tests.keys.conftest import SERVICE, Probe, drop_realm, open_probe
+from tests.keys.conftest import SERVICE, Probe, open_probe
 
 
 def _grant(session: requests.Session, probe: Probe) -> float:
@@ -94,7 +94,7 @@ def main() -> int:
             manager.rotate()
             results[signing] = _measure(probe, args.requests, args.workers)
         finally:
-            drop_realm(AdminApi(probe.admin.connection, "master"), probe.realm)
+            AdminApi(probe.admin.connection, "master").drop_realm(probe.realm)
     for signing, figures in results.items():
         print(
             f"{signing:8s} ES256: median {figures['median_ms']:.1f} ms, p95 {figures['p95_ms']:.1f} ms, "

@@ -53,7 +53,7 @@ from benchlib import (
 )
 
 from idpkit.errors import IdpkitError
-from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, ApiError, connect, urls
+from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, connect, urls
 from idpkit.outputs import StackOutputs, load_admin_credentials, load_outputs
 from idpkit.realm import loader
 from idpkit.realm.kinds.users import totp_credential_data
@@ -370,7 +370,7 @@ def _sweep(api: AdminApi) -> None:
 @contextmanager
 def _bench_realm(master: AdminApi, algorithm: str) -> Iterator[AdminApi]:
     """The throwaway realm, hashing passwords with `algorithm`, with one public PKCE client; dropped afterwards."""
-    _drop_realm(master)
+    master.drop_realm(BENCH_REALM)
     master.post(urls.REALMS, {"realm": BENCH_REALM, "enabled": True, "sslRequired": "all",
                               "passwordPolicy": f"hashAlgorithm({algorithm})"})  # fmt: skip
     bench = AdminApi(master.connection, BENCH_REALM)
@@ -382,15 +382,7 @@ def _bench_realm(master: AdminApi, algorithm: str) -> Iterator[AdminApi]:
         })  # fmt: skip
         yield bench
     finally:
-        _drop_realm(master)
-
-
-def _drop_realm(master: AdminApi) -> None:
-    try:
-        master.delete(AdminApi(master.connection, BENCH_REALM).path(urls.REALM))
-    except ApiError as error:
-        if error.status != 404:
-            raise
+        master.drop_realm(BENCH_REALM)
 
 
 def _discovery(issuer: str, outputs: StackOutputs) -> dict[str, object]:

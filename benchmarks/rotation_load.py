@@ -33,7 +33,7 @@ from pathlib import Path
 import jwt
 import requests
 
-from idpkit.keycloak_admin import AdminApi, ApiError, connect, urls
+from idpkit.keycloak_admin import AdminApi, connect, urls
 from idpkit.keys.kms import local_kms
 from idpkit.keys.live import LiveRealm
 from idpkit.keys.rotation import KeyManager
@@ -80,7 +80,7 @@ def main() -> int:
     try:
         return _run(outputs, master, store_dir, args)
     finally:
-        _drop_realm(master)
+        master.drop_realm(REALM)
         shutil.rmtree(store_dir)
 
 
@@ -196,7 +196,7 @@ def _timed(step: Callable[[], object]) -> float:
 
 
 def _create_realm(master: AdminApi, algorithm: str) -> None:
-    _drop_realm(master)
+    master.drop_realm(REALM)
     master.post(urls.REALMS, {
         "realm": REALM, "enabled": True, "sslRequired": "all", "defaultSignatureAlgorithm": algorithm,
         "accessTokenLifespan": ACCESS_SECONDS, "accessTokenLifespanForImplicitFlow": ACCESS_SECONDS,
@@ -207,14 +207,6 @@ def _create_realm(master: AdminApi, algorithm: str) -> None:
         "clientId": CLIENT[0], "secret": CLIENT[1], "publicClient": False,
         "serviceAccountsEnabled": True, "standardFlowEnabled": False,
     })  # fmt: skip
-
-
-def _drop_realm(master: AdminApi) -> None:
-    try:
-        master.delete(AdminApi(master.connection, REALM).path(urls.REALM))
-    except ApiError as error:
-        if error.status != 404:
-            raise
 
 
 if __name__ == "__main__":

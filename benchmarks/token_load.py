@@ -37,7 +37,7 @@ from benchlib import Sample, Section, StackProcesses, Usage, arguments, percenti
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, ApiError, connect, urls
+from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, connect, urls
 from idpkit.local.layout import LocalLayout
 from idpkit.local.pki import issue_client_certificate
 from idpkit.outputs import StackOutputs, load_admin_credentials, load_outputs
@@ -113,7 +113,7 @@ def main() -> int:
             if measured.errors or not measured.requests:
                 failed.append(scenario.label)
     finally:
-        _drop_realm(master)
+        master.drop_realm(REALM)
         for path in work.iterdir():
             path.unlink()
         work.rmdir()
@@ -284,7 +284,7 @@ def _discovery(issuer: str, verify: str | bool) -> dict[str, object]:
 
 def _create_realm(master: AdminApi, secret: str, password: str) -> oauth.ClientKey:
     """The `bench` realm: like `phi` in token signing (PS256), without its client policies or events."""
-    _drop_realm(master)
+    master.drop_realm(REALM)
     master.post(urls.REALMS, {"realm": REALM, "enabled": True, "sslRequired": "all",
                                  "defaultSignatureAlgorithm": ALGORITHM, "revokeRefreshToken": True})  # fmt: skip
     bench = AdminApi(master.connection, REALM)
@@ -312,14 +312,6 @@ def _create_realm(master: AdminApi, secret: str, password: str) -> oauth.ClientK
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
     return oauth.ClientKey(JWT_CLIENT, pem, kid, ALGORITHM)
-
-
-def _drop_realm(master: AdminApi) -> None:
-    try:
-        master.delete(AdminApi(master.connection, REALM).path(urls.REALM))
-    except ApiError as error:
-        if error.status != 404:
-            raise
 
 
 if __name__ == "__main__":

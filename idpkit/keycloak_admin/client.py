@@ -25,6 +25,7 @@ from keycloak.exceptions import KeycloakError
 from requests import Response
 
 from idpkit.errors import IdpkitError
+from idpkit.keycloak_admin import urls
 from idpkit.outputs import AdminCredentials, StackOutputs
 
 # Test hook for the "apply killed midway converges" tests: the process SIGKILLs itself right after
@@ -42,6 +43,9 @@ class ApiError(IdpkitError):
     def __init__(self, method: str, path: str, status: int, body: str) -> None:
         self.status = status
         super().__init__(f"{method} {path}: HTTP {status} {body[:_ERROR_BODY_LIMIT]}".rstrip())
+
+
+_NOT_FOUND = 404
 
 
 @dataclass
@@ -243,6 +247,14 @@ class AdminApi:
 
     def delete(self, path: str, body: Any = None) -> Response:
         return self._call("DELETE", path, lambda: self.connection.raw_delete(path, data=_json(body)))
+
+    def drop_realm(self, realm: str) -> None:
+        """Delete `realm` if it exists (a test's or benchmark's throwaway realm, or one an interrupted run left)."""
+        try:
+            self.delete(AdminApi(self.connection, realm).path(urls.REALM))
+        except ApiError as error:
+            if error.status != _NOT_FOUND:
+                raise
 
     def created_id(self, response: Response) -> str:
         """The id of the object a POST created (Keycloak returns it in Location)."""

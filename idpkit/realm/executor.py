@@ -165,20 +165,22 @@ def run(
 def _batches(changes: list[Change]) -> Iterator[list[Change]]:
     """Changes grouped into runs that may go side by side (one change alone when it may not)."""
     batch: list[Change] = []
+    names: set[str] = set()
     for change in changes:
-        if batch and (change.kind != batch[0].kind or _refers_to_batch(change, batch)):
+        if batch and (change.kind != batch[0].kind or _refers_to(change, names)):
             yield batch
-            batch = []
+            batch, names = [], set()
         if change.operation or change.kind not in CONCURRENT_KINDS:
             yield [change]
         else:
             batch.append(change)
+            names.add(change.name)
     if batch:
         yield batch
 
 
-def _refers_to_batch(change: Change, batch: list[Change]) -> bool:
-    names = {other.name for other in batch}
+def _refers_to(change: Change, names: set[str]) -> bool:
+    """Whether `change` refers to another object of its kind among `names` (the batch's)."""
     return any(
         kind == change.kind and name != change.name and name in names
         for write in change.writes

@@ -17,7 +17,7 @@ import jwt
 import pytest
 import requests
 
-from idpkit.keycloak_admin import KILL_AFTER_WRITES_ENV, AdminApi, ApiError, connect, urls
+from idpkit.keycloak_admin import KILL_AFTER_WRITES_ENV, AdminApi, connect, urls
 from idpkit.outputs import StackOutputs, load_admin_credentials
 from tests.conftest import idpkit
 
@@ -146,7 +146,7 @@ class Probe:
 def open_probe(outputs: StackOutputs, realm: str, algorithm: str, store: Path) -> Probe:
     connection = connect(outputs, load_admin_credentials(outputs))
     master = AdminApi(connection, "master")
-    drop_realm(master, realm)
+    master.drop_realm(realm)
     master.post(urls.REALMS, {
         "realm": realm, "enabled": True, "sslRequired": "all", "defaultSignatureAlgorithm": algorithm,
         "accessTokenLifespan": ACCESS_TOKEN_SECONDS, "accessTokenLifespanForImplicitFlow": ACCESS_TOKEN_SECONDS,
@@ -184,23 +184,15 @@ def open_probe(outputs: StackOutputs, realm: str, algorithm: str, store: Path) -
     return Probe(outputs, realm, store, admin)
 
 
-def drop_realm(master: AdminApi, realm: str) -> None:
-    try:
-        master.delete(AdminApi(master.connection, realm).path(urls.REALM))
-    except ApiError as error:
-        if error.status != 404:
-            raise
-
-
 @pytest.fixture(scope="module")
 def probe(live_stack: StackOutputs, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Probe]:
     probe = open_probe(live_stack, "keys-probe", "PS256", tmp_path_factory.mktemp("keys-store"))
     yield probe
-    drop_realm(AdminApi(probe.admin.connection, "master"), probe.realm)
+    AdminApi(probe.admin.connection, "master").drop_realm(probe.realm)
 
 
 @pytest.fixture(scope="module")
 def es256_probe(live_stack: StackOutputs, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Probe]:
     probe = open_probe(live_stack, "keys-probe-es", "ES256", tmp_path_factory.mktemp("keys-store-es"))
     yield probe
-    drop_realm(AdminApi(probe.admin.connection, "master"), probe.realm)
+    AdminApi(probe.admin.connection, "master").drop_realm(probe.realm)

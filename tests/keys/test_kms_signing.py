@@ -34,7 +34,7 @@ from idpkit.local.kms_emulation import EMULATION_CREDENTIALS, EMULATION_REGION
 from idpkit.local.layout import LocalLayout
 from idpkit.outputs import StackOutputs
 from tests.conftest import idpkit
-from tests.keys.conftest import LOGIN, MARGIN_SECONDS, SERVICE, USER, Probe, drop_realm, open_probe
+from tests.keys.conftest import LOGIN, MARGIN_SECONDS, SERVICE, USER, Probe, open_probe
 
 pytestmark = pytest.mark.local_stack
 
@@ -118,7 +118,7 @@ def es256_stock(
     probe = _probe(kms_stack, "kms-es256-stock", "ES256", tmp_path_factory.mktemp("store-es"))
     _rotate_in(probe, emulations["as-shipped"].endpoint)
     yield probe
-    drop_realm(AdminApi(probe.admin.connection, "master"), probe.realm)
+    AdminApi(probe.admin.connection, "master").drop_realm(probe.realm)
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +128,7 @@ def ps256_corrected(
     probe = _probe(kms_stack, "kms-ps256", "PS256", tmp_path_factory.mktemp("store-ps"))
     _rotate_in(probe, emulations["corrected"].endpoint)
     yield probe
-    drop_realm(AdminApi(probe.admin.connection, "master"), probe.realm)
+    AdminApi(probe.admin.connection, "master").drop_realm(probe.realm)
 
 
 def _kms_key(probe: Probe) -> dict[str, object]:
@@ -167,7 +167,7 @@ def test_ps256_from_moto_as_shipped_is_refused_not_issued(
         assert response.status_code >= 400, f"{probe.realm}: a token was issued with moto's PS256 salt"
         assert "does not verify under the published public key" in local_layout.keycloak_log.read_text()
     finally:
-        drop_realm(AdminApi(probe.admin.connection, "master"), probe.realm)
+        AdminApi(probe.admin.connection, "master").drop_realm(probe.realm)
 
 
 def test_emergency_rotation_disables_the_kms_key(
@@ -190,7 +190,7 @@ def test_emergency_rotation_disables_the_kms_key(
             probe.validate(old_token)
         assert probe.validate(probe.token())["iss"] == probe.realm_url
     finally:
-        drop_realm(AdminApi(probe.admin.connection, "master"), probe.realm)
+        AdminApi(probe.admin.connection, "master").drop_realm(probe.realm)
 
 
 def test_key_service_stopped_fails_closed_and_status_says_why(
@@ -219,7 +219,7 @@ def test_key_service_stopped_fails_closed_and_status_says_why(
         time.sleep(2.5)  # the provider's open circuit (2 s) ends
         assert probe.validate(probe.token())["iss"] == probe.realm_url, "signing did not recover with KMS"
     finally:
-        drop_realm(AdminApi(probe.admin.connection, "master"), probe.realm)
+        AdminApi(probe.admin.connection, "master").drop_realm(probe.realm)
 
 
 # --- no private key material anywhere ------------------------------------------------------------
@@ -299,7 +299,7 @@ def test_the_search_finds_an_imported_key_in_keycloaks_database(
             time.sleep(1)
         assert found, "the search did not find an imported key's private key in Keycloak's data"
     finally:
-        drop_realm(AdminApi(probe.admin.connection, "master"), probe.realm)
+        AdminApi(probe.admin.connection, "master").drop_realm(probe.realm)
 
 
 # --- no signing key of Keycloak's own once the KMS key signs ---------------------------------------
@@ -318,7 +318,7 @@ def kms_only(kms_stack: StackOutputs, tmp_path_factory: pytest.TempPathFactory) 
     _rotate_in(probe, None)
     retired = probe.keys_json("retire", "--signing", "kms", "--force")
     yield probe, retired["actions"]
-    drop_realm(AdminApi(probe.admin.connection, "master"), probe.realm)
+    AdminApi(probe.admin.connection, "master").drop_realm(probe.realm)
 
 
 def _flows(probe: Probe) -> dict[str, str]:
