@@ -7,10 +7,10 @@ nodes, `idpkit rehearse --stack staging --keep --up-only`, root): the realm is a
 benchmark reruns itself from the rehearsal's edge namespace, as the rehearsal's clients reach it.
 
 Every login is the authorization code flow with PKCE (S256) as a person's browser runs it, played by the smoke
-suite's user agent (idpkit.smoke.oauth): GET the authorization endpoint, post the login form (and the one-time code
-form), follow the redirects to the client's redirect URI, redeem the code at the token endpoint. Each login is a
-fresh browser (no cookies, new TLS connections). Scenarios, one after another, each a warm-up (discarded) then a
-window bounded by time:
+suite's user agent (idpkit.smoke.oauth): push the authorization request (PAR), open it, post the login form (and
+the one-time code form), follow the redirects to the client's redirect URI, redeem the code at the token endpoint.
+Each login is a fresh browser (no cookies, new TLS connections). Scenarios, one after another, each a warm-up
+(discarded) then a window bounded by time:
 - `phi`, smoke-web (private_key_jwt): password + TOTP, the realm's real browser flow (MFA for every person), its
   password policy (argon2) and events. Keycloak refuses a code used before, so each user logs in at most once per
   TOTP period: the window ends early when every user has (`--users` raises the pool);
@@ -87,8 +87,11 @@ class Durations:
 
 
 FULL, QUICK = Durations(5.0, 15.0), Durations(2.0, 3.0)
-FULL_PASSWORD_USERS, QUICK_PASSWORD_USERS, QUICK_MFA_USERS = 100, 6, 24
+FULL_PASSWORD_USERS, QUICK_PASSWORD_USERS = 100, 6
 """Password-only users log in again and again (no code to refuse), so a small pool serves any rate."""
+QUICK_MFA_USERS = 64
+"""Each logs in once a TOTP period: enough that the quick warm-up (4 workers, 2 s, ~15 logins/s) leaves some for the
+window."""
 
 
 @dataclass
@@ -204,9 +207,9 @@ def _explain(section: Section, cost_per_login: dict[str, float]) -> None:
         "argon2 at its defaults, 3 pods, Aurora PostgreSQL, 20,000 users)"
     )
     section.note(
-        "a login is 5-7 requests (authorization, login form, one-time code form in `phi`, redirects, token) from a "
-        "fresh browser (new TLS connections); Keycloak, nginx and the Python load generator share the machine's "
-        "cores, so the generator's CPU (TLS, PS256 client assertions in `phi`) is shown"
+        "a login is 6-8 requests (pushed request, authorization, login form, one-time code form in `phi`, redirects, "
+        "token) from a fresh browser (new TLS connections); Keycloak, nginx and the Python load generator share the "
+        "machine's cores, so the generator's CPU (TLS, PS256 client assertions and DPoP proofs in `phi`) is shown"
     )
     section.note(
         f"events: `phi` records them as realm-config configures (LOGIN, CODE_TO_TOKEN...); `{BENCH_REALM}` has "
@@ -299,8 +302,7 @@ def _phi_scenario(outputs: StackOutputs, stack: str, people: list[Person], setti
     declared = {client.client_id: client for client in smoke_clients(loader.load(stack))}
     if PHI_CLIENT not in declared or declared[PHI_CLIENT].redirect_uri is None:
         raise SystemExit(f"realm-config for {stack} declares no {PHI_CLIENT} with a redirect URI: nothing to log in to")
-    key = oauth.ClientKey.from_credentials(load_smoke_credentials(stack), PHI_CLIENT)
-    client = oauth.Client(PHI_CLIENT, declared[PHI_CLIENT].redirect_uri, key)
+    client = declared[PHI_CLIENT].played(load_smoke_credentials(stack))
     endpoints = oauth.Endpoints.from_discovery(_discovery(outputs.issuer, outputs))
     period = float(settings.otp_policy_period or 30)
     label = f"`{outputs.realm}` {PHI_CLIENT}: password + TOTP"

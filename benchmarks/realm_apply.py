@@ -33,7 +33,12 @@ def generated_client(index: int) -> dict[str, object]:
         "fullScopeAllowed": False,
         "frontchannelLogout": False,
         "redirectUris": [f"https://bench-{index:04d}.example.org/callback"],
-        "attributes": {"pkce.code.challenge.method": "S256", "use.jwks.string": "true"},
+        "attributes": {
+            "pkce.code.challenge.method": "S256",
+            "use.jwks.string": "true",
+            "require.pushed.authorization.requests": "true",
+            "dpop.bound.access.tokens": "true",
+        },
         "defaultClientScopes": ["basic", "phi-api-audience"],
         "optionalClientScopes": ["patient/Observation.rs"],
     }

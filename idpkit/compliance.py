@@ -46,6 +46,10 @@ REQUIREMENTS: dict[str, str] = {
     "FAPI2-SP-5.4": "Cryptography: PS256/ES256/EdDSA, RSA >= 2048 bits",
     "FAPI2-SP-5.2.1": "TLS 1.2+ with BCP 195 cipher suites",
     "FAPI2-SP-5.3.3": "Sender-constrained access tokens",
+    "FAPI2-SP-PAR": "FAPI 2.0 Security Profile: the authorization server requires pushed authorization requests",
+    "RFC9126": "Pushed authorization requests: the request travels back channel, authenticated; the browser carries "
+    "only a one-time reference",
+    "RFC9449": "DPoP: tokens bound to a key the client proves on every use",
     "SMART-2.2-PKCE": "SMART App Launch: PKCE S256 SHALL, plain SHALL NOT",
     "SMART-2.2-SCOPES": "SMART App Launch v2 scopes (patient|user|system/Resource.cruds)",
     "SMART-2.2-BACKEND": "SMART Backend Services: client_credentials + private_key_jwt, tokens <= 300 s",

@@ -177,17 +177,9 @@ def smoke_identities(realm_config: LoadedConfig) -> dict[str, SmokeClient]:
 
 @pytest.fixture(scope="session")
 def clients(smoke_credentials: dict[str, Any], smoke_identities: dict[str, SmokeClient]) -> dict[str, oauth.Client]:
-    """The smoke clients as the suite plays them: confidential ones with their generated private keys, public ones
-    with a DPoP key of their own for this run (the realm binds every public client's tokens to one)."""
-    return {
-        client_id: oauth.Client(
-            client_id,
-            client.redirect_uri,
-            oauth.ClientKey.from_credentials(smoke_credentials, client_id) if client.generated_key else None,
-            None if client.confidential else oauth.DPoPKey.generate(),
-        )
-        for client_id, client in smoke_identities.items()
-    }
+    """The smoke clients as the suite plays them: confidential ones with their generated private keys, and a DPoP
+    key of their own for this run wherever the realm binds the client's tokens to one."""
+    return {client_id: client.played(smoke_credentials) for client_id, client in smoke_identities.items()}
 
 
 @pytest.fixture(scope="session")
@@ -290,9 +282,10 @@ def expect(
     def expectations(
         client_id: str, *, scopes: frozenset[str] = frozenset(), typ: str | None = None, nonce: str | None = None
     ) -> oauth.TokenExpectations:
-        """`typ` defaults to the access token's: DPoP for a public client (its tokens are bound), Bearer otherwise."""
+        """`typ` defaults to the access token's: DPoP where the realm binds the client's tokens to a key, else
+        Bearer."""
         client = smoke_identities.get(client_id)
-        access_typ = oauth.DPOP if client is not None and not client.confidential else oauth.BEARER
+        access_typ = oauth.DPOP if client is not None and client.binds_tokens_with_dpop else oauth.BEARER
         typ = typ or access_typ
         audience = RESOURCE_SERVER if typ == access_typ else client_id
         return oauth.TokenExpectations(

@@ -27,7 +27,7 @@ def _issue_code(agent: oauth.UserAgent, endpoints: oauth.Endpoints, client: oaut
     pkce = oauth.Pkce.generate()
     redirect_uri = client.redirect_uri or ""
     result = agent.authorize(
-        endpoints.authorization, oauth.authorization_params(client.client_id, redirect_uri, "openid", pkce)
+        endpoints, client, oauth.authorization_params(client.client_id, redirect_uri, "openid", pkce)
     )
     assert result.code, f"{endpoints.authorization}: {client.client_id} got no code to attack"
     return Issued(result.code, pkce, redirect_uri)

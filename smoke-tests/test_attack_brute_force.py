@@ -31,7 +31,7 @@ MARGIN_SECONDS = 3
 
 def _signs_in(agent: oauth.UserAgent, endpoints: oauth.Endpoints, client: oauth.Client) -> bool:
     params = oauth.authorization_params(CLIENT, client.redirect_uri or "", "openid", oauth.Pkce.generate())
-    return agent.authorize(endpoints.authorization, params).code is not None
+    return agent.authorize(endpoints, client, params).code is not None
 
 
 class Guesser:

@@ -1,10 +1,14 @@
-"""DPoP (RFC 9449) for public clients: their tokens are bound to a key they prove, and useless without it.
+"""DPoP (RFC 9449): tokens of every client the realm binds with DPoP are bound to a key it proves, and useless
+without it.
 
-The cases come from realm-config: every public smoke client, with the grant it is registered for. Each
-refusal has its control, the same request with a fresh proof of the right key accepted, so a refusal proves
-the binding rather than a broken stack. Only the proof-less token request shows `dpop.bound.access.tokens`:
-Keycloak binds a public client's tokens to any proof it is sent, so the other checks prove the binding and
-its verification, which no realm setting switches off.
+The cases come from realm-config: every smoke client whose tokens the realm binds with DPoP (public clients, by
+policy, and the code-flow clients that declare `dpop.bound.access.tokens`), with the grant it is registered for.
+Each refusal has its control, the same request with a fresh proof of the right key accepted, so a refusal proves
+the binding rather than a broken stack. Refresh tokens are bound to the key only for public clients: a
+confidential client's refresh token is bound to its own authentication instead (RFC 9449 §5), so the refresh
+checks run on public clients. Only the proof-less token request shows `dpop.bound.access.tokens`: Keycloak binds
+tokens to any proof it is sent, so the other checks prove the binding and its verification, which no realm
+setting switches off.
 """
 
 from __future__ import annotations
@@ -19,52 +23,81 @@ import requests
 from idpkit.realm import loader
 from idpkit.smoke import oauth
 from idpkit.smoke.checks import check
-from idpkit.smoke.identities import Grant, SmokeClient, or_placeholder, smoke_clients
+from idpkit.smoke.identities import AssertionProvider, Grant, SmokeClient, or_placeholder, smoke_clients
 
 BOUND_ATTRIBUTE = 'clients[*].attributes["dpop.bound.access.tokens"]'
 REQUIREMENTS = ("RFC9700-2.2.1", "FAPI2-SP-5.3.3", "HIPAA-164.312(e)(1)")
 
 
+KEY_BOUND_REFRESH = ("test_refresh_token_is_bound_to_the_clients_key",)
+"""Checks of a refresh token bound to the key: public clients only (a confidential client's refresh token is bound
+to its authentication)."""
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "public_client" in metafunc.fixturenames:
-        declared = smoke_clients(loader.load(metafunc.config.getoption("--stack")))
-        public = [client.client_id for client in declared if not client.confidential and client.grant is not None]
-        metafunc.parametrize("public_client", or_placeholder(public), scope="module")
+    if "bound_client" not in metafunc.fixturenames:
+        return
+    declared = smoke_clients(loader.load(metafunc.config.getoption("--stack")))
+    bound = [client for client in declared if client.binds_tokens_with_dpop and client.grant is not None]
+    public = [client.client_id for client in bound if not client.confidential]
+    if "token" in metafunc.fixturenames:
+        cases = [(client.client_id, "access_token") for client in bound] + [(c, "refresh_token") for c in public]
+        metafunc.parametrize(("bound_client", "token"), or_placeholder(cases, 2), scope="module")
+    else:
+        wanted = public if metafunc.function.__name__ in KEY_BOUND_REFRESH else [c.client_id for c in bound]
+        metafunc.parametrize("bound_client", or_placeholder(wanted), scope="module")
 
 
 @dataclass(frozen=True)
 class Bound:
-    """A public client and the tokens one of its grants yielded when redeemed with a proof of its key (control)."""
+    """A DPoP-bound client and the tokens one of its grants yielded when redeemed with a proof of its key (control)."""
 
     client: oauth.Client
     tokens: dict[str, Any]
 
 
-def _approved_grant(
-    client: oauth.Client, grant: Grant | None, agent: oauth.UserAgent, endpoints: oauth.Endpoints, verify: str | bool
-) -> dict[str, str]:
-    """A grant of `client` approved by `agent`'s user: the token request that redeems it."""
-    if grant is Grant.CODE:
-        return oauth.code_redemption(agent, endpoints, client, "openid")[0]
-    assert grant is Grant.DEVICE, f"{client.client_id}: no grant the smoke suite can obtain public tokens with"
-    return oauth.device_approval(agent, endpoints, client, "openid", verify=verify)
+Approval = Callable[[oauth.Client], dict[str, str]]
+
+
+@pytest.fixture(scope="module")
+def approved_grant(
+    smoke_identities: dict[str, SmokeClient],
+    new_user_agent: Callable[[], oauth.UserAgent],
+    endpoints: oauth.Endpoints,
+    tls_verify: str | bool,
+    request: pytest.FixtureRequest,
+) -> Approval:
+    """A fresh grant of a client, approved by the test user: the token request that redeems it."""
+
+    def approve(client: oauth.Client) -> dict[str, str]:
+        grant = smoke_identities[client.client_id].grant
+        if grant is Grant.CODE:
+            return oauth.code_redemption(new_user_agent(), endpoints, client, "openid")[0]
+        if grant is Grant.DEVICE:
+            return oauth.device_approval(new_user_agent(), endpoints, client, "openid", verify=tls_verify)
+        assert grant is Grant.JWT_BEARER and client.key is not None, (
+            f"{client.client_id}: no grant the smoke suite can obtain DPoP-bound tokens with"
+        )
+        provider: AssertionProvider = request.getfixturevalue("assertion_provider_of_clinician")
+        assertion = oauth.bearer_assertion(client.key, provider.issuer, provider.subject, endpoints.issuer)
+        return {"grant_type": oauth.JWT_BEARER_GRANT, "assertion": assertion, "scope": "openid"}
+
+    return approve
 
 
 @pytest.fixture(scope="module")
 def bound(
-    public_client: str,
-    smoke_identities: dict[str, SmokeClient],
+    bound_client: str,
     clients: dict[str, oauth.Client],
-    new_user_agent: Callable[[], oauth.UserAgent],
+    approved_grant: Approval,
     endpoints: oauth.Endpoints,
     tls_verify: str | bool,
 ) -> Bound:
-    client = clients[public_client]
-    assert client.dpop is not None, f"{public_client}: a public smoke client without a DPoP key"
-    data = _approved_grant(client, smoke_identities[public_client].grant, new_user_agent(), endpoints, tls_verify)
-    response = oauth.token_request(endpoints, client, data, verify=tls_verify)
+    client = clients[bound_client]
+    assert client.dpop is not None, f"{bound_client}: a DPoP-bound smoke client without a DPoP key"
+    response = oauth.token_request(endpoints, client, approved_grant(client), verify=tls_verify)
     assert response.status_code == 200, (
-        f"control: {endpoints.token} refused {public_client}'s grant with a valid DPoP proof "
+        f"control: {endpoints.token} refused {bound_client}'s grant with a valid DPoP proof "
         f"({response.status_code} {oauth.oauth_error(response)})"
     )
     return Bound(client, response.json())
@@ -72,38 +105,33 @@ def bound(
 
 @check(
     "SMOKE-DPOP-001",
-    "A public client's token request without a DPoP proof is refused",
+    "A token request without a DPoP proof is refused for every DPoP-bound client (public and code-flow clients)",
     requirements=REQUIREMENTS,
-    risk="A public client holds no secret: without a proof its grant yields bearer tokens anyone who steals them "
-    "can use.",
-    remediation="dpop.bound.access.tokens: 'true' on every public client, held by the dpop-bind-enforcer policy "
-    "(realm-config/base/client-policies.yaml).",
+    risk="Without a proof a grant yields bearer tokens: whoever steals one (browser storage, logs, a proxy) reads "
+    "PHI with it from anywhere.",
+    remediation="dpop.bound.access.tokens: 'true' on every public and code-flow client; the dpop-bind-enforcer "
+    "policy holds it on public clients (realm-config/base/client-policies.yaml), REALM-DPOP-002 on code-flow ones.",
     claims=(BOUND_ATTRIBUTE,),
 )
 def test_token_request_without_proof_is_refused(
-    bound: Bound,
-    smoke_identities: dict[str, SmokeClient],
-    new_user_agent: Callable[[], oauth.UserAgent],
-    endpoints: oauth.Endpoints,
-    tls_verify: str | bool,
+    bound: Bound, approved_grant: Approval, endpoints: oauth.Endpoints, tls_verify: str | bool
 ) -> None:
     client = bound.client  # the control: a grant of the same client redeemed with a proof was accepted
-    data = _approved_grant(client, smoke_identities[client.client_id].grant, new_user_agent(), endpoints, tls_verify)
+    data = approved_grant(client)
     response = oauth.post_form(endpoints.token, data | client.authentication(endpoints.issuer), verify=tls_verify)
     assert response.status_code == 400 and oauth.issued_tokens(response) == set(), (
         f"{endpoints.token}: {client.client_id} obtained tokens without a DPoP proof ({response.status_code}); "
-        "public clients' tokens must be DPoP-bound"
+        "its tokens must be DPoP-bound"
     )
 
 
 @check(
     "SMOKE-DPOP-002",
-    "A public client's tokens are DPoP tokens bound to its key (token_type DPoP, cnf.jkt its key's thumbprint)",
+    "A DPoP-bound client's tokens are DPoP tokens bound to its key (token_type DPoP, cnf.jkt its key's thumbprint)",
     requirements=REQUIREMENTS,
     risk="A token issued as a bearer token, or bound to no key, is replayable by whoever obtains it.",
-    remediation="dpop.bound.access.tokens: 'true' on every public client.",
+    remediation="dpop.bound.access.tokens: 'true' on every public and code-flow client.",
 )
-@pytest.mark.parametrize("token", ["access_token", "refresh_token"])
 def test_tokens_are_bound_to_the_clients_key(bound: Bound, token: str, endpoints: oauth.Endpoints) -> None:
     client, tokens = bound.client, bound.tokens
     assert tokens.get("token_type") == oauth.DPOP, (
@@ -140,7 +168,7 @@ MISUSES: dict[str, Presentation] = {
     requirements=REQUIREMENTS,
     risk="A bound token accepted without a proof, with an attacker's proof or with a replayed one is a bearer "
     "token again: a leaked token reads PHI.",
-    remediation="Keep public clients DPoP-bound (dpop.bound.access.tokens, dpop-bind-enforcer); resource "
+    remediation="Keep public and code-flow clients DPoP-bound (dpop.bound.access.tokens); resource "
     "servers verify the proof as Keycloak's UserInfo endpoint does.",
 )
 @pytest.mark.parametrize("misuse", sorted(MISUSES))

@@ -31,9 +31,8 @@ def test_authorization_without_pkce_is_refused(
     client_id: str, clinician_browser: oauth.UserAgent, endpoints: oauth.Endpoints, clients: dict[str, oauth.Client]
 ) -> None:
     redirect_uri = clients[client_id].redirect_uri or ""
-    result = clinician_browser.authorize(
-        endpoints.authorization, oauth.authorization_params(client_id, redirect_uri, "openid", None)
-    )
+    params = oauth.authorization_params(client_id, redirect_uri, "openid", None)
+    result = clinician_browser.authorize(endpoints, clients[client_id], params)
     _refused_at_authorization(result, endpoints.authorization, client_id, "without code_challenge")
 
 
@@ -52,7 +51,7 @@ def test_plain_pkce_is_refused(
     params = oauth.authorization_params(
         client_id, clients[client_id].redirect_uri or "", "openid", oauth.Pkce.generate(method="plain")
     )
-    result = clinician_browser.authorize(endpoints.authorization, params)
+    result = clinician_browser.authorize(endpoints, clients[client_id], params)
     _refused_at_authorization(result, endpoints.authorization, client_id, "with code_challenge_method=plain")
 
 
@@ -73,7 +72,7 @@ def test_token_request_with_bad_verifier_is_refused(
 ) -> None:
     spa = clients["smoke-spa"]
     params = oauth.authorization_params(spa.client_id, spa.redirect_uri or "", "openid", oauth.Pkce.generate())
-    code = clinician_browser.authorize(endpoints.authorization, params).code
+    code = clinician_browser.authorize(endpoints, spa, params).code
     assert code, f"{endpoints.authorization}: smoke-spa got no code to attack"
     data = {"grant_type": "authorization_code", "code": code, "redirect_uri": spa.redirect_uri or ""}
     if verifier == "wrong":
@@ -103,5 +102,5 @@ def test_pkce_downgrade_is_refused(
     params = oauth.authorization_params(
         client_id, clients[client_id].redirect_uri or "", "openid", None, code_challenge_method="S256"
     )
-    result = clinician_browser.authorize(endpoints.authorization, params)
+    result = clinician_browser.authorize(endpoints, clients[client_id], params)
     _refused_at_authorization(result, endpoints.authorization, client_id, "with code_challenge stripped")

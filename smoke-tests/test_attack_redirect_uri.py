@@ -40,10 +40,14 @@ VARIANTS = {
 @pytest.mark.parametrize("client_id", ["smoke-spa", "smoke-web"])
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_unregistered_redirect_uri_is_refused(
-    variant: str, client_id: str, clinician_browser: oauth.UserAgent, endpoints: oauth.Endpoints
+    variant: str,
+    client_id: str,
+    clinician_browser: oauth.UserAgent,
+    endpoints: oauth.Endpoints,
+    clients: dict[str, oauth.Client],
 ) -> None:
     params = oauth.authorization_params(client_id, VARIANTS[variant], "openid", oauth.Pkce.generate())
-    result = clinician_browser.authorize(endpoints.authorization, params)
+    result = clinician_browser.authorize(endpoints, clients[client_id], params)
     assert not result.redirected, f"{endpoints.authorization}: {client_id} redirected to a {variant} redirect_uri"
     assert result.status == 400, (
         f"{endpoints.authorization}: {client_id} {variant} redirect_uri answered {result.status}"

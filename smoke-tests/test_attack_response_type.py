@@ -18,10 +18,11 @@ def _assert_refused(
     params = oauth.authorization_params(
         client.client_id, client.redirect_uri or "", "openid", oauth.Pkce.generate(), response_type=response_type
     )
-    result = agent.authorize(endpoints.authorization, params)
+    result = agent.authorize(endpoints, client, params)
     endpoint, client_id = endpoints.authorization, client.client_id
-    assert result.error == "unauthorized_client", (
-        f"{endpoint}: {client_id} response_type={response_type!r}: expected error=unauthorized_client, "
+    assert oauth.refused_with(result, oauth.RESPONSE_TYPE_REFUSALS), (
+        f"{endpoint}: {client_id} response_type={response_type!r}: expected a refusal "
+        f"({sorted(oauth.RESPONSE_TYPE_REFUSALS)}, or {oauth.PUSHED_REFUSAL} when pushed), "
         f"got {result.error!r} ({result.status})"
     )
     leaked = oauth.TOKEN_PARAMETERS & set(result.params)

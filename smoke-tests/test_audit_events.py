@@ -75,7 +75,7 @@ def login(
         CLIENT, clients[CLIENT].redirect_uri or "", CONSENTED_SCOPE, oauth.Pkce.generate()
     )
     agent = new_user_agent()
-    response = agent.authorize(endpoints.authorization, params)
+    response = agent.authorize(endpoints, clients[CLIENT], params)
     session_id = response.params.get("session_state")
     assert response.code and session_id, f"{endpoints.authorization}: {CLIENT} login of {agent.username} got no code"
     event = _find(realm_admin, urls.EVENTS, since, lambda e: e.get("sessionId") == session_id, type="LOGIN")
@@ -136,7 +136,7 @@ def _login_error(act: Actions) -> None:
     user = act.runtime.user("login-error")
     wrong = oauth.UserAgent(act.verify, user.username, secrets.token_urlsafe(16), user.codes)
     params = oauth.authorization_params(CLIENT, act.clients[CLIENT].redirect_uri or "", "openid", oauth.Pkce.generate())
-    wrong.authorize(act.endpoints.authorization, params)
+    wrong.authorize(act.endpoints, act.clients[CLIENT], params)
 
 
 def _sign_in(act: Actions) -> None:
@@ -165,7 +165,7 @@ def _bad_logout(act: Actions) -> None:
 
 def _refresh(act: Actions) -> None:
     _agent, tokens = act.sign_in()
-    act.form(act.endpoints.token, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    oauth.refresh(act.endpoints, act.clients[CONFIDENTIAL], tokens["refresh_token"], verify=act.verify)
 
 
 def _revoke(act: Actions) -> None:

@@ -7,6 +7,8 @@ What the public listener sends is checked by test_transport.py. One case per cod
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 import requests
 
@@ -42,12 +44,22 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture(scope="module")
-def keycloak_login_page(outputs: StackOutputs, realm_admin: AdminApi) -> requests.Response:
-    """The realm's login page straight from Keycloak (admin_url reaches Keycloak's own listener)."""
+def keycloak_login_page(outputs: StackOutputs, realm_admin: AdminApi, endpoints: oauth.Endpoints) -> requests.Response:
+    """The realm's login page straight from Keycloak (admin_url reaches Keycloak's own listener), for a request
+    pushed through the public listener (one realm, one store of pushed requests)."""
     del realm_admin  # asked for its credential check: admin_url is reachable only where the admin API is
-    params = oauth.authorization_params(LOGIN_CLIENT, f"{outputs.issuer}/account/", "openid", oauth.Pkce.generate())
-    url = f"{outputs.admin_url.rstrip('/')}/realms/{outputs.realm}/protocol/openid-connect/auth"
-    response = requests.get(url, params=params, verify=outputs.admin_tls_verify, timeout=oauth.TIMEOUT)
+    client = oauth.Client(LOGIN_CLIENT, f"{outputs.issuer}/account/")
+    request = oauth.authorization_params(client.client_id, client.redirect_uri or "", "openid", oauth.Pkce.generate())
+    params = oauth.push(endpoints, client, request, verify=outputs.tls_verify).authorization_params
+    keycloak = outputs.admin_url.rstrip("/")
+    url = f"{keycloak}/realms/{outputs.realm}/protocol/openid-connect/auth"
+    browser = requests.Session()
+    response = browser.get(url, params=params, verify=outputs.admin_tls_verify, timeout=oauth.TIMEOUT,
+                           allow_redirects=False)  # fmt: skip
+    if response.is_redirect:  # a pushed request is opened by a redirect to the login page on the public hostname
+        page = urlsplit(response.headers["Location"])
+        response = browser.get(f"{keycloak}{page.path}?{page.query}", verify=outputs.admin_tls_verify,
+                               timeout=oauth.TIMEOUT, allow_redirects=False)  # fmt: skip
     assert response.status_code == 200 and "kc-form-login" in response.text, (
         f"{url}: no login page ({response.status_code})"
     )

@@ -11,13 +11,10 @@ Options are held to their codified value: a case fails when Keycloak behaves as 
 from __future__ import annotations
 
 import json
-import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
 import pytest
 import requests
 from jwt.algorithms import RSAAlgorithm
@@ -36,6 +33,8 @@ REDIRECT = f"{APP}/callback"
 LOOPBACK_V4, LOOPBACK_V6 = "https://127.0.0.1:9999/callback", "https://[::1]:9999/callback"
 PKCE_S256 = {"pkce.code.challenge.method": "S256"}
 DPOP_BOUND = "dpop.bound.access.tokens"
+PAR_REQUIRED = "require.pushed.authorization.requests"
+RUNTIME_KID = "runtime"
 # Every flag explicit: Keycloak answers 500 to a registration that leaves one of them out under
 # reject-implicit-grant without auto-configure.
 FLOWS_OFF = {"standardFlowEnabled": False, "implicitFlowEnabled": False, "directAccessGrantsEnabled": False,
@@ -128,10 +127,36 @@ def _public(**extra: Any) -> dict[str, Any]:
             "attributes": dict(PKCE_S256)} | extra  # fmt: skip
 
 
-def _authorization_error(probe: Probe, client_id: str, *, pkce: bool = True, **params: str) -> str | None:
-    """The error an authorization request gets before any login (None: the login page was served)."""
+@dataclass(frozen=True)
+class RuntimeKey:
+    """A private_key_jwt key for a client registered at run time (its id is known only once registered)."""
+
+    pem: str
+
+    def of(self, client_id: str) -> oauth.ClientKey:
+        return oauth.ClientKey(client_id, self.pem, RUNTIME_KID)
+
+
+def _runtime_key() -> tuple[RuntimeKey, dict[str, str]]:
+    """A fresh signing key, and the client attributes that register its public half (private_key_jwt, PS256)."""
+    key = forgery.rogue_key()
+    jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key())) | {"kid": RUNTIME_KID, "alg": "PS256", "use": "sig"}
+    attributes = {"use.jwks.string": "true", "use.jwks.url": "false", "jwks.string": json.dumps({"keys": [jwk]}),
+                  "token.endpoint.auth.signing.alg": "PS256"}  # fmt: skip
+    return RuntimeKey(forgery.private_pem(key)), attributes
+
+
+def _authorization_error(probe: Probe, client: oauth.Client, *, pkce: bool = True, **params: str) -> str | None:
+    """The error a pushed authorization request gets before any login, when pushed or when opened (None: the login
+    page was served)."""
+    client_id = client.client_id
     query = oauth.authorization_params(client_id, REDIRECT, "openid", oauth.Pkce.generate() if pkce else None) | params
-    response = probe.http.get(probe.endpoints.authorization, params=query, allow_redirects=False, timeout=15)
+    push = oauth.push(probe.endpoints, client, query, verify=probe.verify)
+    if push.request_uri is None:
+        return push.error
+    response = probe.http.get(
+        probe.endpoints.authorization, params=push.authorization_params, allow_redirects=False, timeout=15
+    )
     if response.is_redirect:
         return oauth.AuthorizationResponse(response.status_code, response.headers["Location"], "").error
     assert response.status_code == 200 and "kc-form-login" in response.text, (
@@ -157,7 +182,7 @@ def _pkce_enforcer(probe: Probe, case: Case) -> None:
     registration = probe.runtime.register("no-pkce", _public(attributes={}))
     if not registration.accepted:
         return  # refused outright (auto-configure off): nothing weak was registered
-    error = _authorization_error(probe, registration.client_id, pkce=False)
+    error = _authorization_error(probe, oauth.Client(registration.client_id, REDIRECT), pkce=False)
     assert error == "invalid_request", (
         f"{case.setting}: {registration.client_id}, registered without PKCE, reached the login page without a "
         f"code_challenge (error {error!r}); the executor must refuse it"
@@ -165,14 +190,18 @@ def _pkce_enforcer(probe: Probe, case: Case) -> None:
 
 
 def _reject_implicit_grant(probe: Probe, case: Case) -> None:
-    # Confidential: the public-client DPoP policy would refuse the front-channel token on its own.
+    # Confidential: the public-client DPoP policy would refuse the front-channel token on its own. Its key
+    # authenticates the push, so that only the response type is left to refuse.
+    key, jwks = _runtime_key()
     registration = probe.runtime.register("implicit", _public(
-        implicitFlowEnabled=True, publicClient=False, clientAuthenticatorType="client-jwt"
+        implicitFlowEnabled=True, publicClient=False, clientAuthenticatorType="client-jwt",
+        attributes={**PKCE_S256, **jwks},
     ))  # fmt: skip
     if not registration.accepted:
         return
-    error = _authorization_error(probe, registration.client_id, response_type="token")
-    assert error == "unauthorized_client", (
+    client = oauth.Client(registration.client_id, REDIRECT, key.of(registration.client_id))
+    error = _authorization_error(probe, client, response_type="token")
+    assert error in oauth.RESPONSE_TYPE_REFUSALS | {oauth.PUSHED_REFUSAL}, (
         f"{case.setting}: {registration.client_id}, registered with the implicit flow, was offered "
         f"response_type=token (error {error!r}); the executor must refuse it"
     )
@@ -213,22 +242,16 @@ def _secure_client_authenticator(probe: Probe, case: Case) -> None:
 
 def _holder_of_key_enforcer(probe: Probe, case: Case) -> None:
     """A client-credentials request without a certificate, from a client registered with unbound tokens."""
-    key = forgery.rogue_key()
-    jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key())) | {"kid": "runtime", "alg": "PS256", "use": "sig"}
+    key, jwks = _runtime_key()
     registration = probe.runtime.register("unbound-machine", {
         **FLOWS_OFF, "publicClient": False, "serviceAccountsEnabled": True, "clientAuthenticatorType": "client-jwt",
-        "attributes": {"use.jwks.string": "true", "use.jwks.url": "false", "jwks.string": json.dumps({"keys": [jwk]}),
-                       "token.endpoint.auth.signing.alg": "PS256",
-                       "tls.client.certificate.bound.access.tokens": "false"},
+        "attributes": {**jwks, "tls.client.certificate.bound.access.tokens": "false"},
     })  # fmt: skip
     assert registration.accepted, f"control: the runtime machine client was refused ({registration.refusal})"
+    client = oauth.Client(registration.client_id, key=key.of(registration.client_id))
 
     def request(url: str, cert: tuple[str, str] | None) -> requests.Response:
-        now = int(time.time())
-        payload = {"iss": registration.client_id, "sub": registration.client_id, "aud": probe.endpoints.issuer,
-                   "jti": str(uuid.uuid4()), "iat": now, "exp": now + 60}  # fmt: skip
-        assertion = jwt.encode(payload, key, algorithm="PS256", headers={"kid": "runtime"})
-        data = {"grant_type": "client_credentials"} | oauth.assertion_auth(assertion, registration.client_id)
+        data = {"grant_type": "client_credentials"} | client.authentication(probe.endpoints.issuer)
         return oauth.post_form(url, data, verify=probe.verify, cert=cert)
 
     control = request(probe.endpoints.mtls_token, probe.certificate().requests_cert)
@@ -257,6 +280,21 @@ def _dpop_bind_enforcer(probe: Probe, case: Case) -> None:
     )
 
 
+def _secure_par_content(probe: Probe, case: Case) -> None:
+    """A client registered at run time without PAR required still gets no login from an unpushed request."""
+    registration = probe.runtime.register("unpushed", _public(attributes={**PKCE_S256, PAR_REQUIRED: "false"}))
+    assert registration.accepted, f"control: the runtime public client was refused ({registration.refusal})"
+    client = oauth.Client(registration.client_id, REDIRECT)
+    assert _authorization_error(probe, client) is None, f"control: {client.client_id}'s pushed request was refused"
+    query = oauth.authorization_params(client.client_id, REDIRECT, "openid", oauth.Pkce.generate())
+    unpushed = probe.http.get(probe.endpoints.authorization, params=query, allow_redirects=False, timeout=15)
+    assert unpushed.status_code == 400 and "kc-form-login" not in unpushed.text, (
+        f"{case.setting}: {client.client_id}, registered without PAR required, was answered {unpushed.status_code} "
+        f"{'with the login page' if 'kc-form-login' in unpushed.text else ''} to a request that was never pushed; "
+        "the executor must refuse every unpushed authorization request"
+    )
+
+
 EXECUTORS: dict[str, Callable[[Probe, Case], None]] = {
     "pkce-enforcer": _pkce_enforcer,
     "reject-implicit-grant": _reject_implicit_grant,
@@ -265,6 +303,7 @@ EXECUTORS: dict[str, Callable[[Probe, Case], None]] = {
     "secure-client-authenticator": _secure_client_authenticator,
     "holder-of-key-enforcer": _holder_of_key_enforcer,
     "dpop-bind-enforcer": _dpop_bind_enforcer,
+    "secure-par-content": _secure_par_content,
 }
 
 

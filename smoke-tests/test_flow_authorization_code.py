@@ -94,7 +94,7 @@ def test_authorization_response_names_the_issuer(
 ) -> None:
     client = clients[client_id]
     params = oauth.authorization_params(client_id, client.redirect_uri or "", "openid", oauth.Pkce.generate())
-    response = clinician_browser.authorize(endpoints.authorization, params)
+    response = clinician_browser.authorize(endpoints, client, params)
     assert response.code is not None, f"control: {client_id} got no code ({response.status}, {response.error!r})"
     issuer = response.params.get("iss")
     assert issuer == endpoints.issuer, (

@@ -28,7 +28,6 @@ def logged_out(
     new_user_agent: Callable[[], oauth.UserAgent],
     endpoints: oauth.Endpoints,
     clients: dict[str, oauth.Client],
-    http: requests.Session,
 ) -> LoggedOut:
     web = clients["smoke-web"]
     agent = new_user_agent()
@@ -41,11 +40,11 @@ def logged_out(
                 "state": state, "client_id": web.client_id},
         verify=agent.verify, allow_redirects=False, timeout=15,
     )  # fmt: skip
-    refresh = {"grant_type": "refresh_token", "refresh_token": grant.tokens["refresh_token"]}
-    refresh_after = http.post(endpoints.token, data=refresh | web.authentication(endpoints.issuer), timeout=15)
+    # With a fresh proof of smoke-web's key: the refusal must be the ended session's, not a missing proof's.
+    refresh_after = oauth.refresh(endpoints, web, grant.tokens["refresh_token"], verify=agent.verify)
     assert web.redirect_uri is not None
     silent = oauth.authorization_params(web.client_id, web.redirect_uri, "openid", oauth.Pkce.generate(), prompt="none")
-    return LoggedOut(logout, state, refresh_after, agent.authorize(endpoints.authorization, silent))
+    return LoggedOut(logout, state, refresh_after, agent.authorize(endpoints, web, silent))
 
 
 @check(

@@ -23,8 +23,7 @@ def rotation(
     web = clients["smoke-web"]
     grant = oauth.sign_in(new_user_agent(), endpoints, web, "openid patient/Patient.rs")
     assert grant.response.status_code == 200, f"{endpoints.token}: smoke-web sign-in failed"
-    data = {"grant_type": "refresh_token", "refresh_token": grant.tokens["refresh_token"]}
-    return grant, http.post(endpoints.token, data=data | web.authentication(endpoints.issuer), timeout=15)
+    return grant, oauth.refresh(endpoints, web, grant.tokens["refresh_token"], verify=http.verify)
 
 
 @check(

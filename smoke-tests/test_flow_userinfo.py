@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import requests
-
 from idpkit.smoke import oauth
 from idpkit.smoke.checks import check
 
@@ -16,9 +14,10 @@ from idpkit.smoke.checks import check
     remediation="Check the openid scope and the subject mappers (basic scope) of the client.",
 )
 def test_userinfo_returns_the_token_subject(
-    web_grant: oauth.CodeGrant, endpoints: oauth.Endpoints, http: requests.Session
+    web_grant: oauth.CodeGrant, endpoints: oauth.Endpoints, clients: dict[str, oauth.Client], tls_verify: str | bool
 ) -> None:
-    response = http.get(endpoints.userinfo, headers=oauth.bearer(web_grant.tokens["access_token"]), timeout=15)
+    token, key = web_grant.tokens["access_token"], clients["smoke-web"].dpop
+    response = oauth.resource_request("GET", endpoints.userinfo, token, key, verify=tls_verify)
     assert response.status_code == 200, (
         f"{endpoints.userinfo}: smoke-web's valid token refused ({response.status_code})"
     )

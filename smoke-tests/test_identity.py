@@ -71,9 +71,7 @@ def test_email_address_does_not_sign_in(
     def signs_in(login: str) -> bool:
         params = oauth.authorization_params(CLIENT, client.redirect_uri or "", "openid", oauth.Pkce.generate())
         return (
-            oauth.UserAgent(tls_verify, login, user.password, user.codes)
-            .authorize(endpoints.authorization, params)
-            .code
+            oauth.UserAgent(tls_verify, login, user.password, user.codes).authorize(endpoints, client, params).code
             is not None
         )
 

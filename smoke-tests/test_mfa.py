@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import re
-from urllib.parse import urlencode
 
 import pytest
 
@@ -35,7 +34,7 @@ _BROWSER_FLOW = ("realm.browserFlow",)
 
 def _authorize(agent: oauth.UserAgent, endpoints: oauth.Endpoints, client: oauth.Client) -> oauth.AuthorizationResponse:
     params = oauth.authorization_params(CLIENT, client.redirect_uri or "", SCOPE, oauth.Pkce.generate())
-    return agent.authorize(endpoints.authorization, params)
+    return agent.authorize(endpoints, client, params)
 
 
 def _acr_of(level: int, settings: RealmSettings) -> str:
@@ -213,7 +212,7 @@ def test_phi_writing_scope_demands_a_webauthn_step_up(
     def authorize(requested: str) -> oauth.AuthorizationResponse:
         params = oauth.authorization_params(client_id, client.redirect_uri or "", requested, oauth.Pkce.generate())
         return oauth.UserAgent(tls_verify, user.username, user.password, user.codes).authorize(
-            endpoints.authorization, params
+            endpoints, client, params
         )
 
     control = authorize("openid")
@@ -262,8 +261,8 @@ def test_passkey_registered_and_used_in_chromium(
     with browser.Browser.launched(endpoints.issuer, client.redirect_uri) as chromium:
         pkce = oauth.Pkce.generate()
         params = oauth.authorization_params(client_id, client.redirect_uri, f"openid {scope}", pkce)
-        first = browser.log_in(chromium, f"{endpoints.authorization}?{urlencode(params)}", user.username,
-                               user.password, user.codes)  # fmt: skip
+        url = oauth.pushed_authorization_url(endpoints, client, params, verify=tls_verify)
+        first = browser.log_in(chromium, url, user.username, user.password, user.codes)
         tokens(first, pkce)
         assert "passkey registration" in first.steps, (
             f"{endpoints.authorization}: {user.username} asked for {scope} without a passkey and was never asked to "
@@ -274,8 +273,8 @@ def test_passkey_registered_and_used_in_chromium(
         chromium.send("Network.clearBrowserCookies")
         pkce = oauth.Pkce.generate()
         params = oauth.authorization_params(client_id, client.redirect_uri, f"openid {scope}", pkce)
-        again = browser.log_in(chromium, f"{endpoints.authorization}?{urlencode(params | {'acr_values': strongest})}",
-                               user.username, user.password, user.codes)  # fmt: skip
+        url = oauth.pushed_authorization_url(endpoints, client, params | {"acr_values": strongest}, verify=tls_verify)
+        again = browser.log_in(chromium, url, user.username, user.password, user.codes)
         issued = tokens(again, pkce)
     assert "passkey" in again.steps, (
         f"{endpoints.authorization}: {user.username}'s second login for {scope} at acr {strongest} finished "
@@ -297,6 +296,7 @@ def test_passkey_registered_and_used_in_chromium(
 )
 def test_authenticator_without_user_verification_registers_no_passkey(
     runtime: Throwaway, endpoints: oauth.Endpoints, clients: dict[str, oauth.Client], realm_config: LoadedConfig,
+    tls_verify: str | bool,
 ) -> None:  # fmt: skip
     scope, roles, client_id = _step_up_target(realm_config, clients)
     client = clients[client_id]
@@ -304,8 +304,8 @@ def test_authenticator_without_user_verification_registers_no_passkey(
     assert user.codes is not None and client.redirect_uri is not None
     params = oauth.authorization_params(client_id, client.redirect_uri, f"openid {scope}", oauth.Pkce.generate())
     with browser.Browser.launched(endpoints.issuer, client.redirect_uri, browser.WITHOUT_USER_VERIFICATION) as chromium:
-        login = browser.log_in(chromium, f"{endpoints.authorization}?{urlencode(params)}", user.username,
-                               user.password, user.codes)  # fmt: skip
+        url = oauth.pushed_authorization_url(endpoints, client, params, verify=tls_verify)
+        login = browser.log_in(chromium, url, user.username, user.password, user.codes)
     assert "passkey registration" in login.steps, (
         f"control: {user.username} asked for {scope} was not asked to register a passkey ({login.steps})"
     )

@@ -98,9 +98,9 @@ def test_offline_access_only_when_asked_and_allowed(
     params = oauth.authorization_params(
         client.client_id, client.redirect_uri or "", scope, pkce := oauth.Pkce.generate()
     )
-    authorization = agent.authorize(endpoints.authorization, params)
+    authorization = agent.authorize(endpoints, client, params)
     if asked and not may_ask:
-        assert authorization.code is None and authorization.error == "invalid_scope", (
+        assert oauth.refused_with(authorization, oauth.SCOPE_REFUSALS), (
             f"{endpoints.authorization}: {client.client_id} may not ask for {OFFLINE} but got error "
             f"{authorization.error!r} (a code: {authorization.code is not None})"
         )

@@ -136,10 +136,8 @@ def _refresh(request: pytest.FixtureRequest) -> None:
     code_grant = _granted(request, "web_grant", "smoke-web")
     endpoints: oauth.Endpoints = request.getfixturevalue("endpoints")
     client: oauth.Client = request.getfixturevalue("clients")["smoke-web"]
-    data = {"grant_type": "refresh_token", "refresh_token": code_grant.tokens["refresh_token"]}
-    response = oauth.post_form(
-        endpoints.token, data | client.authentication(endpoints.issuer), verify=request.getfixturevalue("tls_verify")
-    )
+    refresh_token, verify = code_grant.tokens["refresh_token"], request.getfixturevalue("tls_verify")
+    response = oauth.refresh(endpoints, client, refresh_token, verify=verify)
     assert response.status_code == 200, f"{endpoints.token}: smoke-web's refresh refused ({response.status_code})"
 
 

@@ -7,7 +7,6 @@ built-in `account-console` client, which every realm has, production included.
 
 from __future__ import annotations
 
-import secrets
 import ssl
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -54,21 +53,18 @@ def legacy_tls_server() -> Iterator[tuple[str, int]]:
         yield address
 
 
-def _login_page_params(outputs: StackOutputs) -> dict[str, str]:
-    return {
-        "client_id": LOGIN_CLIENT,
-        "redirect_uri": f"{outputs.issuer}/account/",
-        "response_type": "code",
-        "scope": "openid",
-        "state": secrets.token_urlsafe(16),
-        **oauth.Pkce.generate().authorization_params,
-    }
+def _login_page_params(outputs: StackOutputs, endpoints: oauth.Endpoints) -> dict[str, str]:
+    """A login page's query: an authorization request of the built-in login client, pushed first (the realm takes
+    no other kind)."""
+    client = oauth.Client(LOGIN_CLIENT, f"{outputs.issuer}/account/")
+    params = oauth.authorization_params(client.client_id, client.redirect_uri or "", "openid", oauth.Pkce.generate())
+    return oauth.push(endpoints, client, params, verify=outputs.tls_verify).authorization_params
 
 
 @pytest.fixture(scope="module")
-def login_page(outputs: StackOutputs, discovery: dict[str, object], http: requests.Session) -> requests.Response:
-    endpoint = str(discovery["authorization_endpoint"])
-    response = http.get(endpoint, params=_login_page_params(outputs), timeout=15)
+def login_page(outputs: StackOutputs, endpoints: oauth.Endpoints, http: requests.Session) -> requests.Response:
+    endpoint = endpoints.authorization
+    response = http.get(endpoint, params=_login_page_params(outputs, endpoints), timeout=15)
     assert response.status_code == 200, f"{endpoint}: login page answered {response.status_code}"
     assert "<form" in response.text, f"{endpoint}: the answer is not a login form"
     return response
@@ -193,9 +189,11 @@ def test_login_page_offers_no_password_reset(login_page: requests.Response) -> N
        risk="Anyone could create an account in the PHI realm and obtain tokens for its clients.",
        remediation="registrationAllowed: false; the organisation provisions accounts.",
        claims=("realm.registrationAllowed",))  # fmt: skip
-def test_self_registration_is_disabled(outputs: StackOutputs, http: requests.Session) -> None:
+def test_self_registration_is_disabled(
+    outputs: StackOutputs, endpoints: oauth.Endpoints, http: requests.Session
+) -> None:
     endpoint = f"{outputs.issuer}/protocol/openid-connect/registrations"
-    response = http.get(endpoint, params=_login_page_params(outputs), timeout=15)
+    response = http.get(endpoint, params=_login_page_params(outputs, endpoints), timeout=15)
     assert 'name="password-confirm"' not in response.text, (
         f"{endpoint}: serves a registration form ({response.status_code}); self-registration must be off"
     )
@@ -207,11 +205,12 @@ def test_self_registration_is_disabled(outputs: StackOutputs, http: requests.Ses
        risk="CORS on the authorization endpoint lets scripts on other origins read login pages and responses.",
        remediation="No CORS headers on the authorization endpoint (Keycloak default; none at the proxy).")  # fmt: skip
 def test_authorization_endpoint_has_no_cors(
-    outputs: StackOutputs, discovery: dict[str, object], http: requests.Session, method: str
+    outputs: StackOutputs, endpoints: oauth.Endpoints, http: requests.Session, method: str
 ) -> None:
-    endpoint = str(discovery["authorization_endpoint"])
+    endpoint = endpoints.authorization
     headers = {"Origin": FOREIGN_ORIGIN, "Access-Control-Request-Method": "GET"}
-    response = http.request(method, endpoint, params=_login_page_params(outputs), headers=headers, timeout=15)
+    params = _login_page_params(outputs, endpoints)
+    response = http.request(method, endpoint, params=params, headers=headers, timeout=15)
     allowed = response.headers.get("Access-Control-Allow-Origin")
     assert allowed is None, f"{method} {endpoint} from {FOREIGN_ORIGIN}: Access-Control-Allow-Origin {allowed!r}"
 

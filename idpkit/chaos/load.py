@@ -40,6 +40,7 @@ from idpkit.realm import loader
 from idpkit.realm.secrets import load_smoke_credentials
 from idpkit.smoke import oauth, throwaway
 from idpkit.smoke.certificates import Role, certificate_for
+from idpkit.smoke.identities import smoke_clients
 
 # The smoke identities of realm-config/fragments/smoke.yaml (non-production stacks only); the people the load
 # logs in hold USER's realm roles.
@@ -125,10 +126,12 @@ class StackClients:
         )
         discovery.raise_for_status()
         credentials = load_smoke_credentials(stack)
-        realm = loader.load(stack).document.realm
+        loaded = loader.load(stack)
+        realm = loaded.document.realm
+        declared = {client.client_id: client for client in smoke_clients(loaded)}
         return cls(
             endpoints=oauth.Endpoints.from_discovery(discovery.json()),
-            web=oauth.Client(WEB_CLIENT, REDIRECT_URI, oauth.ClientKey.from_credentials(credentials, WEB_CLIENT)),
+            web=declared[WEB_CLIENT].played(credentials),
             backend=oauth.Client(BACKEND_CLIENT, key=oauth.ClientKey.from_credentials(credentials, BACKEND_CLIENT)),
             certificate=certificate_for(stack, Role.CLIENT, scratch).requests_cert,
             verify=outputs.tls_verify,
@@ -257,14 +260,12 @@ class Load:
         agent = oauth.UserAgent(clients.verify, person.username, person.password, person.codes)
         pkce = oauth.Pkce.generate()
         params = oauth.authorization_params(WEB_CLIENT, REDIRECT_URI, LOGIN_SCOPE, pkce)
-        answer = agent.authorize(clients.endpoints.authorization, params)
+        answer = agent.authorize(clients.endpoints, clients.web, params)
         if answer.code is None or answer.params.get("state") != params["state"]:
             return f"login page HTTP {answer.status}" + (f" {answer.error}" if answer.error else "")
         data = {"grant_type": "authorization_code", "code": answer.code, "redirect_uri": REDIRECT_URI,
                 "code_verifier": pkce.verifier}  # fmt: skip
-        response = oauth.post_form(
-            clients.endpoints.token, data | clients.web.authentication(clients.endpoints.issuer), verify=clients.verify
-        )
+        response = oauth.token_request(clients.endpoints, clients.web, data, verify=clients.verify)
         if response.status_code != 200:
             return classify(response=response)
         tokens = response.json()
@@ -296,12 +297,8 @@ class Load:
 
     def _refresh_one(self, session: UserSession) -> str | None:
         clients = self.clients
-        data = {"grant_type": "refresh_token", "refresh_token": session.refresh_token}
         try:
-            response = oauth.post_form(
-                clients.endpoints.token, data | clients.web.authentication(clients.endpoints.issuer),
-                verify=clients.verify,
-            )  # fmt: skip
+            response = oauth.refresh(clients.endpoints, clients.web, session.refresh_token, verify=clients.verify)
         except requests.RequestException as error:
             session.in_doubt, session.refreshes = True, session.refreshes + 1
             return classify(error)

@@ -188,13 +188,15 @@ CATALOGUE: tuple[SecureDefault, ...] = (
                   "Certificate binding is declared where a client presents a certificate; switched on by hand it "
                   "breaks clients that cannot.", unset="false", weakens=False),
     SecureDefault("client", "attributes.dpop.bound.access.tokens", "false", "true", ("RFC9700-2.2.1",),
-                  "Confidential clients are certificate-bound where they hold tokens of their own; DPoP switched "
-                  "on by hand breaks one that sends no proofs. Public clients declare it (REALM-DPOP-001) and the "
-                  "dpop-bind-enforcer policy holds it on every public client, declared or not.",
+                  "Machine clients are certificate-bound where they hold tokens of their own; DPoP switched "
+                  "on by hand breaks one that sends no proofs. Clients that obtain a person's tokens declare it "
+                  "(REALM-DPOP-001, REALM-DPOP-002) and the dpop-bind-enforcer policy holds it on every public "
+                  "client, declared or not.",
                   applies_to="confidential", unset="false", weakens=False),
     SecureDefault("client", "attributes.require.pushed.authorization.requests", "false", "true", ("RFC9700-2.1",),
-                  "Pushed authorization requests are declared where a client uses them; required by hand they "
-                  "break clients that do not.", unset="false", weakens=False),
+                  "Every code-flow client declares it (REALM-PAR-001), and the secure-par-content policy refuses "
+                  "an unpushed request of any client, declared or not; on a client without the code flow it changes "
+                  "nothing.", unset="false", weakens=False),
     SecureDefault("client", "attributes.exclude.issuer.from.auth.response", "false", "true", ("RFC9700-4.4",),
                   "Without `iss` in the authorization response (RFC 9207) a client that talks to several "
                   "authorization servers cannot detect a mix-up: a code meant for one is sent to another.",

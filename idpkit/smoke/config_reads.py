@@ -62,10 +62,12 @@ UNOBSERVABLE: dict[str, str] = {
     "so a hand-made value can only shorten sessions",
     'clients[*].attributes["tls.client.certificate.bound.access.tokens"]': "held only where no certificate is "
     "declared: switched on by hand it breaks the client, it weakens nothing",
-    'clients[*].attributes["dpop.bound.access.tokens"]': "held only on confidential clients: switched on by hand "
-    "it breaks a client that sends no DPoP proof, it weakens nothing (public clients: SMOKE-DPOP-*)",
-    'clients[*].attributes["require.pushed.authorization.requests"]': "required by hand it breaks clients that do "
-    "not push their requests; it weakens nothing",
+    'clients[*].attributes["dpop.bound.access.tokens"]': "held only on machine clients: switched on by hand it "
+    "breaks a client that sends no DPoP proof, it weakens nothing (clients that obtain a person's tokens: "
+    "SMOKE-DPOP-*)",
+    'clients[*].attributes["require.pushed.authorization.requests"]': "secure-par-content refuses every unpushed "
+    "request whatever a client declares (SMOKE-PAR-001, and test_client_policies.py for clients created later), so "
+    "a per-client value shows in no request; it is read back",
     "clients[*].protocolMappers": "the realm's tokens carry no role claims and fullScopeAllowed is off, so a "
     "hand-made role mapper on a client shows in no token; the client's mappers are read back",
     "clientScopes[*].protocolMappers": "the realm's tokens carry no role claims, so a hand-made role mapper on a "

@@ -15,8 +15,10 @@ import yaml
 
 from idpkit.realm.loader import LoadedConfig, config_dir, item_path
 from idpkit.realm.model import Client, RealmDocument
+from idpkit.smoke import oauth
 
 FRAGMENT = "realm-config/fragments/smoke.yaml"
+DPOP_BOUND = "dpop.bound.access.tokens"
 DEVICE_GRANT = "oauth2.device.authorization.grant.enabled"
 JWT_GRANT = "oauth2.jwt.authorization.grant.enabled"
 JWT_GRANT_PROVIDER = "oauth2.jwt.authorization.grant.idp"
@@ -48,8 +50,23 @@ class SmokeClient:
     def generated_key(self) -> bool:
         return bool(self.declared.kit and self.declared.kit.generated_jwk)
 
+    @property
+    def binds_tokens_with_dpop(self) -> bool:
+        """Public clients always (the realm's public-client policy), others where realm-config declares it."""
+        return bool(self.declared.public_client) or self.attribute(DPOP_BOUND) == "true"
+
     def attribute(self, name: str) -> str | None:
         return (self.declared.attributes or {}).get(name)
+
+    def played(self, credentials: dict[str, Any]) -> oauth.Client:
+        """The client as the kit plays it: its generated private key, and a DPoP key of its own for this run
+        where the realm binds its tokens to one."""
+        return oauth.Client(
+            self.client_id,
+            self.redirect_uri,
+            oauth.ClientKey.from_credentials(credentials, self.client_id) if self.generated_key else None,
+            oauth.DPoPKey.generate() if self.binds_tokens_with_dpop else None,
+        )
 
 
 def _grant(client: Client) -> Grant | None:

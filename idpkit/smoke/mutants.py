@@ -236,6 +236,8 @@ WEAKENINGS: dict[str, Weakening] = {
         (*_without(AUDIENCE_SCOPE)(v), *_with(OFFLINE)(v), *_with(FHIR_USER_SCOPE)(v), *_with(LAUNCH_PATIENT)(v))
     ),
     "clients[smoke-spa].optionalClientScopes": _with(WIDEST_SCOPE),
+    'clients[smoke-web].attributes["dpop.bound.access.tokens"]': _value("false"),
+    'clients[smoke-jwt-bearer].attributes["dpop.bound.access.tokens"]': _value("false"),
     "clients[smoke-web].redirectUris": _with(f"{HOSTILE_ORIGIN}/callback"),
     "clients[smoke-web].frontchannelLogout": _value(True),
     "users[service-account-smoke-backend].realmRoles": _with("phi-conditions"),
@@ -243,8 +245,9 @@ WEAKENINGS: dict[str, Weakening] = {
 }
 """Settings Keycloak refuses to weaken have no entry: client session lifetimes above the SSO session's, and
 client flags that an any-client executor auto-configures back or refuses (PKCE, implicit, password grant,
-redirect URIs, client authenticator), and public clients' `dpop.bound.access.tokens`, which the public-client
-policy's dpop-bind-enforcer switches back on; their executors' and policies' mutants stand for them."""
+redirect URIs, client authenticator), public clients' `dpop.bound.access.tokens`, which the public-client
+policy's dpop-bind-enforcer switches back on, and `require.pushed.authorization.requests`, which changes nothing
+while secure-par-content refuses every unpushed request; their executors' and policies' mutants stand for them."""
 
 
 # --- client policies: derived from realm-config -------------------------------------------------------------

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import jwt
 import requests
@@ -78,6 +78,8 @@ class Endpoints:
 
     issuer: str
     authorization: str
+    pushed_authorization: str
+    """Where authorization requests are pushed first (RFC 9126): the realm takes no other kind."""
     token: str
     userinfo: str
     revocation: str
@@ -92,6 +94,7 @@ class Endpoints:
         return cls(
             issuer=document["issuer"],
             authorization=document["authorization_endpoint"],
+            pushed_authorization=document["pushed_authorization_request_endpoint"],
             token=document["token_endpoint"],
             userinfo=document["userinfo_endpoint"],
             revocation=document["revocation_endpoint"],
@@ -261,6 +264,9 @@ class AuthorizationResponse:
     location: str | None
     page: str
     """The last page's HTML when the IdP did not redirect back (e.g. an error page)."""
+    refused_when_pushed: str | None = None
+    """The OAuth error of the pushed authorization request endpoint, when it refused the request: the
+    request never reached the authorization endpoint."""
 
     @property
     def redirected(self) -> bool:
@@ -291,10 +297,21 @@ class AuthorizationResponse:
 
     @property
     def error(self) -> str | None:
-        return self.params.get("error")
+        """The error of the redirect back, or of the refused push."""
+        return self.params.get("error") or self.refused_when_pushed
 
 
 TOKEN_PARAMETERS = frozenset({"code", "access_token", "id_token", "refresh_token"})
+RESPONSE_TYPE_REFUSALS = frozenset({"unauthorized_client", "unsupported_response_type"})
+SCOPE_REFUSALS = frozenset({"invalid_scope"})
+PUSHED_REFUSAL = "invalid_request"
+"""What Keycloak's pushed authorization request endpoint answers to every request content it refuses (a scope or a
+response type included), where the authorization endpoint would name the rule (RFC 6749 §4.1.2.1)."""
+
+
+def refused_with(result: AuthorizationResponse, errors: frozenset[str]) -> bool:
+    """Whether an authorization request got no code and was refused with one of `errors`, or refused when pushed."""
+    return result.code is None and (result.error in errors or result.refused_when_pushed == PUSHED_REFUSAL)
 
 
 class CodeSource(Protocol):
@@ -333,8 +350,16 @@ class UserAgent:
     def __repr__(self) -> str:  # keeps the password out of pytest's locals and tracebacks
         return f"UserAgent({self.username!r})"
 
-    def authorize(self, authorization_endpoint: str, params: Mapping[str, str]) -> AuthorizationResponse:
-        """Send an authorization request; log in and grant consent if asked."""
+    def authorize(self, endpoints: Endpoints, client: Client, params: Mapping[str, str]) -> AuthorizationResponse:
+        """Push an authorization request as `client` (RFC 9126), open it, log in and grant consent if asked."""
+        pushed = push(endpoints, client, params, verify=self.verify)
+        if pushed.request_uri is None:
+            return AuthorizationResponse(pushed.response.status_code, None, pushed.response.text, pushed.error)
+        return self.authorize_unpushed(endpoints.authorization, pushed.authorization_params)
+
+    def authorize_unpushed(self, authorization_endpoint: str, params: Mapping[str, str]) -> AuthorizationResponse:
+        """Send `params` to the authorization endpoint as they are: a pushed request's reference, or (in attack
+        tests) a request that was never pushed."""
         response = self._get(authorization_endpoint, params=dict(params))
         return self.walk(response, idp_origin=origin(authorization_endpoint))
 
@@ -405,6 +430,48 @@ def authorization_params(
     if pkce is not None:
         params |= pkce.authorization_params
     return params | extra
+
+
+@dataclass(frozen=True)
+class PushedRequest:
+    """The pushed authorization request endpoint's answer (RFC 9126 §2.2): a `request_uri`, or a refusal."""
+
+    client_id: str
+    response: requests.Response
+
+    @property
+    def request_uri(self) -> str | None:
+        if self.response.status_code != 201:
+            return None
+        body = self.response.json()
+        uri = body.get("request_uri") if isinstance(body, dict) else None
+        return uri if isinstance(uri, str) else None
+
+    @property
+    def error(self) -> str | None:
+        return oauth_error(self.response)
+
+    @property
+    def authorization_params(self) -> dict[str, str]:
+        """What the authorization endpoint is sent, as FAPI 2.0 clients send it: the client and the reference only."""
+        if self.request_uri is None:
+            raise ValueError(f"{self.client_id}: its authorization request was refused when pushed ({self.error!r})")
+        return {"client_id": self.client_id, "request_uri": self.request_uri}
+
+
+def push(endpoints: Endpoints, client: Client, params: Mapping[str, str], *, verify: str | bool) -> PushedRequest:
+    """Push an authorization request (RFC 9126 §2.1), the client authenticating itself as at the token endpoint."""
+    form = dict(params) | client.authentication(endpoints.issuer)
+    response = post_form(endpoints.pushed_authorization, form, verify=verify)
+    return PushedRequest(client.client_id, response)
+
+
+def pushed_authorization_url(
+    endpoints: Endpoints, client: Client, params: Mapping[str, str], *, verify: str | bool
+) -> str:
+    """The authorization URL a browser opens for a pushed request (Chromium checks); raises if the push failed."""
+    pushed = push(endpoints, client, params, verify=verify)
+    return f"{endpoints.authorization}?{urlencode(pushed.authorization_params)}"
 
 
 def post_form(
@@ -589,7 +656,7 @@ def code_redemption(agent: UserAgent, endpoints: Endpoints, client: Client, scop
         raise ValueError(f"{client.client_id}: no redirect URI, not a code-flow client")
     pkce = Pkce.generate()
     params = authorization_params(client.client_id, client.redirect_uri, scope, pkce)
-    authorization = agent.authorize(endpoints.authorization, params)
+    authorization = agent.authorize(endpoints, client, params)
     if authorization.code is None or authorization.params.get("state") != params["state"]:
         raise RuntimeError(
             f"{endpoints.authorization}: {client.client_id} got no code with its state "

@@ -175,6 +175,18 @@ VIOLATIONS: dict[str, tuple[str, str, Callable[[dict[str, Any]], None], str]] = 
         _client_attribute("phi-bedside-device", "dpop.bound.access.tokens", "false"),
         'clients[phi-bedside-device].attributes["dpop.bound.access.tokens"]',
     ),
+    "REALM-DPOP-002": (
+        "prod",
+        "base/clients.yaml",
+        _client_attribute("phi-partner-exchange", "dpop.bound.access.tokens", "false"),
+        'clients[phi-partner-exchange].attributes["dpop.bound.access.tokens"]',
+    ),
+    "REALM-PAR-001": (
+        "prod",
+        "base/clients.yaml",
+        _client_attribute("phi-clinician-web", "require.pushed.authorization.requests", "false"),
+        'clients[phi-clinician-web].attributes["require.pushed.authorization.requests"]',
+    ),
     "REALM-X509-001": (
         "prod",
         "base/clients.yaml",
@@ -428,4 +440,14 @@ def test_public_clients_without_the_dpop_policy_are_refused(change: str, tmp_pat
     assert any(p.rule == "REALM-DPOP-001" and p.path == "clientPolicies" for p in problems), (
         f"REALM-DPOP-001: {change} left public clients' tokens unbound for clients created later, yet was not "
         f"refused: {[str(p) for p in problems]}"
+    )
+
+
+def test_realm_without_the_par_policy_is_refused(tmp_path: Path) -> None:
+    """Per-client PAR flags do not bind clients created later: the realm-wide executor is required too."""
+    edit(scratch_project(tmp_path), "base/client-policies.yaml", _drop_executor("secure-par-content"))
+    problems = _refusal(tmp_path, "prod").problems
+    assert any(p.rule == "REALM-PAR-001" and p.path == "clientPolicies" for p in problems), (
+        f"REALM-PAR-001: without secure-par-content, unpushed requests of clients created later would be taken, yet "
+        f"the realm was not refused: {[str(p) for p in problems]}"
     )

@@ -7,11 +7,7 @@ set (`USERNAME`, `CLIENT_ID`, …) plus the secret values its output must never 
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import html
 import json
-import re
 import secrets
 import subprocess
 import sys
@@ -19,7 +15,6 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlencode
 
 import jwt
 import requests
@@ -39,7 +34,6 @@ from idpkit.smoke import oauth
 from idpkit.smoke.otp import OneTimeCodes, code_ledger
 
 REDIRECT_URI = "https://127.0.0.1:8765/callback"
-_LOGIN_FORM = re.compile(r'id="kc-form-login"[^>]*\baction="([^"]+)"')
 
 
 @dataclass
@@ -119,31 +113,25 @@ def _user(stage: Stage) -> Iterator[tuple[str, str, OneTimeCodes]]:
         stage.admin.delete_user(user_id)
 
 
-def _login(stage: Stage, client_id: str, username: str, password: str) -> requests.Response:
-    """Post a password to the browser login form (a wrong one ends the login there); the response to it."""
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    query = urlencode({
-        "client_id": client_id, "response_type": "code", "scope": "openid", "redirect_uri": REDIRECT_URI,
-        "code_challenge": challenge, "code_challenge_method": "S256", "state": secrets.token_hex(8),
-    })  # fmt: skip
-    browser = requests.Session()
-    # Per request, because REQUESTS_CA_BUNDLE overrides a session's `verify`.
-    page = browser.get(f"{stage.outputs.issuer}/protocol/openid-connect/auth?{query}", verify=stage.outputs.ca_bundle)
-    form = _LOGIN_FORM.search(page.text)
-    assert form, f"{stage.outputs.issuer}: no login form for {client_id} (HTTP {page.status_code})"
-    return browser.post(
-        html.unescape(form.group(1)), data={"username": username, "password": password},
-        allow_redirects=False, verify=stage.outputs.ca_bundle, timeout=30,
-    )  # fmt: skip
+def _endpoints(stage: Stage) -> oauth.Endpoints:
+    discovery = requests.get(
+        f"{stage.outputs.issuer}/.well-known/openid-configuration", verify=stage.outputs.ca_bundle or True, timeout=30
+    )
+    return oauth.Endpoints.from_discovery(discovery.json())
+
+
+def _login(stage: Stage, client_id: str, username: str, password: str) -> oauth.AuthorizationResponse:
+    """A login through the browser form with `password` (a wrong one ends the login there, one failure counted)."""
+    client = oauth.Client.public(client_id, REDIRECT_URI)
+    params = oauth.authorization_params(client_id, REDIRECT_URI, "openid", oauth.Pkce.generate())
+    agent = oauth.UserAgent(stage.outputs.ca_bundle or True, username, password)
+    return agent.authorize(_endpoints(stage), client, params)
 
 
 def _tokens(stage: Stage, client: oauth.Client, username: str, password: str, codes: OneTimeCodes) -> dict[str, str]:
     """A complete login (password and TOTP) and the code exchanged for tokens (DPoP-bound: the client is public)."""
-    verify = stage.outputs.ca_bundle or True
-    discovery = requests.get(f"{stage.outputs.issuer}/.well-known/openid-configuration", verify=verify, timeout=30)
-    agent = oauth.UserAgent(verify, username, password, codes)
-    grant = oauth.sign_in(agent, oauth.Endpoints.from_discovery(discovery.json()), client, "openid")
+    agent = oauth.UserAgent(stage.outputs.ca_bundle or True, username, password, codes)
+    grant = oauth.sign_in(agent, _endpoints(stage), client, "openid")
     assert grant.response.status_code == 200, f"{client.client_id}: code exchange failed: {grant.response.text}"
     return grant.tokens
 

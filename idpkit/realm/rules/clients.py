@@ -13,6 +13,7 @@ from idpkit.realm.rules.common import (
     clients,
     is_machine,
     listed,
+    obtains_person_tokens,
     policy_executors,
     require_executor,
 )
@@ -21,6 +22,7 @@ from idpkit.realm.rules.registry import rule
 ASYMMETRIC_AUTHENTICATORS = {"client-jwt", "client-x509"}
 CERT_BOUND = "tls.client.certificate.bound.access.tokens"
 DPOP_BOUND = "dpop.bound.access.tokens"
+PAR_REQUIRED = "require.pushed.authorization.requests"
 PUBLIC = "public"
 X509_REGEX = "x509.allow.regex.pattern.comparison"
 X509_CA_DN = "x509.casubjectdn"
@@ -108,6 +110,47 @@ def _dpop(loaded: LoadedConfig) -> Iterator[tuple[str, str]]:
     for client in clients(loaded.document):
         if client.public_client and attribute(client, DPOP_BOUND) != "true":
             yield client_path(client, f'attributes["{DPOP_BOUND}"]'), "must be 'true' for a public client"
+
+
+@rule(
+    RuleMetadata(
+        id="REALM-DPOP-002",
+        title="Confidential clients that obtain a person's tokens (code flow, device, JWT bearer) bind them with DPoP",
+        requirements=("RFC9700-2.2.1", "RFC9449", "FAPI2-SP-5.3.3", "HIPAA-164.312(e)(1)"),
+        severity=Severity.HIGH,
+        risk="A clinician's bearer token that leaks from a web app's session store, log or proxy reads PHI from "
+        "anywhere until it expires: no plain bearer token may carry a person's PHI scopes.",
+        remediation=f"Set {DPOP_BOUND}: 'true' on every confidential client with standardFlowEnabled, the device "
+        "grant or the JWT bearer grant (client-credentials clients are certificate-bound instead, REALM-HOK-001).",
+    )
+)
+def _dpop_for_people(loaded: LoadedConfig) -> Iterator[tuple[str, str]]:
+    for client in clients(loaded.document):
+        if client.public_client or not obtains_person_tokens(client):
+            continue
+        if attribute(client, DPOP_BOUND) != "true":
+            yield client_path(client, f'attributes["{DPOP_BOUND}"]'), "must be 'true' for a client that obtains a "
+            "person's tokens"
+
+
+@rule(
+    RuleMetadata(
+        id="REALM-PAR-001",
+        title="Every authorization request is pushed first (PAR), for every client, including ones created later",
+        requirements=("RFC9126", "FAPI2-SP-PAR", "RFC9700-2.1", "HIPAA-164.312(e)(1)"),
+        severity=Severity.HIGH,
+        risk="A request built in the browser can be read and altered there (scopes, redirect, PKCE challenge) and is "
+        "accepted from a client that never authenticated; PAR sends it back channel, authenticated, and the browser "
+        "carries only a one-time reference.",
+        remediation="Apply secure-par-content through an any-client policy; set "
+        f"{PAR_REQUIRED}: 'true' on every client with standardFlowEnabled.",
+    )
+)
+def _pushed_requests(loaded: LoadedConfig) -> Iterator[tuple[str, str]]:
+    yield from require_executor(loaded.document, "secure-par-content")
+    for client in clients(loaded.document):
+        if client.standard_flow_enabled and attribute(client, PAR_REQUIRED) != "true":
+            yield client_path(client, f'attributes["{PAR_REQUIRED}"]'), "must be 'true' for a code-flow client"
 
 
 @rule(

@@ -39,13 +39,17 @@ def is_machine(client: Client) -> bool:
     return bool(client.service_accounts_enabled)
 
 
-def obtains_tokens(client: Client) -> bool:
+def obtains_person_tokens(client: Client) -> bool:
+    """A grant that issues tokens on a person's behalf: code flow, device, JWT bearer."""
     return bool(
         client.standard_flow_enabled
-        or client.service_accounts_enabled
         or attribute(client, DEVICE_GRANT) == "true"
         or attribute(client, JWT_GRANT) == "true"
     )
+
+
+def obtains_tokens(client: Client) -> bool:
+    return obtains_person_tokens(client) or bool(client.service_accounts_enabled)
 
 
 def realm_field(
