@@ -66,6 +66,13 @@ def master_settings(loaded: LoadedConfig) -> dict[str, Any]:
     return found
 
 
+def shared_with_phi(path: str) -> str | None:
+    """`master.realm.failureFactor` -> `realm.failureFactor`: the realm-config setting a master setting takes its
+    value from (None: master's own)."""
+    field = path.removeprefix(f"{MASTER_REALM}.")
+    return f"realm.{field}" if field != path and field in master_realm.SHARED_WITH_PHI else None
+
+
 def master_source(path: str) -> str:
     """Where a master setting is codified."""
     return master_realm.SOURCE if path.startswith(f"{MASTER_REALM}.") else MASTER_SOURCE
