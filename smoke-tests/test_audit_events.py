@@ -9,7 +9,6 @@ The event types come from the rule catalogue (`idpkit.realm.rules.REQUIRED_EVENT
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +21,7 @@ from idpkit.realm.rules.events import REQUIRED_EVENT_TYPES
 from idpkit.smoke import oauth
 from idpkit.smoke.certificates import ClientCertificate
 from idpkit.smoke.checks import check, claims
+from idpkit.smoke.events import EVENT_WAIT_SECONDS, find, latest
 from idpkit.smoke.throwaway import Throwaway
 
 CLIENT = "smoke-spa"
@@ -32,27 +32,6 @@ MACHINE = "smoke-backend"
 CONSENTED_SCOPE = "openid patient/Observation.rs"
 # Keycloak's LOGIN event detail: granted on this login, or remembered from an earlier one.
 CONSENT_GIVEN = ("consent_granted", "persistent_consent")
-# Keycloak writes the event in the request's transaction; a short wait covers a replica's lag.
-EVENT_WAIT_SECONDS = 5.0
-
-
-def _latest(admin: AdminApi, path: str, **query: str) -> int:
-    """When the newest event at `path` matching `query` was recorded (0: none): later ones are the action's."""
-    events = admin.get(admin.path(path), max="1", **query) or []
-    return max((int(event.get("time", 0)) for event in events), default=0)
-
-
-def _find(
-    admin: AdminApi, path: str, after_ms: int, matches: Callable[[dict[str, Any]], bool], **query: str
-) -> dict[str, Any] | None:
-    """The newest event at `path` recorded after `after_ms` that `matches`, waiting briefly for it."""
-    deadline = time.monotonic() + EVENT_WAIT_SECONDS
-    while True:
-        events = admin.get(admin.path(path), max="100", **query) or []
-        found = next((e for e in events if e.get("time", 0) > after_ms and matches(e)), None)
-        if found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.5)
 
 
 @dataclass(frozen=True)
@@ -70,7 +49,7 @@ def login(
     realm_admin: AdminApi,
 ) -> Login:
     """One real login of a person through the form (own cookie jar, password and TOTP), and its LOGIN event."""
-    since = _latest(realm_admin, urls.EVENTS, type="LOGIN")
+    since = latest(realm_admin, urls.EVENTS, type="LOGIN")
     params = oauth.authorization_params(
         CLIENT, clients[CLIENT].redirect_uri or "", CONSENTED_SCOPE, oauth.Pkce.generate()
     )
@@ -78,7 +57,7 @@ def login(
     response = agent.authorize(endpoints, clients[CLIENT], params)
     session_id = response.params.get("session_state")
     assert response.code and session_id, f"{endpoints.authorization}: {CLIENT} login of {agent.username} got no code"
-    event = _find(realm_admin, urls.EVENTS, since, lambda e: e.get("sessionId") == session_id, type="LOGIN")
+    event = find(realm_admin, urls.EVENTS, since, lambda e: e.get("sessionId") == session_id, type="LOGIN")
     return Login(agent.username, session_id, event)
 
 
@@ -231,21 +210,21 @@ def test_required_event_type_is_recorded(
 ) -> None:
     action = ACTIONS.get(event_type)
     assert action is not None, f"no action produces {event_type}; add one to {__name__}"
-    since = _latest(realm_admin, urls.EVENTS, type=event_type)
+    since = latest(realm_admin, urls.EVENTS, type=event_type)
     action(Actions(endpoints, clients, tls_verify, new_user_agent, runtime,
                    lambda: request.getfixturevalue("client_certificate")))  # fmt: skip
-    event = _find(realm_admin, urls.EVENTS, since, lambda _event: True, type=event_type)
+    event = find(realm_admin, urls.EVENTS, since, lambda _event: True, type=event_type)
     assert event is not None, f"realm {realm_admin.realm}: no {event_type} event recorded for its action"
 
 
 @pytest.fixture(scope="module")
 def admin_action(realm_admin: AdminApi) -> tuple[str, dict[str, Any] | None]:
     """A user created (and deleted) through the admin API, and the admin event of its creation."""
-    since = _latest(realm_admin, urls.ADMIN_EVENTS)
+    since = latest(realm_admin, urls.ADMIN_EVENTS)
     created = Throwaway(realm_admin)
     user = created.user("admin-event")
     try:
-        event = _find(realm_admin, urls.ADMIN_EVENTS, since,
+        event = find(realm_admin, urls.ADMIN_EVENTS, since,
                       lambda e: e.get("resourcePath") == f"users/{user.id}", operationTypes="CREATE")  # fmt: skip
     finally:
         created.cleanup()

@@ -1,26 +1,46 @@
-"""The master realm's own hardening: the kit's administration client (idpkit/realm/bootstrap.py).
+"""The master realm's own hardening: its settings (idpkit/realm/master_realm.py) and the kit's admin client.
 
 The master realm is never served publicly (test_transport.py); here, on admin_url, the kit's admin
 client obtains short-lived tokens through the client-credentials grant only, as `ADMIN_CLIENT`
 codifies: its tokens live as long as codified, and the password grant is refused. (It registers no
 redirect URI, so no browser flow can complete: those flags are config reads, config_reads.py.)
+
+A person administering master is shown by a user created in master for one check and deleted after
+it: wrong passwords lock that user out, its failed login and its creation are recorded as events,
+and its tokens and session live no longer than codified. Every number comes from the codified
+settings (`master_settings`), never from the live realm.
 """
 
 from __future__ import annotations
 
+import secrets
+import time
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 import requests
 
-from idpkit.keycloak_admin import ADMIN_REALM, AdminApi
+from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, urls
 from idpkit.outputs import AdminCredentials, StackOutputs, load_admin_credentials
 from idpkit.realm.bootstrap import ADMIN_CLIENT, ADMIN_CLIENT_ID
+from idpkit.realm.loader import LoadedConfig
 from idpkit.smoke import oauth
 from idpkit.smoke.checks import check
-from idpkit.smoke.codified import MASTER_ADMIN, master_settings
+from idpkit.smoke.codified import MASTER_ADMIN, MASTER_REALM, master_settings
+from idpkit.smoke.events import find, latest
 from idpkit.smoke.redaction import register_secret
+from idpkit.smoke.throwaway import Throwaway, User, sweep
 
 LIFESPAN = "access.token.lifespan"
 PREFIX = f"master.clients[{ADMIN_CLIENT_ID}]"
+# The client Keycloak ships in master for administrators' command-line logins (password grant).
+ADMIN_CLI = "admin-cli"
+# Keycloak's default quick-login window (not hardened in master): wrong passwords come slower than it, so the lock
+# seen is the failure threshold's.
+QUICK_LOGIN_CHECK_SECONDS = 1.0
+# How long after the last wrong password the right one is tried: past a weakened wait, far inside the codified one.
+RETRY_AFTER_SECONDS = 3.0
 
 
 @pytest.fixture(scope="module")
@@ -48,14 +68,16 @@ def master(outputs: StackOutputs) -> str:
     remediation=f"Keep {LIFESPAN} of {ADMIN_CLIENT_ID} as idpkit/realm/bootstrap.py codifies it.",
     claims=(f'{PREFIX}.attributes["{LIFESPAN}"]',),
 )
-def test_admin_token_is_short_lived(master: str, admin_credentials: AdminCredentials, outputs: StackOutputs) -> None:
+def test_admin_token_is_short_lived(
+    master: str, admin_credentials: AdminCredentials, outputs: StackOutputs, realm_config: LoadedConfig
+) -> None:
     response = requests.post(
         f"{master}/token", data={"grant_type": "client_credentials"},
         auth=(admin_credentials.client_id or "", admin_credentials.client_secret or ""),
         verify=outputs.admin_tls_verify, timeout=oauth.TIMEOUT,
     )  # fmt: skip
     assert response.status_code == 200, f"control: {master}/token refused {ADMIN_CLIENT_ID} ({response.status_code})"
-    limit = int(master_settings()[f'{MASTER_ADMIN}.attributes["{LIFESPAN}"]'])
+    limit = int(master_settings(realm_config)[f'{MASTER_ADMIN}.attributes["{LIFESPAN}"]'])
     access = oauth.unverified_claims(response.json()["access_token"])
     assert access["exp"] - access["iat"] <= limit, (
         f"{ADMIN_CLIENT_ID}: admin token lives {access['exp'] - access['iat']} s; codified {limit} s"
@@ -83,4 +105,147 @@ def test_admin_client_password_grant_is_refused(
     assert oauth.oauth_error(response) == "unauthorized_client", (
         f"{master}/token: {ADMIN_CLIENT_ID}'s password grant got {oauth.oauth_error(response)!r}; "
         "it must be refused as unauthorized_client"
+    )
+
+
+# --- a person administering master ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def administrators(master_admin: AdminApi) -> Iterator[Throwaway]:
+    """Users of master created for one check (what an interrupted run left is swept first), deleted after it."""
+    sweep(master_admin)
+    created = Throwaway(master_admin)
+    yield created
+    created.cleanup()
+
+
+@pytest.fixture
+def codified(realm_config: LoadedConfig) -> dict[str, Any]:
+    """Master realm field -> its codified value."""
+    prefix = f"{MASTER_REALM}."
+    return {p.removeprefix(prefix): v for p, v in master_settings(realm_config).items() if p.startswith(prefix)}
+
+
+def _password_grant(master: str, user: User, password: str, outputs: StackOutputs) -> requests.Response:
+    data = {"grant_type": "password", "client_id": ADMIN_CLI, "username": user.username, "password": password}
+    return requests.post(f"{master}/token", data=data, verify=outputs.admin_tls_verify, timeout=oauth.TIMEOUT)
+
+
+def _signed_in(master: str, user: User, outputs: StackOutputs) -> dict[str, Any]:
+    response = _password_grant(master, user, user.password, outputs)
+    assert response.status_code == 200, (
+        f"control: {master}/token refused {user.username}'s right password through {ADMIN_CLI} "
+        f"({response.status_code} {oauth.oauth_error(response)})"
+    )
+    tokens: dict[str, Any] = response.json()
+    return tokens
+
+
+@check(
+    "SMOKE-MASTER-003",
+    "The codified number of wrong passwords locks a master administrator out, for longer than a moment",
+    requirements=("HIPAA-164.312(d)", "HIPAA-164.312(a)(1)", "NIST-800-63B-5.1.1"),
+    risk="Unlimited password guessing against the accounts that administer the whole identity provider.",
+    remediation="Keep master's bruteForceProtected, failureFactor and waitIncrementSeconds as the PHI realm "
+    "codifies them (realm-config base/realm.yaml; idpkit/realm/master_realm.py); re-run `idpkit realm apply`.",
+    claims=tuple(f"{MASTER_REALM}.{name}" for name in ("bruteForceProtected", "failureFactor", "waitIncrementSeconds")),
+)
+def test_wrong_passwords_lock_a_master_user(
+    master: str, administrators: Throwaway, codified: dict[str, Any], outputs: StackOutputs
+) -> None:
+    failures = int(codified["failureFactor"])
+    assert codified["bruteForceProtected"] and failures, "master: no brute-force protection codified"
+    assert int(codified["waitIncrementSeconds"]) > RETRY_AFTER_SECONDS, "master: the codified wait is too short to see"
+    user = administrators.user("master-lockout")
+    _signed_in(master, user, outputs)
+    last = 0.0
+    for _ in range(failures):
+        time.sleep(max(0.0, last + QUICK_LOGIN_CHECK_SECONDS + 0.2 - time.monotonic()))
+        wrong = _password_grant(master, user, secrets.token_urlsafe(16), outputs)
+        last = time.monotonic()
+        assert wrong.status_code != 200, f"{master}/token: a wrong password signed {user.username} in"
+    time.sleep(max(0.0, last + RETRY_AFTER_SECONDS - time.monotonic()))
+    locked = _password_grant(master, user, user.password, outputs)
+    assert locked.status_code != 200, (
+        f"{master}/token: {user.username} signs in with the right password {RETRY_AFTER_SECONDS:.0f} s after "
+        f"{failures} wrong ones; master must lock it for {codified['waitIncrementSeconds']} s"
+    )
+
+
+@check(
+    "SMOKE-MASTER-004",
+    "A failed login to the master realm is recorded as a LOGIN_ERROR event of master",
+    requirements=("HIPAA-164.312(b)", "HIPAA-164.312(d)"),
+    risk="Password guessing against the identity provider's administrators leaves no trace to investigate.",
+    remediation="Keep master's eventsEnabled and enabledEventTypes as the PHI realm codifies them "
+    "(realm-config base/events.yaml; idpkit/realm/master_realm.py).",
+    claims=(f"{MASTER_REALM}.eventsEnabled", f"{MASTER_REALM}.enabledEventTypes"),
+)
+def test_failed_master_login_is_recorded(
+    master: str, administrators: Throwaway, master_admin: AdminApi, outputs: StackOutputs
+) -> None:
+    user = administrators.user("master-login-error")
+    since = latest(master_admin, urls.EVENTS, type="LOGIN_ERROR")
+    refused = _password_grant(master, user, secrets.token_urlsafe(16), outputs)
+    assert refused.status_code != 200, f"{master}/token: a wrong password signed {user.username} in"
+    event = find(master_admin, urls.EVENTS, since, lambda e: e.get("userId") == user.id, type="LOGIN_ERROR")
+    assert event is not None, f"realm master: no LOGIN_ERROR event for {user.username}'s wrong password"
+
+
+@check(
+    "SMOKE-MASTER-005",
+    "An administrator's change in master is recorded as a master admin event, with the representation sent",
+    requirements=("HIPAA-164.312(b)",),
+    risk="Administrators created or changed in master (who can do anything) leave no trace of who did what.",
+    remediation="Keep master's adminEventsEnabled and adminEventsDetailsEnabled true (idpkit/realm/master_realm.py).",
+    claims=(f"{MASTER_REALM}.adminEventsEnabled", f"{MASTER_REALM}.adminEventsDetailsEnabled"),
+)
+def test_master_admin_action_is_recorded(administrators: Throwaway, master_admin: AdminApi) -> None:
+    since = latest(master_admin, urls.ADMIN_EVENTS)
+    user = administrators.user("master-admin-event")
+    event = find(master_admin, urls.ADMIN_EVENTS, since, lambda e: e.get("resourcePath") == f"users/{user.id}",
+                 operationTypes="CREATE")  # fmt: skip
+    assert event is not None, f"realm master: no admin event for creating user {user.username}"
+    assert user.username in (event.get("representation") or ""), (
+        f"realm master: the admin event for creating {user.username} carries no representation"
+    )
+
+
+@check(
+    "SMOKE-MASTER-006",
+    "A master administrator's access token lives no longer than codified",
+    requirements=("HIPAA-164.312(a)(1)", "RFC9700-2.3"),
+    risk="A leaked token of an administrator controls the identity provider for as long as it lives.",
+    remediation="Keep master's accessTokenLifespan as idpkit/realm/master_realm.py codifies it.",
+    claims=(f"{MASTER_REALM}.accessTokenLifespan",),
+)
+def test_master_access_token_is_short_lived(
+    master: str, administrators: Throwaway, codified: dict[str, Any], outputs: StackOutputs
+) -> None:
+    user = administrators.user("master-token")
+    access = oauth.unverified_claims(_signed_in(master, user, outputs)["access_token"])
+    limit = int(codified["accessTokenLifespan"])
+    assert access["exp"] - access["iat"] <= limit, (
+        f"realm master: {user.username}'s access token lives {access['exp'] - access['iat']} s; codified {limit} s"
+    )
+
+
+@check(
+    "SMOKE-MASTER-007",
+    "A master administrator's session idles out after the codified automatic logoff",
+    requirements=("HIPAA-164.312(a)(2)(iii)", "HIPAA-164.312(a)(1)"),
+    risk="An administrator's forgotten session keeps the power to change the identity provider for hours.",
+    remediation="Keep master's ssoSessionIdleTimeout as the PHI realm codifies it (realm-config base/realm.yaml).",
+    claims=(f"{MASTER_REALM}.ssoSessionIdleTimeout",),
+)
+def test_master_session_idles_out(
+    master: str, administrators: Throwaway, codified: dict[str, Any], outputs: StackOutputs
+) -> None:
+    user = administrators.user("master-session")
+    refresh = oauth.unverified_claims(_signed_in(master, user, outputs)["refresh_token"])
+    limit = int(codified["ssoSessionIdleTimeout"])
+    assert refresh["exp"] - refresh["iat"] <= limit, (
+        f"realm master: {user.username}'s session stays usable {refresh['exp'] - refresh['iat']} s idle "
+        f"(its refresh token); codified automatic logoff {limit} s"
     )

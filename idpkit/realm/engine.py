@@ -16,7 +16,7 @@ from typing import Any
 from idpkit.errors import ExitCode, IdpkitError
 from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, ApiError, Read, ReadLog, WriteCounter, connect, urls
 from idpkit.outputs import StackOutputs, load_admin_credentials
-from idpkit.realm import bootstrap, executor, loader, planfile, references, rules
+from idpkit.realm import bootstrap, executor, loader, master_realm, planfile, references, rules
 from idpkit.realm.changes import Change
 from idpkit.realm.kinds import KINDS, Context
 from idpkit.realm.kinds import realm as realm_kind
@@ -144,6 +144,9 @@ def plan(
         admin = bootstrap.bootstrap_change(session.outputs, load_admin_credentials(session.outputs))
         if admin:
             changes.append(admin)
+        master = master_realm.change(loaded, session.master)
+        if master:
+            changes.append(master)
         if ctx.realm_exists:
             planned_by = _plan_kinds(ctx, planners)
             changes += [change for found in planned_by.values() for change in found]

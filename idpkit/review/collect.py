@@ -32,7 +32,14 @@ from idpkit.review.model import (
     Setting,
     SigningKeyLocation,
 )
-from idpkit.smoke.codified import HELD_SOURCE, MASTER_SOURCE, class_of, held_settings, master_settings
+from idpkit.smoke.codified import (
+    HELD_SOURCE,
+    class_of,
+    held_settings,
+    master_settings,
+    master_source,
+    shared_with_phi,
+)
 
 AWS_ENVIRONMENTS = tuple(environment.value for environment in Environment)
 
@@ -152,11 +159,17 @@ def _realm_findings(loaded: LoadedConfig, exceptions: list[ExceptionEntry], toda
 
 def _realm_settings(loaded: LoadedConfig) -> list[Setting]:
     """realm-config's settings with the rules enforcing them; the secure defaults of the fields it leaves out, one
-    row per field across objects (`clients[*].webOrigins`); the master realm's kit admin client."""
+    row per field across objects (`clients[*].webOrigins`); the master realm's settings (those it takes from the PHI
+    realm enforced by the rules enforcing the PHI value) and kit admin client."""
     enforced = codified_settings.enforcing_rules(loaded)
     held = {class_of(path): value for path, value in held_settings(loaded).items()}
     defaults = [Setting(Family.REALM, path, value, HELD_SOURCE, ()) for path, value in held.items()]
-    master = [Setting(Family.REALM, path, value, MASTER_SOURCE, ()) for path, value in master_settings().items()]
+    master = [
+        Setting(Family.REALM, path, value, loaded.file_of(shared), enforced.get(shared, ()))
+        if (shared := shared_with_phi(path))
+        else Setting(Family.REALM, path, value, master_source(path), ())
+        for path, value in master_settings(loaded).items()
+    ]
     return (
         [
             Setting(

@@ -2,9 +2,10 @@
 
 Three sources: what realm-config declares (`idpkit.realm.codified_settings`); the secure default of
 every security-relevant field it leaves out (`idpkit.realm.secure_defaults`: declare or default);
-and the master realm's kit administration client (`idpkit.realm.bootstrap.ADMIN_CLIENT`) as far as it
-restricts anything. Config-read checks, claim coverage and mutation mode read from here; paths are
-those `idpkit.smoke.live` reads and writes (and reviews show).
+and the master realm: its own settings (`idpkit.realm.master_realm`) and its kit administration
+client (`idpkit.realm.bootstrap.ADMIN_CLIENT`) as far as it restricts anything. Config-read checks,
+claim coverage and mutation mode read from here; paths are those `idpkit.smoke.live` reads and
+writes (and reviews show).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from idpkit.realm import builtins, codified_settings, secure_defaults
+from idpkit.realm import builtins, codified_settings, master_realm, secure_defaults
 from idpkit.realm.bootstrap import ADMIN_CLIENT, ADMIN_CLIENT_ID
 from idpkit.realm.loader import LoadedConfig, child_path, item_path
 from idpkit.realm.secure_defaults import SecureDefault
@@ -20,6 +21,7 @@ from idpkit.realm.secure_defaults import SecureDefault
 MASTER_ADMIN = f"master.{item_path('clients', ADMIN_CLIENT_ID)}"
 MASTER_SOURCE = "idpkit/realm/bootstrap.py"
 """Where the master realm's kit administration client is codified."""
+MASTER_REALM = "master.realm"
 HELD_SOURCE = "idpkit/realm/secure_defaults.py"
 """Where the secure defaults of undeclared fields are codified."""
 # The admin client's fields that restrict it; the others (service account, secret, full scope) are what it needs.
@@ -53,13 +55,27 @@ def role_gated_scopes(loaded: LoadedConfig) -> dict[str, list[str]]:
     return {scope: roles for scope, roles in scope_roles(loaded).items() if scope not in stepped_up}
 
 
-def master_settings() -> dict[str, Any]:
-    found: dict[str, Any] = {child_path(MASTER_ADMIN, name): ADMIN_CLIENT[name] for name in MASTER_HARDENING}
+def master_settings(loaded: LoadedConfig) -> dict[str, Any]:
+    """The master realm's hardened settings: its own (`master.realm.<field>`) and its kit admin client's."""
+    found: dict[str, Any] = {f"{MASTER_REALM}.{name}": value for name, value in master_realm.settings(loaded).items()}
+    found |= {child_path(MASTER_ADMIN, name): ADMIN_CLIENT[name] for name in MASTER_HARDENING}
     attributes: dict[str, Any] = ADMIN_CLIENT["attributes"]  # type: ignore[assignment]
     for name, value in attributes.items():
         if not name.startswith("idpkit."):
             found[f'{MASTER_ADMIN}.attributes["{name}"]'] = value
     return found
+
+
+def shared_with_phi(path: str) -> str | None:
+    """`master.realm.failureFactor` -> `realm.failureFactor`: the realm-config setting a master setting takes its
+    value from (None: master's own)."""
+    field = path.removeprefix(f"{MASTER_REALM}.")
+    return f"realm.{field}" if field != path and field in master_realm.SHARED_WITH_PHI else None
+
+
+def master_source(path: str) -> str:
+    """Where a master setting is codified."""
+    return master_realm.SOURCE if path.startswith(f"{MASTER_REALM}.") else MASTER_SOURCE
 
 
 def field_path(owner: str, entry: SecureDefault) -> str:
@@ -107,7 +123,7 @@ def _get(rep: dict[str, Any], path: tuple[str, ...]) -> Any:
 def settings(loaded: LoadedConfig) -> dict[str, Any]:
     """Path -> the value the live realm must hold, for every hardened setting of the stack's environment."""
     declared = {setting.path: setting.value for setting in codified_settings.settings(loaded)}
-    return held_settings(loaded) | declared | master_settings()
+    return held_settings(loaded) | declared | master_settings(loaded)
 
 
 def class_of(path: str) -> str:

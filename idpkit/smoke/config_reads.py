@@ -30,6 +30,19 @@ UNOBSERVABLE: dict[str, str] = {
     "can complete whatever the flag",
     "master.clients[*].implicitFlowEnabled": "the kit's admin client registers no redirect URI, so no browser flow "
     "can complete whatever the flag",
+    "master.realm.sslRequired": "master is reached only on the admin URL, an HTTPS listener (AWS: over an SSM port "
+    "forward to the host's loopback), so no request reaches it in clear from a public address to be refused",
+    "master.realm.eventsExpiration": "stored events are purged only once the retention period (days) has passed",
+    "master.realm.eventsListeners": "the jboss-logging listener writes to the hosts' log pipeline, outside the "
+    "protocol",
+    "master.realm.maxFailureWaitSeconds": "only lockouts grown past the cap (a quarter of an hour of guessing) would "
+    "show it; the PHI realm's SMOKE-BRUTE-002 shows the same codified value",
+    "master.realm.maxTemporaryLockouts": "only the codified number of lockouts, minutes each, would show it; the PHI "
+    "realm's SMOKE-BRUTE-002 shows the same codified value",
+    "master.realm.permanentLockout": "only the lockout after the codified number of lockouts, minutes each, would "
+    "show it; the PHI realm's SMOKE-BRUTE-002 shows the same codified value",
+    "master.realm.ssoSessionMaxLifespan": "an administrator's session idles out (15 minutes) long before the cap "
+    "(1 hour) could show, unless kept busy for the whole hour",
     "realm.ssoSessionIdleTimeoutRememberMe": "remember-me is off (rememberMe: false), so no remember-me session "
     "ever exists",
     "realm.ssoSessionMaxLifespanRememberMe": "remember-me is off (rememberMe: false), so no remember-me session "

@@ -10,7 +10,8 @@ compare a read with realm-config. Paths: `realm.<field>`, `realm.browserSecurity
 `....configuration.<option>`, `clientPolicies[<p>].<field>`, `identityProviders[<a>].config.<key>`,
 `clientScopes[<name>].protocolMappers`, `requiredActions[<alias>].<field>`, `realm.defaultRoles` (what
 every user holds), `users[<name>].realmRoles`, `users[<name>]` (whether the user exists), and any client
-path prefixed with `master.` for the kit's own client in the master realm.
+path prefixed with `master.` for the kit's own client in the master realm, and `master.realm.<field>` for the
+master realm's own settings.
 """
 
 from __future__ import annotations
@@ -71,7 +72,9 @@ def setting(path: str) -> LiveSetting:
     item = rest[0][1:-1] if rest and rest[0].startswith("[") else None
     tail = rest[1:] if item is not None else rest
     found: LiveSetting | None = None
-    if head == "realm" and tail:
+    if head == "realm" and tail and realm == "master":
+        found = RealmField(path, tuple(tail), realm)
+    elif head == "realm" and tail:
         found = _realm_setting(path, tail)
     elif head == "clients" and item and len(tail) == 2 and tail[0] == "attributes":
         found = ClientAttribute(path, realm, item, tail[1])
@@ -124,15 +127,17 @@ class RealmField:
     path: str
     keys: tuple[str, ...]
     """`("accessTokenLifespan",)` or `("browserSecurityHeaders", "xFrameOptions")`."""
+    realm: str = "managed"
 
     def read(self, session: Session) -> Any:
-        value: Any = session.realm.get(session.realm.path(urls.REALM))
+        api = _api(session, self.realm)
+        value: Any = api.get(api.path(urls.REALM))
         for key in self.keys:
             value = (value or {}).get(key)
         return value
 
     def write(self, session: Session, value: Any) -> None:
-        api = session.realm
+        api = _api(session, self.realm)
         current = api.get(api.path(urls.REALM))
         body: Any = {**(current.get(self.keys[0]) or {}), self.keys[1]: value} if len(self.keys) > 1 else value
         # Keycloak resets some fields an update leaves out: carry them, so only this setting changes.

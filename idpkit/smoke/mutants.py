@@ -7,7 +7,7 @@
 - Client policies (realm-config/base/client-policies.yaml): every executor an enabled policy
   applies is removed in one mutant, and each of its options is flipped in another; every enabled
   policy is switched off in one more.
-- The JWT bearer identity provider's limits, and the master realm's kit administration client.
+- The JWT bearer identity provider's limits, and the master realm's settings and kit administration client.
 - What every user holds (`idpkit.realm.kinds.default_roles`): each realm role realm-config declares that
   gates a scope a login without step-up can ask for, granted through the realm's default role in one mutant.
 - The secure defaults of undeclared fields (`idpkit.realm.secure_defaults`): each entry that a hand-made
@@ -357,9 +357,24 @@ def _held_mutants(loaded: LoadedConfig) -> Iterator[Mutant]:
         yield Mutant(path, entry.secure_default, entry.weaker_value, Family.SECURE_DEFAULT, held=entry, target=target)
 
 
-def _master_mutants() -> Iterator[Mutant]:
-    for path, value in codified.master_settings().items():
-        yield Mutant(path, value, (not value) if isinstance(value, bool) else str(int(value) * 30), Family.MASTER)
+MASTER_REALM_WEAKENINGS: dict[str, Weakening] = {
+    "sslRequired": _value("none"),  # master codifies `external`, the PHI realm's weakening
+    # The login event master's checks provoke (a wrong password); the PHI realm's checks show the others.
+    "enabledEventTypes": _without("LOGIN_ERROR"),
+}
+"""Master realm fields weakened otherwise than the PHI realm's same field (`WEAKENINGS`)."""
+
+
+def _master_mutants(loaded: LoadedConfig) -> Iterator[Mutant]:
+    realm_prefix = f"{codified.MASTER_REALM}."
+    for path, value in codified.master_settings(loaded).items():
+        if path.startswith(realm_prefix):
+            field = path.removeprefix(realm_prefix)
+            weaken = MASTER_REALM_WEAKENINGS.get(field) or WEAKENINGS[f"realm.{field}"]
+            yield from (Mutant(path, value, weak, Family.MASTER) for weak in weaken(value))
+        else:
+            weak = (not value) if isinstance(value, bool) else str(int(value) * 30)
+            yield Mutant(path, value, weak, Family.MASTER)
 
 
 def _default_grant_mutants(loaded: LoadedConfig) -> Iterator[Mutant]:
@@ -390,7 +405,7 @@ def mutants(loaded: LoadedConfig | None = None) -> list[Mutant]:
     derived += [
         *_policy_mutants(loaded, found),
         *_provider_mutants(found),
-        *_master_mutants(),
+        *_master_mutants(loaded),
         *_held_mutants(loaded),
         *_default_grant_mutants(loaded),
     ]
