@@ -26,7 +26,7 @@ from idpkit.smoke.checks import check
 from idpkit.smoke.identities import AssertionProvider, Grant, SmokeClient, or_placeholder, smoke_clients
 
 BOUND_ATTRIBUTE = 'clients[*].attributes["dpop.bound.access.tokens"]'
-REQUIREMENTS = ("RFC9700-2.2.1", "FAPI2-SP-5.3.3", "HIPAA-164.312(e)(1)")
+REQUIREMENTS = ("RFC9700-2.2.1", "RFC9449", "FAPI2-SP-5.3.3", "HIPAA-164.312(e)(1)")
 
 
 KEY_BOUND_REFRESH = ("test_refresh_token_is_bound_to_the_clients_key",)
