@@ -182,6 +182,32 @@ def clients(smoke_credentials: dict[str, Any], smoke_identities: dict[str, Smoke
     return {client_id: client.played(smoke_credentials) for client_id, client in smoke_identities.items()}
 
 
+@pytest.fixture(scope="module")
+def approved_grant(
+    smoke_identities: dict[str, SmokeClient],
+    new_user_agent: Callable[[], oauth.UserAgent],
+    endpoints: oauth.Endpoints,
+    tls_verify: str | bool,
+    request: pytest.FixtureRequest,
+) -> oauth.Approval:
+    """A fresh grant of a client, approved by the test user: the token request that redeems it."""
+
+    def approve(client: oauth.Client) -> dict[str, str]:
+        grant = smoke_identities[client.client_id].grant
+        if grant is Grant.CODE:
+            return oauth.code_redemption(new_user_agent(), endpoints, client, "openid")[0]
+        if grant is Grant.DEVICE:
+            return oauth.device_approval(new_user_agent(), endpoints, client, "openid", verify=tls_verify)
+        assert grant is Grant.JWT_BEARER and client.key is not None, (
+            f"{client.client_id}: no grant the smoke suite can obtain DPoP-bound tokens with"
+        )
+        provider: AssertionProvider = request.getfixturevalue("assertion_provider_of_clinician")
+        assertion = oauth.bearer_assertion(client.key, provider.issuer, provider.subject, endpoints.issuer)
+        return {"grant_type": oauth.JWT_BEARER_GRANT, "assertion": assertion, "scope": "openid"}
+
+    return approve
+
+
 @pytest.fixture(scope="session")
 def jwt_bearer_client(smoke_identities: dict[str, SmokeClient]) -> SmokeClient:
     """The smoke client that exchanges assertions for tokens (RFC 7523 §2.1)."""

@@ -23,7 +23,7 @@ import requests
 from idpkit.realm import loader
 from idpkit.smoke import oauth
 from idpkit.smoke.checks import check
-from idpkit.smoke.identities import AssertionProvider, Grant, SmokeClient, or_placeholder, smoke_clients
+from idpkit.smoke.identities import or_placeholder, smoke_clients
 
 BOUND_ATTRIBUTE = 'clients[*].attributes["dpop.bound.access.tokens"]'
 REQUIREMENTS = ("RFC9700-2.2.1", "RFC9449", "FAPI2-SP-5.3.3", "HIPAA-164.312(e)(1)")
@@ -56,40 +56,11 @@ class Bound:
     tokens: dict[str, Any]
 
 
-Approval = Callable[[oauth.Client], dict[str, str]]
-
-
-@pytest.fixture(scope="module")
-def approved_grant(
-    smoke_identities: dict[str, SmokeClient],
-    new_user_agent: Callable[[], oauth.UserAgent],
-    endpoints: oauth.Endpoints,
-    tls_verify: str | bool,
-    request: pytest.FixtureRequest,
-) -> Approval:
-    """A fresh grant of a client, approved by the test user: the token request that redeems it."""
-
-    def approve(client: oauth.Client) -> dict[str, str]:
-        grant = smoke_identities[client.client_id].grant
-        if grant is Grant.CODE:
-            return oauth.code_redemption(new_user_agent(), endpoints, client, "openid")[0]
-        if grant is Grant.DEVICE:
-            return oauth.device_approval(new_user_agent(), endpoints, client, "openid", verify=tls_verify)
-        assert grant is Grant.JWT_BEARER and client.key is not None, (
-            f"{client.client_id}: no grant the smoke suite can obtain DPoP-bound tokens with"
-        )
-        provider: AssertionProvider = request.getfixturevalue("assertion_provider_of_clinician")
-        assertion = oauth.bearer_assertion(client.key, provider.issuer, provider.subject, endpoints.issuer)
-        return {"grant_type": oauth.JWT_BEARER_GRANT, "assertion": assertion, "scope": "openid"}
-
-    return approve
-
-
 @pytest.fixture(scope="module")
 def bound(
     bound_client: str,
     clients: dict[str, oauth.Client],
-    approved_grant: Approval,
+    approved_grant: oauth.Approval,
     endpoints: oauth.Endpoints,
     tls_verify: str | bool,
 ) -> Bound:
@@ -114,7 +85,7 @@ def bound(
     claims=(BOUND_ATTRIBUTE,),
 )
 def test_token_request_without_proof_is_refused(
-    bound: Bound, approved_grant: Approval, endpoints: oauth.Endpoints, tls_verify: str | bool
+    bound: Bound, approved_grant: oauth.Approval, endpoints: oauth.Endpoints, tls_verify: str | bool
 ) -> None:
     client = bound.client  # the control: a grant of the same client redeemed with a proof was accepted
     data = approved_grant(client)

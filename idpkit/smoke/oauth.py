@@ -644,6 +644,10 @@ class CodeGrant:
         return body
 
 
+Approval = Callable[[Client], dict[str, str]]
+"""A fresh grant of a client, approved by a person: the token request that redeems it (smoke-tests/conftest.py)."""
+
+
 def sign_in(agent: UserAgent, endpoints: Endpoints, client: Client, scope: str) -> CodeGrant:
     """Authorization code + PKCE S256 from authorization request to token response."""
     data, nonce = code_redemption(agent, endpoints, client, scope)

@@ -17,6 +17,7 @@ import requests
 from idpkit.keycloak_admin import KILL_AFTER_WRITES_ENV, AdminApi, urls
 from idpkit.outputs import StackOutputs
 from idpkit.realm import engine
+from idpkit.smoke import oauth
 from tests.realm.helpers import edit, run_realm, scratch_project
 
 pytestmark = pytest.mark.local_stack
@@ -107,21 +108,23 @@ def hand_made_client(admin: AdminApi) -> Iterator[str]:
 
 
 def _authorize(stack: StackOutputs, client_id: str, **params: str) -> tuple[int, dict[str, list[str]]]:
-    response = requests.get(
-        f"{stack.issuer}/protocol/openid-connect/auth",
-        allow_redirects=False,
-        verify=stack.tls_verify,
-        params={
-            "client_id": client_id,
-            "redirect_uri": "https://hand-made.example.org/cb",
-            "scope": "openid",
-            "state": "s",
-            "nonce": "n",
-            **params,
-        },
+    """A pushed authorization request of `client_id` and where opening it ends: (status, redirect parameters)."""
+    redirect_uri = "https://hand-made.example.org/cb"
+    request = {"client_id": client_id, "redirect_uri": redirect_uri, "scope": "openid", "state": "s", "nonce": "n"}
+    discovery = requests.get(f"{stack.issuer}/.well-known/openid-configuration", verify=stack.tls_verify, timeout=30)
+    endpoints = oauth.Endpoints.from_discovery(discovery.json())
+    pushed = oauth.push(endpoints, oauth.Client(client_id, redirect_uri), request | params, verify=stack.tls_verify)
+    if pushed.request_uri is None:
+        return pushed.response.status_code, {"error": [pushed.error or ""]}
+    browser = requests.Session()
+    response = browser.get(
+        endpoints.authorization, params=pushed.authorization_params, allow_redirects=False, verify=stack.tls_verify,
         timeout=30,
-    )
+    )  # fmt: skip
     location = response.headers.get("Location", "")
+    if location.startswith(stack.issuer):  # a pushed request is opened by a redirect to the realm's login page
+        response = browser.get(location, allow_redirects=False, verify=stack.tls_verify, timeout=30)
+        location = response.headers.get("Location", "")
     returned = urlsplit(location)
     return response.status_code, parse_qs(returned.query or returned.fragment)
 
