@@ -140,9 +140,11 @@ class StackClients:
         )
 
     def expectations(self, client_id: str) -> oauth.TokenExpectations:
+        """A resource server's view of the client's tokens: DPoP tokens where the client binds them to a key."""
+        bound = any(client.client_id == client_id and client.dpop is not None for client in (self.web, self.backend))
         return oauth.TokenExpectations(
             issuer=self.endpoints.issuer, audience=RESOURCE_SERVER, authorized_party=client_id,
-            max_lifetime=self.lifespan, algorithms=ALGORITHMS,
+            max_lifetime=self.lifespan, algorithms=ALGORITHMS, typ=oauth.DPOP if bound else oauth.BEARER,
         )  # fmt: skip
 
     def jwks_client(self) -> jwt.PyJWKClient:
