@@ -21,6 +21,7 @@ from jwt.algorithms import RSAAlgorithm
 
 from idpkit.realm import loader
 from idpkit.realm.loader import child_path, item_path
+from idpkit.realm.rules.clients import DPOP_BOUND, PAR_REQUIRED
 from idpkit.smoke import forgery, oauth
 from idpkit.smoke.certificates import ClientCertificate
 from idpkit.smoke.checks import check, claimed, claims
@@ -32,8 +33,6 @@ APP = "https://192.0.2.10"
 REDIRECT = f"{APP}/callback"
 LOOPBACK_V4, LOOPBACK_V6 = "https://127.0.0.1:9999/callback", "https://[::1]:9999/callback"
 PKCE_S256 = {"pkce.code.challenge.method": "S256"}
-DPOP_BOUND = "dpop.bound.access.tokens"
-PAR_REQUIRED = "require.pushed.authorization.requests"
 RUNTIME_KID = "runtime"
 # Every flag explicit: Keycloak answers 500 to a registration that leaves one of them out under
 # reject-implicit-grant without auto-configure.

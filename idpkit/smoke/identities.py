@@ -15,10 +15,10 @@ import yaml
 
 from idpkit.realm.loader import LoadedConfig, config_dir, item_path
 from idpkit.realm.model import Client, RealmDocument
+from idpkit.realm.rules.clients import DPOP_BOUND
 from idpkit.smoke import oauth
 
 FRAGMENT = "realm-config/fragments/smoke.yaml"
-DPOP_BOUND = "dpop.bound.access.tokens"
 DEVICE_GRANT = "oauth2.device.authorization.grant.enabled"
 JWT_GRANT = "oauth2.jwt.authorization.grant.enabled"
 JWT_GRANT_PROVIDER = "oauth2.jwt.authorization.grant.idp"
