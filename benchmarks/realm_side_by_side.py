@@ -32,7 +32,7 @@ from benchlib import Section
 from config_cli import Available
 
 from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, ApiError, connect, urls
-from idpkit.outputs import OUTPUTS_FILE_ENV, StackOutputs, load_admin_credentials
+from idpkit.outputs import OUTPUTS_FILE_ENV, StackOutputs, load_admin_credentials, load_break_glass_credentials
 from idpkit.realm import builtins
 
 NO_OP_RUNS = 3
@@ -220,13 +220,11 @@ class ConfigCli:
                            check=True, capture_output=True)  # fmt: skip
             self.trust = [f"-Djavax.net.ssl.trustStore={truststore}", "-Djavax.net.ssl.trustStorePassword=changeit",
                           "-Djavax.net.ssl.trustStoreType=PKCS12"]  # fmt: skip
-        credentials = load_admin_credentials(self.outputs)
-        # Spring's relaxed binding reads these from the environment, so no secret is on a command line.
-        if credentials.is_service_account:
-            self.login = {"KEYCLOAK_GRANTTYPE": "client_credentials", "KEYCLOAK_CLIENTID": credentials.client_id or "",
-                          "KEYCLOAK_CLIENTSECRET": credentials.client_secret or ""}  # fmt: skip
-        else:
-            self.login = {"KEYCLOAK_USER": credentials.username or "", "KEYCLOAK_PASSWORD": credentials.password or ""}
+        # keycloak-config-cli logs in with a password or a client secret, never a signed assertion (the kit's
+        # service account), so it logs in as the bootstrap admin of this throwaway benchmark stack. Spring's relaxed
+        # binding reads these from the environment, so no secret is on a command line.
+        credentials = load_break_glass_credentials(self.outputs)
+        self.login = {"KEYCLOAK_USER": credentials.username or "", "KEYCLOAK_PASSWORD": credentials.password or ""}
 
     def run(self, realm: Realm, realm_file: Path, *, cache: bool = True) -> Run:
         realm.clear_events()

@@ -46,8 +46,9 @@ class StackOutputs:
     """PEM file that verifies `admin_url` when it differs from `ca_bundle` (AWS: the hosts' own certificate
     behind the SSM port forward); `None`: `ca_bundle` verifies it too."""
     bootstrap_admin_credentials: str | None = None
-    """AWS: the bootstrap admin secret's ARN. `admin_credentials` is created empty; until the first
-    `realm apply` writes the kit's service account into it, commands log in with this one."""
+    """Keycloak's bootstrap admin (a 0600 file, or on AWS a secret's ARN): the only administrator of the master
+    realm, kept as the break-glass account. Until the first `realm apply` writes the kit's service account into
+    `admin_credentials` (created empty on AWS), commands log in with this one."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -65,16 +66,25 @@ class StackOutputs:
 
 @dataclass(frozen=True)
 class AdminCredentials:
-    """The kit's admin login in `master`: a service account, or the bootstrap admin before it exists."""
+    """An admin login in `master`: the kit's service account (a private key it signs its client assertions with;
+    a client secret before the kit moved to private_key_jwt), or the bootstrap admin's user name and password."""
 
     client_id: str | None = None
     client_secret: str | None = None
     username: str | None = None
     password: str | None = None
+    private_key: str | None = None
+    """PEM (PKCS#8) of the key whose public half the service account's client registers (`jwks.string`)."""
+    key_id: str | None = None
 
     @property
     def is_service_account(self) -> bool:
-        return self.client_id is not None and self.client_secret is not None
+        return self.client_id is not None and (self.client_secret is not None or self.private_key is not None)
+
+    @property
+    def signs_assertions(self) -> bool:
+        """The service account authenticates with private_key_jwt (the least-privileged kit admin)."""
+        return self.client_id is not None and self.private_key is not None
 
     def __repr__(self) -> str:  # never leak secrets through logs or tracebacks
         who = self.client_id if self.is_service_account else self.username
@@ -159,18 +169,48 @@ def load_admin_credentials(outputs: StackOutputs) -> AdminCredentials:
             raise IdpkitError(f"admin credentials {source}: the secret holds no value yet")
         data = found
     else:
-        try:
-            data = json.loads(Path(source).read_text())
-        except (OSError, ValueError) as error:
-            raise IdpkitError(f"admin credentials {source}: cannot be read ({error})") from error
+        data = _file_json(source)
+    return _credentials(data, source)
+
+
+def load_break_glass_credentials(outputs: StackOutputs) -> AdminCredentials:
+    """The bootstrap admin's user name and password: the one login that may administer the master realm."""
+    source = outputs.bootstrap_admin_credentials
+    if not source:
+        raise IdpkitError(
+            "the stack's outputs name no bootstrap_admin_credentials: the master realm cannot be administered",
+            hint="see runbooks/break-glass-admin-access.md",
+        )
+    data = _secrets_manager_json(source) if source.startswith(SECRETS_MANAGER_ARN_PREFIX) else _file_json(source)
+    if data is None:
+        raise IdpkitError(f"break-glass credentials {source}: the secret holds no value")
+    credentials = _credentials(data, source)
+    if credentials.is_service_account:
+        raise IdpkitError(f"break-glass credentials {source}: must be a user name and password, not a client")
+    return credentials
+
+
+def _file_json(source: str) -> Any:
+    try:
+        return json.loads(Path(source).read_text())
+    except (OSError, ValueError) as error:
+        raise IdpkitError(f"admin credentials {source}: cannot be read ({error})") from error
+
+
+_CREDENTIAL_FIELDS = ("client_id", "client_secret", "username", "password", "private_key", "key_id")
+
+
+def _credentials(data: Any, source: str) -> AdminCredentials:
     if not isinstance(data, dict):
         raise IdpkitError(f"admin credentials {source}: must be a JSON object, not {type(data).__name__}")
-    fields = {key: data.get(key) for key in ("client_id", "client_secret", "username", "password")}
+    fields = {key: data.get(key) for key in _CREDENTIAL_FIELDS}
     if not all(value is None or (isinstance(value, str) and value) for value in fields.values()):
-        raise IdpkitError(f"admin credentials {source}: client_id, client_secret, username and password are strings")
+        raise IdpkitError(f"admin credentials {source}: {', '.join(_CREDENTIAL_FIELDS)} are non-empty strings")
     credentials = AdminCredentials(**fields)
     if not credentials.is_service_account and not (credentials.username and credentials.password):
-        raise IdpkitError(f"admin credentials {source}: need client_id+client_secret or username+password")
+        raise IdpkitError(
+            f"admin credentials {source}: need client_id with private_key (or client_secret), or username+password"
+        )
     return credentials
 
 

@@ -18,7 +18,7 @@ from jwt import PyJWKClient
 
 from idpkit.errors import IdpkitError
 from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, connect
-from idpkit.outputs import StackOutputs, load_admin_credentials, load_outputs
+from idpkit.outputs import StackOutputs, load_admin_credentials, load_break_glass_credentials, load_outputs
 from idpkit.realm import loader
 from idpkit.realm.loader import LoadedConfig
 from idpkit.realm.model import RealmSettings, User
@@ -123,8 +123,12 @@ def realm_admin(outputs: StackOutputs, stack_name: str) -> AdminApi:
 
 @pytest.fixture(scope="session")
 def master_admin(outputs: StackOutputs, stack_name: str) -> AdminApi:
-    """The master realm's admin API (the kit's own administration client lives there)."""
-    return _admin(outputs, stack_name, ADMIN_REALM)
+    """The master realm's admin API as the break-glass account: the kit's own service account may not read
+    master's users, clients or events (SMOKE-MASTER-008)."""
+    try:
+        return AdminApi(connect(outputs, load_break_glass_credentials(outputs)), ADMIN_REALM)
+    except IdpkitError as error:
+        credentials.missing(stack_name, "break-glass", f"no master administrator login ({error})")
 
 
 @pytest.fixture(scope="session")

@@ -31,9 +31,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(scope="module")
 def session(realm_admin: AdminApi, master_admin: AdminApi, stack_name: str) -> Session:
-    """The admin API of both realms (the same credentials as realm_admin, asked for its credential check)."""
+    """The admin API of both realms: the kit's service account, and master as the break-glass account (asked for
+    their credential checks)."""
     del realm_admin, master_admin
-    return Session.open(load_outputs(stack_name))
+    return Session.open(load_outputs(stack_name), break_glass=True)
 
 
 @check(

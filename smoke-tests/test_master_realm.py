@@ -2,8 +2,11 @@
 
 The master realm is never served publicly (test_transport.py); here, on admin_url, the kit's admin
 client obtains short-lived tokens through the client-credentials grant only, as `ADMIN_CLIENT`
-codifies: its tokens live as long as codified, and the password grant is refused. (It registers no
-redirect URI, so no browser flow can complete: those flags are config reads, config_reads.py.)
+codifies: its tokens live as long as codified, the password grant is refused, it logs in only with
+an assertion signed by its own key (not with a client secret, not with another key), and its token
+administers the PHI realm but none of master (users, clients, settings, its own roles) and cannot
+impersonate. (It registers no redirect URI, so no browser flow can complete: those flags are config
+reads, config_reads.py.) Master's users, clients and events are read as the break-glass account.
 
 A person administering master is shown by a user created in master for one check and deleted after
 it: wrong passwords lock that user out, its failed login and its creation are recorded as events,
@@ -20,16 +23,19 @@ from typing import Any
 
 import pytest
 import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
-from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, urls
+from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, assertion, urls
 from idpkit.outputs import AdminCredentials, StackOutputs, load_admin_credentials
 from idpkit.realm.bootstrap import ADMIN_CLIENT, ADMIN_CLIENT_ID
 from idpkit.realm.loader import LoadedConfig
 from idpkit.smoke import oauth
 from idpkit.smoke.checks import check
-from idpkit.smoke.codified import MASTER_ADMIN, MASTER_REALM, master_settings
+from idpkit.smoke.codified import MASTER_ADMIN, MASTER_ADMIN_ROLES, MASTER_REALM, master_settings
 from idpkit.smoke.events import find, latest
 from idpkit.smoke.redaction import register_secret
+from idpkit.smoke.throwaway import PREFIX as THROWAWAY
 from idpkit.smoke.throwaway import Throwaway, User, sweep
 
 LIFESPAN = "access.token.lifespan"
@@ -41,23 +47,48 @@ ADMIN_CLI = "admin-cli"
 QUICK_LOGIN_CHECK_SECONDS = 1.0
 # How long after the last wrong password the right one is tried: past a weakened wait, far inside the codified one.
 RETRY_AFTER_SECONDS = 3.0
+FORBIDDEN = 403
 
 
 @pytest.fixture(scope="module")
-def admin_credentials(outputs: StackOutputs, master_admin: AdminApi) -> AdminCredentials:
-    del master_admin  # asked for its credential check (admin-api)
+def admin_credentials(outputs: StackOutputs, realm_admin: AdminApi) -> AdminCredentials:
+    del realm_admin  # asked for its credential check (admin-api)
     found = load_admin_credentials(outputs)
-    assert found.is_service_account and found.client_id == ADMIN_CLIENT_ID, (
-        f"admin credentials of {outputs.admin_url}: not the kit's service account {ADMIN_CLIENT_ID}; "
-        "run `idpkit realm apply` once to move off the bootstrap admin"
+    assert found.signs_assertions and found.client_id == ADMIN_CLIENT_ID, (
+        f"admin credentials of {outputs.admin_url}: not the kit's key-authenticated service account "
+        f"{ADMIN_CLIENT_ID}; run `idpkit realm apply` once to move onto it"
     )
-    register_secret(found.client_secret)
+    register_secret(found.private_key)
     return found
 
 
 @pytest.fixture(scope="module")
 def master(outputs: StackOutputs) -> str:
     return f"{outputs.admin_url.rstrip('/')}/realms/{ADMIN_REALM}/protocol/openid-connect"
+
+
+@pytest.fixture(scope="module")
+def master_issuer(outputs: StackOutputs) -> str:
+    """The audience Keycloak accepts in master's client assertions."""
+    return assertion.issuer(outputs.admin_url, ADMIN_REALM, outputs.admin_tls_verify)
+
+
+def _token_request(master: str, outputs: StackOutputs, **form: str) -> requests.Response:
+    data = {"grant_type": "client_credentials", **form}
+    return requests.post(f"{master}/token", data=data, verify=outputs.admin_tls_verify, timeout=oauth.TIMEOUT)
+
+
+def _kit_assertion(credentials: AdminCredentials, audience: str) -> dict[str, str]:
+    return assertion.form(ADMIN_CLIENT_ID, credentials.private_key or "", credentials.key_id, audience)
+
+
+@pytest.fixture(scope="module")
+def kit_token(master: str, master_issuer: str, admin_credentials: AdminCredentials, outputs: StackOutputs) -> str:
+    response = _token_request(master, outputs, **_kit_assertion(admin_credentials, master_issuer))
+    assert response.status_code == 200, f"control: {master}/token refused {ADMIN_CLIENT_ID}'s own assertion"
+    token = str(response.json()["access_token"])
+    register_secret(token)
+    return token
 
 
 @check(
@@ -68,17 +99,9 @@ def master(outputs: StackOutputs) -> str:
     remediation=f"Keep {LIFESPAN} of {ADMIN_CLIENT_ID} as idpkit/realm/bootstrap.py codifies it.",
     claims=(f'{PREFIX}.attributes["{LIFESPAN}"]',),
 )
-def test_admin_token_is_short_lived(
-    master: str, admin_credentials: AdminCredentials, outputs: StackOutputs, realm_config: LoadedConfig
-) -> None:
-    response = requests.post(
-        f"{master}/token", data={"grant_type": "client_credentials"},
-        auth=(admin_credentials.client_id or "", admin_credentials.client_secret or ""),
-        verify=outputs.admin_tls_verify, timeout=oauth.TIMEOUT,
-    )  # fmt: skip
-    assert response.status_code == 200, f"control: {master}/token refused {ADMIN_CLIENT_ID} ({response.status_code})"
+def test_admin_token_is_short_lived(kit_token: str, realm_config: LoadedConfig) -> None:
     limit = int(master_settings(realm_config)[f'{MASTER_ADMIN}.attributes["{LIFESPAN}"]'])
-    access = oauth.unverified_claims(response.json()["access_token"])
+    access = oauth.unverified_claims(kit_token)
     assert access["exp"] - access["iat"] <= limit, (
         f"{ADMIN_CLIENT_ID}: admin token lives {access['exp'] - access['iat']} s; codified {limit} s"
     )
@@ -94,18 +117,92 @@ def test_admin_token_is_short_lived(
     claims=(f"{PREFIX}.directAccessGrantsEnabled",),
 )
 def test_admin_client_password_grant_is_refused(
-    master: str, admin_credentials: AdminCredentials, outputs: StackOutputs
+    master: str, master_issuer: str, admin_credentials: AdminCredentials, outputs: StackOutputs
 ) -> None:
     assert ADMIN_CLIENT["directAccessGrantsEnabled"] is False, f"bootstrap.py: {ADMIN_CLIENT_ID} allows password grants"
     # No user's password is needed: a grant switched off is refused before any user is looked up.
-    data = {"grant_type": "password", "username": "nobody", "password": "not-a-password", "scope": "openid"}
-    credentials = (admin_credentials.client_id or "", admin_credentials.client_secret or "")
-    response = requests.post(f"{master}/token", data=data, verify=outputs.admin_tls_verify, timeout=oauth.TIMEOUT,
-                             auth=credentials)  # fmt: skip
+    form = {"grant_type": "password", "username": "nobody", "password": "not-a-password", "scope": "openid"}
+    response = _token_request(master, outputs, **_kit_assertion(admin_credentials, master_issuer), **form)
     assert oauth.oauth_error(response) == "unauthorized_client", (
         f"{master}/token: {ADMIN_CLIENT_ID}'s password grant got {oauth.oauth_error(response)!r}; "
         "it must be refused as unauthorized_client"
     )
+
+
+@check(
+    "SMOKE-MASTER-008",
+    "The kit's administration client administers the PHI realm and cannot administer the master realm",
+    requirements=("HIPAA-164.312(a)(1)", "HIPAA-164.312(a)(2)(ii)"),
+    risk="A leaked kit credential that can change master can create administrators, reset the break-glass "
+    "password and take over every realm, and its own privileges could be raised by itself.",
+    remediation=f"Take every role beyond create-realm and the managed realm's admin roles from {ADMIN_CLIENT_ID}'s "
+    "service account: `idpkit realm apply --break-glass` (runbooks/break-glass-admin-access.md).",
+    claims=(MASTER_ADMIN_ROLES,),
+)
+def test_kit_admin_cannot_administer_master(kit_token: str, outputs: StackOutputs, master_admin: AdminApi) -> None:
+    admin = f"{outputs.admin_url.rstrip('/')}/admin/realms"
+    headers = {"Authorization": f"Bearer {kit_token}"}
+
+    def call(method: str, path: str, body: Any = None) -> requests.Response:
+        return requests.request(method, f"{admin}{path}", json=body, headers=headers, verify=outputs.admin_tls_verify,
+                                timeout=oauth.TIMEOUT)  # fmt: skip
+
+    control = call("GET", f"/{outputs.realm}")
+    assert control.status_code == 200, f"control: {ADMIN_CLIENT_ID} cannot read realm {outputs.realm}"
+    users = call("GET", f"/{outputs.realm}/users?max=1&briefRepresentation=true").json()
+    assert users, f"control: {ADMIN_CLIENT_ID} lists no user of realm {outputs.realm}"
+    admin_role = master_admin.get(master_admin.path(urls.ROLE, name="admin"))
+    service_account = oauth.unverified_claims(kit_token)["sub"]
+    attempts = {
+        "list master's users": call("GET", "/master/users?max=1"),
+        "list master's clients": call("GET", "/master/clients?max=1"),
+        "change master's settings": call("PUT", "/master", {"realm": ADMIN_REALM}),
+        "create a master user": call(
+            "POST", "/master/users", {"username": f"{THROWAWAY}kit-admin-{secrets.token_hex(4)}"}
+        ),
+        "grant itself master's admin role": call(
+            "POST", f"/master/users/{service_account}/role-mappings/realm", [admin_role]
+        ),
+        f"impersonate a user of {outputs.realm}": call(
+            "POST", f"/{outputs.realm}/users/{users[0]['id']}/impersonation"
+        ),
+    }
+    sweep(master_admin)  # a user the attempt above created, should it have succeeded
+    allowed = {name: response.status_code for name, response in attempts.items() if response.status_code != FORBIDDEN}
+    assert not allowed, f"{ADMIN_CLIENT_ID}: its token was not refused (403) to {allowed}"
+
+
+@check(
+    "SMOKE-MASTER-009",
+    "The kit's administration client authenticates only with an assertion signed by its own key",
+    requirements=("HIPAA-164.312(d)", "RFC9700-2.5"),
+    risk="A client secret is a bearer credential: copied from a file, a log or a ticket it logs in anywhere; "
+    "private_key_jwt proves possession of a key that never leaves the kit's credentials store.",
+    remediation=f"Keep {ADMIN_CLIENT_ID}'s clientAuthenticatorType client-jwt (idpkit/realm/bootstrap.py); "
+    "re-key it with `idpkit admin rotate-key` if the key may have leaked.",
+    claims=(f"{PREFIX}.clientAuthenticatorType",),
+)
+def test_kit_admin_refuses_secrets_and_foreign_keys(
+    master: str, master_issuer: str, kit_token: str, master_admin: AdminApi, outputs: StackOutputs
+) -> None:
+    del kit_token  # its own assertion logs in (the control)
+    uuid = master_admin.get(master_admin.path(urls.CLIENTS), clientId=ADMIN_CLIENT_ID)[0]["id"]
+    secret = (master_admin.get(master_admin.path(urls.CLIENT_SECRET, id=uuid)) or {}).get("value")
+    if not secret:
+        secret = master_admin.post(master_admin.path(urls.CLIENT_SECRET, id=uuid), None).json()["value"]
+    register_secret(secret)
+    with_secret = _token_request(master, outputs, client_id=ADMIN_CLIENT_ID, client_secret=secret)
+    foreign_key = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    forged = AdminCredentials(client_id=ADMIN_CLIENT_ID, private_key=foreign_key.decode())
+    with_foreign_key = _token_request(master, outputs, **_kit_assertion(forged, master_issuer))
+    accepted = {
+        name: response.status_code
+        for name, response in (("its client secret", with_secret), ("another key's assertion", with_foreign_key))
+        if response.status_code == 200
+    }
+    assert not accepted, f"{master}/token: {ADMIN_CLIENT_ID} got a token with {', '.join(accepted)}"
 
 
 # --- a person administering master ------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from idpkit.console import stderr
 from idpkit.errors import ExitCode, IdpkitError
 
 SUBCOMMANDS = {
+    "admin": "idpkit.cli.admin:admin",
     "bench": "idpkit.cli.bench:bench",
     "certs": "idpkit.cli.certs:certs",
     "chaos": "idpkit.cli.chaos:chaos",

@@ -179,24 +179,43 @@ def plan(
     default=None,
     help="Apply exactly this saved plan (refused if the realm changed since it was made).",
 )
+@click.option(
+    "--break-glass",
+    is_flag=True,
+    help="Change the master realm too (its settings, the kit's admin client and roles), logged in to master as the "
+    "break-glass account (bootstrap_admin_credentials); an emergency procedure, see "
+    "runbooks/break-glass-admin-access.md.",
+)
 @json_option
 def apply(
-    stack: str, environment: str | None, prune: bool, output_format: str, plan_file: Path | None, json_mode: bool
+    stack: str,
+    environment: str | None,
+    prune: bool,
+    output_format: str,
+    plan_file: Path | None,
+    break_glass: bool,
+    json_mode: bool,
 ) -> None:
-    """Validate, then create/update (and with --prune delete owned) objects in dependency order."""
+    """Validate, then create/update (and with --prune delete owned) objects in dependency order.
+
+    The master realm is changed only on the first apply (by the bootstrap admin) and with --break-glass.
+    """
     reporter = Reporter(json_mode=json_mode)
     session_outputs = load_outputs(stack)
+    if break_glass:
+        reporter.note(f"break-glass: master is changed as the bootstrap admin of stack {stack}; record why")
     if plan_file is not None:
         if environment or prune:
             raise IdpkitError("--plan applies a saved plan as it is: drop --env and --prune", exit_code=ExitCode.USAGE)
         with reporter.step(f"applying the saved plan {plan_file} to stack {stack}"):
-            result = engine.apply_saved(engine.Session.open(session_outputs), plan_file, stack)
+            session = engine.Session.open(session_outputs, break_glass=break_glass)
+            result = engine.apply_saved(session, plan_file, stack)
         title = f"realm apply: stack {stack}, saved plan {plan_file}"
     else:
         env = _environment(stack, environment)
         validated = engine.validate(env)  # refuse bad files before any API call, even the login
         with reporter.step(f"applying realm-config ({env}) to stack {stack}"):
-            session = engine.Session.open(session_outputs)
+            session = engine.Session.open(session_outputs, break_glass=break_glass)
             result = engine.apply(session, env, stack, prune=prune, validated=validated)
         title = f"realm apply: stack {stack}, overlay {env}"
     reporter.note(f"{len(result.changes)} change(s), {result.writes.total} write call(s), {result.seconds:.1f} s")

@@ -25,7 +25,7 @@ from keycloak.exceptions import KeycloakError
 from requests import Response
 
 from idpkit.errors import IdpkitError
-from idpkit.keycloak_admin import urls
+from idpkit.keycloak_admin import assertion, urls
 from idpkit.outputs import AdminCredentials, StackOutputs
 
 # Test hook for the "apply killed midway converges" tests: the process SIGKILLs itself right after
@@ -123,9 +123,14 @@ class ReadLog:
 class CountingConnection(KeycloakOpenIDConnection):
     """python-keycloak's admin connection with every write counted and, when a log is attached, every read."""
 
-    def __init__(self, *, writes: WriteCounter | None = None, **options: Any) -> None:
+    def __init__(
+        self, *, writes: WriteCounter | None = None, signing: AdminCredentials | None = None, **options: Any
+    ) -> None:
+        self.signing_audience: str | None = options.pop("signing_audience", None)
         super().__init__(**options)
         self.options = options
+        self.signing = signing
+        """A service account that authenticates with private_key_jwt: each token request signs an assertion."""
         self.writes = writes if writes is not None else WriteCounter()
         self.read_log: ReadLog | None = None
         limit = os.environ.get(KILL_AFTER_WRITES_ENV)
@@ -133,9 +138,21 @@ class CountingConnection(KeycloakOpenIDConnection):
 
     def for_realm(self, realm: str) -> CountingConnection:
         """The same login (token, counter, read log) addressing `realm` in python-keycloak's methods."""
-        sibling = CountingConnection(writes=self.writes, **{**self.options, "realm_name": realm, "token": self.token})
+        options = {**self.options, "realm_name": realm, "token": self.token, "signing_audience": self.signing_audience}
+        sibling = CountingConnection(writes=self.writes, signing=self.signing, **options)
         sibling.read_log = self.read_log
         return sibling
+
+    def get_token(self) -> None:
+        if self.signing is None:
+            super().get_token()
+            return
+        audience = self.signing_audience or assertion.issuer(self.server_url or "", ADMIN_REALM, self.verify)
+        self.signing_audience = audience
+        fields = assertion.form(
+            self.signing.client_id or "", self.signing.private_key or "", self.signing.key_id, audience
+        )
+        self.token = self.keycloak_openid.token(grant_type="client_credentials", **cast(dict[str, Any], fields))
 
     def raw_get(self, *args: Any, **kwargs: Any) -> Response:
         response: Response = super().raw_get(*args, **kwargs)
@@ -171,7 +188,9 @@ def connect(outputs: StackOutputs, credentials: AdminCredentials, realm: str = A
         "timeout": _TIMEOUT_SECONDS,
     }
     try:
-        if credentials.is_service_account:
+        if credentials.signs_assertions:
+            connection = CountingConnection(client_id=credentials.client_id or "", signing=credentials, **common)
+        elif credentials.is_service_account:
             connection = CountingConnection(
                 client_id=credentials.client_id or "", client_secret_key=credentials.client_secret, **common
             )

@@ -223,6 +223,7 @@ def _outputs(layout: LocalLayout) -> StackOutputs:
         issuer=f"{base_url}/realms/{realm}",
         ca_bundle=str(layout.pki.server_ca),
         admin_credentials=str(layout.admin_credentials_file),
+        bootstrap_admin_credentials=str(layout.bootstrap_admin_file),
     )
 
 

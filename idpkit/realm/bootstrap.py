@@ -1,18 +1,31 @@
-"""The kit's own admin: a service-account client in `master`, replacing the bootstrap admin.
+"""The kit's own admin: a least-privileged service account in `master`, authenticated with private_key_jwt.
 
 On first apply (credentials still the bootstrap admin's user name and password) the kit creates
-`idpkit-admin` in master with the realm-level `admin` role, then rewrites the stack's admin
-credentials (0600 file or Secrets Manager secret) to that client's id and secret; every later
-command logs in as the service account. The `phi` realm's reject-ropc-grant policy does not reach
-master, and the kit never logs in to `phi` itself.
+`idpkit-admin` in master, registers the public half of a key it generates, grants the service account
+only what `realm apply`, `keys` and the runbooks need (`PRIVILEGES`), then rewrites the stack's admin
+credentials (0600 file or Secrets Manager secret) to that client's id and private key. A stack whose kit
+admin still holds a client secret and the `admin` role (kits before this one) is moved the same way.
+
+Master itself is administered only by the bootstrap admin, kept as the break-glass account: `realm apply`
+changes master (its settings, this client, its roles) only while logged in as a master administrator,
+which after bootstrap means `--break-glass`. Every plan checks the kit admin's privileges from its own
+access token, so a role granted to it by hand shows as drift.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, urls
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, assertion, urls
 from idpkit.outputs import SECRETS_MANAGER_ARN_PREFIX, AdminCredentials, StackOutputs
 from idpkit.realm.changes import Change
 from idpkit.realm.diff import FieldChange
@@ -20,57 +33,177 @@ from idpkit.realm.kinds.base import OWNER_ATTRIBUTE
 from idpkit.system.files import write_private
 
 ADMIN_CLIENT_ID = "idpkit-admin"
-ADMIN_ROLE = "admin"
-ADMIN_CLIENT = {
+SERVICE_ACCOUNT = f"service-account-{ADMIN_CLIENT_ID}"
+"""The user Keycloak creates for the client's service account."""
+ADMIN_CLIENT: dict[str, Any] = {
     "clientId": ADMIN_CLIENT_ID,
     "name": "idpkit administration (service account)",
-    "description": "Used by `idpkit realm` and other kit commands; replaces the bootstrap admin",
+    "description": "Used by `idpkit realm` and other kit commands; administers the managed realm, never master",
     "publicClient": False,
-    "clientAuthenticatorType": "client-secret",
+    "clientAuthenticatorType": "client-jwt",
     "standardFlowEnabled": False,
     "implicitFlowEnabled": False,
     "directAccessGrantsEnabled": False,
     "serviceAccountsEnabled": True,
+    # The token must carry the service account's admin roles; which roles it holds is `PRIVILEGES`' business.
     "fullScopeAllowed": True,
     "attributes": {OWNER_ATTRIBUTE: "true", "access.token.lifespan": "120"},
 }
+KEY_ATTRIBUTES = {
+    "use.jwks.url": "false",
+    "use.jwks.string": "true",
+    "token.endpoint.auth.signing.alg": assertion.ALGORITHM,
+}
+"""How Keycloak verifies the client's assertions: the registered public key (`jwks.string`), never a URL."""
 
 
+@dataclass(frozen=True)
+class Privileges:
+    """The admin roles the kit's service account holds, and nothing more."""
+
+    master_realm_roles: tuple[str, ...] = ("create-realm",)
+    """Master realm roles: creating the managed realm once (Keycloak then grants its creator that realm's roles)."""
+    master_client_roles: tuple[str, ...] = ("view-realm",)
+    """Roles on `master-realm` (master's own admin client): reading master's settings, so drift can report them."""
+    withheld_realm_roles: tuple[str, ...] = ("impersonation",)
+    """Roles of the managed realm's admin client (`<realm>-realm`) the kit never needs; it holds all others. The
+    roles of other realms' admin clients are what creating those realms granted it (`create-realm`), less these."""
+    default_roles: tuple[str, ...] = ("default-roles-master", "offline_access", "uma_authorization")
+    """What every master user holds; the service account's tokens may carry them."""
+
+    @staticmethod
+    def realm_client(realm: str) -> str:
+        """Master's admin client for `realm`, whose roles administer that realm."""
+        return f"{realm}-realm"
+
+    def excess(self, token_claims: Mapping[str, Any]) -> list[str]:
+        """Roles an access token of the service account carries beyond these, as `client/role` or `role`."""
+        realm_roles = set((token_claims.get("realm_access") or {}).get("roles") or [])
+        found = sorted(realm_roles - {*self.master_realm_roles, *self.default_roles})
+        for client, access in sorted((token_claims.get("resource_access") or {}).items()):
+            roles = set(access.get("roles") or [])
+            if client == f"{ADMIN_REALM}-realm":
+                extra = roles - set(self.master_client_roles)
+            elif client.endswith("-realm"):  # a realm's admin client: the kit may hold what creating it grants
+                extra = roles & set(self.withheld_realm_roles)
+            else:
+                extra = set()
+            found += [f"{client}/{role}" for role in sorted(extra)]
+        return found
+
+
+PRIVILEGES = Privileges()
 OPERATION = "bootstrap-admin-client"
+KIND = "adminClient"
 
 
 def bootstrap_change(outputs: StackOutputs, credentials: AdminCredentials) -> Change | None:
-    """The change that moves the kit onto its service account; None once it has."""
-    if credentials.is_service_account:
+    """The change that moves the kit onto its least-privileged, key-authenticated account; None once it has."""
+    if credentials.signs_assertions:
         return None
+    legacy = credentials.is_service_account  # a kit admin of an older kit: a client secret and `admin`
     fields = [
-        FieldChange("serviceAccountsEnabled", None, True),
-        FieldChange("realmRoles", None, [ADMIN_ROLE]),
-        FieldChange("adminCredentials", outputs.admin_credentials, "client_id + client_secret"),
+        FieldChange(
+            "clientAuthenticatorType", "client-secret" if legacy else None, ADMIN_CLIENT["clientAuthenticatorType"]
+        ),
+        FieldChange("realmRoles", ["admin"] if legacy else None, list(PRIVILEGES.master_realm_roles)),
+        FieldChange("adminCredentials", outputs.admin_credentials, "client_id + private_key (private_key_jwt)"),
     ]
-    return Change("adminClient", f"{ADMIN_REALM}/{ADMIN_CLIENT_ID}", "create", fields, operation=OPERATION)
+    name = f"{ADMIN_REALM}/{ADMIN_CLIENT_ID}"
+    return Change(KIND, name, "update" if legacy else "create", fields, operation=OPERATION)
 
 
-def bootstrap(master: AdminApi, outputs: StackOutputs) -> None:
-    """Create (or find) the admin client, grant it `admin`, store its id and secret as the stack's credentials.
+def privileges_change(token: str) -> Change | None:
+    """The change that takes back what the kit's service account holds beyond `PRIVILEGES`, read from its token."""
+    excess = PRIVILEGES.excess(jwt.decode(token, options={"verify_signature": False}))
+    if not excess:
+        return None
+    fields = [FieldChange("roles", excess, None)]
+    return Change(KIND, f"{ADMIN_REALM}/{ADMIN_CLIENT_ID}", "update", fields, operation=OPERATION)
 
-    The secret is read here, at apply time, and goes only to the credentials store, never into a plan.
+
+def bootstrap(
+    master: AdminApi, outputs: StackOutputs, current: AdminCredentials, *, rekey: bool = False
+) -> AdminCredentials:
+    """Create (or find) the admin client, key it, give its service account exactly `PRIVILEGES`; returns the
+    credentials the kit logs in with from now on, stored first when they are new.
+
+    `master` must be logged in as a master administrator. The private key is generated here, at apply time,
+    and goes only to the credentials store, never into a plan. The key is registered before the credentials
+    are stored, so an interrupted run leaves the old login working and converges when re-run.
     """
     existing = master.get(master.path(urls.CLIENTS), clientId=ADMIN_CLIENT_ID) or []
-    client_uuid = (
-        existing[0]["id"] if existing else master.created_id(master.post(master.path(urls.CLIENTS), ADMIN_CLIENT))
-    )
+    client_uuid = existing[0]["id"] if existing else master.created_id(master.post(master.path(urls.CLIENTS), _rep()))
+    credentials = current
+    if rekey or not current.signs_assertions:
+        credentials, jwks = _new_key()
+        client = master.get(master.path(urls.CLIENT, id=client_uuid))
+        client |= {key: value for key, value in ADMIN_CLIENT.items() if key != "attributes"}
+        client["attributes"] = {**client.get("attributes", {}), **_rep()["attributes"], "jwks.string": jwks}
+        master.put(master.path(urls.CLIENT, id=client_uuid), client)
     account = master.get(master.path(urls.CLIENT_SERVICE_ACCOUNT, id=client_uuid))
-    granted = {r["name"] for r in master.get(master.path(urls.USER_REALM_ROLES, id=account["id"])) or []}
-    if ADMIN_ROLE not in granted:
-        role = master.get(master.path(urls.ROLE, name=ADMIN_ROLE))
-        master.post(master.path(urls.USER_REALM_ROLES, id=account["id"]), [role])
-    secret = master.get(master.path(urls.CLIENT_SECRET, id=client_uuid))["value"]
-    store_credentials(outputs, AdminCredentials(client_id=ADMIN_CLIENT_ID, client_secret=secret))
+    _grant_only(master, account["id"], outputs.realm)
+    if credentials is not current:
+        store_credentials(outputs, credentials)
+    return credentials
+
+
+def _rep() -> dict[str, Any]:
+    return {**ADMIN_CLIENT, "attributes": {**ADMIN_CLIENT["attributes"], **KEY_ATTRIBUTES}}
+
+
+def _new_key() -> tuple[AdminCredentials, str]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    key_id = secrets.token_hex(8)
+    public: dict[str, Any] = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
+    public |= {"kid": key_id, "alg": assertion.ALGORITHM, "use": "sig"}
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    credentials = AdminCredentials(client_id=ADMIN_CLIENT_ID, private_key=pem.decode(), key_id=key_id)
+    return credentials, json.dumps({"keys": [public]}, sort_keys=True)
+
+
+def _grant_only(master: AdminApi, user_id: str, realm: str) -> None:
+    """The service account's realm roles and admin-client roles become exactly `PRIVILEGES`. Grants come first
+    and the old `admin` role goes last: the account doing this may be the service account itself."""
+    realm_roles = master.path(urls.USER_REALM_ROLES, id=user_id)
+    held = master.get(realm_roles) or []
+    wanted = [master.get(master.path(urls.ROLE, name=name)) for name in PRIVILEGES.master_realm_roles]
+    _post_missing(master, realm_roles, held, wanted)
+    revokes: list[tuple[str, list[dict[str, Any]]]] = []
+    for client_id in (f"{ADMIN_REALM}-realm", PRIVILEGES.realm_client(realm)):
+        found = master.get(master.path(urls.CLIENTS), clientId=client_id) or []
+        if not found:  # the managed realm does not exist yet: creating it grants its creator the realm's roles
+            continue
+        path = master.path(urls.USER_CLIENT_ROLES, id=user_id, client=found[0]["id"])
+        held_client = master.get(path) or []
+        available = master.get(master.path(urls.CLIENT_ROLES, id=found[0]["id"])) or []
+        names = _client_roles(client_id, realm, available)
+        _post_missing(master, path, held_client, [role for role in available if role["name"] in names])
+        revokes.append((path, [role for role in held_client if role["name"] not in names]))
+    kept = {*PRIVILEGES.master_realm_roles, *PRIVILEGES.default_roles}
+    revokes.append((realm_roles, [role for role in held if role["name"] not in kept]))
+    for path, revoke in revokes:
+        if revoke:
+            master.delete(path, revoke)
+
+
+def _client_roles(client_id: str, realm: str, available: list[dict[str, Any]]) -> set[str]:
+    """The roles of admin client `client_id` the service account holds."""
+    if client_id == PRIVILEGES.realm_client(realm):
+        return {role["name"] for role in available} - set(PRIVILEGES.withheld_realm_roles)
+    return set(PRIVILEGES.master_client_roles)
+
+
+def _post_missing(master: AdminApi, path: str, held: Iterable[dict[str, Any]], wanted: list[dict[str, Any]]) -> None:
+    names = {role["name"] for role in held}
+    missing = [role for role in wanted if role["name"] not in names]
+    if missing:
+        master.post(path, missing)
 
 
 def store_credentials(outputs: StackOutputs, credentials: AdminCredentials) -> None:
-    payload = json.dumps({"client_id": credentials.client_id, "client_secret": credentials.client_secret})
+    fields = ("client_id", "private_key", "key_id")
+    payload = json.dumps({name: getattr(credentials, name) for name in fields})
     target = outputs.admin_credentials
     if target.startswith(SECRETS_MANAGER_ARN_PREFIX):
         import boto3  # noqa: PLC0415 - only AWS stacks need it, and it is slow to import

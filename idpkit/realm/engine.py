@@ -15,7 +15,7 @@ from typing import Any
 
 from idpkit.errors import ExitCode, IdpkitError
 from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, ApiError, Read, ReadLog, WriteCounter, connect, urls
-from idpkit.outputs import StackOutputs, load_admin_credentials
+from idpkit.outputs import StackOutputs, load_admin_credentials, load_break_glass_credentials
 from idpkit.realm import bootstrap, executor, loader, master_realm, planfile, references, rules
 from idpkit.realm.changes import Change
 from idpkit.realm.kinds import KINDS, Context
@@ -87,23 +87,41 @@ def validate(environment: str) -> Validated:
 
 @dataclass
 class Session:
-    """Admin API access for one stack: `master` (bootstrap) and the managed realm, sharing a counter."""
+    """Admin API access for one stack: `master` and the managed realm, sharing a counter.
+
+    The kit's service account administers the managed realm and may only read master; master is written
+    (its settings, the kit's own client) by a master administrator: the bootstrap admin before the kit's
+    account exists, and after it the break-glass account, when opened with `break_glass`."""
 
     outputs: StackOutputs
     master: AdminApi
     realm: AdminApi
+    master_administrator: bool = False
+    """`master` is logged in as an account that may change the master realm."""
+    break_glass: bool = False
 
     @classmethod
-    def open(cls, outputs: StackOutputs) -> Session:
-        connection = connect(outputs, load_admin_credentials(outputs))
-        return cls(outputs, AdminApi(connection, ADMIN_REALM), AdminApi(connection, outputs.realm))
+    def open(cls, outputs: StackOutputs, *, break_glass: bool = False) -> Session:
+        kit = load_admin_credentials(outputs)
+        connection = connect(outputs, kit)
+        session = cls(outputs, AdminApi(connection, ADMIN_REALM), AdminApi(connection, outputs.realm))
+        session.master_administrator = not kit.signs_assertions
+        session.break_glass = break_glass
+        if break_glass:
+            privileged = connect(outputs, load_break_glass_credentials(outputs))
+            privileged.writes = connection.writes
+            session.master.use(privileged)
+            session.master_administrator = True
+        return session
 
     def relogin(self) -> None:
         """Log in again (after the bootstrap moved the kit onto its service account), keeping the counter."""
         connection = connect(self.outputs, load_admin_credentials(self.outputs))
         connection.writes = self.master.writes
-        self.master.use(connection)
         self.realm.use(connection)
+        if not self.break_glass:
+            self.master.use(connection)
+            self.master_administrator = False
 
     def record_reads(self, log: ReadLog | None) -> None:
         self.master.connection.read_log = self.realm.connection.read_log = log
@@ -111,6 +129,13 @@ class Session:
     @property
     def apis(self) -> dict[str, AdminApi]:
         return {"realm": self.realm, "master": self.master}
+
+    def kit_token(self) -> str | None:
+        """The kit's service account's current access token (None while the kit logs in as the bootstrap admin)."""
+        connection = self.realm.connection
+        if connection.signing is None or not connection.token:
+            return None
+        return str(connection.token["access_token"])
 
 
 def plan(
@@ -141,12 +166,15 @@ def plan(
         changes: list[Change] = []
         notes: list[str] = []
         planned_by: dict[str, list[Change]] = {}
-        admin = bootstrap.bootstrap_change(session.outputs, load_admin_credentials(session.outputs))
-        if admin:
-            changes.append(admin)
+        # Master's settings first: the bootstrap after them leaves the kit logged in without the right to change
+        # master.
         master = master_realm.change(loaded, session.master)
         if master:
             changes.append(master)
+        admin = bootstrap.bootstrap_change(session.outputs, load_admin_credentials(session.outputs))
+        token = None if admin else session.kit_token()
+        excess = bootstrap.privileges_change(token) if token else None
+        changes += [change for change in (admin, excess) if change]
         if ctx.realm_exists:
             planned_by = _plan_kinds(ctx, planners)
             changes += [change for found in planned_by.values() for change in found]
@@ -211,11 +239,23 @@ def apply(
     return report
 
 
+MASTER_KINDS = frozenset({master_realm.KIND, bootstrap.KIND})
+"""Changes to the master realm, which only a master administrator may write."""
+
+
 def execute(session: Session, changes: list[Change], stack: str) -> None:
-    """Run the changes' writes in order (the admin bootstrap logs the session in again)."""
+    """Run the changes' writes in order (the admin bootstrap logs the session in again); refused before any write
+    when a change is to master and the session is not logged in to master as a master administrator."""
+    if not session.master_administrator and (held := [c for c in changes if c.kind in MASTER_KINDS]):
+        raise IdpkitError(
+            "the master realm differs from what the kit codifies ("
+            + "; ".join(f"{c.kind} {c.name}: {', '.join(f.field for f in c.fields)}" for c in held)
+            + "), and the kit's service account may not change master; nothing was written",
+            hint="have a master administrator re-run with `--break-glass` (runbooks/break-glass-admin-access.md)",
+        )
 
     def bootstrap_admin() -> None:
-        bootstrap.bootstrap(session.master, session.outputs)
+        bootstrap.bootstrap(session.master, session.outputs, load_admin_credentials(session.outputs))
         session.relogin()
 
     operations = {bootstrap.OPERATION: bootstrap_admin}

@@ -594,7 +594,7 @@ class RuleException(KeycloakModel):
     """Last day it applies; validation fails afterwards."""
 
 
-SmokeCredential = Literal["smoke-identities", "client-certificates", "admin-api", "hosts"]
+SmokeCredential = Literal["smoke-identities", "client-certificates", "admin-api", "break-glass", "hosts"]
 """What the smoke suite needs beyond the stack outputs (idpkit/smoke/credentials.py says where each comes from)."""
 
 

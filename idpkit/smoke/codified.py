@@ -14,18 +14,25 @@ import re
 from typing import Any
 
 from idpkit.realm import builtins, codified_settings, master_realm, secure_defaults
-from idpkit.realm.bootstrap import ADMIN_CLIENT, ADMIN_CLIENT_ID
+from idpkit.realm.bootstrap import ADMIN_CLIENT, ADMIN_CLIENT_ID, PRIVILEGES, SERVICE_ACCOUNT
 from idpkit.realm.loader import LoadedConfig, child_path, item_path
 from idpkit.realm.secure_defaults import SecureDefault
 
 MASTER_ADMIN = f"master.{item_path('clients', ADMIN_CLIENT_ID)}"
+MASTER_ADMIN_ROLES = f"master.{item_path('users', SERVICE_ACCOUNT)}.realmRoles"
+"""The master realm roles of the kit admin's service account (default roles aside)."""
 MASTER_SOURCE = "idpkit/realm/bootstrap.py"
 """Where the master realm's kit administration client is codified."""
 MASTER_REALM = "master.realm"
 HELD_SOURCE = "idpkit/realm/secure_defaults.py"
 """Where the secure defaults of undeclared fields are codified."""
-# The admin client's fields that restrict it; the others (service account, secret, full scope) are what it needs.
-MASTER_HARDENING = ("standardFlowEnabled", "implicitFlowEnabled", "directAccessGrantsEnabled")
+# The admin client's fields that restrict it; the others (service account, full scope) are what it needs.
+MASTER_HARDENING = (
+    "clientAuthenticatorType",
+    "standardFlowEnabled",
+    "implicitFlowEnabled",
+    "directAccessGrantsEnabled",
+)
 _OBJECT = re.compile(r"^(clients|clientScopes)\[[^]]+\]")
 
 
@@ -56,10 +63,12 @@ def role_gated_scopes(loaded: LoadedConfig) -> dict[str, list[str]]:
 
 
 def master_settings(loaded: LoadedConfig) -> dict[str, Any]:
-    """The master realm's hardened settings: its own (`master.realm.<field>`) and its kit admin client's."""
+    """The master realm's hardened settings: its own (`master.realm.<field>`), its kit admin client's, and that
+    client's service account's realm roles."""
     found: dict[str, Any] = {f"{MASTER_REALM}.{name}": value for name, value in master_realm.settings(loaded).items()}
     found |= {child_path(MASTER_ADMIN, name): ADMIN_CLIENT[name] for name in MASTER_HARDENING}
-    attributes: dict[str, Any] = ADMIN_CLIENT["attributes"]  # type: ignore[assignment]
+    found[MASTER_ADMIN_ROLES] = sorted(PRIVILEGES.master_realm_roles)
+    attributes: dict[str, Any] = ADMIN_CLIENT["attributes"]
     for name, value in attributes.items():
         if not name.startswith("idpkit."):
             found[f'{MASTER_ADMIN}.attributes["{name}"]'] = value

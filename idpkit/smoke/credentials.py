@@ -30,6 +30,8 @@ CREDENTIALS: dict[SmokeCredential, str] = {
     "client-certificates": "client certificates from the trusted client CA for smoke-mtls and the attack subjects "
     "(local: issued on the fly; deployed: idpkit/smoke/certificates.py names the files)",
     "admin-api": "the kit's admin credentials and a route to admin_url (deployed: the Session Manager port forward)",
+    "break-glass": "the bootstrap admin's credentials (outputs: bootstrap_admin_credentials), the only login that "
+    "may read or change master's users, clients and events (deployed: the break-glass role's secret read)",
     "hosts": "the Keycloak hosts as testinfra specs (IDPKIT_SMOKE_HOSTS; local: this machine)",
 }
 

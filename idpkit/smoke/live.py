@@ -88,6 +88,8 @@ def setting(path: str) -> LiveSetting:
         found = PolicyField(path, item, tail[0])
     elif head == "identityProviders" and item and len(tail) == 2 and tail[0] == "config":
         found = ProviderConfig(path, item, tail[1])
+    elif head == "users" and item and tail == ["realmRoles"]:
+        found = UserRealmRoles(path, item, realm)
     elif item:
         found = _named_setting(path, head, item, tail)
     if found is None:
@@ -111,8 +113,6 @@ def _named_setting(path: str, head: str, item: str, tail: list[str]) -> LiveSett
         return ScopeMappers(path, item)
     if head == "requiredActions" and len(tail) == 1:
         return RequiredActionField(path, item, tail[0])
-    if head == "users" and tail == ["realmRoles"]:
-        return UserRealmRoles(path, item)
     if head == "users" and not tail:
         return UserPresence(path, item)
     return None
@@ -415,6 +415,7 @@ class UserRealmRoles:
 
     path: str
     username: str
+    realm: str = "managed"
 
     def _held(self, api: AdminApi) -> tuple[str, list[dict[str, Any]]]:
         user = _user(api, self.username)
@@ -424,10 +425,10 @@ class UserRealmRoles:
         return user["id"], [role for role in roles if not role["name"].startswith("default-roles-")]
 
     def read(self, session: Session) -> list[str]:
-        return sorted(role["name"] for role in self._held(session.realm)[1])
+        return sorted(role["name"] for role in self._held(_api(session, self.realm))[1])
 
     def write(self, session: Session, value: Any) -> None:
-        api = session.realm
+        api = _api(session, self.realm)
         user_id, held = self._held(api)
         names = {role["name"] for role in held}
         grant = [api.get(api.path(urls.ROLES) + f"/{name}") for name in sorted(set(value) - names)]

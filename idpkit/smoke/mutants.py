@@ -373,8 +373,17 @@ def _master_mutants(loaded: LoadedConfig) -> Iterator[Mutant]:
             weaken = MASTER_REALM_WEAKENINGS.get(field) or WEAKENINGS[f"realm.{field}"]
             yield from (Mutant(path, value, weak, Family.MASTER) for weak in weaken(value))
         else:
-            weak = (not value) if isinstance(value, bool) else str(int(value) * 30)
-            yield Mutant(path, value, weak, Family.MASTER)
+            yield Mutant(path, value, _weaker_master_admin(path, value), Family.MASTER)
+
+
+def _weaker_master_admin(path: str, value: Any) -> Any:
+    """The kit admin's client or service account, weakened: a client secret instead of a signed assertion, the
+    `admin` role (master administration), a flow switched on, a token lifespan 30 times longer."""
+    if path.endswith(".clientAuthenticatorType"):
+        return "client-secret"
+    if path == codified.MASTER_ADMIN_ROLES:
+        return sorted([*value, "admin"])
+    return (not value) if isinstance(value, bool) else str(int(value) * 30)
 
 
 def _default_grant_mutants(loaded: LoadedConfig) -> Iterator[Mutant]:

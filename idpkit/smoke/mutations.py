@@ -155,7 +155,9 @@ def run_mutations(
         )
     started = time.monotonic()
     workdir.mkdir(parents=True, exist_ok=True)
-    session = engine.Session.open(load_outputs(stack))
+    # Master's mutants are written, and every mutant undone, as the break-glass account: the kit's own service
+    # account may not change master.
+    session = engine.Session.open(load_outputs(stack), break_glass=True)
     recover(session, workdir)
     restore(session, stack)
     tests = suite_tests(collect_catalog(stack))

@@ -61,8 +61,14 @@ def _config(client: Any, admin_value: dict[str, Any] | None) -> HostConfig:
         (None, True),
         ({"note": "not a service account"}, True),
         ({"client_id": "idpkit-admin", "client_secret": "service-account-test-secret"}, False),
+        ({"client_id": "idpkit-admin", "private_key": "-----BEGIN PRIVATE KEY-----", "key_id": "k1"}, False),
     ],
-    ids=["admin secret created empty", "admin secret without a client", "kit service account exists"],
+    ids=[
+        "admin secret created empty",
+        "admin secret without a client",
+        "kit service account exists (older kit: client secret)",
+        "kit service account exists (private_key_jwt)",
+    ],
 )
 def test_bootstrap_admin_is_handed_to_keycloak_only_until_the_service_account_exists(
     secrets: Any, tmp_path: Path, admin_value: dict[str, Any] | None, handed_out: bool

@@ -1,4 +1,6 @@
-"""Against the real local stack: the master realm's settings are planned, applied once, and weakening is drift."""
+"""Against the real local stack: the master realm's settings are planned, applied once, and weakening is drift
+that only a master administrator (`realm apply --break-glass`) may repair: the kit's own account is refused it
+before any write."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ CODIFIED = master_realm.settings(loader.load("local"))
 def master(live_stack: StackOutputs) -> AdminApi:
     completed = run_realm("apply", "--stack", "local", "--json")
     assert completed.returncode == 0, f"realm apply failed: {completed.stderr}"
-    return engine.Session.open(live_stack).master
+    return engine.Session.open(live_stack, break_glass=True).master
 
 
 def _weaker(field: str) -> Any:
@@ -55,6 +57,12 @@ def test_weakened_master_setting_is_drift_and_apply_restores_it(master: AdminApi
         fields = {(c["kind"], c["name"], f["field"]) for c in drift["changes"] for f in c["fields"]}
         assert code == 2, f"realm master: {field} weakened by hand, but drift exits {code}"
         assert fields == {(master_realm.KIND, "master", field)}, f"realm master: {field} weakened; drift shows {fields}"
+        refused = run_realm("apply", "--stack", "local")
+        assert refused.returncode == 1 and "--break-glass" in refused.stderr, (
+            f"realm master: the kit's account applied master's {field} (exit {refused.returncode}); only a master "
+            "administrator may"
+        )
+        assert _run("drift")[0] == 2, f"realm master: the refused apply wrote {field} anyway"
     finally:
-        assert run_realm("apply", "--stack", "local").returncode == 0
-    assert _run("drift")[0] == 0, f"realm master: apply did not restore {field}"
+        assert run_realm("apply", "--stack", "local", "--break-glass").returncode == 0
+    assert _run("drift")[0] == 0, f"realm master: apply --break-glass did not restore {field}"

@@ -117,7 +117,7 @@ def test_failed_smoke_test_fails_the_review(state_dir: Path, cached_collect: Non
 def test_declared_not_applicable_checks_do_not_hold_back_a_pass() -> None:
     """prod declares smoke identities not applicable: those tests recorded so, the rest passing, is a PASS."""
     prod = review("prod")
-    not_applicable = {"smoke-identities", "client-certificates", "admin-api"}
+    not_applicable = {"smoke-identities", "client-certificates", "admin-api", "break-glass"}
     assert {entry.credential for entry in prod.not_applicable} == not_applicable, prod.not_applicable
     results = tuple(
         SmokeResult(

@@ -93,11 +93,10 @@ def test_index_links_every_runbook() -> None:
 
 def _stack_secrets(outputs: StackOutputs) -> list[str]:
     """Secret values on this machine that no runbook output may contain."""
-    credentials_dir = Path(outputs.admin_credentials).parent
-    found = [json.loads(Path(outputs.admin_credentials).read_text())["client_secret"]]
-    bootstrap = credentials_dir / "bootstrap-admin.json"
-    if bootstrap.exists():
-        found.append(json.loads(bootstrap.read_text())["password"])
+    kit = json.loads(Path(outputs.admin_credentials).read_text())
+    found = [kit[name] for name in ("private_key", "client_secret", "password") if kit.get(name)]
+    if outputs.bootstrap_admin_credentials and Path(outputs.bootstrap_admin_credentials).exists():
+        found.append(json.loads(Path(outputs.bootstrap_admin_credentials).read_text())["password"])
     return found
 
 
