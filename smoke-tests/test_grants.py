@@ -19,9 +19,10 @@ import requests
 from idpkit.outputs import StackOutputs
 from idpkit.realm import loader
 from idpkit.realm.loader import item_path
+from idpkit.realm.rules.common import DEVICE_GRANT, JWT_GRANT
 from idpkit.smoke import oauth
 from idpkit.smoke.checks import check, claims
-from idpkit.smoke.identities import DEVICE_GRANT, JWT_GRANT, Grant, SmokeClient, or_placeholder, smoke_clients
+from idpkit.smoke.identities import Grant, SmokeClient, or_placeholder, smoke_clients
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 UMA_TICKET = "urn:ietf:params:oauth:grant-type:uma-ticket"

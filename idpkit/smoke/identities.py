@@ -15,13 +15,12 @@ import yaml
 
 from idpkit.realm.loader import LoadedConfig, config_dir, item_path
 from idpkit.realm.model import Client, RealmDocument
+from idpkit.realm.references import JWT_GRANT_IDP
 from idpkit.realm.rules.clients import DPOP_BOUND
+from idpkit.realm.rules.common import DEVICE_GRANT, JWT_GRANT
 from idpkit.smoke import oauth
 
 FRAGMENT = "realm-config/fragments/smoke.yaml"
-DEVICE_GRANT = "oauth2.device.authorization.grant.enabled"
-JWT_GRANT = "oauth2.jwt.authorization.grant.enabled"
-JWT_GRANT_PROVIDER = "oauth2.jwt.authorization.grant.idp"
 
 
 class Grant(StrEnum):
@@ -103,7 +102,7 @@ class AssertionProvider:
 
 def assertion_provider(loaded: LoadedConfig, client: SmokeClient, username: str) -> AssertionProvider:
     """What `client`'s assertions must look like to log `username` in (realm-config's provider and link)."""
-    alias = client.attribute(JWT_GRANT_PROVIDER)
+    alias = client.attribute(JWT_GRANT_IDP)
     providers = {provider.alias: provider for provider in loaded.document.identity_providers or []}
     users = {user.key: user for user in loaded.document.users or []}
     if alias not in providers or username not in users:
