@@ -3,7 +3,7 @@
 - bootstrap admin: Keycloak's temporary admin, read by the hosts at start (value from
   `pulumi config set --secret idpkit:bootstrapAdminPassword`).
 - host TLS: certificate and key the hosts serve inside the VPC and to the admin port forward.
-- admin credentials: the kit's admin service account (client_id/client_secret). The program creates
+- admin credentials: the kit's admin service account (client_id and its private_key_jwt key). The program creates
   the secret but never writes it; `idpkit` writes it once the service account exists, so Pulumi never
   holds that credential and never overwrites it. Its ARN is the `admin_credentials` stack output.
 
@@ -28,7 +28,7 @@ ROTATION = {
     "bootstrap-admin": "procedure:runbooks/break-glass-admin-access.md",
     # A new certificate through the stack config, then an instance refresh.
     "host-tls": "procedure:runbooks/host-tls-certificate-rotation.md",
-    # The kit's admin service account: a new client secret (step 8 of the runbook).
+    # The kit's admin service account: a new private key, `idpkit admin rotate-key` (step 8 of the runbook).
     "admin-credentials": "procedure:runbooks/leaked-client-credentials.md",
 }
 """How each secret is rotated (SECRET_ROTATION_TAG; docs/aws.md "Secrets and their rotation")."""
