@@ -26,7 +26,7 @@ from requests import Response
 
 from idpkit.errors import IdpkitError
 from idpkit.keycloak_admin import assertion, urls
-from idpkit.outputs import AdminCredentials, StackOutputs
+from idpkit.outputs import AdminCredentials, StackOutputs, load_admin_credentials
 
 # Test hook for the "apply killed midway converges" tests: the process SIGKILLs itself right after
 # this many write calls, as an operator's Ctrl-C or a lost runner would stop it.
@@ -124,9 +124,16 @@ class CountingConnection(KeycloakOpenIDConnection):
     """python-keycloak's admin connection with every write counted and, when a log is attached, every read."""
 
     def __init__(
-        self, *, writes: WriteCounter | None = None, signing: AdminCredentials | None = None, **options: Any
+        self,
+        *,
+        writes: WriteCounter | None = None,
+        signing: AdminCredentials | None = None,
+        reload: Callable[[], AdminCredentials] | None = None,
+        **options: Any,
     ) -> None:
         self.signing_audience: str | None = options.pop("signing_audience", None)
+        self.reload = reload
+        """Reads the stored credentials again (a signing login whose key was replaced)."""
         super().__init__(**options)
         self.options = options
         self.signing = signing
@@ -139,7 +146,7 @@ class CountingConnection(KeycloakOpenIDConnection):
     def for_realm(self, realm: str) -> CountingConnection:
         """The same login (token, counter, read log) addressing `realm` in python-keycloak's methods."""
         options = {**self.options, "realm_name": realm, "token": self.token, "signing_audience": self.signing_audience}
-        sibling = CountingConnection(writes=self.writes, signing=self.signing, **options)
+        sibling = CountingConnection(writes=self.writes, signing=self.signing, reload=self.reload, **options)
         sibling.read_log = self.read_log
         return sibling
 
@@ -147,12 +154,25 @@ class CountingConnection(KeycloakOpenIDConnection):
         if self.signing is None:
             super().get_token()
             return
-        audience = self.signing_audience or assertion.issuer(self.server_url or "", ADMIN_REALM, self.verify)
-        self.signing_audience = audience
-        fields = assertion.form(
-            self.signing.client_id or "", self.signing.private_key or "", self.signing.key_id, audience
+        self.signing_audience = self.signing_audience or assertion.issuer(
+            self.server_url or "", ADMIN_REALM, self.verify
         )
-        self.token = self.keycloak_openid.token(grant_type="client_credentials", **cast(dict[str, Any], fields))
+        try:
+            self.token = self._signed_token(self.signing)
+        except KeycloakError:
+            # `idpkit admin rotate-key` may have re-keyed the account since this process logged in: the stored
+            # credentials are the truth, so a long-running command goes on with the new key.
+            stored = self.reload() if self.reload else self.signing
+            if stored.private_key == self.signing.private_key:
+                raise
+            self.signing = stored
+            self.token = self._signed_token(stored)
+
+    def _signed_token(self, signing: AdminCredentials) -> dict[str, Any]:
+        fields = assertion.form(
+            signing.client_id or "", signing.private_key or "", signing.key_id, self.signing_audience or ""
+        )
+        return self.keycloak_openid.token(grant_type="client_credentials", **cast(dict[str, Any], fields))
 
     def raw_get(self, *args: Any, **kwargs: Any) -> Response:
         response: Response = super().raw_get(*args, **kwargs)
@@ -189,7 +209,12 @@ def connect(outputs: StackOutputs, credentials: AdminCredentials, realm: str = A
     }
     try:
         if credentials.signs_assertions:
-            connection = CountingConnection(client_id=credentials.client_id or "", signing=credentials, **common)
+            connection = CountingConnection(
+                client_id=credentials.client_id or "",
+                signing=credentials,
+                reload=lambda: load_admin_credentials(outputs),
+                **common,
+            )
         elif credentials.is_service_account:
             connection = CountingConnection(
                 client_id=credentials.client_id or "", client_secret_key=credentials.client_secret, **common

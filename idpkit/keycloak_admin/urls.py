@@ -32,6 +32,7 @@ USERS = "admin/realms/{realm}/users"
 USER = "admin/realms/{realm}/users/{id}"
 USER_PASSWORD = "admin/realms/{realm}/users/{id}/reset-password"  # noqa: S105 - a path, not a secret
 USER_REALM_ROLES = "admin/realms/{realm}/users/{id}/role-mappings/realm"
+USER_ROLE_MAPPINGS = "admin/realms/{realm}/users/{id}/role-mappings"
 USER_CLIENT_ROLES = "admin/realms/{realm}/users/{id}/role-mappings/clients/{client}"
 CLIENT_ROLES = "admin/realms/{realm}/clients/{id}/roles"
 USER_FEDERATED_IDENTITIES = "admin/realms/{realm}/users/{id}/federated-identity"

@@ -180,6 +180,12 @@ def _grant_only(master: AdminApi, user_id: str, realm: str) -> None:
         names = _client_roles(client_id, realm, available)
         _post_missing(master, path, held_client, [role for role in available if role["name"] in names])
         revokes.append((path, [role for role in held_client if role["name"] not in names]))
+    managed = {f"{ADMIN_REALM}-realm", PRIVILEGES.realm_client(realm)}
+    other_realms = (master.get(master.path(urls.USER_ROLE_MAPPINGS, id=user_id)) or {}).get("clientMappings") or {}
+    for client_id, mapping in other_realms.items():
+        if client_id.endswith("-realm") and client_id not in managed:  # a realm the kit created: only what it grants
+            withheld = [role for role in mapping["mappings"] if role["name"] in PRIVILEGES.withheld_realm_roles]
+            revokes.append((master.path(urls.USER_CLIENT_ROLES, id=user_id, client=mapping["id"]), withheld))
     kept = {*PRIVILEGES.master_realm_roles, *PRIVILEGES.default_roles}
     revokes.append((realm_roles, [role for role in held if role["name"] not in kept]))
     for path, revoke in revokes:

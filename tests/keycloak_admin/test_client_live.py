@@ -4,6 +4,8 @@ all counted, whose errors are all ApiError, and whose reads can be recorded for 
 from __future__ import annotations
 
 import secrets
+import subprocess
+import sys
 
 import pytest
 
@@ -42,3 +44,19 @@ def test_reads_are_recorded_and_unchanged_objects_read_the_same(api: AdminApi) -
     assert first.path == second.path == api.path(urls.CLIENTS), f"recorded {log.reads}"
     assert first.digest == second.digest, "two reads of unchanged clients digest differently"
     assert api.writes.total == 0, "reading made writes"
+
+
+def test_a_login_made_before_the_key_is_rotated_logs_in_again_with_the_new_key(
+    api: AdminApi, applied_realm: StackOutputs
+) -> None:
+    """`idpkit admin rotate-key` re-keys the account under a running command: its next login signs with the
+    key now stored, instead of failing for the rest of the command."""
+    before = load_admin_credentials(applied_realm)
+    rotated = subprocess.run(
+        [sys.executable, "-m", "idpkit", "admin", "rotate-key", "--stack", "local", "--json"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert rotated.returncode == 0, f"idpkit admin rotate-key failed: {rotated.stderr}"
+    assert load_admin_credentials(applied_realm).private_key != before.private_key, "rotate-key stored no new key"
+    api.connection.get_token()
+    assert api.get(api.path(urls.REALM))["realm"] == applied_realm.realm, "the new login cannot read the realm"
