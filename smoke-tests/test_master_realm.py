@@ -9,7 +9,8 @@ impersonate. (It registers no redirect URI, so no browser flow can complete: tho
 reads, config_reads.py.) Master's users, clients and events are read as the break-glass account.
 
 A person administering master is shown by a user created in master for one check and deleted after
-it: wrong passwords lock that user out, its failed login and its creation are recorded as events,
+it: a password alone signs it in neither on the command line nor in the console, a one-time code is
+accepted once, wrong passwords lock it out, its failed login and its creation are recorded as events,
 and its tokens and session live no longer than codified. Every number comes from the codified
 settings (`master_settings`), never from the live realm.
 """
@@ -30,18 +31,23 @@ from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, assertion, urls
 from idpkit.outputs import AdminCredentials, StackOutputs, load_admin_credentials
 from idpkit.realm.bootstrap import ADMIN_CLIENT, ADMIN_CLIENT_ID
 from idpkit.realm.loader import LoadedConfig
+from idpkit.realm.master_authentication import BINDINGS
+from idpkit.realm.master_realm import SHARED_WITH_PHI
 from idpkit.smoke import oauth
 from idpkit.smoke.checks import check
 from idpkit.smoke.codified import MASTER_ADMIN, MASTER_ADMIN_ROLES, MASTER_REALM, master_settings
+from idpkit.smoke.enrolment import enrol_totp
 from idpkit.smoke.events import find, latest
 from idpkit.smoke.redaction import register_secret
 from idpkit.smoke.throwaway import PREFIX as THROWAWAY
-from idpkit.smoke.throwaway import Throwaway, User, sweep
+from idpkit.smoke.throwaway import SecondFactor, Throwaway, User, sweep
 
 LIFESPAN = "access.token.lifespan"
 PREFIX = f"master.clients[{ADMIN_CLIENT_ID}]"
 # The client Keycloak ships in master for administrators' command-line logins (password grant).
 ADMIN_CLI = "admin-cli"
+# The client Keycloak ships in master for the admin console (a public client with PKCE).
+ADMIN_CONSOLE = "security-admin-console"
 # Keycloak's default quick-login window (not hardened in master): wrong passwords come slower than it, so the lock
 # seen is the failure threshold's.
 QUICK_LOGIN_CHECK_SECONDS = 1.0
@@ -218,10 +224,11 @@ def test_kit_admin_refuses_secrets_and_foreign_keys(
 
 
 @pytest.fixture
-def administrators(master_admin: AdminApi) -> Iterator[Throwaway]:
-    """Users of master created for one check (what an interrupted run left is swept first), deleted after it."""
+def administrators(master_admin: AdminApi, second_factor: SecondFactor) -> Iterator[Throwaway]:
+    """Users of master created for one check (what an interrupted run left is swept first), deleted after it; each
+    has a TOTP second factor made by the PHI realm's OTP policy, which master shares (`master_settings`)."""
     sweep(master_admin)
-    created = Throwaway(master_admin)
+    created = Throwaway(master_admin, second_factor)
     yield created
     created.cleanup()
 
@@ -233,19 +240,108 @@ def codified(realm_config: LoadedConfig) -> dict[str, Any]:
     return {p.removeprefix(prefix): v for p, v in master_settings(realm_config).items() if p.startswith(prefix)}
 
 
-def _password_grant(master: str, user: User, password: str, outputs: StackOutputs) -> requests.Response:
+def _password_grant(
+    master: str, user: User, password: str, outputs: StackOutputs, code: str | None = None
+) -> requests.Response:
     data = {"grant_type": "password", "client_id": ADMIN_CLI, "username": user.username, "password": password}
+    if code is not None:
+        data["totp"] = code  # how Keycloak's direct-grant flow takes a one-time code
     return requests.post(f"{master}/token", data=data, verify=outputs.admin_tls_verify, timeout=oauth.TIMEOUT)
 
 
-def _signed_in(master: str, user: User, outputs: StackOutputs) -> dict[str, Any]:
-    response = _password_grant(master, user, user.password, outputs)
+def _next_code(user: User) -> str:
+    assert user.codes is not None, f"{user.username}: created without a second factor"
+    return user.codes.next_code()
+
+
+def _signed_in(master: str, user: User, outputs: StackOutputs, code: str | None = None) -> dict[str, Any]:
+    response = _password_grant(master, user, user.password, outputs, code or _next_code(user))
     assert response.status_code == 200, (
-        f"control: {master}/token refused {user.username}'s right password through {ADMIN_CLI} "
+        f"control: {master}/token refused {user.username}'s right password and one-time code through {ADMIN_CLI} "
         f"({response.status_code} {oauth.oauth_error(response)})"
     )
     tokens: dict[str, Any] = response.json()
     return tokens
+
+
+class AdminUrlAgent(oauth.UserAgent):
+    """A browser on the admin URL. Master's login pages and redirects name the public hostname, where the front door
+    never serves master; a person reaches them through the admin URL (on AWS the Session Manager port forward), so
+    this agent sends every request for the public origin there. The console's redirect URI is on the admin URL, so
+    the walk ends on reaching it, as on any client's."""
+
+    def __init__(self, outputs: StackOutputs, user: User) -> None:
+        super().__init__(outputs.admin_tls_verify, user.username, user.password)
+        self.public, self.admin = oauth.origin(outputs.base_url), oauth.origin(outputs.admin_url)
+
+    def _get(self, url: str, params: dict[str, str] | None = None) -> requests.Response:
+        return super()._get(url.replace(self.public, self.admin, 1), params)
+
+    def _post(self, url: str, data: dict[str, str]) -> requests.Response:
+        return super()._post(url.replace(self.public, self.admin, 1), data)
+
+
+def _console_login(agent: AdminUrlAgent, outputs: StackOutputs) -> oauth.AuthorizationResponse:
+    """The admin console's login by `agent`: where Keycloak stops, or where it sends the authorization code."""
+    console = f"{outputs.admin_url.rstrip('/')}/admin/{ADMIN_REALM}/console/"
+    pkce = oauth.Pkce.generate()
+    params = {"client_id": ADMIN_CONSOLE, "redirect_uri": console, "response_type": "code", "scope": "openid",
+              "state": secrets.token_urlsafe(8), **pkce.authorization_params}  # fmt: skip
+    # Named on the public origin, as Keycloak names its own pages: the walk follows that origin's redirects.
+    authorization = f"{agent.public}/realms/{ADMIN_REALM}/protocol/openid-connect/auth"
+    return agent.authorize_unpushed(authorization, params)
+
+
+@check(
+    "SMOKE-MASTER-010",
+    "A master administrator's password alone signs in neither on the command line nor in the admin console",
+    requirements=("HIPAA-164.312(d)", "NIST-800-63B-4.2.1"),
+    risk="One phished or guessed password of a person who administers master takes over every realm and its PHI.",
+    remediation="Keep master's browserFlow and directGrantFlow bound to the kit's flows and its OTP policy as the "
+    "PHI realm's: `idpkit realm apply --break-glass` (idpkit/realm/master_authentication.py).",
+    claims=tuple(
+        f"{MASTER_REALM}.{name}" for name in (*BINDINGS, *(n for n in SHARED_WITH_PHI if n.startswith("otpPolicy")))
+    ),
+)
+def test_master_password_alone_never_signs_in(
+    master: str, administrators: Throwaway, second_factor: SecondFactor, outputs: StackOutputs
+) -> None:
+    enrolled = administrators.user("master-mfa")
+    _signed_in(master, enrolled, outputs)  # control: a password and a code do sign a person in
+    newcomer = administrators.user("master-no-factor", second_factor=False)
+    command_line = _password_grant(master, newcomer, newcomer.password, outputs)
+    assert command_line.status_code != 200, (
+        f"{master}/token: {newcomer.username}, who has no second factor, got a token with a password alone"
+    )
+    password_only = _password_grant(master, enrolled, enrolled.password, outputs)
+    assert password_only.status_code != 200, f"{master}/token: {enrolled.username} signed in without a one-time code"
+    agent = AdminUrlAgent(outputs, newcomer)
+    console = _console_login(agent, outputs)
+    assert console.code is None and oauth.TOTP_ENROLMENT_PAGE in console.page, (
+        f"realm master: {newcomer.username}'s console login with a password alone "
+        + (f"reached {console.location}" if console.redirected else "did not stop at enrolling a one-time code")
+    )
+    enrolled_now, _codes = enrol_totp(agent, console, second_factor)
+    assert enrolled_now.code is not None, (
+        f"realm master: {newcomer.username}'s TOTP enrolment with a code of the codified OTP policy did not finish "
+        f"the console login (status {enrolled_now.status}, error {enrolled_now.error!r})"
+    )
+
+
+@check(
+    "SMOKE-MASTER-011",
+    "A master administrator's one-time code signs in once; presented again it is refused",
+    requirements=("HIPAA-164.312(d)", "NIST-800-63B-5.1.4.2"),
+    risk="A code seen over a shoulder or in a proxy log signs an attacker in within its period.",
+    remediation="Keep master's otpPolicyCodeReusable false (idpkit/realm/master_realm.py).",
+    claims=(f"{MASTER_REALM}.otpPolicyCodeReusable",),
+)
+def test_master_code_is_accepted_once(master: str, administrators: Throwaway, outputs: StackOutputs) -> None:
+    user = administrators.user("master-code-replay")
+    code = _next_code(user)
+    _signed_in(master, user, outputs, code)
+    replayed = _password_grant(master, user, user.password, outputs, code)
+    assert replayed.status_code != 200, f"{master}/token: {user.username}'s one-time code signed it in twice"
 
 
 @check(

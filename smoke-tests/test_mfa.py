@@ -6,9 +6,6 @@ level reached (`acr`), and a code accepted once is refused the second time.
 
 from __future__ import annotations
 
-import html
-import re
-
 import pytest
 
 from idpkit.keycloak_admin import urls
@@ -16,8 +13,7 @@ from idpkit.realm.loader import LoadedConfig
 from idpkit.realm.model import RealmSettings
 from idpkit.smoke import browser, codified, oauth
 from idpkit.smoke.checks import check, claims
-from idpkit.smoke.otp import OneTimeCodes
-from idpkit.smoke.redaction import register_secret
+from idpkit.smoke.enrolment import enrol_totp
 from idpkit.smoke.throwaway import SecondFactor, Throwaway, User
 
 CLIENT = "smoke-spa"
@@ -26,9 +22,6 @@ FIRST_LEVEL = 1
 """The level every browser login reaches: password and a second factor (realm.acrLoaMap)."""
 PHISHING_RESISTANT_LEVEL = 2
 """The level a passkey (WebAuthn with user verification) adds to it."""
-_ENROLMENT_FORM = re.compile(r'<form[^>]*id="kc-totp-settings-form"[^>]*>', re.DOTALL)
-_ACTION = re.compile(r'action="([^"]+)"')
-_ENROLMENT_SECRET = re.compile(r'<input[^>]*name="totpSecret"[^>]*value="([^"]+)"')
 _BROWSER_FLOW = ("realm.browserFlow",)
 
 
@@ -80,20 +73,6 @@ def test_password_alone_does_not_finish_a_login(
     )
 
 
-def _enrol(
-    agent: oauth.UserAgent, page: oauth.AuthorizationResponse, second_factor: SecondFactor
-) -> tuple[oauth.AuthorizationResponse, OneTimeCodes]:
-    """Set up TOTP on Keycloak's enrolment page as an authenticator app would: read the secret, send a code."""
-    form, secret = _ENROLMENT_FORM.search(page.page), _ENROLMENT_SECRET.search(page.page)
-    action = _ACTION.search(form.group(0)) if form else None
-    assert action and secret, "the TOTP enrolment page has no form with its secret"
-    secret_text = html.unescape(secret.group(1))
-    register_secret(secret_text)
-    codes = OneTimeCodes.for_realm(secret_text, second_factor.ledger, second_factor.settings)
-    form_data = {"totpSecret": secret_text, "totp": codes.next_code(), "userLabel": "smoke enrolment", "mode": ""}
-    return agent.submit(html.unescape(action.group(1)), form_data), codes
-
-
 @check(
     "SMOKE-MFA-002",
     "A person without a second factor enrols TOTP on first login, and the login then finishes at the MFA level",
@@ -116,7 +95,7 @@ def test_first_login_enrols_a_second_factor(
     agent = oauth.UserAgent(tls_verify, user.username, user.password)
     asked = _authorize(agent, endpoints, clients[CLIENT])
     assert oauth.TOTP_ENROLMENT_PAGE in asked.page, f"{endpoints.authorization}: {user.username} was not asked to enrol"
-    enrolled, codes = _enrol(agent, asked, second_factor)
+    enrolled, codes = enrol_totp(agent, asked, second_factor)
     assert enrolled.code is not None, (
         f"{endpoints.authorization}: {user.username}'s TOTP enrolment with a code of the realm's OTP policy did not "
         f"finish the login (status {enrolled.status}, error {enrolled.error!r})"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import Any
 
 import jwt
 import requests
@@ -33,19 +34,17 @@ def issuer(admin_url: str, realm: str, verify: str | bool) -> str:
         raise IdpkitError(f"{url}: cannot read the realm's issuer ({error})") from error
 
 
+def claims(client_id: str, audience: str, lifetime: int = _LIFETIME_SECONDS) -> dict[str, Any]:
+    """A client assertion's claims (RFC 7523 §3): iss = sub = the client, a unique jti, a short life."""
+    now = int(time.time())
+    return {"iss": client_id, "sub": client_id, "aud": audience, "jti": str(uuid.uuid4()), "iat": now,
+            "exp": now + lifetime}  # fmt: skip
+
+
 def signed(client_id: str, private_key_pem: str, key_id: str | None, audience: str) -> str:
     """A fresh client assertion for `client_id`, addressed to the token endpoint `audience`."""
-    now = int(time.time())
-    claims = {
-        "iss": client_id,
-        "sub": client_id,
-        "aud": audience,
-        "jti": str(uuid.uuid4()),
-        "iat": now,
-        "exp": now + _LIFETIME_SECONDS,
-    }
     headers = {"kid": key_id} if key_id else None
-    return jwt.encode(claims, private_key_pem, algorithm=ALGORITHM, headers=headers)
+    return jwt.encode(claims(client_id, audience), private_key_pem, algorithm=ALGORITHM, headers=headers)
 
 
 def form(client_id: str, private_key_pem: str, key_id: str | None, audience: str) -> dict[str, str]:

@@ -15,21 +15,19 @@ access token, so a role granted to it by hand shows as drift.
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, assertion, urls
 from idpkit.outputs import SECRETS_MANAGER_ARN_PREFIX, AdminCredentials, StackOutputs
 from idpkit.realm.changes import Change
 from idpkit.realm.diff import FieldChange
 from idpkit.realm.kinds.base import OWNER_ATTRIBUTE
+from idpkit.realm.secrets import new_signing_key
 from idpkit.system.files import write_private
 
 ADMIN_CLIENT_ID = "idpkit-admin"
@@ -153,12 +151,8 @@ def _rep() -> dict[str, Any]:
 
 
 def _new_key() -> tuple[AdminCredentials, str]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    key_id = secrets.token_hex(8)
-    public: dict[str, Any] = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
-    public |= {"kid": key_id, "alg": assertion.ALGORITHM, "use": "sig"}
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    credentials = AdminCredentials(client_id=ADMIN_CLIENT_ID, private_key=pem.decode(), key_id=key_id)
+    pem, public = new_signing_key(assertion.ALGORITHM)
+    credentials = AdminCredentials(client_id=ADMIN_CLIENT_ID, private_key=pem, key_id=public["kid"])
     return credentials, json.dumps({"keys": [public]}, sort_keys=True)
 
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from idpkit.errors import ExitCode, IdpkitError
 from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, ApiError, Read, ReadLog, WriteCounter, connect, urls
-from idpkit.outputs import StackOutputs, load_admin_credentials, load_break_glass_credentials
-from idpkit.realm import bootstrap, executor, loader, master_realm, planfile, references, rules
+from idpkit.outputs import AdminCredentials, StackOutputs, load_admin_credentials, load_break_glass_credentials
+from idpkit.realm import bootstrap, executor, loader, master_authentication, master_realm, planfile, references, rules
 from idpkit.realm.changes import Change
 from idpkit.realm.kinds import KINDS, Context
 from idpkit.realm.kinds import realm as realm_kind
@@ -96,32 +96,41 @@ class Session:
     outputs: StackOutputs
     master: AdminApi
     realm: AdminApi
-    master_administrator: bool = False
-    """`master` is logged in as an account that may change the master realm."""
+    kit: AdminCredentials
+    """What the kit logs in to the managed realm with: the bootstrap admin's login until the bootstrap moved the kit
+    onto its service account's key."""
     break_glass: bool = False
+    """`master` is logged in as the break-glass account."""
+    master_user: str | None = None
+    """The user `master` is logged in as (the bootstrap or break-glass account); None: the kit's service account."""
 
     @classmethod
     def open(cls, outputs: StackOutputs, *, break_glass: bool = False) -> Session:
         kit = load_admin_credentials(outputs)
         connection = connect(outputs, kit)
-        session = cls(outputs, AdminApi(connection, ADMIN_REALM), AdminApi(connection, outputs.realm))
-        session.master_administrator = not kit.signs_assertions
-        session.break_glass = break_glass
-        if break_glass:
-            privileged = connect(outputs, load_break_glass_credentials(outputs))
-            privileged.writes = connection.writes
-            session.master.use(privileged)
-            session.master_administrator = True
-        return session
+        master, realm = AdminApi(connection, ADMIN_REALM), AdminApi(connection, outputs.realm)
+        if not break_glass:
+            return cls(outputs, master, realm, kit, master_user=None if kit.is_service_account else kit.username)
+        account = load_break_glass_credentials(outputs)
+        privileged = connect(outputs, account)
+        privileged.writes = connection.writes
+        master.use(privileged)
+        return cls(outputs, master, realm, kit, break_glass=True, master_user=account.username)
+
+    @property
+    def master_administrator(self) -> bool:
+        """`master` is logged in as an account that may change the master realm."""
+        return self.break_glass or not self.kit.signs_assertions
 
     def relogin(self) -> None:
         """Log in again (after the bootstrap moved the kit onto its service account), keeping the counter."""
-        connection = connect(self.outputs, load_admin_credentials(self.outputs))
+        self.kit = load_admin_credentials(self.outputs)
+        connection = connect(self.outputs, self.kit)
         connection.writes = self.master.writes
         self.realm.use(connection)
         if not self.break_glass:
             self.master.use(connection)
-            self.master_administrator = False
+            self.master_user = None
 
     def record_reads(self, log: ReadLog | None) -> None:
         self.master.connection.read_log = self.realm.connection.read_log = log
@@ -166,12 +175,13 @@ def plan(
         changes: list[Change] = []
         notes: list[str] = []
         planned_by: dict[str, list[Change]] = {}
-        # Master's settings first: the bootstrap after them leaves the kit logged in without the right to change
-        # master.
+        # Master's sign-in and settings first: the bootstrap after them leaves the kit logged in without the right to
+        # change master. The break-glass role is granted before the flows that exempt it are bound.
+        changes += master_authentication.changes(session.master, session.master_user)
         master = master_realm.change(loaded, session.master)
         if master:
             changes.append(master)
-        admin = bootstrap.bootstrap_change(session.outputs, load_admin_credentials(session.outputs))
+        admin = bootstrap.bootstrap_change(session.outputs, session.kit)
         token = None if admin else session.kit_token()
         excess = bootstrap.privileges_change(token) if token else None
         changes += [change for change in (admin, excess) if change]
@@ -239,7 +249,7 @@ def apply(
     return report
 
 
-MASTER_KINDS = frozenset({master_realm.KIND, bootstrap.KIND})
+MASTER_KINDS = frozenset({master_realm.KIND, bootstrap.KIND, *master_authentication.KINDS})
 """Changes to the master realm, which only a master administrator may write."""
 
 
@@ -255,7 +265,7 @@ def execute(session: Session, changes: list[Change], stack: str) -> None:
         )
 
     def bootstrap_admin() -> None:
-        bootstrap.bootstrap(session.master, session.outputs, load_admin_credentials(session.outputs))
+        bootstrap.bootstrap(session.master, session.outputs, session.kit)
         session.relogin()
 
     operations = {bootstrap.OPERATION: bootstrap_admin}

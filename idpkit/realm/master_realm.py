@@ -1,7 +1,7 @@
 """The master realm's own hardening: where the kit's admin client and any human administrator live.
 
 Facts the PHI realm already codifies (brute-force protection, login and admin events with their
-retention, the 15-minute idle logoff) are read from realm-config's `realm` section, so one value
+retention, the 15-minute idle logoff, the TOTP policy) are read from realm-config's `realm` section, so one value
 serves both realms; what only master needs is `MASTER_ONLY`. `realm plan` shows the difference from
 the live master realm next to the admin bootstrap, `realm apply` writes it (only when different),
 `realm drift` reports it when someone weakens master by hand.
@@ -13,6 +13,7 @@ from typing import Any
 
 from idpkit.errors import IdpkitError
 from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, urls
+from idpkit.realm import master_authentication
 from idpkit.realm.changes import Change, Write
 from idpkit.realm.diff import compare
 from idpkit.realm.kinds.base import dump
@@ -33,6 +34,11 @@ SHARED_WITH_PHI = (
     "enabledEventTypes",
     "adminEventsEnabled",
     "adminEventsDetailsEnabled",
+    "otpPolicyType",
+    "otpPolicyAlgorithm",
+    "otpPolicyDigits",
+    "otpPolicyPeriod",
+    "otpPolicyLookAheadWindow",
 )
 """realm-config `realm` fields whose PHI value is also master's (the same fact for any person who signs in)."""
 MASTER_ONLY: dict[str, Any] = {
@@ -44,6 +50,10 @@ MASTER_ONLY: dict[str, Any] = {
     "accessTokenLifespan": 60,
     # An administrator signs in for a task, not a shift: one hour, against the PHI realm's 10-hour shift.
     "ssoSessionMaxLifespan": 3600,
+    # Every person signs in with a password and a one-time code (idpkit/realm/master_authentication.py).
+    **master_authentication.BINDINGS,
+    # Held at the PHI realm's secure default: a code seen once (over a shoulder, in a proxy log) cannot be replayed.
+    "otpPolicyCodeReusable": False,
 }
 SOURCE = "idpkit/realm/master_realm.py"
 KIND = "masterRealm"

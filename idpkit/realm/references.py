@@ -218,7 +218,8 @@ def _referenced(change: Change) -> Iterator[tuple[str, str]]:
             for item in value:
                 yield from walk(item)
 
-    for write in change.writes:
+    # A write to master refers to master's objects, which its planner read (idpkit/realm/master_authentication.py).
+    for write in (write for write in change.writes if write.target == "realm"):
         yield from walk(write.params)
         yield from walk(write.body)
 

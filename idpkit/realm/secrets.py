@@ -44,6 +44,22 @@ def new_totp_secret() -> str:
     return "".join(secrets.choice(_TOTP_ALPHABET) for _ in range(_TOTP_SECRET_LENGTH))
 
 
+def new_signing_key(algorithm: str) -> tuple[str, dict[str, Any]]:
+    """A fresh private key for a JWS `algorithm` (RSA 3072 for PS*, EC P-256 otherwise): its PKCS#8 PEM, and its
+    public JWK with a new `kid`, `alg` and `use: sig` (what a client registers as `jwks.string`)."""
+    private: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey = (
+        rsa.generate_private_key(public_exponent=65537, key_size=_RSA_BITS)
+        if algorithm.startswith("PS")
+        else ec.generate_private_key(ec.SECP256R1())
+    )
+    public_jwk: dict[str, Any] = json.loads(jwt.get_algorithm_by_name(algorithm).to_jwk(private.public_key()))
+    public_jwk.update({"kid": secrets.token_hex(8), "alg": algorithm, "use": "sig"})
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return pem.decode(), public_jwk
+
+
 @dataclass
 class SecretStore:
     """Generated credentials; with `generate` false (plan/drift) missing ones are reported as pending."""
@@ -118,18 +134,8 @@ class SecretStore:
             return dict(entry)
         if not self.generate:
             return None
-        private: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey = (
-            rsa.generate_private_key(public_exponent=65537, key_size=_RSA_BITS)
-            if algorithm.startswith("PS")
-            else ec.generate_private_key(ec.SECP256R1())
-        )
-        algorithm_object = jwt.get_algorithm_by_name(algorithm)
-        public_jwk: dict[str, Any] = json.loads(algorithm_object.to_jwk(private.public_key()))
-        kid = secrets.token_hex(8)
-        public_jwk.update({"kid": kid, "alg": algorithm, "use": "sig"})
-        pem = private.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ).decode()
+        pem, public_jwk = new_signing_key(algorithm)
+        kid = public_jwk["kid"]
         self.data["clients"][client_id] = {
             "alg": algorithm,
             "kid": kid,

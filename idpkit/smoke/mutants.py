@@ -361,8 +361,17 @@ MASTER_REALM_WEAKENINGS: dict[str, Weakening] = {
     "sslRequired": _value("none"),  # master codifies `external`, the PHI realm's weakening
     # The login event master's checks provoke (a wrong password); the PHI realm's checks show the others.
     "enabledEventTypes": _without("LOGIN_ERROR"),
+    # Keycloak's own direct-grant flow asks a code only of a person who already has one.
+    "directGrantFlow": _value("direct grant"),
+    "otpPolicyCodeReusable": _value(True),
 }
 """Master realm fields weakened otherwise than the PHI realm's same field (`WEAKENINGS`)."""
+
+
+def master_weakening(field: str) -> Weakening | None:
+    """How master's `field` is weakened: as the PHI realm's same field unless `MASTER_REALM_WEAKENINGS` says
+    otherwise; None, as in the PHI realm, for a field no single change weakens (the one-time code's digits)."""
+    return MASTER_REALM_WEAKENINGS.get(field) or WEAKENINGS.get(f"realm.{field}")
 
 
 def _master_mutants(loaded: LoadedConfig) -> Iterator[Mutant]:
@@ -370,8 +379,8 @@ def _master_mutants(loaded: LoadedConfig) -> Iterator[Mutant]:
     for path, value in codified.master_settings(loaded).items():
         if path.startswith(realm_prefix):
             field = path.removeprefix(realm_prefix)
-            weaken = MASTER_REALM_WEAKENINGS.get(field) or WEAKENINGS[f"realm.{field}"]
-            yield from (Mutant(path, value, weak, Family.MASTER) for weak in weaken(value))
+            if (weaken := master_weakening(field)) is not None:
+                yield from (Mutant(path, value, weak, Family.MASTER) for weak in weaken(value))
         else:
             yield Mutant(path, value, _weaker_master_admin(path, value), Family.MASTER)
 

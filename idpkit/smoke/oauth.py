@@ -28,7 +28,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+from idpkit.keycloak_admin import assertion
+
+CLIENT_ASSERTION_TYPE = assertion.ASSERTION_TYPE
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 TIMEOUT = 15
@@ -153,16 +155,7 @@ def client_assertion(
     `claims` overrides or adds claims and `omit` drops some, to build the invalid assertions of
     attack tests.
     """
-    now = int(time.time())
-    payload: dict[str, Any] = {
-        "iss": key.client_id,
-        "sub": key.client_id,
-        "aud": audience,
-        "jti": str(uuid.uuid4()),
-        "iat": now,
-        "exp": now + lifetime,
-    }
-    payload.update(claims or {})
+    payload = assertion.claims(key.client_id, audience, lifetime) | dict(claims or {})
     for name in omit:
         payload.pop(name, None)
     return jwt.encode(payload, key.private_key, algorithm=key.algorithm, headers={"kid": key.kid})

@@ -8,7 +8,7 @@ import pytest
 
 from idpkit.errors import IdpkitError
 from idpkit.outputs import AdminCredentials, StackOutputs
-from idpkit.realm import bootstrap, engine, master_realm
+from idpkit.realm import bootstrap, engine, master_authentication, master_realm
 from idpkit.realm.changes import Change
 
 OUTPUTS = StackOutputs(
@@ -73,12 +73,13 @@ def test_bootstrap_is_planned_until_the_kit_signs_its_assertions(
 @pytest.mark.parametrize("kind", sorted(engine.MASTER_KINDS))
 def test_the_kit_account_is_refused_any_master_change_before_a_write(kind: str) -> None:
     unreachable: Any = None  # no admin API may be reached: the refusal comes before any call
-    session = engine.Session(OUTPUTS, master=unreachable, realm=unreachable)
+    kit = AdminCredentials(client_id=bootstrap.ADMIN_CLIENT_ID, private_key="k")
+    session = engine.Session(OUTPUTS, master=unreachable, realm=unreachable, kit=kit)
     changes = [Change(kind, "master", "update", [])]
     with pytest.raises(IdpkitError, match="may not change master; nothing was written") as refused:
         engine.execute(session, changes, "local")
     assert "--break-glass" in (refused.value.hint or ""), "the refusal names the way out"
 
 
-def test_master_kinds_are_the_master_realm_and_the_kit_admin() -> None:
-    assert {master_realm.KIND, bootstrap.KIND} == engine.MASTER_KINDS
+def test_master_kinds_are_the_master_realm_its_sign_in_and_the_kit_admin() -> None:
+    assert {master_realm.KIND, bootstrap.KIND, *master_authentication.KINDS} == engine.MASTER_KINDS
