@@ -368,7 +368,7 @@ def test_wrong_passwords_lock_a_master_user(
         last = time.monotonic()
         assert wrong.status_code != 200, f"{master}/token: a wrong password signed {user.username} in"
     time.sleep(max(0.0, last + RETRY_AFTER_SECONDS - time.monotonic()))
-    locked = _password_grant(master, user, user.password, outputs)
+    locked = _password_grant(master, user, user.password, outputs, _next_code(user))
     assert locked.status_code != 200, (
         f"{master}/token: {user.username} signs in with the right password {RETRY_AFTER_SECONDS:.0f} s after "
         f"{failures} wrong ones; master must lock it for {codified['waitIncrementSeconds']} s"
