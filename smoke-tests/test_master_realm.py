@@ -264,31 +264,23 @@ def _signed_in(master: str, user: User, outputs: StackOutputs, code: str | None 
     return tokens
 
 
-class AdminUrlAgent(oauth.UserAgent):
+def _console_agent(outputs: StackOutputs, user: User) -> oauth.UserAgent:
     """A browser on the admin URL. Master's login pages and redirects name the public hostname, where the front door
     never serves master; a person reaches them through the admin URL (on AWS the Session Manager port forward), so
-    this agent sends every request for the public origin there. The console's redirect URI is on the admin URL, so
+    the agent sends every request for the public origin there. The console's redirect URI is on the admin URL, so
     the walk ends on reaching it, as on any client's."""
-
-    def __init__(self, outputs: StackOutputs, user: User) -> None:
-        super().__init__(outputs.admin_tls_verify, user.username, user.password)
-        self.public, self.admin = oauth.origin(outputs.base_url), oauth.origin(outputs.admin_url)
-
-    def _get(self, url: str, params: dict[str, str] | None = None) -> requests.Response:
-        return super()._get(url.replace(self.public, self.admin, 1), params)
-
-    def _post(self, url: str, data: dict[str, str]) -> requests.Response:
-        return super()._post(url.replace(self.public, self.admin, 1), data)
+    public, admin = oauth.origin(outputs.base_url), oauth.origin(outputs.admin_url)
+    return oauth.UserAgent(outputs.admin_tls_verify, user.username, user.password, reached_at={public: admin})
 
 
-def _console_login(agent: AdminUrlAgent, outputs: StackOutputs) -> oauth.AuthorizationResponse:
+def _console_login(agent: oauth.UserAgent, outputs: StackOutputs) -> oauth.AuthorizationResponse:
     """The admin console's login by `agent`: where Keycloak stops, or where it sends the authorization code."""
     console = f"{outputs.admin_url.rstrip('/')}/admin/{ADMIN_REALM}/console/"
     pkce = oauth.Pkce.generate()
     params = {"client_id": ADMIN_CONSOLE, "redirect_uri": console, "response_type": "code", "scope": "openid",
               "state": secrets.token_urlsafe(8), **pkce.authorization_params}  # fmt: skip
     # Named on the public origin, as Keycloak names its own pages: the walk follows that origin's redirects.
-    authorization = f"{agent.public}/realms/{ADMIN_REALM}/protocol/openid-connect/auth"
+    authorization = f"{oauth.origin(outputs.base_url)}/realms/{ADMIN_REALM}/protocol/openid-connect/auth"
     return agent.authorize_unpushed(authorization, params)
 
 
@@ -315,7 +307,7 @@ def test_master_password_alone_never_signs_in(
     )
     password_only = _password_grant(master, enrolled, enrolled.password, outputs)
     assert password_only.status_code != 200, f"{master}/token: {enrolled.username} signed in without a one-time code"
-    agent = AdminUrlAgent(outputs, newcomer)
+    agent = _console_agent(outputs, newcomer)
     console = _console_login(agent, outputs)
     assert console.code is None and oauth.TOTP_ENROLMENT_PAGE in console.page, (
         f"realm master: {newcomer.username}'s console login with a password alone "

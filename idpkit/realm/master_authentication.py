@@ -15,7 +15,6 @@ Only users and roles of `master` are involved: the PHI realm's people sign in by
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, ApiError, urls
 from idpkit.realm.changes import ROLE, USER, Change, Write, ref
@@ -93,12 +92,12 @@ def changes(master: AdminApi, signed_in_as: str | None) -> list[Change]:
     """What brings master's sign-in to `FLOWS`: the break-glass role, its grant to `signed_in_as` (the user master
     is logged in as, when a person's login; the kit's service account cannot read users), and the flows."""
     found: list[Change] = []
-    role = _role(master)
-    if role is None:
+    role_exists = _role_exists(master)
+    if not role_exists:
         body = {"name": BREAK_GLASS_ROLE, "description": BREAK_GLASS_ROLE_DESCRIPTION}
         write = Write("POST", urls.ROLES, {}, body, target="master")
         found.append(Change(ROLE_KIND, f"{ADMIN_REALM}/{BREAK_GLASS_ROLE}", "create", [], [write]))
-    if signed_in_as is not None and (role is None or not _holds_role(master, signed_in_as)):
+    if signed_in_as is not None and not (role_exists and _holds_role(master, signed_in_as)):
         write = Write("POST", urls.USER_REALM_ROLES, {"id": ref(USER, signed_in_as)}, [ref(ROLE, BREAK_GLASS_ROLE)],
                       target="master")  # fmt: skip
         field = FieldChange("realmRoles", None, [BREAK_GLASS_ROLE])
@@ -106,14 +105,14 @@ def changes(master: AdminApi, signed_in_as: str | None) -> list[Change]:
     return found + _flow_changes(master)
 
 
-def _role(master: AdminApi) -> dict[str, Any] | None:
+def _role_exists(master: AdminApi) -> bool:
     try:
-        role: dict[str, Any] = master.get(master.path(urls.ROLE, name=BREAK_GLASS_ROLE))
+        master.get(master.path(urls.ROLE, name=BREAK_GLASS_ROLE))
     except ApiError as error:
         if error.status == _NOT_FOUND:
-            return None
+            return False
         raise
-    return role
+    return True
 
 
 def _holds_role(master: AdminApi, username: str) -> bool:

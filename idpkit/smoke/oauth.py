@@ -331,12 +331,23 @@ class UserAgent:
     Without `codes` the agent stops at the one-time code form, as a person with a password alone would.
     """
 
-    def __init__(self, verify: str | bool, username: str, password: str, codes: CodeSource | None = None) -> None:
+    def __init__(
+        self,
+        verify: str | bool,
+        username: str,
+        password: str,
+        codes: CodeSource | None = None,
+        reached_at: Mapping[str, str] | None = None,
+    ) -> None:
         self.session = requests.Session()
         self.verify = verify
         self.username = username
         self._password = password
         self._codes = codes
+        self._reached_at = dict(reached_at or {})
+        """Origin -> the origin the agent sends its requests for it to (e.g. master's pages, which name the public
+        hostname, reached on the admin URL). Pages and redirects keep their own origin, so the walk still tells
+        the IdP's pages from the client's redirect URI."""
         self.codes_sent: list[str] = []
         """One-time codes this agent presented, in order (replay checks present one again)."""
 
@@ -396,10 +407,17 @@ class UserAgent:
         raise RuntimeError(f"{idp_origin}: more than {_MAX_PAGES} pages without reaching the client")
 
     def _get(self, url: str, params: dict[str, str] | None = None) -> requests.Response:
-        return self.session.get(url, params=params, verify=self.verify, allow_redirects=False, timeout=TIMEOUT)
+        return self.session.get(
+            self._reached(url), params=params, verify=self.verify, allow_redirects=False, timeout=TIMEOUT
+        )
 
     def _post(self, url: str, data: dict[str, str]) -> requests.Response:
-        return self.session.post(url, data=data, verify=self.verify, allow_redirects=False, timeout=TIMEOUT)
+        return self.session.post(self._reached(url), data=data, verify=self.verify, allow_redirects=False,
+                                 timeout=TIMEOUT)  # fmt: skip
+
+    def _reached(self, url: str) -> str:
+        reached = self._reached_at.get(origin(url))
+        return url if reached is None else reached + url[len(origin(url)) :]
 
 
 def origin(url: str) -> str:
