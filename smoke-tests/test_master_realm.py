@@ -33,9 +33,9 @@ from idpkit.realm.bootstrap import ADMIN_CLIENT, ADMIN_CLIENT_ID
 from idpkit.realm.loader import LoadedConfig
 from idpkit.realm.master_authentication import BINDINGS
 from idpkit.realm.master_realm import SHARED_WITH_PHI
+from idpkit.realm.master_settings import MASTER_ADMIN, MASTER_ADMIN_ROLES, MASTER_REALM, master_settings
 from idpkit.smoke import oauth
 from idpkit.smoke.checks import check
-from idpkit.smoke.codified import MASTER_ADMIN, MASTER_ADMIN_ROLES, MASTER_REALM, master_settings
 from idpkit.smoke.enrolment import enrol_totp
 from idpkit.smoke.events import find, latest
 from idpkit.smoke.redaction import register_secret

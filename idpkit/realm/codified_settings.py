@@ -41,7 +41,8 @@ _BAD_STRINGS = (
     "http://attacker.example/*",
     "offline_access",
 )
-_DELETE = object()
+DELETE = object()
+"""A weakening that removes the setting."""
 
 Locator = tuple[str | int, ...]
 
@@ -96,7 +97,7 @@ def enforcing_rules(loaded: LoadedConfig) -> dict[str, tuple[str, ...]]:
     enforced: dict[str, tuple[str, ...]] = {}
     for setting in settings(loaded):
         fired: set[str] = set()
-        for weakened in _weakenings(setting.value):
+        for weakened in weakenings(setting.value):
             mutated = copy.deepcopy(raw)
             _replace(mutated, setting.locator, weakened)
             try:
@@ -127,13 +128,16 @@ def _findings(loaded: LoadedConfig) -> dict[str, set[tuple[str, str]]]:
     return {metadata.id: set(check(loaded)) for metadata, check in RULES}
 
 
-def _weakenings(value: Any) -> Iterator[Any]:
-    yield _DELETE
+def weakenings(value: Any) -> Iterator[Any]:
+    """Values that weaken a setting holding `value`, whatever it means: removed, flipped, longer, unsafe."""
+    yield DELETE
     if isinstance(value, bool):
         yield not value
     elif isinstance(value, int):
         yield from (value * 100 + 100, 1, 0)
     elif isinstance(value, str):
+        if value.isdigit():  # a number held as a string (client attributes)
+            yield str(int(value) * 100 + 100)
         yield from (bad for bad in (*_BAD_STRINGS, "true", "false") if bad != value)
     elif isinstance(value, list):
         yield []
@@ -147,7 +151,7 @@ def _replace(document: Any, locator: Locator, value: Any) -> None:
     node = document
     for key in parents:
         node = node[key]
-    if value is _DELETE:
+    if value is DELETE:
         del node[last]
     else:
         node[last] = value

@@ -16,7 +16,17 @@ from typing import Any
 from idpkit.errors import ExitCode, IdpkitError
 from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, ApiError, Read, ReadLog, WriteCounter, connect, urls
 from idpkit.outputs import AdminCredentials, StackOutputs, load_admin_credentials, load_break_glass_credentials
-from idpkit.realm import bootstrap, executor, loader, master_authentication, master_realm, planfile, references, rules
+from idpkit.realm import (
+    bootstrap,
+    executor,
+    loader,
+    master_authentication,
+    master_realm,
+    master_rules,
+    planfile,
+    references,
+    rules,
+)
 from idpkit.realm.changes import Change
 from idpkit.realm.kinds import KINDS, Context
 from idpkit.realm.kinds import realm as realm_kind
@@ -80,9 +90,11 @@ Validated = tuple[loader.LoadedConfig, list[rules.Waiver]]
 
 
 def validate(environment: str) -> Validated:
-    """Schema, references and security rules; raises ConfigError before anything touches Keycloak."""
+    """Schema, references, security rules and master's; raises ConfigError before anything touches Keycloak."""
     loaded = loader.load(environment)
-    return loaded, rules.evaluate(loaded)
+    waivers = rules.evaluate(loaded)
+    master_rules.evaluate(loaded)
+    return loaded, waivers
 
 
 @dataclass

@@ -15,8 +15,9 @@ from idpkit.aws_graph import StackGraph, capture_all
 from idpkit.errors import IdpkitError
 from idpkit.policy import RULES as POLICY_RULES
 from idpkit.policy.core import Environment
-from idpkit.realm import codified_settings, loader
+from idpkit.realm import codified_settings, loader, master_rules
 from idpkit.realm.loader import ConfigError, LoadedConfig
+from idpkit.realm.master_settings import master_settings, master_source, shared_with_phi
 from idpkit.realm.rules import EXPIRED_EXCEPTION
 from idpkit.realm.rules import RULES as REALM_RULES
 from idpkit.realm.rules import evaluate as evaluate_realm
@@ -32,20 +33,14 @@ from idpkit.review.model import (
     Setting,
     SigningKeyLocation,
 )
-from idpkit.smoke.codified import (
-    HELD_SOURCE,
-    class_of,
-    held_settings,
-    master_settings,
-    master_source,
-    shared_with_phi,
-)
+from idpkit.smoke.codified import HELD_SOURCE, class_of, held_settings
 
 AWS_ENVIRONMENTS = tuple(environment.value for environment in Environment)
 
 
 def realm_rules() -> list[Rule]:
-    return [Rule(Family.REALM, metadata) for metadata in (*(m for m, _ in REALM_RULES), EXPIRED_EXCEPTION)]
+    listed = (*(m for m, _ in REALM_RULES), *(m for m, _ in master_rules.MASTER_RULES), EXPIRED_EXCEPTION)
+    return [Rule(Family.REALM, metadata) for metadata in listed]
 
 
 def policy_rules() -> list[Rule]:
@@ -134,13 +129,17 @@ def _exceptions(loaded: LoadedConfig) -> list[ExceptionEntry]:
 
 
 def _realm_findings(loaded: LoadedConfig, exceptions: list[ExceptionEntry], today: dt.date) -> list[Finding]:
-    """The verdict of `idpkit.realm.rules.evaluate` (which `realm apply` obeys), with the waived findings."""
-    try:
-        evaluate_realm(loaded, today)
-    except ConfigError as error:
-        failing = [Finding(Family.REALM, p.rule, f"{p.file}: {p.path}", p.message) for p in error.problems]
-    else:
-        failing = []
+    """The verdict of `idpkit.realm.rules.evaluate` and `idpkit.realm.master_rules.evaluate` (which `realm apply`
+    obeys), with the waived findings."""
+    failing = []
+    for evaluate in (
+        functools.partial(evaluate_realm, loaded, today),
+        functools.partial(master_rules.evaluate, loaded),
+    ):
+        try:
+            evaluate()
+        except ConfigError as error:
+            failing += [Finding(Family.REALM, p.rule, f"{p.file}: {p.path}", p.message) for p in error.problems]
     waived = []
     for metadata, check in REALM_RULES:
         for path, message in check(loaded):
@@ -162,12 +161,17 @@ def _realm_settings(loaded: LoadedConfig) -> list[Setting]:
     row per field across objects (`clients[*].webOrigins`); the master realm's settings (those it takes from the PHI
     realm enforced by the rules enforcing the PHI value) and kit admin client."""
     enforced = codified_settings.enforcing_rules(loaded)
+    master_enforced = master_rules.enforcing_rules(master_rules.codified(loaded))
     held = {class_of(path): value for path, value in held_settings(loaded).items()}
     defaults = [Setting(Family.REALM, path, value, HELD_SOURCE, ()) for path, value in held.items()]
     master = [
-        Setting(Family.REALM, path, value, loaded.file_of(shared), enforced.get(shared, ()))
-        if (shared := shared_with_phi(path))
-        else Setting(Family.REALM, path, value, master_source(path), ())
+        Setting(
+            Family.REALM,
+            path,
+            value,
+            loaded.file_of(shared) if (shared := shared_with_phi(path)) else master_source(path),
+            tuple(sorted({*enforced.get(shared or "", ()), *master_enforced[path]})),
+        )
         for path, value in master_settings(loaded).items()
     ]
     return (

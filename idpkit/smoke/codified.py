@@ -13,26 +13,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from idpkit.realm import builtins, codified_settings, master_realm, secure_defaults
-from idpkit.realm.bootstrap import ADMIN_CLIENT, ADMIN_CLIENT_ID, PRIVILEGES, SERVICE_ACCOUNT
+from idpkit.realm import builtins, codified_settings, secure_defaults
 from idpkit.realm.loader import LoadedConfig, child_path, item_path
+from idpkit.realm.master_settings import master_settings
 from idpkit.realm.secure_defaults import SecureDefault
 
-MASTER_ADMIN = f"master.{item_path('clients', ADMIN_CLIENT_ID)}"
-MASTER_ADMIN_ROLES = f"master.{item_path('users', SERVICE_ACCOUNT)}.realmRoles"
-"""The master realm roles of the kit admin's service account (default roles aside)."""
-MASTER_SOURCE = "idpkit/realm/bootstrap.py"
-"""Where the master realm's kit administration client is codified."""
-MASTER_REALM = "master.realm"
 HELD_SOURCE = "idpkit/realm/secure_defaults.py"
 """Where the secure defaults of undeclared fields are codified."""
-# The admin client's fields that restrict it; the others (service account, full scope) are what it needs.
-MASTER_HARDENING = (
-    "clientAuthenticatorType",
-    "standardFlowEnabled",
-    "implicitFlowEnabled",
-    "directAccessGrantsEnabled",
-)
 _OBJECT = re.compile(r"^(clients|clientScopes)\[[^]]+\]")
 
 
@@ -60,31 +47,6 @@ def role_gated_scopes(loaded: LoadedConfig) -> dict[str, list[str]]:
     drive)."""
     stepped_up = step_up_scopes(loaded)
     return {scope: roles for scope, roles in scope_roles(loaded).items() if scope not in stepped_up}
-
-
-def master_settings(loaded: LoadedConfig) -> dict[str, Any]:
-    """The master realm's hardened settings: its own (`master.realm.<field>`), its kit admin client's, and that
-    client's service account's realm roles."""
-    found: dict[str, Any] = {f"{MASTER_REALM}.{name}": value for name, value in master_realm.settings(loaded).items()}
-    found |= {child_path(MASTER_ADMIN, name): ADMIN_CLIENT[name] for name in MASTER_HARDENING}
-    found[MASTER_ADMIN_ROLES] = sorted(PRIVILEGES.master_realm_roles)
-    attributes: dict[str, Any] = ADMIN_CLIENT["attributes"]
-    for name, value in attributes.items():
-        if not name.startswith("idpkit."):
-            found[f'{MASTER_ADMIN}.attributes["{name}"]'] = value
-    return found
-
-
-def shared_with_phi(path: str) -> str | None:
-    """`master.realm.failureFactor` -> `realm.failureFactor`: the realm-config setting a master setting takes its
-    value from (None: master's own)."""
-    field = path.removeprefix(f"{MASTER_REALM}.")
-    return f"realm.{field}" if field != path and field in master_realm.SHARED_WITH_PHI else None
-
-
-def master_source(path: str) -> str:
-    """Where a master setting is codified."""
-    return master_realm.SOURCE if path.startswith(f"{MASTER_REALM}.") else MASTER_SOURCE
 
 
 def field_path(owner: str, entry: SecureDefault) -> str:

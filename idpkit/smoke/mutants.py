@@ -32,7 +32,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from idpkit.outputs import LOCAL_STACK
-from idpkit.realm import builtins, codified_settings, loader, secure_defaults
+from idpkit.realm import builtins, codified_settings, loader, master_rules, master_settings, secure_defaults
 from idpkit.realm.loader import LIST_KEYS, LoadedConfig, child_path, item_name, item_path
 from idpkit.realm.model import RealmDocument
 from idpkit.realm.rules import RULES
@@ -375,8 +375,8 @@ def master_weakening(field: str) -> Weakening | None:
 
 
 def _master_mutants(loaded: LoadedConfig) -> Iterator[Mutant]:
-    realm_prefix = f"{codified.MASTER_REALM}."
-    for path, value in codified.master_settings(loaded).items():
+    realm_prefix = f"{master_settings.MASTER_REALM}."
+    for path, value in master_settings.master_settings(loaded).items():
         if path.startswith(realm_prefix):
             field = path.removeprefix(realm_prefix)
             if (weaken := master_weakening(field)) is not None:
@@ -390,7 +390,7 @@ def _weaker_master_admin(path: str, value: Any) -> Any:
     `admin` role (master administration), a flow switched on, a token lifespan 30 times longer."""
     if path.endswith(".clientAuthenticatorType"):
         return "client-secret"
-    if path == codified.MASTER_ADMIN_ROLES:
+    if path == master_settings.MASTER_ADMIN_ROLES:
         return sorted([*value, "admin"])
     return (not value) if isinstance(value, bool) else str(int(value) * 30)
 
@@ -452,6 +452,8 @@ Findings = dict[str, set[tuple[str, str]]]
 def refusing_rules(configs: list[tuple[LoadedConfig, Findings]], path: str, value: Any) -> tuple[str, ...]:
     """Rules that report a new finding once `path` is `value`, in any environment declaring its object
     (each environment's realm-config with the findings it has as codified)."""
+    if path.startswith(live.MASTER_PREFIX):
+        return _refusing_master_rules(configs, path, value)
     fired: set[str] = set()
     for loaded, before in configs:
         raw = loaded.document.model_dump(by_alias=True, exclude_none=True, mode="json")
@@ -469,6 +471,22 @@ def refusing_rules(configs: list[tuple[LoadedConfig, Findings]], path: str, valu
 
 def _findings(loaded: LoadedConfig) -> Findings:
     return {metadata.id: set(check(loaded)) for metadata, check in RULES}
+
+
+def _refusing_master_rules(configs: list[tuple[LoadedConfig, Findings]], path: str, value: Any) -> tuple[str, ...]:
+    """The master rules that refuse master's `path` at `value`; for a setting master takes from the PHI realm,
+    also the realm rules that refuse the PHI realm's value so weakened (where the weakening would be made)."""
+    shared = master_settings.shared_with_phi(path)
+    fired = set(refusing_rules(configs, shared, value)) if shared else set()
+    for loaded, _ in configs:
+        hardening = master_rules.codified(loaded)
+        settings = {p: v for p, v in hardening.settings.items() if p != path}
+        if value is not live.ABSENT:
+            settings[path] = value
+        before = master_rules.findings(hardening)
+        after = master_rules.findings(master_rules.MasterHardening(settings, hardening.flows))
+        fired |= {rule_id for rule_id, found in after.items() if found - before[rule_id]}
+    return tuple(sorted(fired))
 
 
 def _name(list_key: str, item: Any) -> str | None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from idpkit.realm import loader, secure_defaults
+from idpkit.realm import loader, master_rules, secure_defaults
 from idpkit.realm.loader import child_path, item_path
 from idpkit.realm.rules import rule_ids
 from idpkit.review import traceability
@@ -40,7 +40,7 @@ def class_claims() -> tuple[str, ...]:
     return tuple(claim for entry in collect_catalog("local").values() for claim in entry["claims"])
 
 
-@pytest.mark.parametrize("rule_id", rule_ids())
+@pytest.mark.parametrize("rule_id", [*rule_ids(), *(metadata.id for metadata, _ in master_rules.MASTER_RULES)])
 def test_every_rule_is_refused_by_a_mutant(rule_id: str) -> None:
     refusing = [m.name for m in catalogue() if rule_id in m.rules]
     assert refusing, f"{rule_id}: no mutant weakens a setting it refuses; add a weakening to idpkit/smoke/mutants.py"

@@ -10,8 +10,12 @@ from idpkit.realm.model import AuthenticationExecution, AuthenticationFlow
 from idpkit.realm.rules.common import realm_field, realm_settings
 from idpkit.realm.rules.registry import rule
 
-PASSWORD_AUTHENTICATORS = frozenset({"auth-username-password-form", "auth-password-form"})
-SECOND_FACTORS = frozenset({"auth-otp-form", "webauthn-authenticator", "webauthn-authenticator-passwordless"})
+PASSWORD_AUTHENTICATORS = frozenset(
+    {"auth-username-password-form", "auth-password-form", "direct-grant-validate-password"}
+)
+SECOND_FACTORS = frozenset({
+    "auth-otp-form", "webauthn-authenticator", "webauthn-authenticator-passwordless", "direct-grant-validate-otp"
+})  # fmt: skip
 ENROLMENT_ACTIONS = {
     "auth-otp-form": "CONFIGURE_TOTP",
     "webauthn-authenticator": "webauthn-register",
@@ -19,6 +23,7 @@ ENROLMENT_ACTIONS = {
 }
 """The required action in which a person enrols each second factor themselves."""
 MAX_OTP_PERIOD, MIN_OTP_DIGITS, MAX_OTP_LOOK_AHEAD = 30, 6, 1
+SSO_COOKIE = "auth-cookie"
 CONDITION_PREFIX = "conditional-"
 """Provider ids of conditions: they decide whether a CONDITIONAL sub-flow runs, they authenticate nobody."""
 
@@ -27,31 +32,43 @@ def _conditions(flow: AuthenticationFlow) -> bool:
     return any((e.authenticator or "").startswith(CONDITION_PREFIX) for e in flow.executions)
 
 
-def _requires_second_factor(execution: AuthenticationExecution, flows: dict[str, AuthenticationFlow]) -> bool:
-    """Whether passing this step takes a second factor: such an authenticator, or a sub-flow whose every
-    enabled step (conditions aside) takes one. A sub-flow of CONDITIONAL branches counts when each branch
-    does; that one of them runs is for the behavioural check (SMOKE-MFA-001) to show."""
+def requires(execution: AuthenticationExecution, flows: dict[str, AuthenticationFlow], wanted: frozenset[str]) -> bool:
+    """Whether passing this step takes one of the `wanted` authenticators: such an authenticator, or a sub-flow
+    that takes one however it is passed (`flow_requires`)."""
     if execution.authenticator is not None:
-        return execution.authenticator in SECOND_FACTORS
-    flow = flows.get(execution.flow or "")
+        return execution.authenticator in wanted
+    return flow_requires(execution.flow or "", flows, wanted)
+
+
+def flow_requires(alias: str, flows: dict[str, AuthenticationFlow], wanted: frozenset[str]) -> bool:
+    """Whether every way through flow `alias` passes one of the `wanted` authenticators, as Keycloak runs a flow:
+    its REQUIRED steps always run; its ALTERNATIVE steps only when no step is REQUIRED or CONDITIONAL, and then one
+    of them must pass; a condition decides whether its CONDITIONAL sub-flow runs. A flow made only of CONDITIONAL
+    branches counts when each branch does (that one of them runs is for the behavioural check, SMOKE-MFA-001, to
+    show). An SSO cookie step is left out: it resumes a session that once passed the flow."""
+    flow = flows.get(alias)
     if flow is None:
         return False
     steps = [
         e for e in flow.executions
         if e.requirement != "DISABLED" and not (e.authenticator or "").startswith(CONDITION_PREFIX)
+        and e.authenticator != SSO_COOKIE
     ]  # fmt: skip
+    mandatory = [e for e in steps if e.requirement == "REQUIRED"]
+    if mandatory:
+        return any(requires(e, flows, wanted) for e in mandatory)
     branches = [e for e in steps if e.requirement == "CONDITIONAL"]
-    if branches and not all(e.flow in flows and _conditions(flows[e.flow]) for e in branches):
-        return False
-    return bool(steps) and all(_requires_second_factor(e, flows) for e in steps)
+    if branches:
+        return all(e.flow in flows and _conditions(flows[e.flow]) and requires(e, flows, wanted) for e in branches)
+    return bool(steps) and all(requires(e, flows, wanted) for e in steps)
 
 
 def _second_factor(execution: AuthenticationExecution, flows: dict[str, AuthenticationFlow]) -> bool:
     """A REQUIRED step that only a second factor passes."""
-    return execution.requirement == "REQUIRED" and _requires_second_factor(execution, flows)
+    return execution.requirement == "REQUIRED" and requires(execution, flows, SECOND_FACTORS)
 
 
-def _password_without_second_factor(alias: str, flows: dict[str, AuthenticationFlow]) -> Iterator[tuple[str, str]]:
+def passwords_without_second_factor(alias: str, flows: dict[str, AuthenticationFlow]) -> Iterator[tuple[str, str]]:
     """Every enabled password step of `alias` and its sub-flows with no REQUIRED second factor after it."""
     flow = flows[alias]
     for position, execution in enumerate(flow.executions):
@@ -63,7 +80,7 @@ def _password_without_second_factor(alias: str, flows: dict[str, AuthenticationF
         ):
             yield path, f"{execution.authenticator} has no REQUIRED second factor after it in {alias}"
         if execution.flow in flows:
-            yield from _password_without_second_factor(execution.flow, flows)
+            yield from passwords_without_second_factor(execution.flow, flows)
 
 
 @rule(
@@ -85,7 +102,7 @@ def _mfa(loaded: LoadedConfig) -> Iterator[tuple[str, str]]:
     if bound not in flows or not flows[bound].top_level:
         yield "realm.browserFlow", f"is {bound!r}; must name a top-level flow declared in authenticationFlows"
         return
-    yield from _password_without_second_factor(bound, flows)
+    yield from passwords_without_second_factor(bound, flows)
 
 
 @rule(
