@@ -11,6 +11,7 @@ import pytest
 from idpkit.keycloak_admin import urls
 from idpkit.realm.loader import LoadedConfig
 from idpkit.realm.model import RealmSettings
+from idpkit.realm.rules.step_up import MINIMUM_ACR
 from idpkit.smoke import browser, codified, oauth
 from idpkit.smoke.checks import check, claims
 from idpkit.smoke.enrolment import enrol_totp
@@ -23,6 +24,11 @@ FIRST_LEVEL = 1
 PHISHING_RESISTANT_LEVEL = 2
 """The level a passkey (WebAuthn with user verification) adds to it."""
 _BROWSER_FLOW = ("realm.browserFlow",)
+_STEPS = ("authenticationFlows[*].executions[*].requirement",)
+"""The flows' steps: each phishing-resistant one switched off is a mutant (idpkit.smoke.mutants)."""
+_LEVELS = ("realm.acrLoaMap*", *_BROWSER_FLOW, *_STEPS)
+RUNTIME_REDIRECT = "https://192.0.2.10/callback"
+"""A documentation address (RFC 5737) for clients registered at run time: the code is read from the redirect."""
 
 
 def _authorize(agent: oauth.UserAgent, endpoints: oauth.Endpoints, client: oauth.Client) -> oauth.AuthorizationResponse:
@@ -178,7 +184,7 @@ def _step_up_target(realm_config: LoadedConfig, clients: dict[str, oauth.Client]
     risk="A phished password and one-time code would be enough to write into a patient's record.",
     remediation="Keep the browser flow's step-up sub-flow (conditional-client-scope on the PHI-writing scopes, "
     "then webauthn-authenticator) bound as realm.browserFlow.",
-    claims=_BROWSER_FLOW,
+    claims=(*_BROWSER_FLOW, *_STEPS),
 )
 def test_phi_writing_scope_demands_a_webauthn_step_up(
     runtime: Throwaway, endpoints: oauth.Endpoints, clients: dict[str, oauth.Client], realm_config: LoadedConfig,
@@ -294,4 +300,81 @@ def test_authenticator_without_user_verification_registers_no_passkey(
         f"{endpoints.authorization}: an authenticator without user verification registered a passkey for "
         f"{user.username} ({registered}) and the login {'finished' if login.redirect else 'stopped'}; "
         "realm.webAuthnPolicyUserVerificationRequirement must be required"
+    )
+
+
+def _stops_at_webauthn(ended: oauth.AuthorizationResponse) -> bool:
+    return ended.code is None and "webauthn" in ended.page.lower()
+
+
+@check(
+    "SMOKE-MFA-008",
+    "Asking for the phishing-resistant acr (acr_values) gets no code for a password and a TOTP code: the login "
+    "stops at WebAuthn",
+    requirements=("HIPAA-164.312(d)", "NIST-800-63B-4.3.1", "RFC9470"),
+    risk="An API that demands the phishing-resistant level gets tokens claiming it from a phishable login.",
+    remediation="Keep realm.acrLoaMap's levels distinct and the browser flow's level-2 sub-flow "
+    "(conditional-level-of-authentication, then a REQUIRED webauthn-authenticator) enabled (REALM-ACR-001).",
+    claims=_LEVELS,
+)
+def test_phishing_resistant_acr_demands_webauthn(
+    runtime: Throwaway, endpoints: oauth.Endpoints, clients: dict[str, oauth.Client], realm_settings: RealmSettings,
+    tls_verify: str | bool,
+) -> None:  # fmt: skip
+    client = clients[CLIENT]
+    user = runtime.user("acr-request")
+    strongest = _acr_of(PHISHING_RESISTANT_LEVEL, realm_settings)
+
+    def authorize(**extra: str) -> oauth.AuthorizationResponse:
+        params = oauth.authorization_params(CLIENT, client.redirect_uri or "", SCOPE, oauth.Pkce.generate(), **extra)
+        return oauth.UserAgent(tls_verify, user.username, user.password, user.codes).authorize(
+            endpoints, client, params
+        )
+
+    control = authorize()
+    assert control.code is not None, f"control: {user.username} got no code without acr_values ({control.status})"
+    asked = authorize(acr_values=strongest)
+    assert _stops_at_webauthn(asked), (
+        f"{endpoints.authorization}: {user.username} asked acr {strongest} and "
+        f"{'got a code' if asked.code else 'stopped, but not at WebAuthn'} with a password and a TOTP code "
+        f"(status {asked.status})"
+    )
+
+
+@check(
+    "SMOKE-MFA-009",
+    "A client that requires the phishing-resistant level (minimum.acr.value) gets no code for a password and a "
+    "TOTP code, though it asks for no level",
+    requirements=("HIPAA-164.312(d)", "NIST-800-63B-4.3.1", "RFC9470"),
+    risk="A clinical app that writes PHI cannot hold its users to a passkey; it depends on every request asking.",
+    remediation="Set the client's minimum.acr.value attribute to an acr of realm.acrLoaMap (REALM-ACR-001); keep "
+    "the level it names implemented by the browser flow.",
+    claims=_LEVELS,
+)
+def test_client_minimum_acr_demands_webauthn(
+    runtime: Throwaway, endpoints: oauth.Endpoints, realm_settings: RealmSettings, tls_verify: str | bool,
+) -> None:  # fmt: skip
+    user = runtime.user("acr-minimum")
+    strongest = _acr_of(PHISHING_RESISTANT_LEVEL, realm_settings)
+
+    def authorize(purpose: str, attributes: dict[str, str]) -> oauth.AuthorizationResponse:
+        registration = runtime.register(purpose, {
+            "publicClient": True, "standardFlowEnabled": True, "implicitFlowEnabled": False,
+            "directAccessGrantsEnabled": False, "serviceAccountsEnabled": False, "redirectUris": [RUNTIME_REDIRECT],
+            "attributes": {"pkce.code.challenge.method": "S256", **attributes},
+        })  # fmt: skip
+        assert registration.accepted, f"control: {purpose} client refused at registration ({registration.refusal})"
+        client = oauth.Client.public(registration.client_id, RUNTIME_REDIRECT)
+        params = oauth.authorization_params(client.client_id, RUNTIME_REDIRECT, "openid", oauth.Pkce.generate())
+        return oauth.UserAgent(tls_verify, user.username, user.password, user.codes).authorize(
+            endpoints, client, params
+        )
+
+    control = authorize("no-minimum", {})
+    assert control.code is not None, f"control: {user.username} got no code from a client without a minimum"
+    held = authorize("minimum-acr", {MINIMUM_ACR: strongest})
+    assert _stops_at_webauthn(held), (
+        f"{endpoints.authorization}: a client with {MINIMUM_ACR}={strongest} "
+        f"{'got a code' if held.code else 'stopped, but not at WebAuthn'} for {user.username}'s password and TOTP "
+        f"code (status {held.status})"
     )

@@ -124,7 +124,7 @@ def _master_sign_in(hardening: MasterHardening) -> Iterator[tuple[str, str]]:
         if bound not in flows or not flows[bound].top_level:
             yield path, f"is {bound!r}; must name a top-level flow of {master_authentication.SOURCE}"
             continue
-        if not flow_requires(bound, flows, PASSWORD_AUTHENTICATORS):
+        if not flow_requires(bound, flows, PASSWORD_AUTHENTICATORS, resuming=True):
             yield path, f"binds {bound}, through which a sign-in completes without a password"
         for where, message in passwords_without_second_factor(bound, flows):
             yield f"master.{where}", message

@@ -5,6 +5,8 @@
 Mutation mode writes a weakened value and then the value it read before; the config-read checks
 compare a read with realm-config. Paths: `realm.<field>`, `realm.browserSecurityHeaders.<header>`,
 `realm.smartConfiguration.<field>` (a field of the realm attribute the SMART extension reads),
+`realm.acrLoaMap.<acr>` (the level an acr maps to, in the realm attribute Keycloak reads the map from),
+`authenticationFlows[<alias>].executions[<authenticator or sub-flow>].requirement` (one step of a flow),
 `realm.defaultDefaultClientScopes` and `...Optional...`, `clients[<id>].<field>`,
 `clients[<id>].attributes["<name>"]`, `clientProfiles[<p>].executors[<e>]` (the executor itself) and
 `....configuration.<option>`, `clientPolicies[<p>].<field>`, `identityProviders[<a>].config.<key>`,
@@ -26,7 +28,14 @@ from idpkit.errors import IdpkitError
 from idpkit.keycloak_admin import AdminApi, urls
 from idpkit.realm.engine import Session
 from idpkit.realm.kinds import default_roles
-from idpkit.realm.kinds.realm import SMART_ATTRIBUTE, SMART_CONFIGURATION, carried
+from idpkit.realm.kinds.realm import (
+    ACR_LOA_ATTRIBUTE,
+    ACR_LOA_MAP,
+    SMART_ATTRIBUTE,
+    SMART_CONFIGURATION,
+    acr_loa_text,
+    carried,
+)
 from idpkit.realm.model import SmartConfiguration
 
 ABSENT = None
@@ -88,6 +97,8 @@ def setting(path: str) -> LiveSetting:
         found = PolicyField(path, item, tail[0])
     elif head == "identityProviders" and item and len(tail) == 2 and tail[0] == "config":
         found = ProviderConfig(path, item, tail[1])
+    elif head == "authenticationFlows" and item and len(tail) == 3 and tail[::2] == ["executions", "requirement"]:
+        found = FlowStep(path, item, tail[1][1:-1])
     elif head == "users" and item and tail == ["realmRoles"]:
         found = UserRealmRoles(path, item, realm)
     elif item:
@@ -104,6 +115,8 @@ def _realm_setting(path: str, tail: list[str]) -> LiveSetting:
         return RealmScopes(path, tail[0])
     if len(tail) == 2 and tail[0] == SMART_CONFIGURATION:
         return SmartSetting(path, tail[1])
+    if len(tail) == 2 and tail[0] == ACR_LOA_MAP:
+        return AcrLevel(path, tail[1])
     return RealmField(path, tuple(tail))
 
 
@@ -144,6 +157,12 @@ class RealmField:
         api.put(api.path(urls.REALM), carried(current, {self.keys[0]: body}))
 
 
+def _with_attribute(current: dict[str, Any], name: str, text: str) -> dict[str, Any]:
+    """A realm update setting one attribute: Keycloak replaces the realm's attributes with those an update names,
+    so every other one is carried."""
+    return {"attributes": {**(current.get("attributes") or {}), name: text}}
+
+
 @dataclass(frozen=True)
 class SmartSetting:
     """One field of `realm.smartConfiguration`, kept in the realm attribute the SMART extension reads."""
@@ -173,7 +192,61 @@ class SmartSetting:
         current = api.get(api.path(urls.REALM))
         fields = {**self._fields(current), self.key: value}
         text = json.dumps(fields, sort_keys=True, separators=(",", ":"))
-        api.put(api.path(urls.REALM), carried(current, {"attributes": {SMART_ATTRIBUTE: text}}))
+        api.put(api.path(urls.REALM), carried(current, _with_attribute(current, SMART_ATTRIBUTE, text)))
+
+
+@dataclass(frozen=True)
+class AcrLevel:
+    """The level one acr maps to (`realm.acrLoaMap.<acr>`), in the realm attribute Keycloak reads the map from."""
+
+    path: str
+    acr: str
+
+    @staticmethod
+    def _mapping(current: dict[str, Any]) -> dict[str, Any]:
+        text = (current.get("attributes") or {}).get(ACR_LOA_ATTRIBUTE)
+        try:
+            mapping = json.loads(text) if text else {}
+        except ValueError:
+            return {}
+        return mapping if isinstance(mapping, dict) else {}
+
+    def read(self, session: Session) -> Any:
+        return self._mapping(session.realm.get(session.realm.path(urls.REALM))).get(self.acr)
+
+    def write(self, session: Session, value: Any) -> None:
+        api = session.realm
+        current = api.get(api.path(urls.REALM))
+        mapping = {acr: level for acr, level in self._mapping(current).items() if acr != self.acr}
+        if value is not ABSENT:
+            mapping[self.acr] = value
+        body = _with_attribute(current, ACR_LOA_ATTRIBUTE, acr_loa_text(mapping))
+        api.put(api.path(urls.REALM), carried(current, body))
+
+
+@dataclass(frozen=True)
+class FlowStep:
+    """The requirement of one step of an authentication flow, named by its authenticator or sub-flow alias."""
+
+    path: str
+    flow: str
+    step: str
+
+    def _execution(self, api: AdminApi) -> dict[str, Any]:
+        # The flow's tree, flattened: its own steps are level 0; a sub-flow step shows its alias as display name.
+        tree = api.get(api.path(urls.FLOW_EXECUTIONS, alias=self.flow)) or []
+        for entry in tree:
+            name = entry.get("displayName") if entry.get("authenticationFlow") else entry.get("providerId")
+            if entry.get("level") == 0 and name == self.step:
+                return dict(entry)
+        raise IdpkitError(f"setting path {self.path!r}: flow {self.flow} has no step {self.step}")
+
+    def read(self, session: Session) -> Any:
+        return self._execution(session.realm).get("requirement")
+
+    def write(self, session: Session, value: Any) -> None:
+        api = session.realm
+        api.put(api.path(urls.FLOW_EXECUTIONS, alias=self.flow), {**self._execution(api), "requirement": value})
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from idpkit.realm.loader import LIST_KEYS, LoadedConfig, child_path, item_name, 
 from idpkit.realm.model import RealmDocument
 from idpkit.realm.rules import RULES
 from idpkit.realm.rules.events import REQUIRED_EVENT_TYPES
+from idpkit.realm.rules.step_up import PHISHING_RESISTANT
 from idpkit.realm.secure_defaults import SecureDefault
 from idpkit.smoke import codified, live
 
@@ -52,6 +53,7 @@ LAUNCH_PATIENT = "launch/patient"
 """SMART's patient launch context scope: a patient id only when asked for."""
 UNDECLARED_SCOPE = "user/*.cruds"
 """A scope no realm-config declares, the widest SMART v2 user scope: what an advertisement must never invent."""
+FLOWS = "authenticationFlows"
 UNDECLARED_USER = "mutant-shared-login"
 """A human user no realm-config declares: the live shape of test data where it does not belong."""
 
@@ -395,6 +397,23 @@ def _weaker_master_admin(path: str, value: Any) -> Any:
     return (not value) if isinstance(value, bool) else str(int(value) * 30)
 
 
+def _step_up_mutants(loaded: LoadedConfig) -> Iterator[Mutant]:
+    """Each acr but the lowest lowered to the level below it (its name then claims a login that did less; the
+    lowest has no level below: Keycloak's level 0 changes no login, nor the acr a token carries), and each REQUIRED
+    phishing-resistant step of the realm's flows (the levels' and the PHI writes' WebAuthn) switched off."""
+    mapping = (loaded.document.realm.acr_loa_map if loaded.document.realm else None) or {}
+    levels = sorted(set(mapping.values()))
+    for acr, level in mapping.items():
+        if level > levels[0]:
+            below = max(other for other in levels if other < level)
+            yield Mutant(child_path("realm.acrLoaMap", acr), level, below, Family.RULE)
+    for flow in loaded.document.authentication_flows or []:
+        for step in flow.executions:
+            if step.authenticator in PHISHING_RESISTANT and step.requirement == "REQUIRED":
+                path = f"{item_path(f'{item_path(FLOWS, flow.alias)}.executions', step.authenticator)}.requirement"
+                yield Mutant(path, step.requirement, "DISABLED", Family.RULE)
+
+
 def _default_grant_mutants(loaded: LoadedConfig) -> Iterator[Mutant]:
     """Each declared role that gates a scope a login without step-up can ask for (a role gating only step-up
     scopes shows only through a WebAuthn login, which the smoke suite does not drive yet)."""
@@ -424,6 +443,7 @@ def mutants(loaded: LoadedConfig | None = None) -> list[Mutant]:
         *_policy_mutants(loaded, found),
         *_provider_mutants(found),
         *_master_mutants(loaded),
+        *_step_up_mutants(loaded),
         *_held_mutants(loaded),
         *_default_grant_mutants(loaded),
     ]
@@ -492,6 +512,8 @@ def _refusing_master_rules(configs: list[tuple[LoadedConfig, Findings]], path: s
 def _name(list_key: str, item: Any) -> str | None:
     if list_key == "executors" and isinstance(item, dict):
         return item.get("executor")
+    if list_key == "executions" and isinstance(item, dict):
+        return item.get("authenticator") or item.get("flow")
     return item_name(list_key, item)
 
 
@@ -531,5 +553,5 @@ def _edit(raw: dict[str, Any], path: str, value: Any) -> dict[str, Any] | None:
             return raw
         following = parts[index + 1]
         node = node.setdefault(part, [] if following.startswith("[") else {})
-        list_key = part if part in LIST_KEYS or part == "executors" else ""
+        list_key = part if part in LIST_KEYS or part in ("executors", "executions") else ""
     return raw

@@ -93,6 +93,18 @@ VIOLATIONS: dict[str, tuple[str, str, Callable[[dict[str, Any]], None], str]] = 
         "requiredActions[CONFIGURE_TOTP]",
     ),
     "REALM-OTP-001": ("prod", "base/authentication.yaml", _realm("otpPolicyPeriod", 120), "realm.otpPolicyPeriod"),
+    "REALM-STEPUP-001": (
+        "prod",
+        "base/authentication.yaml",
+        _execution_requirement("idpkit-browser-phi-write", 1, "DISABLED"),
+        "clientScopes[patient/Observation.cu]",
+    ),
+    "REALM-ACR-001": (
+        "prod",
+        "base/authentication.yaml",
+        _realm("acrLoaMap", {"mfa": 1, "phishing-resistant": 1}),
+        "realm.acrLoaMap.phishing-resistant",
+    ),
     "REALM-WEBAUTHN-001": (
         "prod",
         "base/authentication.yaml",
@@ -254,7 +266,7 @@ VIOLATIONS: dict[str, tuple[str, str, Callable[[dict[str, Any]], None], str]] = 
 
 
 # Where a refusal points when the offending value comes from a file other than the one edited.
-NAMED_FILE = {"REALM-TESTDATA-001": "fragments/smoke.yaml"}
+NAMED_FILE = {"REALM-TESTDATA-001": "fragments/smoke.yaml", "REALM-STEPUP-001": "base/scopes.yaml"}
 
 
 def _refusal(project: Path, environment: str) -> ConfigError:

@@ -14,12 +14,25 @@ from idpkit.realm.rules import (
     policies,
     sessions,
     smart,
+    step_up,
     tokens,
     transport,
 )
 from idpkit.realm.rules.registry import EXPIRED_EXCEPTION, RULES, Check, Finding, Waiver, evaluate, rule, rule_ids
 
-CONCERNS = (transport, accounts, authentication, tokens, sessions, events, policies, clients, smart, environments)
+CONCERNS = (
+    transport,
+    accounts,
+    authentication,
+    step_up,
+    tokens,
+    sessions,
+    events,
+    policies,
+    clients,
+    smart,
+    environments,
+)
 """The rule modules, in the order their rules are listed."""
 
 __all__ = ["CONCERNS", "EXPIRED_EXCEPTION", "RULES", "Check", "Finding", "Waiver", "evaluate", "rule", "rule_ids"]

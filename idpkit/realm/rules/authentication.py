@@ -40,19 +40,22 @@ def requires(execution: AuthenticationExecution, flows: dict[str, Authentication
     return flow_requires(execution.flow or "", flows, wanted)
 
 
-def flow_requires(alias: str, flows: dict[str, AuthenticationFlow], wanted: frozenset[str]) -> bool:
+def flow_requires(
+    alias: str, flows: dict[str, AuthenticationFlow], wanted: frozenset[str], *, resuming: bool = False
+) -> bool:
     """Whether every way through flow `alias` passes one of the `wanted` authenticators, as Keycloak runs a flow:
     its REQUIRED steps always run; its ALTERNATIVE steps only when no step is REQUIRED or CONDITIONAL, and then one
     of them must pass; a condition decides whether its CONDITIONAL sub-flow runs. A flow made only of CONDITIONAL
     branches counts when each branch does (that one of them runs is for the behavioural check, SMOKE-MFA-001, to
-    show). An SSO cookie step is left out: it resumes a session that once passed the flow."""
+    show). `resuming`: the flow is the one a session's logins pass, so its own SSO cookie step (which resumes such a
+    session) is left out; a cookie anywhere else passes a step without what it demands."""
     flow = flows.get(alias)
     if flow is None:
         return False
     steps = [
         e for e in flow.executions
         if e.requirement != "DISABLED" and not (e.authenticator or "").startswith(CONDITION_PREFIX)
-        and e.authenticator != SSO_COOKIE
+        and not (resuming and e.authenticator == SSO_COOKIE)
     ]  # fmt: skip
     mandatory = [e for e in steps if e.requirement == "REQUIRED"]
     if mandatory:

@@ -1,0 +1,170 @@
+"""Step-up by level of authentication (RFC 9470): the acr levels the browser flow implements, the phishing-resistant
+level a PHI write demands, and the minimum a client may require."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+from idpkit.compliance import RuleMetadata, Severity
+from idpkit.realm.kinds.realm import ACR_LOA_ATTRIBUTE
+from idpkit.realm.located import LoadedConfig, item_path
+from idpkit.realm.model import AuthenticationFlow
+from idpkit.realm.rules.authentication import flow_requires
+from idpkit.realm.rules.common import attribute, client_path, clients, realm_settings
+from idpkit.realm.rules.registry import rule
+
+PHISHING_RESISTANT = frozenset({"webauthn-authenticator", "webauthn-authenticator-passwordless"})
+"""Authenticators bound to the site's origin and to the person (WebAuthn with user verification: REALM-WEBAUTHN-001)."""
+LEVEL_CONDITION, LEVEL_OPTION = "conditional-level-of-authentication", "loa-condition-level"
+SCOPE_CONDITION, SCOPE_OPTION = "conditional-client-scope", "client_scope"
+MINIMUM_ACR = "minimum.acr.value"
+"""The client attribute with which a client requires a level whatever it asks for."""
+CLIENT_ACR_LOA_MAP = ACR_LOA_ATTRIBUTE
+"""The client attribute that replaces the realm's acr map for that client (Keycloak names it as the realm's)."""
+_SMART_SCOPE = re.compile(r"^(?P<context>patient|user)/(?P<resource>[A-Za-z]+|\*)\.(?P<permissions>[a-z*]+)$")
+_WRITES = re.compile(r"^(write|\*|c?r?u?d?s?)$")
+
+
+def writes_phi(scope: str) -> bool:
+    """A SMART scope a person's app asks to create, update or delete PHI with (v2 `c`/`u`/`d`, v1 `write`/`*`)."""
+    match = _SMART_SCOPE.match(scope)
+    if match is None or not _WRITES.match(permissions := match["permissions"]):
+        return False
+    return permissions in {"write", "*"} or bool(set(permissions) & set("cud"))
+
+
+def _tree(alias: str, flows: dict[str, AuthenticationFlow]) -> list[AuthenticationFlow]:
+    """Flow `alias` and every sub-flow it reaches through enabled steps."""
+    found: dict[str, AuthenticationFlow] = {}
+    pending = [alias]
+    while pending:
+        flow = flows.get(pending.pop(0))
+        if flow is None or flow.alias in found:
+            continue
+        found[flow.alias] = flow
+        pending += [e.flow for e in flow.executions if e.flow and e.requirement != "DISABLED"]
+    return list(found.values())
+
+
+def _conditioned(flows: dict[str, AuthenticationFlow], bound: str, authenticator: str) -> dict[str, AuthenticationFlow]:
+    """The sub-flows of the bound browser flow that run on an enabled condition `authenticator`, by the option
+    value the condition tests, when they are CONDITIONAL steps of their parent."""
+    tree = _tree(bound, flows)
+    conditional = {e.flow for flow in tree for e in flow.executions if e.requirement == "CONDITIONAL" and e.flow}
+    found: dict[str, AuthenticationFlow] = {}
+    for flow in tree:
+        if flow.alias not in conditional:
+            continue
+        for step in flow.executions:
+            config = step.config or {}
+            if (
+                step.authenticator == authenticator
+                and step.requirement != "DISABLED"
+                and config.get("negate") != "true"
+            ):
+                option = LEVEL_OPTION if authenticator == LEVEL_CONDITION else SCOPE_OPTION
+                found[str(config.get(option, ""))] = flow
+    return found
+
+
+def _phishing_resistant(flow: AuthenticationFlow, flows: dict[str, AuthenticationFlow]) -> bool:
+    return flow_requires(flow.alias, flows, PHISHING_RESISTANT)
+
+
+def _bound_browser_flow(loaded: LoadedConfig) -> tuple[str, dict[str, AuthenticationFlow]]:
+    flows = {flow.alias: flow for flow in loaded.document.authentication_flows or []}
+    return str(realm_settings(loaded).get("browserFlow") or ""), flows
+
+
+@rule(
+    RuleMetadata(
+        id="REALM-STEPUP-001",
+        title="Every scope that writes PHI for a person demands a WebAuthn step-up in the browser flow, SSO "
+        "session or not",
+        requirements=("HIPAA-164.312(d)", "NIST-800-63B-4.3.1", "RFC9470"),
+        severity=Severity.HIGH,
+        risk="A phished password and one-time code (or a hijacked SSO session) are enough to write into a "
+        "patient's record.",
+        remediation="For each patient/ or user/ client scope with c, u or d permissions, add to realm.browserFlow "
+        "a CONDITIONAL sub-flow: conditional-client-scope naming the scope, then a REQUIRED "
+        "webauthn-authenticator (realm-config/base/authentication.yaml, idpkit-browser-phi-write).",
+    )
+)
+def _phi_writes_step_up(loaded: LoadedConfig) -> Iterator[tuple[str, str]]:
+    bound, flows = _bound_browser_flow(loaded)
+    stepped_up = _conditioned(flows, bound, SCOPE_CONDITION)
+    for scope in loaded.document.client_scopes or []:
+        if not writes_phi(scope.name):
+            continue
+        flow = stepped_up.get(scope.name)
+        if flow is None or not _phishing_resistant(flow, flows):
+            yield (
+                item_path("clientScopes", scope.name),
+                (
+                    f"writes PHI, but {bound or 'the browser flow'} has no CONDITIONAL sub-flow on "
+                    f"{SCOPE_CONDITION} naming it that requires {' or '.join(sorted(PHISHING_RESISTANT))}"
+                ),
+            )
+
+
+@rule(
+    RuleMetadata(
+        id="REALM-ACR-001",
+        title="Each acr of realm.acrLoaMap names its own level, which the browser flow implements; the highest is "
+        "passed only with WebAuthn; a client's minimum acr is one of them and its own map lowers none",
+        requirements=("HIPAA-164.312(d)", "NIST-800-63B-4.3.1", "RFC9470"),
+        severity=Severity.HIGH,
+        risk="A token claims a level of authentication its login never reached: an API that demands the "
+        "phishing-resistant acr accepts a password and a one-time code, or a client's minimum is silently ignored.",
+        remediation="Map each acr to a distinct level >= 1 (realm.acrLoaMap), give realm.browserFlow a CONDITIONAL "
+        f"sub-flow on {LEVEL_CONDITION} per level, the highest REQUIRING webauthn-authenticator, and set clients' "
+        f"{MINIMUM_ACR} only to a mapped acr; a client's own {CLIENT_ACR_LOA_MAP} must not map an acr lower.",
+    )
+)
+def _acr_levels(loaded: LoadedConfig) -> Iterator[tuple[str, str]]:
+    mapping = loaded.document.realm.acr_loa_map if loaded.document.realm else None
+    if not mapping:
+        yield "realm.acrLoaMap", "must map each acr the realm issues to a level (tokens carry acr: RFC 9470)"
+        return
+    bound, flows = _bound_browser_flow(loaded)
+    levels = _conditioned(flows, bound, LEVEL_CONDITION)
+    for acr, level in mapping.items():
+        path = f"realm.acrLoaMap.{acr}"
+        if level < 1:
+            yield path, f"is {level}; levels of authentication start at 1 (0 is Keycloak's floor, below any login)"
+        elif [other for other, mapped in mapping.items() if mapped == level and other != acr]:
+            yield path, f"is {level}, a level another acr names too: a token's acr must tell the levels apart"
+        elif str(level) not in levels:
+            yield path, f"is {level}, but {bound or 'the browser flow'} has no {LEVEL_CONDITION} sub-flow for it"
+    top = max(mapping.values())
+    if str(top) in levels and not _phishing_resistant(levels[str(top)], flows):
+        yield (
+            f"{item_path('authenticationFlows', levels[str(top)].alias)}.executions",
+            f"implements the highest level ({top}) without a REQUIRED {' or '.join(sorted(PHISHING_RESISTANT))}",
+        )
+    for client in clients(loaded.document):
+        minimum = attribute(client, MINIMUM_ACR)
+        if minimum is not None and minimum not in mapping:
+            yield (
+                client_path(client, f'attributes["{MINIMUM_ACR}"]'),
+                f"is {minimum!r}, not an acr of realm.acrLoaMap ({', '.join(sorted(mapping))})",
+            )
+        if (own := attribute(client, CLIENT_ACR_LOA_MAP)) is not None and _lowers(own, mapping):
+            yield (
+                client_path(client, f'attributes["{CLIENT_ACR_LOA_MAP}"]'),
+                f"maps an acr of realm.acrLoaMap lower than the realm does, or is no JSON object of levels: {own!r}",
+            )
+
+
+def _lowers(text: str, mapping: dict[str, int]) -> bool:
+    """Whether a client's own acr map (it replaces the realm's for that client) maps a realm acr lower, or cannot
+    be read as one."""
+    try:
+        own = json.loads(text)
+    except ValueError:
+        return True
+    if not isinstance(own, dict) or not all(type(level) is int for level in own.values()):
+        return True
+    return any(acr in own and own[acr] < level for acr, level in mapping.items())
