@@ -26,7 +26,9 @@ PHISHING_RESISTANT_LEVEL = 2
 _BROWSER_FLOW = ("realm.browserFlow",)
 _STEPS = ("authenticationFlows[*].executions[*].requirement",)
 """The flows' steps: each phishing-resistant one switched off is a mutant (idpkit.smoke.mutants)."""
-_LEVELS = ("realm.acrLoaMap*", *_BROWSER_FLOW, *_STEPS)
+_LEVEL_CONDITION = "authenticationFlows[*].executions[conditional-level-of-authentication].config.loa-condition-level"
+_ENROLMENT_CONDITION = "authenticationFlows[*].executions[conditional-sub-flow-executed].config.*"
+_LEVELS = ("realm.acrLoaMap*", *_BROWSER_FLOW, *_STEPS, _LEVEL_CONDITION)
 RUNTIME_REDIRECT = "https://192.0.2.10/callback"
 """A documentation address (RFC 5737) for clients registered at run time: the code is read from the redirect."""
 
@@ -49,13 +51,13 @@ def _acr_of(level: int, settings: RealmSettings) -> str:
     risk="A phished or guessed password alone opens a session with access to PHI.",
     remediation="Bind realm.browserFlow to the kit's MFA flow (realm-config/base/authentication.yaml), whose "
     "second-factor step is REQUIRED, with CONFIGURE_TOTP enabled for enrolment.",
-    claims=(*_BROWSER_FLOW, "requiredActions[*].enabled"),
+    claims=(*_BROWSER_FLOW, *_STEPS, "requiredActions[*].enabled"),
 )
 @pytest.mark.parametrize(
     "enrolled",
     [
-        pytest.param(True, id="with-a-second-factor", marks=claims(*_BROWSER_FLOW)),
-        pytest.param(False, id="before-enrolment", marks=claims(*_BROWSER_FLOW, "requiredActions[*].enabled")),
+        pytest.param(True, id="with-a-second-factor", marks=claims(*_BROWSER_FLOW, *_STEPS)),
+        pytest.param(False, id="before-enrolment", marks=claims(*_BROWSER_FLOW, *_STEPS, "requiredActions[*].enabled")),
     ],
 )
 def test_password_alone_does_not_finish_a_login(
@@ -87,7 +89,7 @@ def test_password_alone_does_not_finish_a_login(
     "administrator sets factors on people's behalf.",
     remediation="Keep requiredActions CONFIGURE_TOTP enabled; the second-factor sub-flow asks for it when a "
     "person has none.",
-    claims=("requiredActions[*].enabled", "realm.otpPolicy*", "realm.acrLoaMap*"),
+    claims=("requiredActions[*].enabled", "realm.otpPolicy*", "realm.acrLoaMap*", *_STEPS, _ENROLMENT_CONDITION),
 )
 def test_first_login_enrols_a_second_factor(
     runtime: Throwaway,
@@ -122,7 +124,7 @@ def test_first_login_enrols_a_second_factor(
     "tell an MFA login from a weaker one.",
     remediation="Keep the realm's OTP policy (realm.otpPolicy*), its acr map (realm.acrLoaMap) and the `acr` "
     "client scope on browser clients.",
-    claims=("realm.otpPolicy*", "realm.acrLoaMap*", *_BROWSER_FLOW),
+    claims=("realm.otpPolicy*", "realm.acrLoaMap*", *_BROWSER_FLOW, *_STEPS, _LEVEL_CONDITION),
 )
 def test_totp_login_finishes_and_tokens_carry_acr(
     runtime: Throwaway,
@@ -184,7 +186,7 @@ def _step_up_target(realm_config: LoadedConfig, clients: dict[str, oauth.Client]
     risk="A phished password and one-time code would be enough to write into a patient's record.",
     remediation="Keep the browser flow's step-up sub-flow (conditional-client-scope on the PHI-writing scopes, "
     "then webauthn-authenticator) bound as realm.browserFlow.",
-    claims=(*_BROWSER_FLOW, *_STEPS),
+    claims=(*_BROWSER_FLOW, *_STEPS, "authenticationFlows[*].executions[conditional-client-scope].config.*"),
 )
 def test_phi_writing_scope_demands_a_webauthn_step_up(
     runtime: Throwaway, endpoints: oauth.Endpoints, clients: dict[str, oauth.Client], realm_config: LoadedConfig,

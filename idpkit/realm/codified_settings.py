@@ -24,6 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from idpkit.realm.loader import LoadedConfig, child_path, item_name, item_path
+from idpkit.realm.located import step_path
 from idpkit.realm.model import RealmDocument
 from idpkit.realm.rules import RULES
 
@@ -40,6 +41,8 @@ _BAD_STRINGS = (
     "*",
     "http://attacker.example/*",
     "offline_access",
+    "DISABLED",
+    "ALTERNATIVE",
 )
 DELETE = object()
 """A weakening that removes the setting."""
@@ -84,6 +87,8 @@ def settings(loaded: LoadedConfig) -> list[RealmSetting]:
     for index, action in enumerate(document.get("requiredActions") or []):
         path = item_path("requiredActions", action["alias"])
         found += _leaves({k: v for k, v in action.items() if k != "alias"}, path, ("requiredActions", index))
+    for index, flow in enumerate(document.get("authenticationFlows") or []):
+        found += _flow_steps(flow, ("authenticationFlows", index))
     for index, user in enumerate(document.get("users") or []):
         path = f"{item_path('users', item_name('users', user) or '')}.realmRoles"
         found.append(RealmSetting(path, ("users", index, "realmRoles"), user.get("realmRoles") or []))
@@ -109,6 +114,17 @@ def enforcing_rules(loaded: LoadedConfig) -> dict[str, tuple[str, ...]]:
                     fired.add(rule_id)
         enforced[setting.path] = tuple(sorted(fired))
     return enforced
+
+
+def _flow_steps(flow: dict[str, Any], locator: Locator) -> list[RealmSetting]:
+    """Each step's requirement and configuration options (the flow's binding and order are drift's business)."""
+    found: list[RealmSetting] = []
+    for position, execution in enumerate(flow.get("executions") or []):
+        path = step_path(flow["alias"], execution.get("authenticator") or execution.get("flow"))
+        where: Locator = (*locator, "executions", position)
+        found.append(RealmSetting(f"{path}.requirement", (*where, "requirement"), execution["requirement"]))
+        found += _leaves(execution.get("config") or {}, f"{path}.config", (*where, "config"))
+    return found
 
 
 def _raw(document: RealmDocument) -> dict[str, Any]:

@@ -110,6 +110,11 @@ def item_path(parent: str, name: str) -> str:
     return f"{parent}[{name}]"
 
 
+def step_path(flow: str, step: str) -> str:
+    """`authenticationFlows[<flow>].executions[<authenticator or sub-flow>]`: a flow's step, by what it runs."""
+    return item_path(f"{item_path('authenticationFlows', flow)}.executions", step)
+
+
 def parent_path(path: str) -> str:
     cut = path.rfind('["') if path.endswith('"]') else max(path.rfind("."), path.rfind("["))
     return path[:cut] if cut > 0 else ""

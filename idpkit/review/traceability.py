@@ -40,6 +40,15 @@ SUPPORTING: dict[str, tuple[str, str]] = {
     "clients[*].optionalClientScopes": ("REALM-SCOPE-001", "the only scopes (and roles) the client may request"),
     "realm.maxTemporaryLockouts": ("REALM-BRUTE-001", "turns repeated lockouts into a permanent one"),
     "realm.eventsListeners": ("REALM-EVENTS-001", "jboss-logging feeds events to the 6-year log pipeline"),
+    "authenticationFlows[*].executions[*].requirement": (
+        "REALM-MFA-001",
+        "a step of the browser flow the rule walks; a change it does not refuse leaves every way through as strict "
+        "(the SSO cookie, the choice between a factor the person has and one they enrol)",
+    ),
+    "authenticationFlows[*].executions[conditional-sub-flow-executed].config.*": (
+        "REALM-MFA-002",
+        "which branch enrols a second factor: the person who has none",
+    ),
 }
 DESCRIPTIVE: dict[str, str] = {
     "realm.realm": "the realm's name",

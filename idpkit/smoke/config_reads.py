@@ -68,6 +68,9 @@ UNOBSERVABLE: dict[str, str] = {
     "whether or not they are asked for",
     "realm.webAuthnPolicyAvoidSameAuthenticatorRegister": "only a second registration from the same "
     "authenticator would show it",
+    "authenticationFlows[*].executions[conditional-level-of-authentication].config.loa-max-age": "a level reached "
+    "once is asked for again only after its maximum age (10 hours at the MFA level, 5 minutes at the "
+    "phishing-resistant one): the suite waits out neither",
     "realm.userManagedAccessAllowed": "no client runs authorization services, so users have no resources to share",
     'clients[*].attributes["backchannel.logout.url"]': "Keycloak posts logout tokens server to server, where no "
     "client of the protocol can see them",

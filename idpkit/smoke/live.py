@@ -6,7 +6,8 @@ Mutation mode writes a weakened value and then the value it read before; the con
 compare a read with realm-config. Paths: `realm.<field>`, `realm.browserSecurityHeaders.<header>`,
 `realm.smartConfiguration.<field>` (a field of the realm attribute the SMART extension reads),
 `realm.acrLoaMap.<acr>` (the level an acr maps to, in the realm attribute Keycloak reads the map from),
-`authenticationFlows[<alias>].executions[<authenticator or sub-flow>].requirement` (one step of a flow),
+`authenticationFlows[<alias>].executions[<authenticator or sub-flow>].requirement` (one step of a flow) and
+`....config.<option>` (an option of its authenticator's configuration),
 `realm.defaultDefaultClientScopes` and `...Optional...`, `clients[<id>].<field>`,
 `clients[<id>].attributes["<name>"]`, `clientProfiles[<p>].executors[<e>]` (the executor itself) and
 `....configuration.<option>`, `clientPolicies[<p>].<field>`, `identityProviders[<a>].config.<key>`,
@@ -97,8 +98,8 @@ def setting(path: str) -> LiveSetting:
         found = PolicyField(path, item, tail[0])
     elif head == "identityProviders" and item and len(tail) == 2 and tail[0] == "config":
         found = ProviderConfig(path, item, tail[1])
-    elif head == "authenticationFlows" and item and len(tail) == 3 and tail[::2] == ["executions", "requirement"]:
-        found = FlowStep(path, item, tail[1][1:-1])
+    elif head == "authenticationFlows" and item:
+        found = _flow_setting(path, item, tail)
     elif head == "users" and item and tail == ["realmRoles"]:
         found = UserRealmRoles(path, item, realm)
     elif item:
@@ -118,6 +119,15 @@ def _realm_setting(path: str, tail: list[str]) -> LiveSetting:
     if len(tail) == 2 and tail[0] == ACR_LOA_MAP:
         return AcrLevel(path, tail[1])
     return RealmField(path, tuple(tail))
+
+
+def _flow_setting(path: str, flow: str, tail: list[str]) -> LiveSetting | None:
+    """A step's requirement, or an option of its configuration."""
+    if len(tail) == 3 and tail[::2] == ["executions", "requirement"]:
+        return FlowStep(path, flow, tail[1][1:-1])
+    if len(tail) == 4 and tail[::2] == ["executions", "config"]:
+        return FlowStepOption(path, FlowStep(path, flow, tail[1][1:-1]), tail[3])
+    return None
 
 
 def _named_setting(path: str, head: str, item: str, tail: list[str]) -> LiveSetting | None:
@@ -232,7 +242,8 @@ class FlowStep:
     flow: str
     step: str
 
-    def _execution(self, api: AdminApi) -> dict[str, Any]:
+    def execution(self, api: AdminApi) -> dict[str, Any]:
+        """The step as Keycloak lists it (its id, requirement and configuration id)."""
         # The flow's tree, flattened: its own steps are level 0; a sub-flow step shows its alias as display name.
         tree = api.get(api.path(urls.FLOW_EXECUTIONS, alias=self.flow)) or []
         for entry in tree:
@@ -242,11 +253,40 @@ class FlowStep:
         raise IdpkitError(f"setting path {self.path!r}: flow {self.flow} has no step {self.step}")
 
     def read(self, session: Session) -> Any:
-        return self._execution(session.realm).get("requirement")
+        return self.execution(session.realm).get("requirement")
 
     def write(self, session: Session, value: Any) -> None:
         api = session.realm
-        api.put(api.path(urls.FLOW_EXECUTIONS, alias=self.flow), {**self._execution(api), "requirement": value})
+        api.put(api.path(urls.FLOW_EXECUTIONS, alias=self.flow), {**self.execution(api), "requirement": value})
+
+
+@dataclass(frozen=True)
+class FlowStepOption:
+    """One option of a flow step's authenticator configuration (a level, its maximum age, a scope)."""
+
+    path: str
+    step: FlowStep
+    option: str
+
+    def _config(self, api: AdminApi) -> dict[str, Any]:
+        config_id = self.step.execution(api).get("authenticationConfig")
+        if config_id is None:
+            return {}
+        found: dict[str, Any] = api.get(api.path(urls.AUTHENTICATOR_CONFIG, id=config_id))
+        return found
+
+    def read(self, session: Session) -> Any:
+        return (self._config(session.realm).get("config") or {}).get(self.option)
+
+    def write(self, session: Session, value: Any) -> None:
+        api = session.realm
+        current = self._config(api)
+        if not current:
+            raise IdpkitError(f"setting path {self.path!r}: the step has no configuration to change")
+        options = {k: v for k, v in (current.get("config") or {}).items() if k != self.option}
+        if value is not ABSENT:
+            options[self.option] = value
+        api.put(api.path(urls.AUTHENTICATOR_CONFIG, id=current["id"]), {**current, "config": options})
 
 
 @dataclass(frozen=True)

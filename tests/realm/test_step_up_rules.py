@@ -18,12 +18,12 @@ from idpkit.realm.model import RealmDocument
 from idpkit.realm.rules import RULES
 from idpkit.realm.rules.step_up import CLIENT_ACR_LOA_MAP, MINIMUM_ACR, PHISHING_RESISTANT, writes_phi
 
-STEP_UP, ACR = "REALM-STEPUP-001", "REALM-ACR-001"
+STEP_UP, ACR, LOA = "REALM-STEPUP-001", "REALM-ACR-001", "REALM-LOA-001"
 Edit = Callable[[dict[str, Any]], None]
 
 
 def _findings(loaded: LoadedConfig) -> dict[str, set[tuple[str, str]]]:
-    return {metadata.id: set(check(loaded)) for metadata, check in RULES if metadata.id in (STEP_UP, ACR)}
+    return {metadata.id: set(check(loaded)) for metadata, check in RULES if metadata.id in (STEP_UP, ACR, LOA)}
 
 
 def _edited(edit: Edit) -> LoadedConfig:
@@ -90,7 +90,7 @@ def test_a_phishing_resistant_step_made_avoidable_is_refused(
         if beside:
             flow["executions"].append({"authenticator": beside, "requirement": "ALTERNATIVE"})
 
-    assert _new_findings(edit), f"{alias}[{position}] made {requirement}: neither {STEP_UP} nor {ACR} refuses it"
+    assert _new_findings(edit), f"{alias}[{position}] made {requirement}: no step-up or level rule refuses it"
 
 
 @pytest.mark.parametrize("scope", ["user/Observation.cu", "patient/MedicationRequest.c", "user/*.cruds"])
@@ -131,3 +131,42 @@ def test_a_client_map_raising_an_acr_is_accepted() -> None:
         raw["clients"][0].setdefault("attributes", {})[CLIENT_ACR_LOA_MAP] = '{"mfa": 2, "phishing-resistant": 3}'
 
     assert ACR not in _new_findings(edit)
+
+
+def _level_one_steps() -> list[Any]:
+    """The lowest level's steps that identify the person or take a second factor (its condition aside)."""
+    flow = next(f for f in loader.load("prod").document.authentication_flows or [] if f.alias.endswith("level-1"))
+    return [
+        pytest.param(flow.alias, position, id=step.authenticator or step.flow)
+        for position, step in enumerate(flow.executions)
+        if not (step.authenticator or "").startswith("conditional-")
+    ]
+
+
+@pytest.mark.parametrize(("alias", "position"), _level_one_steps())
+def test_the_lowest_level_without_one_of_its_factors_is_refused(alias: str, position: int) -> None:
+    def edit(raw: dict[str, Any]) -> None:
+        next(f for f in raw["authenticationFlows"] if f["alias"] == alias)["executions"][position]["requirement"] = (
+            "DISABLED"
+        )
+
+    assert LOA in _new_findings(edit), f"{alias}[{position}] switched off: {LOA} does not refuse it"
+
+
+def _level_ages() -> list[Any]:
+    return [
+        pytest.param(flow.alias, age, id=f"{flow.alias}-{age}")
+        for flow in loader.load("prod").document.authentication_flows or []
+        for step in flow.executions
+        if step.authenticator == "conditional-level-of-authentication"
+        for age in ("86400", "", "forever")
+    ]
+
+
+@pytest.mark.parametrize(("alias", "age"), _level_ages())
+def test_a_level_kept_valid_longer_is_refused(alias: str, age: str) -> None:
+    def edit(raw: dict[str, Any]) -> None:
+        flow = next(f for f in raw["authenticationFlows"] if f["alias"] == alias)
+        next(e for e in flow["executions"] if e.get("config"))["config"]["loa-max-age"] = age
+
+    assert LOA in _new_findings(edit), f"{alias}: loa-max-age {age!r} not refused"

@@ -99,6 +99,14 @@ VIOLATIONS: dict[str, tuple[str, str, Callable[[dict[str, Any]], None], str]] = 
         _execution_requirement("idpkit-browser-phi-write", 1, "DISABLED"),
         "clientScopes[patient/Observation.cu]",
     ),
+    "REALM-LOA-001": (
+        "prod",
+        "base/authentication.yaml",
+        lambda data: _flow("idpkit-browser-level-2")(data)["executions"][0]["config"].__setitem__(
+            "loa-max-age", "3600"
+        ),
+        "authenticationFlows[idpkit-browser-level-2].executions[conditional-level-of-authentication].config.loa-max-age",
+    ),
     "REALM-ACR-001": (
         "prod",
         "base/authentication.yaml",

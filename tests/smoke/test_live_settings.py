@@ -1,6 +1,7 @@
-"""A mutant kept in a realm attribute (a SMART field, an acr's level) changes that attribute and no other: Keycloak
-replaces a realm's attributes with those an update names, so a write that named only its own would also remove the
-acr map or the SMART document, and mutants would be killed by that side effect instead of their own weakening."""
+"""Live settings read and write what they name. A mutant kept in a realm attribute (a SMART field, an acr's level)
+changes that attribute and no other: Keycloak replaces a realm's attributes with those an update names, so a write
+that named only its own would also remove the acr map or the SMART document, and mutants would be killed by that
+side effect instead of their own weakening. Every step and option of the realm's flows reads back as codified."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import pytest
 
 from idpkit.keycloak_admin import urls
 from idpkit.outputs import StackOutputs
-from idpkit.realm import engine
-from idpkit.smoke import live, mutations
+from idpkit.realm import engine, loader
+from idpkit.smoke import codified, live, mutations
 from idpkit.smoke.mutants import Mutant, mutants
 
 pytestmark = pytest.mark.local_stack
@@ -48,3 +49,16 @@ def test_a_realm_attribute_mutant_changes_only_its_attribute(
     finally:
         mutations.recover(session, tmp_path)
         mutations.restore(session, "local")
+
+
+def _flow_settings() -> list[Any]:
+    found = codified.settings(loader.load("local"))
+    return [
+        pytest.param(path, value, id=path) for path, value in found.items() if path.startswith("authenticationFlows")
+    ]
+
+
+@pytest.mark.parametrize(("path", "value"), _flow_settings())
+def test_a_flow_setting_reads_back_as_codified(path: str, value: Any, applied_realm: StackOutputs) -> None:
+    session = engine.Session.open(applied_realm)
+    assert live.setting(path).read(session) == value, f"{path}: the live flow does not read back {value!r}"

@@ -9,15 +9,23 @@ from collections.abc import Iterator
 
 from idpkit.compliance import RuleMetadata, Severity
 from idpkit.realm.kinds.realm import ACR_LOA_ATTRIBUTE
-from idpkit.realm.located import LoadedConfig, item_path
+from idpkit.realm.located import LoadedConfig, item_path, step_path
 from idpkit.realm.model import AuthenticationFlow
-from idpkit.realm.rules.authentication import flow_requires
+from idpkit.realm.rules.authentication import PASSWORD_AUTHENTICATORS, SECOND_FACTORS, flow_requires
 from idpkit.realm.rules.common import attribute, client_path, clients, realm_settings
 from idpkit.realm.rules.registry import rule
 
 PHISHING_RESISTANT = frozenset({"webauthn-authenticator", "webauthn-authenticator-passwordless"})
 """Authenticators bound to the site's origin and to the person (WebAuthn with user verification: REALM-WEBAUTHN-001)."""
-LEVEL_CONDITION, LEVEL_OPTION = "conditional-level-of-authentication", "loa-condition-level"
+FIRST_FACTORS = PASSWORD_AUTHENTICATORS | {"webauthn-authenticator-passwordless"}
+"""What identifies a person at the lowest level: a password, or a passkey on its own (itself two factors)."""
+LEVEL_CONDITION, LEVEL_OPTION, MAX_AGE_OPTION = (
+    "conditional-level-of-authentication",
+    "loa-condition-level",
+    "loa-max-age",
+)
+MAX_TOP_LEVEL_AGE = 300
+"""The phishing-resistant level, reached for a PHI write, is asked again after five minutes."""
 SCOPE_CONDITION, SCOPE_OPTION = "conditional-client-scope", "client_scope"
 MINIMUM_ACR = "minimum.acr.value"
 """The client attribute with which a client requires a level whatever it asks for."""
@@ -112,15 +120,15 @@ def _phi_writes_step_up(loaded: LoadedConfig) -> Iterator[tuple[str, str]]:
 @rule(
     RuleMetadata(
         id="REALM-ACR-001",
-        title="Each acr of realm.acrLoaMap names its own level, which the browser flow implements; the highest is "
-        "passed only with WebAuthn; a client's minimum acr is one of them and its own map lowers none",
+        title="Each acr of realm.acrLoaMap names its own level, which the browser flow implements; a client's "
+        "minimum acr is one of them and its own map lowers none",
         requirements=("HIPAA-164.312(d)", "NIST-800-63B-4.3.1", "RFC9470"),
         severity=Severity.HIGH,
-        risk="A token claims a level of authentication its login never reached: an API that demands the "
-        "phishing-resistant acr accepts a password and a one-time code, or a client's minimum is silently ignored.",
+        risk="A token claims a level of authentication its login never reached, or a client's minimum is silently "
+        "ignored.",
         remediation="Map each acr to a distinct level >= 1 (realm.acrLoaMap), give realm.browserFlow a CONDITIONAL "
-        f"sub-flow on {LEVEL_CONDITION} per level, the highest REQUIRING webauthn-authenticator, and set clients' "
-        f"{MINIMUM_ACR} only to a mapped acr; a client's own {CLIENT_ACR_LOA_MAP} must not map an acr lower.",
+        f"sub-flow on {LEVEL_CONDITION} per level, and set clients' {MINIMUM_ACR} only to a mapped acr; a client's "
+        f"own {CLIENT_ACR_LOA_MAP} must not map an acr lower.",
     )
 )
 def _acr_levels(loaded: LoadedConfig) -> Iterator[tuple[str, str]]:
@@ -138,12 +146,6 @@ def _acr_levels(loaded: LoadedConfig) -> Iterator[tuple[str, str]]:
             yield path, f"is {level}, a level another acr names too: a token's acr must tell the levels apart"
         elif str(level) not in levels:
             yield path, f"is {level}, but {bound or 'the browser flow'} has no {LEVEL_CONDITION} sub-flow for it"
-    top = max(mapping.values())
-    if str(top) in levels and not _phishing_resistant(levels[str(top)], flows):
-        yield (
-            f"{item_path('authenticationFlows', levels[str(top)].alias)}.executions",
-            f"implements the highest level ({top}) without a REQUIRED {' or '.join(sorted(PHISHING_RESISTANT))}",
-        )
     for client in clients(loaded.document):
         minimum = attribute(client, MINIMUM_ACR)
         if minimum is not None and minimum not in mapping:
@@ -168,3 +170,53 @@ def _lowers(text: str, mapping: dict[str, int]) -> bool:
     if not isinstance(own, dict) or not all(type(level) is int for level in own.values()):
         return True
     return any(acr in own and own[acr] < level for acr, level in mapping.items())
+
+
+@rule(
+    RuleMetadata(
+        id="REALM-LOA-001",
+        title="The browser flow's lowest level takes a first and a second factor, its highest WebAuthn, and no "
+        f"level stays valid longer than the SSO session (the highest at most {MAX_TOP_LEVEL_AGE} s)",
+        requirements=("HIPAA-164.312(d)", "NIST-800-63B-4.2.1", "NIST-800-63B-4.3.1", "RFC9470"),
+        severity=Severity.HIGH,
+        risk="A login reaches the MFA level without a password or a second factor, the phishing-resistant level "
+        "without WebAuthn, or a level reached once keeps standing for hours after the person left.",
+        remediation=f"In each {LEVEL_CONDITION} sub-flow of realm.browserFlow: the lowest level REQUIRES a password "
+        "(or a passkey) and a second factor, the highest a webauthn-authenticator; loa-max-age <= "
+        f"realm.ssoSessionMaxLifespan, <= {MAX_TOP_LEVEL_AGE} for the highest.",
+    )
+)
+def _level_flows(loaded: LoadedConfig) -> Iterator[tuple[str, str]]:
+    mapping = (loaded.document.realm.acr_loa_map if loaded.document.realm else None) or {}
+    bound, flows = _bound_browser_flow(loaded)
+    levels = {
+        int(level): flow for level, flow in _conditioned(flows, bound, LEVEL_CONDITION).items() if level.isdigit()
+    }
+    mapped = [level for level in sorted(set(mapping.values())) if level in levels]
+    if not mapped:
+        return
+    lowest, top = levels[mapped[0]], levels[mapped[-1]]
+    for factors, kind in ((FIRST_FACTORS, "a first factor (password or passkey)"), (SECOND_FACTORS, "a second factor")):
+        if not flow_requires(lowest.alias, flows, factors):
+            yield (
+                f"{item_path('authenticationFlows', lowest.alias)}.executions",
+                (f"implements the lowest level ({mapped[0]}) without {kind} in every way through it"),
+            )
+    if not _phishing_resistant(top, flows):
+        yield (
+            f"{item_path('authenticationFlows', top.alias)}.executions",
+            (
+                f"implements the highest level ({mapped[-1]}) without a REQUIRED "
+                f"{' or '.join(sorted(PHISHING_RESISTANT))}"
+            ),
+        )
+    session = realm_settings(loaded).get("ssoSessionMaxLifespan")
+    for level in mapped:
+        limit = MAX_TOP_LEVEL_AGE if level == mapped[-1] else session
+        step = next(e for e in levels[level].executions if e.authenticator == LEVEL_CONDITION)
+        age = (step.config or {}).get(MAX_AGE_OPTION, "")
+        if limit is not None and not (age.isdigit() and int(age) <= int(limit)):
+            yield (
+                f"{step_path(levels[level].alias, LEVEL_CONDITION)}.config.{MAX_AGE_OPTION}",
+                (f"is {age!r}; level {level} must be re-asked within {limit} s"),
+            )
