@@ -16,6 +16,7 @@ from typing import Any
 from idpkit.realm import builtins, codified_settings, secure_defaults
 from idpkit.realm.loader import LoadedConfig, child_path, item_path
 from idpkit.realm.master_settings import master_settings
+from idpkit.realm.rules import step_up
 from idpkit.realm.secure_defaults import SecureDefault
 
 HELD_SOURCE = "idpkit/realm/secure_defaults.py"
@@ -23,18 +24,9 @@ HELD_SOURCE = "idpkit/realm/secure_defaults.py"
 _OBJECT = re.compile(r"^(clients|clientScopes)\[[^]]+\]")
 
 
-STEP_UP_CONDITION = "conditional-client-scope"
-"""The authenticator with which a flow demands a step-up (a WebAuthn login) for the client scope it names."""
-
-
 def step_up_scopes(loaded: LoadedConfig) -> set[str]:
-    """Client scopes a flow demands a step-up for (a WebAuthn login)."""
-    return {
-        (execution.config or {}).get("client_scope", "")
-        for flow in loaded.document.authentication_flows or []
-        for execution in flow.executions
-        if execution.authenticator == STEP_UP_CONDITION
-    }
+    """Client scopes the bound browser flow demands a step-up for (a WebAuthn login)."""
+    return step_up.stepped_up_scopes(loaded)
 
 
 def scope_roles(loaded: LoadedConfig) -> dict[str, list[str]]:

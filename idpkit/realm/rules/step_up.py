@@ -86,6 +86,13 @@ def _bound_browser_flow(loaded: LoadedConfig) -> tuple[str, dict[str, Authentica
     return str(realm_settings(loaded).get("browserFlow") or ""), flows
 
 
+def stepped_up_scopes(loaded: LoadedConfig) -> set[str]:
+    """Client scopes for which the bound browser flow demands a phishing-resistant step-up."""
+    bound, flows = _bound_browser_flow(loaded)
+    stepped_up = _conditioned(flows, bound, SCOPE_CONDITION)
+    return {scope for scope, flow in stepped_up.items() if _phishing_resistant(flow, flows)}
+
+
 @rule(
     RuleMetadata(
         id="REALM-STEPUP-001",
@@ -101,18 +108,15 @@ def _bound_browser_flow(loaded: LoadedConfig) -> tuple[str, dict[str, Authentica
     )
 )
 def _phi_writes_step_up(loaded: LoadedConfig) -> Iterator[tuple[str, str]]:
-    bound, flows = _bound_browser_flow(loaded)
-    stepped_up = _conditioned(flows, bound, SCOPE_CONDITION)
+    bound = realm_settings(loaded).get("browserFlow") or "the browser flow"
+    stepped_up = stepped_up_scopes(loaded)
     for scope in loaded.document.client_scopes or []:
-        if not writes_phi(scope.name):
-            continue
-        flow = stepped_up.get(scope.name)
-        if flow is None or not _phishing_resistant(flow, flows):
+        if writes_phi(scope.name) and scope.name not in stepped_up:
             yield (
                 item_path("clientScopes", scope.name),
                 (
-                    f"writes PHI, but {bound or 'the browser flow'} has no CONDITIONAL sub-flow on "
-                    f"{SCOPE_CONDITION} naming it that requires {' or '.join(sorted(PHISHING_RESISTANT))}"
+                    f"writes PHI, but {bound} has no CONDITIONAL sub-flow on {SCOPE_CONDITION} naming it that requires "
+                    f"{' or '.join(sorted(PHISHING_RESISTANT))}"
                 ),
             )
 
