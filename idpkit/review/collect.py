@@ -17,7 +17,7 @@ from idpkit.policy import RULES as POLICY_RULES
 from idpkit.policy.core import Environment
 from idpkit.realm import codified_settings, loader, master_rules
 from idpkit.realm.loader import ConfigError, LoadedConfig
-from idpkit.realm.master_settings import master_settings, master_source, shared_with_phi
+from idpkit.realm.master_settings import master_source, shared_with_phi
 from idpkit.realm.rules import EXPIRED_EXCEPTION
 from idpkit.realm.rules import RULES as REALM_RULES
 from idpkit.realm.rules import evaluate as evaluate_realm
@@ -161,7 +161,8 @@ def _realm_settings(loaded: LoadedConfig) -> list[Setting]:
     row per field across objects (`clients[*].webOrigins`); the master realm's settings (those it takes from the PHI
     realm enforced by the rules enforcing the PHI value) and kit admin client."""
     enforced = codified_settings.enforcing_rules(loaded)
-    master_enforced = master_rules.enforcing_rules(master_rules.codified(loaded))
+    hardening = master_rules.codified(loaded)
+    master_enforced = master_rules.enforcing_rules(hardening)
     held = {class_of(path): value for path, value in held_settings(loaded).items()}
     defaults = [Setting(Family.REALM, path, value, HELD_SOURCE, ()) for path, value in held.items()]
     master = [
@@ -172,7 +173,7 @@ def _realm_settings(loaded: LoadedConfig) -> list[Setting]:
             loaded.file_of(shared) if (shared := shared_with_phi(path)) else master_source(path),
             tuple(sorted({*enforced.get(shared or "", ()), *master_enforced[path]})),
         )
-        for path, value in master_settings(loaded).items()
+        for path, value in hardening.settings.items()
     ]
     return (
         [

@@ -167,6 +167,16 @@ class RealmField:
         api.put(api.path(urls.REALM), carried(current, {self.keys[0]: body}))
 
 
+def _attribute_object(current: dict[str, Any], name: str) -> dict[str, Any]:
+    """The JSON object a realm attribute holds as text (empty when unset or unreadable)."""
+    text = (current.get("attributes") or {}).get(name)
+    try:
+        found = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
 def _with_attribute(current: dict[str, Any], name: str, text: str) -> dict[str, Any]:
     """A realm update setting one attribute: Keycloak replaces the realm's attributes with those an update names,
     so every other one is carried."""
@@ -186,21 +196,13 @@ class SmartSetting:
         """The attribute's JSON key (the model's snake_case name)."""
         return next(name for name, info in SmartConfiguration.model_fields.items() if info.alias == self.field)
 
-    def _fields(self, current: dict[str, Any]) -> dict[str, Any]:
-        text = (current.get("attributes") or {}).get(SMART_ATTRIBUTE)
-        try:
-            fields = json.loads(text) if text else {}
-        except ValueError:
-            return {}
-        return fields if isinstance(fields, dict) else {}
-
     def read(self, session: Session) -> Any:
-        return self._fields(session.realm.get(session.realm.path(urls.REALM))).get(self.key)
+        return _attribute_object(session.realm.get(session.realm.path(urls.REALM)), SMART_ATTRIBUTE).get(self.key)
 
     def write(self, session: Session, value: Any) -> None:
         api = session.realm
         current = api.get(api.path(urls.REALM))
-        fields = {**self._fields(current), self.key: value}
+        fields = {**_attribute_object(current, SMART_ATTRIBUTE), self.key: value}
         text = json.dumps(fields, sort_keys=True, separators=(",", ":"))
         api.put(api.path(urls.REALM), carried(current, _with_attribute(current, SMART_ATTRIBUTE, text)))
 
@@ -212,22 +214,15 @@ class AcrLevel:
     path: str
     acr: str
 
-    @staticmethod
-    def _mapping(current: dict[str, Any]) -> dict[str, Any]:
-        text = (current.get("attributes") or {}).get(ACR_LOA_ATTRIBUTE)
-        try:
-            mapping = json.loads(text) if text else {}
-        except ValueError:
-            return {}
-        return mapping if isinstance(mapping, dict) else {}
-
     def read(self, session: Session) -> Any:
-        return self._mapping(session.realm.get(session.realm.path(urls.REALM))).get(self.acr)
+        return _attribute_object(session.realm.get(session.realm.path(urls.REALM)), ACR_LOA_ATTRIBUTE).get(self.acr)
 
     def write(self, session: Session, value: Any) -> None:
         api = session.realm
         current = api.get(api.path(urls.REALM))
-        mapping = {acr: level for acr, level in self._mapping(current).items() if acr != self.acr}
+        mapping = {
+            acr: level for acr, level in _attribute_object(current, ACR_LOA_ATTRIBUTE).items() if acr != self.acr
+        }
         if value is not ABSENT:
             mapping[self.acr] = value
         body = _with_attribute(current, ACR_LOA_ATTRIBUTE, acr_loa_text(mapping))
