@@ -56,6 +56,7 @@ from idpkit.errors import IdpkitError
 from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, connect, urls
 from idpkit.outputs import StackOutputs, load_admin_credentials, load_outputs
 from idpkit.realm import loader
+from idpkit.realm.bootstrap import create_delegated_realm
 from idpkit.realm.kinds.users import totp_credential_data
 from idpkit.realm.model import RealmSettings
 from idpkit.realm.secrets import load_smoke_credentials, new_totp_secret
@@ -177,7 +178,7 @@ def main() -> int:
         finally:
             _sweep(phi)
     for algorithm in HASH_ALGORITHMS:
-        with _bench_realm(master, algorithm) as bench:
+        with _bench_realm(outputs, master, algorithm) as bench:
             people = _import_people(bench, passwords[:password_users], None, None)
             endpoints = oauth.Endpoints.from_discovery(_discovery(f"{outputs.base_url}/realms/{BENCH_REALM}", outputs))
             client = oauth.Client(BENCH_CLIENT, REDIRECT_URI)
@@ -370,11 +371,10 @@ def _sweep(api: AdminApi) -> None:
 
 
 @contextmanager
-def _bench_realm(master: AdminApi, algorithm: str) -> Iterator[AdminApi]:
+def _bench_realm(outputs: StackOutputs, master: AdminApi, algorithm: str) -> Iterator[AdminApi]:
     """The throwaway realm, hashing passwords with `algorithm`, with one public PKCE client; dropped afterwards."""
-    master.drop_realm(BENCH_REALM)
-    master.post(urls.REALMS, {"realm": BENCH_REALM, "enabled": True, "sslRequired": "all",
-                              "passwordPolicy": f"hashAlgorithm({algorithm})"})  # fmt: skip
+    create_delegated_realm(outputs, {"realm": BENCH_REALM, "enabled": True, "sslRequired": "all",
+                                     "passwordPolicy": f"hashAlgorithm({algorithm})"})  # fmt: skip
     bench = AdminApi(master.connection, BENCH_REALM)
     try:
         bench.post(bench.path(urls.CLIENTS), {

@@ -162,7 +162,8 @@ def _measure(section: Section, stack_outputs: StackOutputs, stack: str, size: in
     os.environ["IDPKIT_PROJECT_DIR"] = str(project)
     try:
         realm.drop()
-        cold = engine.apply(engine.Session.open(outputs), ENVIRONMENT, stack)
+        # Only a master administrator creates a realm: the cold apply logs in to master as the break-glass account.
+        cold = engine.apply(engine.Session.open(outputs, break_glass=True), ENVIRONMENT, stack)
         first = engine.plan(engine.Session.open(outputs), ENVIRONMENT, stack)
         plan = engine.plan(engine.Session.open(outputs), ENVIRONMENT, stack)
         noop = engine.apply(engine.Session.open(outputs), ENVIRONMENT, stack)

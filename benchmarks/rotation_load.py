@@ -39,6 +39,7 @@ from idpkit.keys.live import LiveRealm
 from idpkit.keys.rotation import KeyManager
 from idpkit.keys.store import LocalKeyStore
 from idpkit.outputs import StackOutputs, load_admin_credentials, load_outputs
+from idpkit.realm.bootstrap import create_delegated_realm
 
 REALM = "keys-load"
 CLIENT = ("load-service", "load-service-secret-0123456789")
@@ -76,7 +77,7 @@ def main() -> int:
     outputs = load_outputs(args.stack)
     master = AdminApi(connect(outputs, load_admin_credentials(outputs)), "master")
     store_dir = Path(tempfile.mkdtemp(prefix="rotation-load-"))
-    _create_realm(master, args.algorithm)
+    _create_realm(outputs, master, args.algorithm)
     try:
         return _run(outputs, master, store_dir, args)
     finally:
@@ -195,9 +196,8 @@ def _timed(step: Callable[[], object]) -> float:
     return time.monotonic() - started
 
 
-def _create_realm(master: AdminApi, algorithm: str) -> None:
-    master.drop_realm(REALM)
-    master.post(urls.REALMS, {
+def _create_realm(outputs: StackOutputs, master: AdminApi, algorithm: str) -> None:
+    create_delegated_realm(outputs, {
         "realm": REALM, "enabled": True, "sslRequired": "all", "defaultSignatureAlgorithm": algorithm,
         "accessTokenLifespan": ACCESS_SECONDS, "accessTokenLifespanForImplicitFlow": ACCESS_SECONDS,
         "ssoSessionIdleTimeout": SESSION_SECONDS, "ssoSessionMaxLifespan": SESSION_SECONDS,

@@ -41,6 +41,7 @@ from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, connect, urls
 from idpkit.local.layout import LocalLayout
 from idpkit.local.pki import issue_client_certificate
 from idpkit.outputs import StackOutputs, load_admin_credentials, load_outputs
+from idpkit.realm.bootstrap import create_delegated_realm
 from idpkit.realm.secrets import load_smoke_credentials
 from idpkit.smoke import oauth
 from idpkit.smoke.certificates import registered_common_name
@@ -207,7 +208,7 @@ def _count_since(samples: list[list[Sample]], since: float) -> int:
 def _scenarios(outputs: StackOutputs, master: AdminApi, layout: LocalLayout, work: Path) -> list[Scenario]:
     verify = outputs.tls_verify
     secret, password = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
-    jwt_key = _create_realm(master, secret, password)
+    jwt_key = _create_realm(outputs, master, secret, password)
     bench = oauth.Endpoints.from_discovery(_discovery(f"{outputs.base_url}/realms/{REALM}", verify))
     phi = oauth.Endpoints.from_discovery(_discovery(outputs.issuer, verify))
     phi_key = oauth.ClientKey.from_credentials(load_smoke_credentials("local"), PHI_CLIENT)
@@ -282,11 +283,10 @@ def _discovery(issuer: str, verify: str | bool) -> dict[str, object]:
     return document
 
 
-def _create_realm(master: AdminApi, secret: str, password: str) -> oauth.ClientKey:
+def _create_realm(outputs: StackOutputs, master: AdminApi, secret: str, password: str) -> oauth.ClientKey:
     """The `bench` realm: like `phi` in token signing (PS256), without its client policies or events."""
-    master.drop_realm(REALM)
-    master.post(urls.REALMS, {"realm": REALM, "enabled": True, "sslRequired": "all",
-                                 "defaultSignatureAlgorithm": ALGORITHM, "revokeRefreshToken": True})  # fmt: skip
+    create_delegated_realm(outputs, {"realm": REALM, "enabled": True, "sslRequired": "all",
+                                     "defaultSignatureAlgorithm": ALGORITHM, "revokeRefreshToken": True})  # fmt: skip
     bench = AdminApi(master.connection, REALM)
     clients = bench.path(urls.CLIENTS)
     master.post(clients, {"clientId": SECRET_CLIENT, "secret": secret, "publicClient": False,

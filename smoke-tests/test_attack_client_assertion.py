@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import jwt
 import pytest
 import requests
 
@@ -18,6 +19,11 @@ from idpkit.smoke.certificates import ClientCertificate
 from idpkit.smoke.checks import check
 
 CLIENT = "smoke-backend"
+MAX_AGE = "token.endpoint.auth.signing.max.exp"
+STALE_SECONDS = 180
+"""Older than Keycloak's 60 s with its clock skew, far younger than a weakened day."""
+OTHER_ALGORITHM = {"PS256": "RS256", "PS384": "RS384", "ES256": "ES384", "ES384": "ES256"}
+"""The same key under an algorithm the client's pinned token.endpoint.auth.signing.alg does not name."""
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +54,25 @@ def _key(clients: dict[str, oauth.Client]) -> oauth.ClientKey:
     return key
 
 
+@check(
+    "SMOKE-ASSERT-004",
+    "A client assertion is accepted only within the client's maximum after its iat (Keycloak's 60 s), whatever exp "
+    "it names",
+    requirements=("SMART-2.2-BACKEND", "RFC9700-2.5", "HIPAA-164.312(d)"),
+    risk="An assertion copied before use from a log or a proxy, or signed ahead of time with a key since revoked, "
+    "authenticates the client long after it was made.",
+    remediation=f'Leave attributes["{MAX_AGE}"] unset (Keycloak: 60 s) on every private_key_jwt client.',
+    claims=(f'clients[*].attributes["{MAX_AGE}"]',),
+)
+def test_assertion_is_accepted_only_shortly_after_it_was_issued(
+    send: Callable[[str], requests.Response], clients: dict[str, oauth.Client], endpoints: oauth.Endpoints
+) -> None:
+    now = int(time.time())
+    stale = {"iat": now - STALE_SECONDS, "exp": now + 60}
+    assertion = oauth.client_assertion(_key(clients), endpoints.issuer, claims=stale)
+    _assert_refused(send(assertion), endpoints.mtls_token, f"{STALE_SECONDS} s old (unexpired)")
+
+
 def _assert_refused(response: requests.Response, endpoint: str, variant: str) -> None:
     # RFC 6749 §5.2: 401 when the client authenticated through a header, else 400; Keycloak uses both.
     assert response.status_code in {400, 401} and oauth.oauth_error(response) == "invalid_client", (
@@ -58,9 +83,11 @@ def _assert_refused(response: requests.Response, endpoint: str, variant: str) ->
 
 
 def _claims_variant(variant: str, key: oauth.ClientKey, issuer: str) -> str:
-    past = int(time.time()) - 600
+    now = int(time.time())
+    past = now - 600
     variants: dict[str, dict[str, Any]] = {
         "expired": {"claims": {"iat": past, "exp": past + 60}},
+        "issued-in-the-future": {"claims": {"iat": now + 600, "exp": now + 660}},
         "wrong-audience": {"claims": {"aud": "https://idp.staging.idpkit.invalid/realms/phi"}},
         "no-sub": {"omit": ("sub",)},
         "sub-not-the-client": {"claims": {"sub": "smoke-web"}},
@@ -71,12 +98,15 @@ def _claims_variant(variant: str, key: oauth.ClientKey, issuer: str) -> str:
 
 @check(
     "SMOKE-ASSERT-001",
-    "Client assertions with invalid claims (expired, wrong aud, missing or foreign sub, no exp) are refused",
+    "Client assertions with invalid claims (expired, issued in the future, wrong aud, missing or foreign sub, no exp) "
+    "are refused",
     requirements=("RFC9700-2.5", "FAPI2-SP-5.3.2", "SMART-2.2-BACKEND", "HIPAA-164.312(d)"),
     risk="Lax assertion checks let a captured or mis-addressed assertion authenticate the client again.",
     remediation="Keep Keycloak's client-jwt authenticator (it checks exp, aud = realm, iss = sub = client_id).",
 )
-@pytest.mark.parametrize("variant", ["expired", "wrong-audience", "no-sub", "sub-not-the-client", "no-exp"])
+@pytest.mark.parametrize(
+    "variant", ["expired", "issued-in-the-future", "wrong-audience", "no-sub", "sub-not-the-client", "no-exp"]
+)
 def test_assertion_with_invalid_claims_is_refused(
     variant: str, send: Callable[[str], requests.Response], clients: dict[str, oauth.Client], endpoints: oauth.Endpoints
 ) -> None:
@@ -85,13 +115,16 @@ def test_assertion_with_invalid_claims_is_refused(
 
 @check(
     "SMOKE-ASSERT-002",
-    "Client assertions not signed by the registered key (alg none, HS256 with the public key, rogue key) are refused",
+    "Client assertions not signed as registered (alg none, HS256 with the public key, rogue key, the registered key "
+    "with another algorithm) are refused",
     requirements=("RFC9700-2.5", "FAPI2-SP-5.4", "FAPI2-SP-5.3.2", "HIPAA-164.312(d)"),
     risk="Accepting unsigned, algorithm-confused or foreign-key assertions lets anyone impersonate the backend.",
     remediation="token.endpoint.auth.signing.alg PS256 on every private_key_jwt client; only registered JWKS.",
     claims=('clients[*].attributes["token.endpoint.auth.signing.alg"]',),
 )
-@pytest.mark.parametrize("variant", ["alg-none", "hs256-with-public-key", "unregistered-key"])
+@pytest.mark.parametrize(
+    "variant", ["alg-none", "hs256-with-public-key", "unregistered-key", "registered-key-other-alg"]
+)
 def test_assertion_not_signed_by_the_registered_key_is_refused(
     variant: str, send: Callable[[str], requests.Response], clients: dict[str, oauth.Client], endpoints: oauth.Endpoints
 ) -> None:
@@ -101,6 +134,9 @@ def test_assertion_not_signed_by_the_registered_key_is_refused(
         assertion = forgery.unsigned(payload, kid=key.kid)
     elif variant == "hs256-with-public-key":
         assertion = forgery.hmac_with_public_key(payload, key.public_key_pem, kid=key.kid)
+    elif variant == "registered-key-other-alg":  # FAPI 2.0 allows PS256 and ES256 only: RS256 is PKCS#1 v1.5
+        other = OTHER_ALGORITHM[key.algorithm]
+        assertion = jwt.encode(payload, key.private_key, algorithm=other, headers={"kid": key.kid})
     else:
         assertion = forgery.signed_with(payload, forgery.rogue_key(), kid=key.kid)
     _assert_refused(send(assertion), endpoints.mtls_token, variant)

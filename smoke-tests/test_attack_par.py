@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import pytest
 
-from idpkit.realm import loader
+from idpkit.realm import loader, secure_defaults
 from idpkit.smoke import forgery, oauth
 from idpkit.smoke.checks import check
 from idpkit.smoke.identities import Grant, or_placeholder, smoke_clients
 
 PAR_REQUIRED = 'clients[*].attributes["require.pushed.authorization.requests"]'
+REQUEST_URI_LIFESPAN = secure_defaults.entry("realm", "attributes.parRequestUriLifespan")
 REQUIREMENTS = ("RFC9126", "FAPI2-SP-PAR", "RFC9700-2.1", "HIPAA-164.312(e)(1)")
 
 
@@ -132,4 +133,26 @@ def test_confidential_push_needs_the_clients_authentication(
     assert response.status_code in (400, 401) and "request_uri" not in response.text, (
         f"{endpoints.pushed_authorization}: {client.client_id}'s push with {authentication} authentication was "
         f"accepted ({response.status_code})"
+    )
+
+
+@check(
+    "SMOKE-PAR-005",
+    "A pushed request lives no longer than the realm's PAR lifespan (60 s): the request_uri's expires_in says so",
+    requirements=REQUIREMENTS,
+    risk="A request_uri that lives for hours starts the login it describes long after the person left it, for "
+    "whoever read it from a log, a Referer or browser history.",
+    remediation=f"Leave the realm attribute {REQUEST_URI_LIFESPAN.attribute} at {REQUEST_URI_LIFESPAN.secure_default} "
+    "(idpkit/realm/secure_defaults.py holds it).",
+    claims=(f"realm.{REQUEST_URI_LIFESPAN.field}",),
+)
+def test_pushed_request_is_short_lived(
+    code_client: str, endpoints: oauth.Endpoints, clients: dict[str, oauth.Client], tls_verify: str | bool
+) -> None:
+    pushed = oauth.push(endpoints, clients[code_client], _request(clients[code_client]), verify=tls_verify)
+    assert pushed.request_uri, f"control: {endpoints.pushed_authorization} refused {code_client}'s push"
+    lifespan = pushed.response.json().get("expires_in")
+    limit = int(REQUEST_URI_LIFESPAN.secure_default)
+    assert isinstance(lifespan, int) and 0 < lifespan <= limit, (
+        f"{endpoints.pushed_authorization}: {code_client}'s request_uri expires in {lifespan!r} s; at most {limit} s"
     )

@@ -137,11 +137,13 @@ def test_admin_client_password_grant_is_refused(
 
 @check(
     "SMOKE-MASTER-008",
-    "The kit's administration client administers the PHI realm and cannot administer the master realm",
+    "The kit's administration client administers the PHI realm and cannot administer the master realm or create a "
+    "realm",
     requirements=("HIPAA-164.312(a)(1)", "HIPAA-164.312(a)(2)(ii)"),
     risk="A leaked kit credential that can change master can create administrators, reset the break-glass "
-    "password and take over every realm, and its own privileges could be raised by itself.",
-    remediation=f"Take every role beyond create-realm and the managed realm's admin roles from {ADMIN_CLIENT_ID}'s "
+    "password and take over every realm, and its own privileges could be raised by itself; one that can create "
+    "realms administers every realm it creates, a foothold outside the managed realm's audit trail.",
+    remediation=f"Take every role beyond the managed realm's admin roles and reading master from {ADMIN_CLIENT_ID}'s "
     "service account: `idpkit realm apply --break-glass` (runbooks/break-glass-admin-access.md).",
     claims=(MASTER_ADMIN_ROLES,),
 )
@@ -158,6 +160,8 @@ def test_kit_admin_cannot_administer_master(kit_token: str, outputs: StackOutput
     person = _someone_in(outputs.realm, call)
     admin_role = master_admin.get(master_admin.path(urls.ROLE, name="admin"))
     service_account = oauth.unverified_claims(kit_token)["sub"]
+    # Not a throwaway name: the sweep deletes master's clients by that prefix, and a realm's admin client is not its.
+    realm = f"kit-admin-probe-{secrets.token_hex(4)}"
     attempts = {
         "list master's users": call("GET", "/master/users?max=1"),
         "list master's clients": call("GET", "/master/clients?max=1"),
@@ -169,7 +173,10 @@ def test_kit_admin_cannot_administer_master(kit_token: str, outputs: StackOutput
             "POST", f"/master/users/{service_account}/role-mappings/realm", [admin_role]
         ),
         f"impersonate a user of {outputs.realm}": call("POST", f"/{outputs.realm}/users/{person}/impersonation"),
+        "create a realm": call("POST", "", {"realm": realm, "enabled": False}),
     }
+    if attempts["create a realm"].ok:
+        master_admin.drop_realm(realm)
     sweep(master_admin)  # a user the attempt above created, should it have succeeded
     allowed = {name: response.status_code for name, response in attempts.items() if response.status_code != FORBIDDEN}
     assert not allowed, f"{ADMIN_CLIENT_ID}: its token was not refused (403) to {allowed}"
@@ -334,6 +341,23 @@ def test_master_code_is_accepted_once(master: str, administrators: Throwaway, ou
     _signed_in(master, user, outputs, code)
     replayed = _password_grant(master, user, user.password, outputs, code)
     assert replayed.status_code != 200, f"{master}/token: {user.username}'s one-time code signed it in twice"
+
+
+@check(
+    "SMOKE-MASTER-012",
+    "A master administrator's one-time code from outside the look-ahead window (made minutes ago) is refused",
+    requirements=("HIPAA-164.312(d)", "NIST-800-63B-5.1.4.2"),
+    risk="A wide window keeps a code read over a shoulder or in a proxy log good for minutes after its period.",
+    remediation="Keep master's otpPolicyLookAheadWindow as the PHI realm's (realm-config base/authentication.yaml; "
+    "idpkit/realm/master_realm.py): `idpkit realm apply --break-glass`.",
+    claims=(f"{MASTER_REALM}.otpPolicyLookAheadWindow",),
+)
+def test_master_stale_code_is_refused(master: str, administrators: Throwaway, outputs: StackOutputs) -> None:
+    user = administrators.user("master-stale-code")
+    assert user.codes is not None, f"{user.username}: created without a second factor"
+    stale = _password_grant(master, user, user.password, outputs, user.codes.stale_code())
+    assert stale.status_code != 200, f"{master}/token: {user.username} signed in with a one-time code minutes old"
+    _signed_in(master, user, outputs)  # control: a current code signs it in
 
 
 @check(

@@ -1,7 +1,7 @@
 """Multi-factor authentication for every person (HIPAA 164.312(d), NIST 800-63B AAL2), observed through the
 browser login of users created at run time: a password alone never finishes a login, a person without a
 second factor enrols one before the login finishes, a TOTP code completes it and the token carries the
-level reached (`acr`), and a code accepted once is refused the second time.
+level reached (`acr`), and a code accepted once, or made minutes ago, is refused.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ PHISHING_RESISTANT_LEVEL = 2
 """The level a passkey (WebAuthn with user verification) adds to it."""
 _BROWSER_FLOW = ("realm.browserFlow",)
 _STEPS = ("authenticationFlows[*].executions[*].requirement",)
-"""The flows' steps: each phishing-resistant one switched off is a mutant (idpkit.smoke.mutants)."""
+"""The flows' steps: each one whose switching off the flow rules find weaker is a mutant (idpkit.smoke.mutants)."""
 _LEVEL_CONDITION = "authenticationFlows[*].executions[conditional-level-of-authentication].config.loa-condition-level"
 _ENROLMENT_CONDITION = "authenticationFlows[*].executions[conditional-sub-flow-executed].config.*"
 _LEVELS = ("realm.acrLoaMap*", *_BROWSER_FLOW, *_STEPS, _LEVEL_CONDITION)
@@ -163,6 +163,31 @@ def test_replayed_totp_code_is_refused(
         f"{endpoints.authorization}: {user.username} logged in again with a TOTP code already used "
         f"(status {ended.status}); realm.otpPolicyCodeReusable must be false"
     )
+
+
+@check(
+    "SMOKE-MFA-010",
+    "A TOTP code from outside the realm's look-ahead window (one made minutes ago) is refused",
+    requirements=("HIPAA-164.312(d)", "NIST-800-63B-5.1.4.2"),
+    risk="A wide window accepts codes minutes old or minutes ahead: a code read over a shoulder, phished or found in "
+    "a log stays good long after its period.",
+    remediation="realm.otpPolicyLookAheadWindow: 1 (one period of clock skew either way; REALM-OTP-001).",
+    claims=("realm.otpPolicyLookAheadWindow",),
+)
+def test_code_outside_the_look_ahead_window_is_refused(
+    runtime: Throwaway, endpoints: oauth.Endpoints, clients: dict[str, oauth.Client], tls_verify: str | bool
+) -> None:
+    user: User = runtime.user("totp-window")
+    assert user.codes is not None, f"{user.username} has no TOTP credential"
+    stale = oauth.FixedCode(user.codes.stale_code())
+    ended = _authorize(oauth.UserAgent(tls_verify, user.username, user.password, stale), endpoints, clients[CLIENT])
+    assert ended.code is None and ended.asks_for_one_time_code, (
+        f"{endpoints.authorization}: {user.username} logged in with a code minutes old (status {ended.status}); "
+        f"realm.otpPolicyLookAheadWindow accepts {user.codes.look_ahead} period(s) either way at most"
+    )
+    control = _authorize(oauth.UserAgent(tls_verify, user.username, user.password, user.codes), endpoints,
+                         clients[CLIENT])  # fmt: skip
+    assert control.code is not None, f"control: {user.username} cannot log in with a current code"
 
 
 def _step_up_target(realm_config: LoadedConfig, clients: dict[str, oauth.Client]) -> tuple[str, list[str], str]:

@@ -1,10 +1,12 @@
 """The kit's own admin: a least-privileged service account in `master`, authenticated with private_key_jwt.
 
-On first apply (credentials still the bootstrap admin's user name and password) the kit creates
-`idpkit-admin` in master, registers the public half of a key it generates, grants the service account
-only what `realm apply`, `keys` and the runbooks need (`PRIVILEGES`), then rewrites the stack's admin
-credentials (0600 file or Secrets Manager secret) to that client's id and private key. A stack whose kit
-admin still holds a client secret and the `admin` role (kits before this one) is moved the same way.
+On first apply (credentials still the bootstrap admin's user name and password) the bootstrap admin creates
+the managed realm, then the kit creates `idpkit-admin` in master, registers the public half of a key it
+generates, grants the service account only what `realm apply`, `keys` and the runbooks need (`PRIVILEGES`:
+the managed realm's admin roles, reading master; no master role, so it can create no realm), then rewrites
+the stack's admin credentials (0600 file or Secrets Manager secret) to that client's id and private key. A
+stack whose kit admin still holds a client secret and the `admin` role (kits before this one) is moved the
+same way.
 
 Master itself is administered only by the bootstrap admin, kept as the break-glass account: `realm apply`
 changes master (its settings, this client, its roles) only while logged in as a master administrator,
@@ -22,8 +24,8 @@ from typing import Any
 
 import jwt
 
-from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, assertion, urls
-from idpkit.outputs import SECRETS_MANAGER_ARN_PREFIX, AdminCredentials, StackOutputs
+from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, assertion, connect, urls
+from idpkit.outputs import SECRETS_MANAGER_ARN_PREFIX, AdminCredentials, StackOutputs, load_break_glass_credentials
 from idpkit.realm.changes import Change
 from idpkit.realm.diff import FieldChange
 from idpkit.realm.kinds.base import OWNER_ATTRIBUTE
@@ -59,13 +61,15 @@ KEY_ATTRIBUTES = {
 class Privileges:
     """The admin roles the kit's service account holds, and nothing more."""
 
-    master_realm_roles: tuple[str, ...] = ("create-realm",)
-    """Master realm roles: creating the managed realm once (Keycloak then grants its creator that realm's roles)."""
+    master_realm_roles: tuple[str, ...] = ()
+    """Master realm roles: none. The managed realm is created once, by a master administrator (the bootstrap admin
+    on the first apply, the break-glass account should it ever be created again), never by the kit's account."""
     master_client_roles: tuple[str, ...] = ("view-realm",)
     """Roles on `master-realm` (master's own admin client): reading master's settings, so drift can report them."""
     withheld_realm_roles: tuple[str, ...] = ("impersonation",)
-    """Roles of the managed realm's admin client (`<realm>-realm`) the kit never needs; it holds all others. The
-    roles of other realms' admin clients are what creating those realms granted it (`create-realm`), less these."""
+    """Roles of the managed realm's admin client (`<realm>-realm`) the kit never needs; it holds all others. Another
+    realm is the kit's only when a master administrator delegates it (`create_delegated_realm`: a test's or a
+    benchmark's throwaway realm), less these too."""
     default_roles: tuple[str, ...] = ("default-roles-master", "offline_access", "uma_authorization")
     """What every master user holds; the service account's tokens may carry them."""
 
@@ -73,6 +77,15 @@ class Privileges:
     def realm_client(realm: str) -> str:
         """Master's admin client for `realm`, whose roles administer that realm."""
         return f"{realm}-realm"
+
+    def granted(self, realm: str) -> list[str]:
+        """What the service account holds for managed realm `realm`, as a plan shows it."""
+        withheld = ", ".join(self.withheld_realm_roles)
+        return [
+            *self.master_realm_roles,
+            *(f"{ADMIN_REALM}-realm/{role}" for role in self.master_client_roles),
+            f"{self.realm_client(realm)}/* but {withheld}",
+        ]
 
     def excess(self, token_claims: Mapping[str, Any]) -> list[str]:
         """Roles an access token of the service account carries beyond these, as `client/role` or `role`."""
@@ -82,7 +95,7 @@ class Privileges:
             roles = set(access.get("roles") or [])
             if client == f"{ADMIN_REALM}-realm":
                 extra = roles - set(self.master_client_roles)
-            elif client.endswith("-realm"):  # a realm's admin client: the kit may hold what creating it grants
+            elif client.endswith("-realm"):  # the managed realm's admin client, or one a master administrator delegated
                 extra = roles & set(self.withheld_realm_roles)
             else:
                 extra = set()
@@ -104,11 +117,18 @@ def bootstrap_change(outputs: StackOutputs, credentials: AdminCredentials) -> Ch
         FieldChange(
             "clientAuthenticatorType", "client-secret" if legacy else None, ADMIN_CLIENT["clientAuthenticatorType"]
         ),
-        FieldChange("realmRoles", ["admin"] if legacy else None, list(PRIVILEGES.master_realm_roles)),
+        FieldChange("roles", ["admin"] if legacy else None, PRIVILEGES.granted(outputs.realm)),
         FieldChange("adminCredentials", outputs.admin_credentials, "client_id + private_key (private_key_jwt)"),
     ]
     name = f"{ADMIN_REALM}/{ADMIN_CLIENT_ID}"
     return Change(KIND, name, "update" if legacy else "create", fields, operation=OPERATION)
+
+
+def grant_change(realm: str) -> Change:
+    """The change that grants the kit's existing service account the roles of managed realm `realm`, just created
+    by a master administrator (only the creator holds a new realm's roles)."""
+    fields = [FieldChange("roles", None, PRIVILEGES.granted(realm))]
+    return Change(KIND, f"{ADMIN_REALM}/{ADMIN_CLIENT_ID}", "update", fields, operation=OPERATION)
 
 
 def privileges_change(token: str) -> Change | None:
@@ -146,6 +166,18 @@ def bootstrap(
     return credentials
 
 
+def create_delegated_realm(outputs: StackOutputs, representation: Mapping[str, Any]) -> None:
+    """Create a realm beside the managed one (a test's or a benchmark's throwaway; one an interrupted run left is
+    dropped first) as the break-glass account, and delegate it to the kit's account: its admin roles but the
+    withheld ones. Dropping the realm, which the kit may then do, takes them back with the realm's admin client."""
+    master = AdminApi(connect(outputs, load_break_glass_credentials(outputs)), ADMIN_REALM)
+    master.drop_realm(str(representation["realm"]))
+    master.post(urls.REALMS, dict(representation))
+    client = master.get(master.path(urls.CLIENTS), clientId=ADMIN_CLIENT_ID)[0]
+    account = master.get(master.path(urls.CLIENT_SERVICE_ACCOUNT, id=client["id"]))
+    _grant_only(master, account["id"], str(representation["realm"]))
+
+
 def _rep() -> dict[str, Any]:
     return {**ADMIN_CLIENT, "attributes": {**ADMIN_CLIENT["attributes"], **KEY_ATTRIBUTES}}
 
@@ -166,7 +198,7 @@ def _grant_only(master: AdminApi, user_id: str, realm: str) -> None:
     revokes: list[tuple[str, list[dict[str, Any]]]] = []
     for client_id in (f"{ADMIN_REALM}-realm", PRIVILEGES.realm_client(realm)):
         found = master.get(master.path(urls.CLIENTS), clientId=client_id) or []
-        if not found:  # the managed realm does not exist yet: creating it grants its creator the realm's roles
+        if not found:  # the managed realm does not exist yet: its creation grants the kit its roles
             continue
         path = master.path(urls.USER_CLIENT_ROLES, id=user_id, client=found[0]["id"])
         held_client = master.get(path) or []
@@ -177,7 +209,7 @@ def _grant_only(master: AdminApi, user_id: str, realm: str) -> None:
     managed = {f"{ADMIN_REALM}-realm", PRIVILEGES.realm_client(realm)}
     other_realms = (master.get(master.path(urls.USER_ROLE_MAPPINGS, id=user_id)) or {}).get("clientMappings") or {}
     for client_id, mapping in other_realms.items():
-        if client_id.endswith("-realm") and client_id not in managed:  # a realm the kit created: only what it grants
+        if client_id.endswith("-realm") and client_id not in managed:  # a realm delegated to it: never these
             withheld = [role for role in mapping["mappings"] if role["name"] in PRIVILEGES.withheld_realm_roles]
             revokes.append((master.path(urls.USER_CLIENT_ROLES, id=user_id, client=mapping["id"]), withheld))
     kept = {*PRIVILEGES.master_realm_roles, *PRIVILEGES.default_roles}

@@ -193,16 +193,19 @@ def plan(
         master = master_realm.change(loaded, session.master)
         if master:
             changes.append(master)
+        # A new realm is created by the master administrator before the bootstrap, which grants the kit its roles;
+        # an account the kit already has is granted them right after.
+        creation = [] if ctx.realm_exists else realm_kind.diff(ctx)
         admin = bootstrap.bootstrap_change(session.outputs, session.kit)
-        token = None if admin else session.kit_token()
+        token = None if admin or creation else session.kit_token()
         excess = bootstrap.privileges_change(token) if token else None
-        changes += [change for change in (admin, excess) if change]
+        grant = bootstrap.grant_change(session.outputs.realm) if creation and not admin else None
+        changes += [change for change in (*creation, admin, grant, excess) if change]
         if ctx.realm_exists:
             planned_by = _plan_kinds(ctx, planners)
             changes += [change for found in planned_by.values() for change in found]
             references.check_plan(loaded, ctx, changes)
         else:
-            changes.extend(realm_kind.diff(ctx))
             notes.append(NEW_REALM_NOTE)
     finally:
         session.record_reads(None)
@@ -265,14 +268,20 @@ MASTER_KINDS = frozenset({master_realm.KIND, bootstrap.KIND, *master_authenticat
 """Changes to the master realm, which only a master administrator may write."""
 
 
+def _master_administrators_only(change: Change) -> bool:
+    """A change to master, or one written through master (creating the managed realm)."""
+    return change.kind in MASTER_KINDS or any(write.target == "master" for write in change.writes)
+
+
 def execute(session: Session, changes: list[Change], stack: str) -> None:
     """Run the changes' writes in order (the admin bootstrap logs the session in again); refused before any write
-    when a change is to master and the session is not logged in to master as a master administrator."""
-    if not session.master_administrator and (held := [c for c in changes if c.kind in MASTER_KINDS]):
+    when a change is to master, or creates the managed realm, and the session is not logged in to master as a
+    master administrator."""
+    if not session.master_administrator and (held := [c for c in changes if _master_administrators_only(c)]):
         raise IdpkitError(
-            "the master realm differs from what the kit codifies ("
+            "only a master administrator may make these changes ("
             + "; ".join(f"{c.kind} {c.name}: {', '.join(f.field for f in c.fields)}" for c in held)
-            + "), and the kit's service account may not change master; nothing was written",
+            + "): the kit's service account may not change master or create a realm; nothing was written",
             hint="have a master administrator re-run with `--break-glass` (runbooks/break-glass-admin-access.md)",
         )
 

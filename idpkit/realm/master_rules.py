@@ -53,8 +53,9 @@ TLS_REQUIRED = frozenset({"external", "all"})
 PRIVATE_KEY_AUTHENTICATORS = frozenset({"client-jwt", "client-x509"})
 """private_key_jwt and mutual TLS: no shared secret for the client that administers every realm."""
 ADMIN_GRANTS_OFF = ("standardFlowEnabled", "implicitFlowEnabled", "directAccessGrantsEnabled")
-ALLOWED_MASTER_ROLES = frozenset({"create-realm"})
-"""Creating the managed realm once; any other master role (`admin` above all) administers master itself."""
+ALLOWED_MASTER_ROLES: frozenset[str] = frozenset()
+"""None: `admin` administers master itself, `create-realm` makes realms (whose creator administers them) at will;
+the managed realm is created once, by a master administrator."""
 SIGN_IN_BINDINGS = ("browserFlow", "directGrantFlow")
 
 
@@ -162,14 +163,14 @@ def _master_session(hardening: MasterHardening) -> Iterator[tuple[str, str]]:
     RuleMetadata(
         id="MASTER-ADMIN-001",
         title="The kit's admin client authenticates with a private key, runs no browser or password grant, gets "
-        f"tokens of at most {MAX_ACCESS_TOKEN_SECONDS} s, and holds no master role but create-realm",
+        f"tokens of at most {MAX_ACCESS_TOKEN_SECONDS} s, and holds no master role (not even create-realm)",
         requirements=("HIPAA-164.312(a)(1)", "HIPAA-164.312(d)", "RFC9700-2.5", "RFC9700-2.3"),
         severity=Severity.CRITICAL,
         risk="The credential every kit command runs with administers master itself, or leaks as a shared secret "
         "or through a user-facing grant: whoever holds it owns every realm.",
         remediation="In idpkit/realm/bootstrap.py keep ADMIN_CLIENT's clientAuthenticatorType client-jwt, its "
         "browser, implicit and password grants off, access.token.lifespan <= 300, and PRIVILEGES' master realm "
-        "roles to create-realm.",
+        "roles empty.",
     )
 )
 def _kit_admin(hardening: MasterHardening) -> Iterator[tuple[str, str]]:
@@ -186,7 +187,7 @@ def _kit_admin(hardening: MasterHardening) -> Iterator[tuple[str, str]]:
         yield lifespan, f"is {settings.get(lifespan)!r}; must be between 1 and {MAX_ACCESS_TOKEN_SECONDS} seconds"
     extra = sorted(set(settings.get(MASTER_ADMIN_ROLES) or []) - ALLOWED_MASTER_ROLES)
     if extra:
-        yield MASTER_ADMIN_ROLES, f"holds {extra}; only {sorted(ALLOWED_MASTER_ROLES)} is the kit admin's in master"
+        yield MASTER_ADMIN_ROLES, f"holds {extra}; the kit admin holds no master realm role"
 
 
 def codified(loaded: LoadedConfig) -> MasterHardening:

@@ -201,6 +201,8 @@ class RealmSettings(KeycloakModel):
     that is phishing-resistant and bound to the person."""
     web_authn_policy_avoid_same_authenticator_register: bool | None = None
     """Refuse registering an authenticator the user already has."""
+    web_authn_policy_extra_origins: list[str] | None = None
+    """Origins besides the realm's own whose WebAuthn assertions Keycloak accepts (a native app's); held empty."""
     browser_flow: str | None = None
     """Alias of the authentication flow that browser logins run (one of `authenticationFlows`)."""
     acr_loa_map: dict[str, int] | None = None

@@ -137,6 +137,13 @@ CATALOGUE: tuple[SecureDefault, ...] = (
            "Users could share their resources with other accounts (UMA), outside the roles the realm grants."),
     _realm("otpPolicyCodeReusable", False, True, _AUTHN,
            "A one-time code observed once could be replayed within its period."),
+    _realm("attributes.parRequestUriLifespan", "60", "86400", ("RFC9126", "FAPI2-SP-PAR"),
+           "A pushed authorization request would stay usable for a day: a request_uri read from a log, a Referer or "
+           "browser history starts the login it describes long after the person left it."),
+    _realm("webAuthnPolicyExtraOrigins", [], [HOSTILE_ORIGIN], (*_AUTHN, "NIST-800-63B-4.3.1"),
+           "A passkey assertion made for another origin would be accepted: whoever serves that origin (an app or a "
+           "site a person is lured to) relays the person's passkey login, and WebAuthn's phishing resistance, which "
+           "rests on the origin check, is gone."),
     _realm("browserSecurityHeaders.xContentTypeOptions", "nosniff", "", ("RFC9700-4.16",),
            "Login pages could be MIME-sniffed into script by old browsers."),
     _realm("browserSecurityHeaders.referrerPolicy", "no-referrer", "unsafe-url", ("RFC9700-4.2",),
@@ -197,6 +204,11 @@ CATALOGUE: tuple[SecureDefault, ...] = (
                   "Every code-flow client declares it (REALM-PAR-001), and the secure-par-content policy refuses "
                   "an unpushed request of any client, declared or not; on a client without the code flow it changes "
                   "nothing.", unset="false", weakens=False),
+    SecureDefault("client", "attributes.token.endpoint.auth.signing.max.exp", None, "86400",
+                  ("SMART-2.2-BACKEND", "RFC9700-2.5", *_AUTHN),
+                  "Keycloak accepts a client assertion for this long after its iat (60 s while unset): an assertion "
+                  "copied from a log or a proxy before it was used, or signed ahead of time with a key that has since "
+                  "been revoked, authenticates the client for a day.", applies_to="confidential"),
     SecureDefault("client", "attributes.exclude.issuer.from.auth.response", "false", "true", ("RFC9700-4.4",),
                   "Without `iss` in the authorization response (RFC 9207) a client that talks to several "
                   "authorization servers cannot detect a mix-up: a code meant for one is sent to another.",

@@ -45,10 +45,6 @@ SUPPORTING: dict[str, tuple[str, str]] = {
         "a step of the browser flow the rule walks; a change it does not refuse leaves every way through as strict "
         "(the SSO cookie, the choice between a factor the person has and one they enrol)",
     ),
-    "authenticationFlows[*].executions[conditional-sub-flow-executed].config.*": (
-        "REALM-MFA-002",
-        "which branch enrols a second factor: the person who has none",
-    ),
 }
 DESCRIPTIVE: dict[str, str] = {
     "realm.realm": "the realm's name",

@@ -68,6 +68,9 @@ UNOBSERVABLE: dict[str, str] = {
     "whether or not they are asked for",
     "realm.webAuthnPolicyAvoidSameAuthenticatorRegister": "only a second registration from the same "
     "authenticator would show it",
+    "realm.webAuthnPolicyExtraOrigins": "a browser writes the page's own origin into a ceremony and refuses a "
+    "relying party another origin names, so an added origin shows only to a native client forging its client data, "
+    "which the suite does not play",
     "authenticationFlows[*].executions[conditional-level-of-authentication].config.loa-max-age": "a level reached "
     "once is asked for again only after its maximum age (10 hours at the MFA level, 5 minutes at the "
     "phishing-resistant one): the suite waits out neither",

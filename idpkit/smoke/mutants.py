@@ -37,7 +37,6 @@ from idpkit.realm.loader import LIST_KEYS, LoadedConfig, child_path, item_name, 
 from idpkit.realm.model import RealmDocument
 from idpkit.realm.rules import RULES
 from idpkit.realm.rules.events import REQUIRED_EVENT_TYPES
-from idpkit.realm.rules.step_up import PHISHING_RESISTANT
 from idpkit.realm.secure_defaults import SecureDefault
 from idpkit.smoke import codified, live
 
@@ -208,6 +207,7 @@ WEAKENINGS: dict[str, Weakening] = {
     "realm.oauth2DevicePollingInterval": _value(1),
     "realm.browserFlow": _value("browser"),
     "realm.otpPolicyPeriod": _value(120),
+    "realm.otpPolicyLookAheadWindow": _value(10),
     "realm.webAuthnPolicyUserVerificationRequirement": _value("discouraged"),
     "requiredActions[CONFIGURE_TOTP].enabled": _value(False),
     "realm.registrationAllowed": _value(True),
@@ -308,6 +308,7 @@ SHOWN_ON: dict[tuple[str, str], str] = {
     ("client", "attributes.client_credentials.use_refresh_token"): "smoke-backend",
     ("client", "attributes.access.token.lifespan"): "smoke-web",
     ("client", "attributes.exclude.issuer.from.auth.response"): "smoke-spa",
+    ("client", "attributes.token.endpoint.auth.signing.max.exp"): "smoke-backend",
     ("client", "attributes.client.offline.session.idle.timeout"): "smoke-spa",
     ("client", "attributes.client.offline.session.max.lifespan"): "smoke-spa",
     ("client", "attributes.oauth2.device.code.lifespan"): "smoke-device",
@@ -383,35 +384,46 @@ def _master_mutants(loaded: LoadedConfig) -> Iterator[Mutant]:
             field = path.removeprefix(realm_prefix)
             if (weaken := master_weakening(field)) is not None:
                 yield from (Mutant(path, value, weak, Family.MASTER) for weak in weaken(value))
+        elif path == master_settings.MASTER_ADMIN_ROLES:
+            yield from (Mutant(path, value, sorted([*value, role]), Family.MASTER) for role in MASTER_ROLES_GRANTED)
         else:
             yield Mutant(path, value, _weaker_master_admin(path, value), Family.MASTER)
 
 
+MASTER_ROLES_GRANTED = ("admin", "create-realm")
+"""The master roles a weakened kit admin holds, one per mutant: administering master, creating realms at will."""
+
+
 def _weaker_master_admin(path: str, value: Any) -> Any:
-    """The kit admin's client or service account, weakened: a client secret instead of a signed assertion, the
-    `admin` role (master administration), a flow switched on, a token lifespan 30 times longer."""
+    """The kit admin's client weakened: a client secret instead of a signed assertion, a flow switched on, a token
+    lifespan 30 times longer."""
     if path.endswith(".clientAuthenticatorType"):
         return "client-secret"
-    if path == master_settings.MASTER_ADMIN_ROLES:
-        return sorted([*value, "admin"])
     return (not value) if isinstance(value, bool) else str(int(value) * 30)
 
 
-def _step_up_mutants(loaded: LoadedConfig) -> Iterator[Mutant]:
+def _acr_mutants(loaded: LoadedConfig) -> Iterator[Mutant]:
     """Each acr but the lowest lowered to the level below it (its name then claims a login that did less; the
-    lowest has no level below: Keycloak's level 0 changes no login, nor the acr a token carries), and each REQUIRED
-    phishing-resistant step of the realm's flows (the levels' and the PHI writes' WebAuthn) switched off."""
+    lowest has no level below: Keycloak's level 0 changes no login, nor the acr a token carries)."""
     mapping = (loaded.document.realm.acr_loa_map if loaded.document.realm else None) or {}
     levels = sorted(set(mapping.values()))
     for acr, level in mapping.items():
         if level > levels[0]:
             below = max(other for other in levels if other < level)
             yield Mutant(child_path("realm.acrLoaMap", acr), level, below, Family.RULE)
+
+
+def _flow_step_mutants(loaded: LoadedConfig, configs: list[tuple[LoadedConfig, Findings]]) -> Iterator[Mutant]:
+    """Each REQUIRED or CONDITIONAL step of the realm's flows switched off, where the flow rules find the flow weaker
+    for it (a factor, a level, a step-up or an enrolment gone). Switching off the others only makes more run: a
+    condition whose sub-flow then never runs, where its complement then always does."""
     for flow in loaded.document.authentication_flows or []:
         for step in flow.executions:
-            if step.authenticator in PHISHING_RESISTANT and step.requirement == "REQUIRED":
-                path = f"{item_path(f'{item_path(FLOWS, flow.alias)}.executions', step.authenticator)}.requirement"
-                yield Mutant(path, step.requirement, "DISABLED", Family.RULE)
+            if step.requirement in ("REQUIRED", "CONDITIONAL"):
+                steps = f"{item_path(FLOWS, flow.alias)}.executions"
+                path = f"{item_path(steps, step.authenticator or step.flow or '')}.requirement"
+                if rules := refusing_rules(configs, path, "DISABLED"):
+                    yield Mutant(path, step.requirement, "DISABLED", Family.RULE, rules)
 
 
 def _default_grant_mutants(loaded: LoadedConfig) -> Iterator[Mutant]:
@@ -431,6 +443,7 @@ def mutants(loaded: LoadedConfig | None = None) -> list[Mutant]:
     """Every mutant for the local stack's realm-config, each with the realm rules that refuse it."""
     loaded = loaded or loader.load(LOCAL_STACK)
     found = codified.settings(loaded)
+    configs = [(config, _findings(config)) for config in map(loader.load, loader.ENVIRONMENTS)]
     derived: list[Mutant] = []
     declared = {setting.path for setting in codified_settings.settings(loaded)}
     for pattern, weaken in WEAKENINGS.items():
@@ -443,11 +456,11 @@ def mutants(loaded: LoadedConfig | None = None) -> list[Mutant]:
         *_policy_mutants(loaded, found),
         *_provider_mutants(found),
         *_master_mutants(loaded),
-        *_step_up_mutants(loaded),
+        *_acr_mutants(loaded),
+        *_flow_step_mutants(loaded, configs),
         *_held_mutants(loaded),
         *_default_grant_mutants(loaded),
     ]
-    configs = [(config, _findings(config)) for config in map(loader.load, loader.ENVIRONMENTS)]
     refused = [dataclasses.replace(m, rules=refusing_rules(configs, m.setting, m.weakened)) for m in derived]
     return [
         dataclasses.replace(m, family=Family.CODIFIED) if m.family is Family.RULE and not m.rules else m

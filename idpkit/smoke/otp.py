@@ -41,6 +41,9 @@ def base32_secret(secret_text: str) -> str:
     return base64.b32encode(secret_text.encode()).decode()
 
 
+STALE_MARGIN_STEPS = 2
+
+
 @dataclass
 class OneTimeCodes:
     """Codes of one TOTP credential, each time step handed out once."""
@@ -77,6 +80,12 @@ class OneTimeCodes:
 
     def code_at_step(self, step: int) -> str:
         return self._totp.at(step * self.period)
+
+    def stale_code(self) -> str:
+        """A code made `STALE_MARGIN_STEPS` periods before the oldest the codified look-ahead window accepts: clear of
+        a second of clock skew, well inside a weakened window of minutes."""
+        current = int(self.clock() // self.period)
+        return self.code_at_step(current - self.look_ahead - STALE_MARGIN_STEPS)
 
     def next_code(self) -> str:
         """A code the realm accepts now and that was never handed out before (waits for a new period if none)."""

@@ -19,6 +19,7 @@ import requests
 
 from idpkit.keycloak_admin import KILL_AFTER_WRITES_ENV, AdminApi, connect, urls
 from idpkit.outputs import StackOutputs, load_admin_credentials
+from idpkit.realm.bootstrap import create_delegated_realm
 from tests.conftest import idpkit
 
 ACCESS_TOKEN_SECONDS = 10
@@ -145,9 +146,7 @@ class Probe:
 
 def open_probe(outputs: StackOutputs, realm: str, algorithm: str, store: Path) -> Probe:
     connection = connect(outputs, load_admin_credentials(outputs))
-    master = AdminApi(connection, "master")
-    master.drop_realm(realm)
-    master.post(urls.REALMS, {
+    create_delegated_realm(outputs, {
         "realm": realm, "enabled": True, "sslRequired": "all", "defaultSignatureAlgorithm": algorithm,
         "accessTokenLifespan": ACCESS_TOKEN_SECONDS, "accessTokenLifespanForImplicitFlow": ACCESS_TOKEN_SECONDS,
         "ssoSessionIdleTimeout": SESSION_SECONDS, "ssoSessionMaxLifespan": SESSION_SECONDS,

@@ -14,6 +14,7 @@ from idpkit.keycloak_admin import connect
 from idpkit.local.layout import LocalLayout
 from idpkit.local.pki import issue_client_certificate
 from idpkit.outputs import StackOutputs, load_admin_credentials
+from idpkit.realm.bootstrap import create_delegated_realm
 
 PROBE_REALM = "mtls-probe"
 
@@ -45,10 +46,8 @@ def _ca_dn(pki_ca: Path) -> str:
 
 @pytest.fixture(scope="session")
 def probe_realm(live_stack: StackOutputs) -> Iterator[KeycloakAdmin]:
+    create_delegated_realm(live_stack, {"realm": PROBE_REALM, "enabled": True, "sslRequired": "all"})
     admin = admin_for(live_stack)
-    if PROBE_REALM in {realm["realm"] for realm in admin.get_realms()}:
-        admin.delete_realm(PROBE_REALM)
-    admin.create_realm({"realm": PROBE_REALM, "enabled": True, "sslRequired": "all"})
     admin.change_current_realm(PROBE_REALM)
     yield admin
     admin.change_current_realm("master")

@@ -7,20 +7,21 @@ from typing import Any
 import pytest
 
 from idpkit.errors import IdpkitError
+from idpkit.keycloak_admin import urls
 from idpkit.outputs import AdminCredentials, StackOutputs
 from idpkit.realm import bootstrap, engine, master_authentication, master_realm
-from idpkit.realm.changes import Change
+from idpkit.realm.changes import Change, Write
 
 OUTPUTS = StackOutputs(
     base_url="https://id.example.org", m2m_url="https://mtls.id.example.org", admin_url="https://localhost:9443",
     realm="phi", issuer="https://id.example.org/realms/phi", ca_bundle=None, admin_credentials="/dev/null",
 )  # fmt: skip
 HELD = {
-    "realm_access": {"roles": ["create-realm", "default-roles-master", "offline_access", "uma_authorization"]},
+    "realm_access": {"roles": ["default-roles-master", "offline_access", "uma_authorization"]},
     "resource_access": {
         "master-realm": {"roles": ["view-realm"]},
         "phi-realm": {"roles": ["manage-realm", "manage-users", "view-events"]},
-        "bench-realm": {"roles": ["manage-realm"]},  # a realm the kit created: creating it granted these
+        "bench-realm": {"roles": ["manage-realm"]},  # a realm a master administrator delegated to the kit
         "account": {"roles": ["manage-account", "view-profile"]},
     },
 }
@@ -42,6 +43,7 @@ def test_exactly_the_codified_privileges_are_no_excess() -> None:
     ("client", "role", "shown"),
     [
         (None, "admin", "admin"),
+        (None, "create-realm", "create-realm"),
         (None, "create-client", "create-client"),
         ("master-realm", "manage-users", "master-realm/manage-users"),
         ("master-realm", "view-clients", "master-realm/view-clients"),
@@ -76,9 +78,18 @@ def test_the_kit_account_is_refused_any_master_change_before_a_write(kind: str) 
     kit = AdminCredentials(client_id=bootstrap.ADMIN_CLIENT_ID, private_key="k")
     session = engine.Session(OUTPUTS, master=unreachable, realm=unreachable, kit=kit)
     changes = [Change(kind, "master", "update", [])]
-    with pytest.raises(IdpkitError, match="may not change master; nothing was written") as refused:
+    with pytest.raises(IdpkitError, match="may not change master or create a realm; nothing was written") as refused:
         engine.execute(session, changes, "local")
     assert "--break-glass" in (refused.value.hint or ""), "the refusal names the way out"
+
+
+def test_the_kit_account_is_refused_creating_the_realm_before_a_write() -> None:
+    unreachable: Any = None  # no admin API may be reached: the refusal comes before any call
+    kit = AdminCredentials(client_id=bootstrap.ADMIN_CLIENT_ID, private_key="k")
+    session = engine.Session(OUTPUTS, master=unreachable, realm=unreachable, kit=kit)
+    creation = Change("realm", "phi", "create", [], [Write("POST", urls.REALMS, {}, {"realm": "phi"}, target="master")])
+    with pytest.raises(IdpkitError, match="may not change master or create a realm; nothing was written"):
+        engine.execute(session, [creation], "local")
 
 
 def test_master_kinds_are_the_master_realm_its_sign_in_and_the_kit_admin() -> None:

@@ -24,9 +24,9 @@ def master(applied_realm: StackOutputs) -> AdminApi:
 
 @pytest.fixture(scope="module")
 def created_realm(applied_realm: StackOutputs) -> Iterator[str]:
-    """A realm the kit's account creates itself: Keycloak grants it that realm's admin roles."""
-    kit = AdminApi(connect(applied_realm, load_admin_credentials(applied_realm)), f"kit-created-{secrets.token_hex(3)}")
-    kit.post(urls.REALMS, {"realm": kit.realm, "enabled": True})
+    """A realm a master administrator created and delegated to the kit's account (a test's throwaway realm)."""
+    kit = AdminApi(connect(applied_realm, load_admin_credentials(applied_realm)), f"delegated-{secrets.token_hex(3)}")
+    bootstrap.create_delegated_realm(applied_realm, {"realm": kit.realm, "enabled": True})
     yield kit.realm
     kit.delete(kit.path(urls.REALM))
 
@@ -61,9 +61,10 @@ def _drifted_roles() -> tuple[int, list[str]]:
 
 @pytest.mark.parametrize(
     ("client", "role"),
-    [(None, "admin"), ("master", "manage-users"), ("managed", "impersonation"), ("created", "impersonation")],
-    ids=["master admin role", "master user administration", "impersonation in the managed realm",
-         "impersonation in a realm it created"],
+    [(None, "admin"), (None, "create-realm"), ("master", "manage-users"), ("managed", "impersonation"),
+     ("created", "impersonation")],
+    ids=["master admin role", "creating realms", "master user administration", "impersonation in the managed realm",
+         "impersonation in a realm delegated to it"],
 )  # fmt: skip
 def test_a_role_granted_by_hand_is_drift_and_break_glass_takes_it_back(
     master: AdminApi, applied_realm: StackOutputs, created_realm: str, client: str | None, role: str

@@ -20,6 +20,32 @@ def _flows(*flows: dict[str, Any]) -> list[AuthenticationFlow]:
     return [AuthenticationFlow.model_validate(flow) for flow in flows]
 
 
+def _enrolment(
+    *,
+    known_branch: str = "CONDITIONAL",
+    enrol_branch: str = "CONDITIONAL",
+    known_condition: str = "REQUIRED",
+    enrol_condition: str = "REQUIRED",
+    checked: str = "known",
+) -> list[dict[str, Any]]:
+    """The shipped shape: a factor the person has, or enrolment of one when that branch did not run."""
+    executed = {"authenticator": "conditional-sub-flow-executed", "requirement": enrol_condition,
+                "config": {"flow_to_check": checked, "check_result": "not-executed"}}  # fmt: skip
+    return [
+        {"alias": "login", "executions": [PASSWORD, {"flow": "factor", "requirement": "REQUIRED"}]},
+        {
+            "alias": "factor",
+            "topLevel": False,
+            "executions": [
+                {"flow": "known", "requirement": known_branch},
+                {"flow": "enrol", "requirement": enrol_branch},
+            ],
+        },
+        {"alias": "known", "topLevel": False, "executions": [{**CONFIGURED, "requirement": known_condition}, OTP]},
+        {"alias": "enrol", "topLevel": False, "executions": [executed, OTP]},
+    ]
+
+
 WEAK_FLOWS = {
     "password only": _flows({"alias": "login", "executions": [PASSWORD]}),
     "second factor before the password": _flows({"alias": "login", "executions": [OTP, PASSWORD]}),
@@ -52,6 +78,20 @@ WEAK_FLOWS = {
             "executions": [CONFIGURED, {"authenticator": "auth-cookie", "requirement": "REQUIRED"}],
         },
     ),
+    # A person without a factor configured runs no branch: the password alone finishes the login.
+    "only the branch for people with a factor": _flows(
+        {"alias": "login", "executions": [PASSWORD, {"flow": "factor", "requirement": "REQUIRED"}]},
+        {"alias": "factor", "topLevel": False, "executions": [{"flow": "otp", "requirement": "CONDITIONAL"}]},
+        {"alias": "otp", "topLevel": False, "executions": [CONFIGURED, OTP]},
+    ),
+    "the enrolment branch switched off": _flows(*_enrolment(enrol_branch="DISABLED")),
+    "the enrolment branch's condition switched off": _flows(*_enrolment(enrol_condition="DISABLED")),
+    "the enrolment branch conditioned on another flow": _flows(*_enrolment(checked="login")),
+}
+STRICTER_FLOWS = {
+    # The known-factor branch never runs, so the enrolment branch always does: everyone gives a one-time code.
+    "the known-factor branch switched off": _flows(*_enrolment(known_branch="DISABLED")),
+    "the known-factor branch's condition switched off": _flows(*_enrolment(known_condition="DISABLED")),
 }
 
 
@@ -72,6 +112,13 @@ def test_shipped_browser_flow_passes() -> None:
 def test_flow_letting_a_password_finish_a_login_is_refused(shape: str) -> None:
     findings = list(_mfa(_with_flows(WEAK_FLOWS[shape])))
     assert findings, f"REALM-MFA-001 accepts a browser flow with {shape}"
+
+
+@pytest.mark.parametrize("shape", ["the shipped enrolment", *sorted(STRICTER_FLOWS)])
+def test_flow_where_a_factor_or_its_enrolment_always_runs_passes(shape: str) -> None:
+    flows = _flows(*_enrolment()) if shape == "the shipped enrolment" else STRICTER_FLOWS[shape]
+    findings = list(_mfa(_with_flows(flows)))
+    assert not findings, f"REALM-MFA-001 refuses a browser flow with {shape}: {findings}"
 
 
 def test_browser_flow_bound_to_an_undeclared_flow_is_refused() -> None:

@@ -7,9 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, connect, urls
+from idpkit.keycloak_admin import AdminApi, connect, urls
 from idpkit.outputs import StackOutputs, load_admin_credentials
 from idpkit.realm import builtins, secure_defaults
+from idpkit.realm.bootstrap import create_delegated_realm
 from idpkit.realm.kinds import default_roles
 from idpkit.realm.secure_defaults import SecureDefault
 
@@ -21,13 +22,11 @@ CONDITION_TYPE = "org.keycloak.services.clientpolicy.condition.ClientPolicyCondi
 @pytest.fixture(scope="module")
 def fresh_realm(live_stack: StackOutputs) -> Iterator[AdminApi]:
     """A realm just created, with nothing but what Keycloak puts in every realm."""
-    connection = connect(live_stack, load_admin_credentials(live_stack))
-    master = AdminApi(connection, ADMIN_REALM)
     name = f"builtins-{secrets.token_hex(3)}"
-    master.post(urls.REALMS, {"realm": name, "enabled": True})
-    realm = AdminApi(connection, name)
+    create_delegated_realm(live_stack, {"realm": name, "enabled": True})
+    realm = AdminApi(connect(live_stack, load_admin_credentials(live_stack)), name)
     yield realm
-    master.delete(realm.path(urls.REALM))
+    realm.delete(realm.path(urls.REALM))
 
 
 def test_built_in_client_scopes(fresh_realm: AdminApi) -> None:

@@ -12,7 +12,11 @@ from idpkit.realm.secure_defaults import CATALOGUE, SecureDefault
 _MODELS: dict[str, type[KeycloakModel]] = {"realm": RealmSettings, "client": Client, "clientScope": ClientScope}
 # Fields a file cannot declare: the kit never puts protocol mappers on clients (only on client scopes);
 # a scope's realm roles are declared in the top-level `scopeMappings` list.
-_UNDECLARABLE = {("client", "protocolMappers"), ("clientScope", "scopeMappings.realm")}
+_UNDECLARABLE = {
+    ("client", "protocolMappers"),
+    ("clientScope", "scopeMappings.realm"),
+    ("realm", "attributes.parRequestUriLifespan"),  # a Keycloak realm attribute: the kit's own fields map to them
+}
 
 
 def _entries() -> list[object]:

@@ -80,3 +80,11 @@ def test_steps_behind_the_clock_are_forgotten(tmp_path: Path) -> None:
     clock.now += 3 * PERIOD
     _codes("latest-person-secret-text", ledger, clock).next_code()
     assert len(json.loads(ledger.read_text())) == 1, "the ledger kept steps that can constrain no later claim"
+
+
+@pytest.mark.parametrize("look_ahead", [0, 1, 2])
+def test_a_stale_code_lies_outside_the_window_and_inside_one_of_minutes(tmp_path: Path, look_ahead: int) -> None:
+    codes = _codes(SHARED, tmp_path / "ledger.json", Clock(START), look_ahead)
+    stale = codes.stale_code()
+    assert stale not in _accepted_steps(SHARED, START, look_ahead), f"look-ahead {look_ahead}: stale code accepted"
+    assert stale in _accepted_steps(SHARED, START, look_ahead + 3), f"look-ahead {look_ahead}: stale code too old"

@@ -95,8 +95,8 @@ def live(ctx: Context) -> Rep:
 def diff(ctx: Context) -> list[Change]:
     wanted = desired(ctx)
     name = ctx.api.realm
-    if not ctx.realm_exists:
-        write = Write("POST", urls.REALMS, {}, {"realm": name, "enabled": True, **wanted})
+    if not ctx.realm_exists:  # created by a master administrator: the kit's account may create no realm
+        write = Write("POST", urls.REALMS, {}, {"realm": name, "enabled": True, **wanted}, target="master")
         return [Change("realm", name, "create", created_fields(wanted), [write])]
     current = live(ctx)
     fields = compare(wanted, _view(current))

@@ -28,8 +28,38 @@ CONDITION_PREFIX = "conditional-"
 """Provider ids of conditions: they decide whether a CONDITIONAL sub-flow runs, they authenticate nobody."""
 
 
-def _conditions(flow: AuthenticationFlow) -> bool:
-    return any((e.authenticator or "").startswith(CONDITION_PREFIX) for e in flow.executions)
+LEVEL_CONDITION = "conditional-level-of-authentication"
+SUB_FLOW_CONDITION = "conditional-sub-flow-executed"
+
+
+def _conditions(flow: AuthenticationFlow) -> list[AuthenticationExecution]:
+    """The flow's enabled conditions: a CONDITIONAL sub-flow without one never runs (Keycloak skips it)."""
+    return [
+        e
+        for e in flow.executions
+        if (e.authenticator or "").startswith(CONDITION_PREFIX) and e.requirement != "DISABLED"
+    ]
+
+
+def _one_always_runs(
+    running: list[AuthenticationExecution], siblings: set[str], flows: dict[str, AuthenticationFlow]
+) -> bool:
+    """Whether one of a flow's CONDITIONAL branches that can run runs for every login: the levels of authentication
+    (a login runs the level it asks for), or a branch that runs whenever a sibling branch did not
+    (`conditional-sub-flow-executed` on it, `not-executed`; a sibling that never runs leaves it running always): a
+    person with no factor enrols one."""
+    for branch in running:
+        for condition in _conditions(flows[branch.flow or ""]):
+            config = condition.config or {}
+            if condition.authenticator == LEVEL_CONDITION:
+                return True
+            if (
+                condition.authenticator == SUB_FLOW_CONDITION
+                and config.get("check_result") == "not-executed"
+                and config.get("flow_to_check") in siblings
+            ):
+                return True
+    return False
 
 
 def requires(execution: AuthenticationExecution, flows: dict[str, AuthenticationFlow], wanted: frozenset[str]) -> bool:
@@ -45,10 +75,11 @@ def flow_requires(
 ) -> bool:
     """Whether every way through flow `alias` passes one of the `wanted` authenticators, as Keycloak runs a flow:
     its REQUIRED steps always run; its ALTERNATIVE steps only when no step is REQUIRED or CONDITIONAL, and then one
-    of them must pass; a condition decides whether its CONDITIONAL sub-flow runs. A flow made only of CONDITIONAL
-    branches counts when each branch does (that one of them runs is for the behavioural check, SMOKE-MFA-001, to
-    show). `resuming`: the flow is the one a session's logins pass, so its own SSO cookie step (which resumes such a
-    session) is left out; a cookie anywhere else passes a step without what it demands."""
+    of them must pass; a condition decides whether its CONDITIONAL sub-flow runs (none enabled: it never does). A
+    flow made only of CONDITIONAL branches counts when each branch that can run does and one of them always runs
+    (`_one_always_runs`; SMOKE-MFA-001 shows it). `resuming`: the flow is the one a session's logins pass, so its own
+    SSO cookie step (which resumes such a session) is left out; a cookie anywhere else passes a step without what it
+    demands."""
     flow = flows.get(alias)
     if flow is None:
         return False
@@ -62,7 +93,9 @@ def flow_requires(
         return any(requires(e, flows, wanted) for e in mandatory)
     branches = [e for e in steps if e.requirement == "CONDITIONAL"]
     if branches:
-        return all(e.flow in flows and _conditions(flows[e.flow]) and requires(e, flows, wanted) for e in branches)
+        running = [e for e in branches if e.flow in flows and _conditions(flows[e.flow])]
+        siblings = {e.flow for e in flow.executions if e.flow}  # a disabled one too: it never runs
+        return _one_always_runs(running, siblings, flows) and all(requires(e, flows, wanted) for e in running)
     return bool(steps) and all(requires(e, flows, wanted) for e in steps)
 
 

@@ -11,7 +11,7 @@ from idpkit.compliance import RuleMetadata, Severity
 from idpkit.realm.kinds.realm import ACR_LOA_ATTRIBUTE
 from idpkit.realm.located import LoadedConfig, item_path, step_path
 from idpkit.realm.model import AuthenticationFlow
-from idpkit.realm.rules.authentication import PASSWORD_AUTHENTICATORS, SECOND_FACTORS, flow_requires
+from idpkit.realm.rules.authentication import LEVEL_CONDITION, PASSWORD_AUTHENTICATORS, SECOND_FACTORS, flow_requires
 from idpkit.realm.rules.common import attribute, client_path, clients, realm_settings
 from idpkit.realm.rules.registry import rule
 
@@ -19,11 +19,7 @@ PHISHING_RESISTANT = frozenset({"webauthn-authenticator", "webauthn-authenticato
 """Authenticators bound to the site's origin and to the person (WebAuthn with user verification: REALM-WEBAUTHN-001)."""
 FIRST_FACTORS = PASSWORD_AUTHENTICATORS | {"webauthn-authenticator-passwordless"}
 """What identifies a person at the lowest level: a password, or a passkey on its own (itself two factors)."""
-LEVEL_CONDITION, LEVEL_OPTION, MAX_AGE_OPTION = (
-    "conditional-level-of-authentication",
-    "loa-condition-level",
-    "loa-max-age",
-)
+LEVEL_OPTION, MAX_AGE_OPTION = "loa-condition-level", "loa-max-age"
 MAX_TOP_LEVEL_AGE = 300
 """The phishing-resistant level, reached for a PHI write, is asked again after five minutes."""
 SCOPE_CONDITION, SCOPE_OPTION = "conditional-client-scope", "client_scope"
