@@ -21,6 +21,8 @@ class Issued:
     code: str
     pkce: oauth.Pkce
     redirect_uri: str
+    key: oauth.DPoPKey | None
+    """The DPoP key the code is bound to (`dpop_jkt`), if its client holds one."""
 
 
 def _issue_code(agent: oauth.UserAgent, endpoints: oauth.Endpoints, client: oauth.Client) -> Issued:
@@ -30,7 +32,7 @@ def _issue_code(agent: oauth.UserAgent, endpoints: oauth.Endpoints, client: oaut
         endpoints, client, oauth.authorization_params(client.client_id, redirect_uri, "openid", pkce)
     )
     assert result.code, f"{endpoints.authorization}: {client.client_id} got no code to attack"
-    return Issued(result.code, pkce, redirect_uri)
+    return Issued(result.code, pkce, redirect_uri, client.dpop)
 
 
 def _redeem(
@@ -38,9 +40,9 @@ def _redeem(
 ) -> requests.Response:
     data = {"grant_type": "authorization_code", "code": issued.code, "redirect_uri": issued.redirect_uri,
             "code_verifier": issued.pkce.verifier}  # fmt: skip
-    # With a DPoP proof (of a key of its own): a code issued to a public client needs one, and the refusal of a
-    # code stolen from one must be the client binding's, not a missing proof's.
-    proof = {oauth.DPOP: oauth.DPoPKey.generate().proof("POST", endpoints.token)}
+    # With a DPoP proof of the key the code is bound to: a code issued to a public client needs one, and the refusal
+    # of a code stolen from one must be the client binding's, not a missing or foreign proof's.
+    proof = {oauth.DPOP: (issued.key or oauth.DPoPKey.generate()).proof("POST", endpoints.token)}
     return http.post(endpoints.token, data=data | client.authentication(endpoints.issuer), headers=proof, timeout=15)
 
 

@@ -14,12 +14,13 @@ import jwt
 import pytest
 import requests
 
+from idpkit.realm import secure_defaults
 from idpkit.smoke import forgery, oauth
 from idpkit.smoke.certificates import ClientCertificate
 from idpkit.smoke.checks import check
 
 CLIENT = "smoke-backend"
-MAX_AGE = "token.endpoint.auth.signing.max.exp"
+MAX_AGE = secure_defaults.entry("client", "attributes.token.endpoint.auth.signing.max.exp").attribute
 STALE_SECONDS = 180
 """Older than Keycloak's 60 s with its clock skew, far younger than a weakened day."""
 OTHER_ALGORITHM = {"PS256": "RS256", "PS384": "RS384", "ES256": "ES384", "ES384": "ES256"}

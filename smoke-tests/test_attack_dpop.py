@@ -23,7 +23,7 @@ import requests
 from idpkit.realm import loader
 from idpkit.smoke import oauth
 from idpkit.smoke.checks import check
-from idpkit.smoke.identities import or_placeholder, smoke_clients
+from idpkit.smoke.identities import Grant, or_placeholder, smoke_clients
 
 BOUND_ATTRIBUTE = 'clients[*].attributes["dpop.bound.access.tokens"]'
 REQUIREMENTS = ("RFC9700-2.2.1", "RFC9449", "FAPI2-SP-5.3.3", "HIPAA-164.312(e)(1)")
@@ -32,6 +32,10 @@ REQUIREMENTS = ("RFC9700-2.2.1", "RFC9449", "FAPI2-SP-5.3.3", "HIPAA-164.312(e)(
 KEY_BOUND_REFRESH = ("test_refresh_token_is_bound_to_the_clients_key",)
 """Checks of a refresh token bound to the key: public clients only (a confidential client's refresh token is bound
 to its authentication)."""
+
+
+CODE_BOUND = ("test_code_is_bound_to_the_clients_key",)
+"""Checks of an authorization code bound to the key (`dpop_jkt`): code-flow clients only."""
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -43,6 +47,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "token" in metafunc.fixturenames:
         cases = [(client.client_id, "access_token") for client in bound] + [(c, "refresh_token") for c in public]
         metafunc.parametrize(("bound_client", "token"), or_placeholder(cases, 2), scope="module")
+    elif metafunc.function.__name__ in CODE_BOUND:
+        wanted = [client.client_id for client in bound if client.grant is Grant.CODE]
+        metafunc.parametrize("bound_client", or_placeholder(wanted), scope="module")
     else:
         wanted = public if metafunc.function.__name__ in KEY_BOUND_REFRESH else [c.client_id for c in bound]
         metafunc.parametrize("bound_client", or_placeholder(wanted), scope="module")
@@ -189,3 +196,26 @@ def test_refresh_token_is_bound_to_the_clients_key(
             f"{endpoints.token}: {client.client_id}'s refresh token was accepted with {attempt} "
             f"({response.status_code}); it must be bound to the client's DPoP key"
         )
+
+
+@check(
+    "SMOKE-DPOP-005",
+    "A DPoP-bound client's authorization code is bound to its key (dpop_jkt, RFC 9449 §10): redeemed with another "
+    "key's proof it yields nothing",
+    requirements=REQUIREMENTS,
+    risk="An intercepted code (another app on the device, a log, a Referer) is redeemed with the thief's own key, "
+    "and the tokens it yields are bound to the thief.",
+    remediation="Keep enforce-authorization-code-binding-to-dpop on in the public-client DPoP profile "
+    "(realm-config/base/client-policies.yaml), so no request leaves its code unbound; clients send dpop_jkt with "
+    "every push.",
+)
+def test_code_is_bound_to_the_clients_key(
+    bound: Bound, approved_grant: oauth.Approval, endpoints: oauth.Endpoints, tls_verify: str | bool
+) -> None:
+    client = bound.client  # the control: a code of the same client redeemed with a proof of its key was accepted
+    thief = oauth.DPoPKey.generate()
+    response = oauth.token_request(endpoints, client, approved_grant(client), verify=tls_verify, dpop=thief)
+    assert response.status_code == 400 and oauth.issued_tokens(response) == set(), (
+        f"{endpoints.token}: {client.client_id}'s code, bound to its DPoP key, was redeemed with another key's proof "
+        f"({response.status_code} {oauth.oauth_error(response)}); a code must redeem only with the key it is bound to"
+    )

@@ -48,7 +48,7 @@ def keycloak_login_page(outputs: StackOutputs, realm_admin: AdminApi, endpoints:
     """The realm's login page straight from Keycloak (admin_url reaches Keycloak's own listener), for a request
     pushed through the public listener (one realm, one store of pushed requests)."""
     del realm_admin  # asked for its credential check: admin_url is reachable only where the admin API is
-    client = oauth.Client(LOGIN_CLIENT, f"{outputs.issuer}/account/")
+    client = oauth.Client.public(LOGIN_CLIENT, f"{outputs.issuer}/account/")
     request = oauth.authorization_params(client.client_id, client.redirect_uri or "", "openid", oauth.Pkce.generate())
     params = oauth.push(endpoints, client, request, verify=outputs.tls_verify).authorization_params
     keycloak = outputs.admin_url.rstrip("/")

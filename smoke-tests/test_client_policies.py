@@ -10,6 +10,7 @@ Options are held to their codified value: a case fails when Keycloak behaves as 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -181,7 +182,7 @@ def _pkce_enforcer(probe: Probe, case: Case) -> None:
     registration = probe.runtime.register("no-pkce", _public(attributes={}))
     if not registration.accepted:
         return  # refused outright (auto-configure off): nothing weak was registered
-    error = _authorization_error(probe, oauth.Client(registration.client_id, REDIRECT), pkce=False)
+    error = _authorization_error(probe, oauth.Client.public(registration.client_id, REDIRECT), pkce=False)
     assert error == "invalid_request", (
         f"{case.setting}: {registration.client_id}, registered without PKCE, reached the login page without a "
         f"code_challenge (error {error!r}); the executor must refuse it"
@@ -263,16 +264,27 @@ def _holder_of_key_enforcer(probe: Probe, case: Case) -> None:
 
 
 def _dpop_bind_enforcer(probe: Probe, case: Case) -> None:
-    """A public client registered with unbound tokens redeems a user's code without a DPoP proof."""
+    """A public client registered with unbound tokens, playing a client that knows no DPoP: its request binds the
+    code to no key and its redemption sends no proof. The executor refuses one or the other (the request while
+    enforce-authorization-code-binding-to-dpop holds); tokens must never come."""
     registration = probe.runtime.register("unbound-public", _public(attributes={**PKCE_S256, DPOP_BOUND: "false"}))
     if not registration.accepted:
         return  # refused outright (auto-configure off): nothing unbound was registered
+    keyless = oauth.Client(registration.client_id, REDIRECT)
+    assert _authorization_error(probe, oauth.Client.public(registration.client_id, REDIRECT)) is None, (
+        f"control: {registration.client_id}'s pushed request binding the code to a DPoP key was refused"
+    )
     user = probe.runtime.user("dpop")
     agent = oauth.UserAgent(probe.verify, user.username, user.password, user.codes)
-    data, _nonce = oauth.code_redemption(
-        agent, probe.endpoints, oauth.Client(registration.client_id, REDIRECT), "openid"
+    pkce = oauth.Pkce.generate()
+    authorization = agent.authorize(
+        probe.endpoints, keyless, oauth.authorization_params(keyless.client_id, REDIRECT, "openid", pkce)
     )
-    response = oauth.post_form(probe.endpoints.token, data | {"client_id": registration.client_id}, verify=probe.verify)
+    if authorization.code is None:
+        return  # refused before any login: the executor demands a code bound to a key
+    data = {"grant_type": "authorization_code", "code": authorization.code, "redirect_uri": REDIRECT,
+            "code_verifier": pkce.verifier, "client_id": keyless.client_id}  # fmt: skip
+    response = oauth.post_form(probe.endpoints.token, data, verify=probe.verify)
     assert oauth.issued_tokens(response) == set() and response.status_code == 400, (
         f"{case.setting}: {registration.client_id}, a public client registered with unbound tokens, redeemed a code "
         f"without a DPoP proof ({response.status_code}); the executor must bind every public client's tokens"
@@ -283,9 +295,12 @@ def _secure_par_content(probe: Probe, case: Case) -> None:
     """A client registered at run time without PAR required still gets no login from an unpushed request."""
     registration = probe.runtime.register("unpushed", _public(attributes={**PKCE_S256, PAR_REQUIRED: "false"}))
     assert registration.accepted, f"control: the runtime public client was refused ({registration.refusal})"
-    client = oauth.Client(registration.client_id, REDIRECT)
+    client = oauth.Client.public(registration.client_id, REDIRECT)
     assert _authorization_error(probe, client) is None, f"control: {client.client_id}'s pushed request was refused"
-    query = oauth.authorization_params(client.client_id, REDIRECT, "openid", oauth.Pkce.generate())
+    assert client.dpop is not None  # the request binds the code to the client's key: only the push is missing
+    query = oauth.authorization_params(client.client_id, REDIRECT, "openid", oauth.Pkce.generate()) | {
+        "dpop_jkt": client.dpop.thumbprint
+    }
     unpushed = probe.http.get(probe.endpoints.authorization, params=query, allow_redirects=False, timeout=15)
     assert unpushed.status_code == 400 and "kc-form-login" not in unpushed.text, (
         f"{case.setting}: {client.client_id}, registered without PAR required, was answered {unpushed.status_code} "
@@ -353,6 +368,23 @@ def _default_authenticator(probe: Probe, case: Case) -> None:
     assert stored == case.value, f"{case.setting}: the runtime client was given {stored!r}, not {case.value!r}"
 
 
+def _code_binding(probe: Probe, case: Case) -> None:
+    """A runtime public client's pushed request that binds the code to no DPoP key (no `dpop_jkt`) gets no login
+    while the option holds; the same request binding it does (control)."""
+    registration = probe.runtime.register("unbound-code", _public())
+    assert registration.accepted, f"control: the runtime public client was refused ({registration.refusal})"
+    client = oauth.Client.public(registration.client_id, REDIRECT)
+    assert _authorization_error(probe, client) is None, (
+        f"control: {client.client_id}'s pushed request binding the code to its DPoP key was refused"
+    )
+    error = _authorization_error(probe, dataclasses.replace(client, dpop=None))
+    assert (error is not None) == bool(case.value), (
+        f"{case.setting} = {case.value!r}: {client.client_id}'s request without dpop_jkt was "
+        f"{f'refused ({error})' if error else 'served the login page'}; a code must be bound to the key that "
+        "redeems it"
+    )
+
+
 OPTIONS: dict[tuple[str, str], Callable[[Probe, Case], None]] = {
     ("pkce-enforcer", "auto-configure"): _auto_configure("pkce.code.challenge.method", {"attributes": {}}, "S256"),
     ("reject-implicit-grant", "auto-configure"): _auto_configure(
@@ -364,6 +396,7 @@ OPTIONS: dict[tuple[str, str], Callable[[Probe, Case], None]] = {
     ("dpop-bind-enforcer", "auto-configure"): _auto_configure(
         DPOP_BOUND, {"attributes": {**PKCE_S256, DPOP_BOUND: "false"}}, corrected="true"
     ),
+    ("dpop-bind-enforcer", "enforce-authorization-code-binding-to-dpop"): _code_binding,
     ("secure-redirect-uris-enforcer", "allow-ipv4-loopback-address"): _redirect(LOOPBACK_V4),
     ("secure-redirect-uris-enforcer", "allow-ipv6-loopback-address"): _redirect(LOOPBACK_V6),
     ("secure-redirect-uris-enforcer", "allow-private-use-uri-scheme"): _redirect("org.example.app:/callback"),

@@ -29,6 +29,8 @@ _STEPS = ("authenticationFlows[*].executions[*].requirement",)
 _LEVEL_CONDITION = "authenticationFlows[*].executions[conditional-level-of-authentication].config.loa-condition-level"
 _ENROLMENT_CONDITION = "authenticationFlows[*].executions[conditional-sub-flow-executed].config.*"
 _LEVELS = ("realm.acrLoaMap*", *_BROWSER_FLOW, *_STEPS, _LEVEL_CONDITION)
+_CLIENT_LEVELS = 'clients[*].attributes["acr.loa.map"]'
+"""A client's own acr map, which replaces the realm's for its logins (held empty)."""
 RUNTIME_REDIRECT = "https://192.0.2.10/callback"
 """A documentation address (RFC 5737) for clients registered at run time: the code is read from the redirect."""
 
@@ -190,20 +192,6 @@ def test_code_outside_the_look_ahead_window_is_refused(
     assert control.code is not None, f"control: {user.username} cannot log in with a current code"
 
 
-def _step_up_target(realm_config: LoadedConfig, clients: dict[str, oauth.Client]) -> tuple[str, list[str], str]:
-    """A scope the browser flow steps up for, the realm roles that gate it, and a smoke client that may ask it."""
-    stepped_up = codified.step_up_scopes(realm_config)
-    writes = {scope: roles for scope, roles in codified.scope_roles(realm_config).items() if scope in stepped_up}
-    assert writes, "realm-config: no client scope demands a step-up (conditional-client-scope)"
-    scope, roles = sorted(writes.items())[0]
-    client_id = next(
-        (c.client_id for c in realm_config.document.clients or [] if scope in (c.optional_client_scopes or [])
-         and c.client_id in clients), None,
-    )  # fmt: skip
-    assert client_id, f"realm-config: no smoke client may request {scope}"
-    return scope, roles, client_id
-
-
 @check(
     "SMOKE-MFA-005",
     "A PHI-writing scope demands the phishing-resistant level: password and TOTP get no code for it",
@@ -217,7 +205,7 @@ def test_phi_writing_scope_demands_a_webauthn_step_up(
     runtime: Throwaway, endpoints: oauth.Endpoints, clients: dict[str, oauth.Client], realm_config: LoadedConfig,
     tls_verify: str | bool,
 ) -> None:  # fmt: skip
-    scope, roles, client_id = _step_up_target(realm_config, clients)
+    scope, roles, client_id = codified.step_up_target(realm_config, clients)
     client = clients[client_id]
     user = runtime.user("step-up", realm_roles=roles)
 
@@ -251,7 +239,7 @@ def test_passkey_registered_and_used_in_chromium(
     runtime: Throwaway, endpoints: oauth.Endpoints, clients: dict[str, oauth.Client], realm_config: LoadedConfig,
     realm_settings: RealmSettings, tls_verify: str | bool,
 ) -> None:  # fmt: skip
-    scope, roles, client_id = _step_up_target(realm_config, clients)
+    scope, roles, client_id = codified.step_up_target(realm_config, clients)
     client = clients[client_id]
     user = runtime.user("passkey", realm_roles=roles)
     assert user.codes is not None and client.redirect_uri is not None
@@ -310,7 +298,7 @@ def test_authenticator_without_user_verification_registers_no_passkey(
     runtime: Throwaway, endpoints: oauth.Endpoints, clients: dict[str, oauth.Client], realm_config: LoadedConfig,
     tls_verify: str | bool,
 ) -> None:  # fmt: skip
-    scope, roles, client_id = _step_up_target(realm_config, clients)
+    scope, roles, client_id = codified.step_up_target(realm_config, clients)
     client = clients[client_id]
     user = runtime.user("no-user-verification", realm_roles=roles)
     assert user.codes is not None and client.redirect_uri is not None
@@ -341,8 +329,9 @@ def _stops_at_webauthn(ended: oauth.AuthorizationResponse) -> bool:
     requirements=("HIPAA-164.312(d)", "NIST-800-63B-4.3.1", "RFC9470"),
     risk="An API that demands the phishing-resistant level gets tokens claiming it from a phishable login.",
     remediation="Keep realm.acrLoaMap's levels distinct and the browser flow's level-2 sub-flow "
-    "(conditional-level-of-authentication, then a REQUIRED webauthn-authenticator) enabled (REALM-ACR-001).",
-    claims=_LEVELS,
+    "(conditional-level-of-authentication, then a REQUIRED webauthn-authenticator) enabled (REALM-ACR-001), and "
+    'no acr map of a client\'s own (attributes["acr.loa.map"] held empty).',
+    claims=(*_LEVELS, _CLIENT_LEVELS),
 )
 def test_phishing_resistant_acr_demands_webauthn(
     runtime: Throwaway, endpoints: oauth.Endpoints, clients: dict[str, oauth.Client], realm_settings: RealmSettings,

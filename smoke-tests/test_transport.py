@@ -56,7 +56,7 @@ def legacy_tls_server() -> Iterator[tuple[str, int]]:
 def _login_page_params(outputs: StackOutputs, endpoints: oauth.Endpoints) -> dict[str, str]:
     """A login page's query: an authorization request of the built-in login client, pushed first (the realm takes
     no other kind)."""
-    client = oauth.Client(LOGIN_CLIENT, f"{outputs.issuer}/account/")
+    client = oauth.Client.public(LOGIN_CLIENT, f"{outputs.issuer}/account/")
     params = oauth.authorization_params(client.client_id, client.redirect_uri or "", "openid", oauth.Pkce.generate())
     return oauth.push(endpoints, client, params, verify=outputs.tls_verify).authorization_params
 

@@ -26,7 +26,7 @@ import jwt
 
 from idpkit.keycloak_admin import ADMIN_REALM, AdminApi, assertion, connect, urls
 from idpkit.outputs import SECRETS_MANAGER_ARN_PREFIX, AdminCredentials, StackOutputs, load_break_glass_credentials
-from idpkit.realm.changes import Change
+from idpkit.realm.changes import Action, Change
 from idpkit.realm.diff import FieldChange
 from idpkit.realm.kinds.base import OWNER_ATTRIBUTE
 from idpkit.realm.secrets import new_signing_key
@@ -120,15 +120,13 @@ def bootstrap_change(outputs: StackOutputs, credentials: AdminCredentials) -> Ch
         FieldChange("roles", ["admin"] if legacy else None, PRIVILEGES.granted(outputs.realm)),
         FieldChange("adminCredentials", outputs.admin_credentials, "client_id + private_key (private_key_jwt)"),
     ]
-    name = f"{ADMIN_REALM}/{ADMIN_CLIENT_ID}"
-    return Change(KIND, name, "update" if legacy else "create", fields, operation=OPERATION)
+    return _account_change(fields, "update" if legacy else "create")
 
 
 def grant_change(realm: str) -> Change:
     """The change that grants the kit's existing service account the roles of managed realm `realm`, just created
     by a master administrator (only the creator holds a new realm's roles)."""
-    fields = [FieldChange("roles", None, PRIVILEGES.granted(realm))]
-    return Change(KIND, f"{ADMIN_REALM}/{ADMIN_CLIENT_ID}", "update", fields, operation=OPERATION)
+    return _account_change([FieldChange("roles", None, PRIVILEGES.granted(realm))])
 
 
 def privileges_change(token: str) -> Change | None:
@@ -136,8 +134,11 @@ def privileges_change(token: str) -> Change | None:
     excess = PRIVILEGES.excess(jwt.decode(token, options={"verify_signature": False}))
     if not excess:
         return None
-    fields = [FieldChange("roles", excess, None)]
-    return Change(KIND, f"{ADMIN_REALM}/{ADMIN_CLIENT_ID}", "update", fields, operation=OPERATION)
+    return _account_change([FieldChange("roles", excess, None)])
+
+
+def _account_change(fields: list[FieldChange], action: Action = "update") -> Change:
+    return Change(KIND, f"{ADMIN_REALM}/{ADMIN_CLIENT_ID}", action, fields, operation=OPERATION)
 
 
 def bootstrap(

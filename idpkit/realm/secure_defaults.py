@@ -21,8 +21,10 @@ kit flow offers passwordless WebAuthn; the two-factor policy is declared in base
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from idpkit.realm.limits import MAX_ACCESS_TOKEN_SECONDS
 
@@ -34,6 +36,7 @@ clients with a service account (what Keycloak needs before the field can be swit
 ATTRIBUTES_PREFIX = "attributes."
 BROWSER_HEADERS_PREFIX = "browserSecurityHeaders."
 HOSTILE_ORIGIN = "https://attacker.example"
+HOSTILE_HOST = urlsplit(HOSTILE_ORIGIN).hostname
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,10 @@ CATALOGUE: tuple[SecureDefault, ...] = (
            "A passkey assertion made for another origin would be accepted: whoever serves that origin (an app or a "
            "site a person is lured to) relays the person's passkey login, and WebAuthn's phishing resistance, which "
            "rests on the origin check, is gone."),
+    SecureDefault("realm", "webAuthnPolicyRpId", "", HOSTILE_HOST, (*_AUTHN, "NIST-800-63B-4.3.1"),
+                  "Passkeys would be scoped to another domain than the issuer's host (empty: the host the login page "
+                  "is served from): a parent domain lets every host under it, any team's or a compromised one's, ask "
+                  "for and use the person's passkeys.", unset=""),
     _realm("browserSecurityHeaders.xContentTypeOptions", "nosniff", "", ("RFC9700-4.16",),
            "Login pages could be MIME-sniffed into script by old browsers."),
     _realm("browserSecurityHeaders.referrerPolicy", "no-referrer", "unsafe-url", ("RFC9700-4.2",),
@@ -213,6 +220,12 @@ CATALOGUE: tuple[SecureDefault, ...] = (
                   "Without `iss` in the authorization response (RFC 9207) a client that talks to several "
                   "authorization servers cannot detect a mix-up: a code meant for one is sent to another.",
                   unset="false"),
+    SecureDefault("client", "attributes.acr.loa.map", "{}", json.dumps({"phishing-resistant": 1}),
+                  (*_AUTHN, "NIST-800-63B-4.3.1", "RFC9470"),
+                  "A client's own acr map replaces the realm's (realm.acrLoaMap) for its logins: mapping the "
+                  "phishing-resistant acr to the password-and-code level hands that client tokens claiming "
+                  "phishing resistance from a phishable login, and unknown names switch its step-ups off.",
+                  unset="{}"),
     # --- clients: token and session lifetimes ----------------------------------------------------
     SecureDefault("client", "attributes.access.token.lifespan", None, "3600", ("SMART-2.2-BACKEND", "RFC9700-2.3"),
                   "A per-client override makes this client's access tokens live an hour instead of the realm's "

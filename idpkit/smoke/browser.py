@@ -49,6 +49,22 @@ PASSKEY: dict[str, Any] = {
 """A platform authenticator holding discoverable credentials (passkeys) that verifies its user."""
 WITHOUT_USER_VERIFICATION = PASSKEY | {"hasUserVerification": False, "isUserVerified": False}
 """A security key with no PIN or biometric: it proves possession only."""
+_CEREMONY_BINDING = "__idpkitCeremony"
+_CEREMONY_RECORDER = """(() => {
+  if (!navigator.credentials) return;
+  const plain = (options) => JSON.parse(JSON.stringify(options, (key, value) =>
+    value instanceof ArrayBuffer || ArrayBuffer.isView(value) ? `${value.byteLength} bytes` : value));
+  const wrap = (kind, original) => function (options) {
+    if (options && options.publicKey) {
+      window.BINDING(JSON.stringify({kind, publicKey: plain(options.publicKey)}));
+    }
+    return original.call(navigator.credentials, options);
+  };
+  navigator.credentials.create = wrap("create", navigator.credentials.create);
+  navigator.credentials.get = wrap("get", navigator.credentials.get);
+})();""".replace("BINDING", _CEREMONY_BINDING)
+"""Reports to the driver the options every WebAuthn ceremony of the page passes to the authenticator, as sent
+(binary values as their length), before the browser checks them."""
 
 
 class BrowserError(RuntimeError):
@@ -78,6 +94,15 @@ class Redirect:
         return {key: values[0] for key, values in parse_qs(urlsplit(self.url).query).items()}
 
 
+@dataclass(frozen=True)
+class Ceremony:
+    """A WebAuthn ceremony a page started: `create` (registration) or `get` (login), with the options the relying
+    party gave the authenticator (PublicKeyCredentialCreationOptions or ...RequestOptions)."""
+
+    kind: str
+    public_key: dict[str, Any]
+
+
 class Browser:
     """One page of a headless Chromium, with a virtual authenticator; use `Browser.launched`."""
 
@@ -90,6 +115,8 @@ class Browser:
         self._events: deque[dict[str, Any]] = deque(maxlen=200)
         self._authenticator = ""
         self.redirect: Redirect | None = None
+        self.ceremonies: list[Ceremony] = []
+        """The WebAuthn ceremonies the pages asked the authenticator for, in order."""
 
     @classmethod
     @contextmanager
@@ -132,6 +159,8 @@ class Browser:
         self.send("Page.enable")
         self.send("Runtime.enable")
         self.send("Log.enable")
+        self.send("Runtime.addBinding", {"name": _CEREMONY_BINDING})
+        self.send("Page.addScriptToEvaluateOnNewDocument", {"source": _CEREMONY_RECORDER})
         self.send("WebAuthn.enable", {"enableUI": False})
         self._authenticator = self.send("WebAuthn.addVirtualAuthenticator", {"options": self._authenticator_options})[
             "authenticatorId"
@@ -169,6 +198,9 @@ class Browser:
         if method == "Fetch.requestPaused":
             self.redirect = Redirect(params["request"]["url"])
             self._fire("Fetch.failRequest", {"requestId": params["requestId"], "errorReason": "Aborted"})
+        elif method == "Runtime.bindingCalled" and params.get("name") == _CEREMONY_BINDING:
+            reported = json.loads(params["payload"])
+            self.ceremonies.append(Ceremony(reported["kind"], reported["publicKey"]))
         elif method == "Page.javascriptDialogOpening":
             self._fire("Page.handleJavaScriptDialog", {"accept": True, "promptText": "smoke passkey"})
 

@@ -11,6 +11,7 @@ writes (and reviews show).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from idpkit.realm import builtins, codified_settings, secure_defaults
@@ -32,6 +33,24 @@ def step_up_scopes(loaded: LoadedConfig) -> set[str]:
 def scope_roles(loaded: LoadedConfig) -> dict[str, list[str]]:
     """Client scopes realm-config grants only to holders of a realm role, with those roles."""
     return {m.client_scope: sorted(m.roles) for m in loaded.document.scope_mappings or [] if m.roles}
+
+
+def step_up_target(loaded: LoadedConfig, client_ids: Iterable[str]) -> tuple[str, list[str], str]:
+    """A scope the browser flow steps up for, the realm roles that gate it, and one of `client_ids` that may ask it
+    (LookupError: realm-config has none)."""
+    stepped_up = step_up_scopes(loaded)
+    writes = {scope: roles for scope, roles in scope_roles(loaded).items() if scope in stepped_up}
+    if not writes:
+        raise LookupError("realm-config: no client scope demands a step-up (conditional-client-scope)")
+    scope, roles = sorted(writes.items())[0]
+    candidates = set(client_ids)
+    client_id = next(
+        (c.client_id for c in loaded.document.clients or []
+         if scope in (c.optional_client_scopes or []) and c.client_id in candidates), None,
+    )  # fmt: skip
+    if client_id is None:
+        raise LookupError(f"realm-config: no smoke client may request {scope}")
+    return scope, roles, client_id
 
 
 def role_gated_scopes(loaded: LoadedConfig) -> dict[str, list[str]]:

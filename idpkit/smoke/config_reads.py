@@ -57,15 +57,6 @@ UNOBSERVABLE: dict[str, str] = {
     "realm.accessTokenLifespanForImplicitFlow": "every client is refused the implicit flow, so no such token exists",
     "realm.accessCodeLifespanUserAction": "only a required action left open for its whole lifetime (5 minutes) "
     "would show it",
-    "realm.webAuthnPolicyRpEntityName": "a display name the authenticator shows its user, nothing Keycloak checks",
-    "realm.webAuthnPolicySignatureAlgorithms": "the suite's virtual authenticator signs ES256, which Keycloak's "
-    "default list accepts too, so a widened list shows in no ceremony",
-    "realm.webAuthnPolicyAttestationConveyancePreference": "with `none` the authenticator sends no attestation; "
-    "asking for one changes what it sends, not whom the realm accepts",
-    "realm.webAuthnPolicyAuthenticatorAttachment": "`not specified` admits platform and roaming authenticators; "
-    "the suite's single virtual authenticator is one of them either way",
-    "realm.webAuthnPolicyRequireResidentKey": "the suite's virtual authenticator stores discoverable credentials "
-    "whether or not they are asked for",
     "realm.webAuthnPolicyAvoidSameAuthenticatorRegister": "only a second registration from the same "
     "authenticator would show it",
     "realm.webAuthnPolicyExtraOrigins": "a browser writes the page's own origin into a ceremony and refuses a "

@@ -308,6 +308,7 @@ SHOWN_ON: dict[tuple[str, str], str] = {
     ("client", "attributes.client_credentials.use_refresh_token"): "smoke-backend",
     ("client", "attributes.access.token.lifespan"): "smoke-web",
     ("client", "attributes.exclude.issuer.from.auth.response"): "smoke-spa",
+    ("client", "attributes.acr.loa.map"): "smoke-spa",
     ("client", "attributes.token.endpoint.auth.signing.max.exp"): "smoke-backend",
     ("client", "attributes.client.offline.session.idle.timeout"): "smoke-spa",
     ("client", "attributes.client.offline.session.max.lifespan"): "smoke-spa",

@@ -471,8 +471,10 @@ class PushedRequest:
 
 
 def push(endpoints: Endpoints, client: Client, params: Mapping[str, str], *, verify: str | bool) -> PushedRequest:
-    """Push an authorization request (RFC 9126 §2.1), the client authenticating itself as at the token endpoint."""
-    form = dict(params) | client.authentication(endpoints.issuer)
+    """Push an authorization request (RFC 9126 §2.1), the client authenticating itself as at the token endpoint; a
+    client holding a DPoP key binds the code to it (`dpop_jkt`, RFC 9449 §10) unless `params` name a key."""
+    binding = {"dpop_jkt": client.dpop.thumbprint} if client.dpop is not None else {}
+    form = binding | dict(params) | client.authentication(endpoints.issuer)
     response = post_form(endpoints.pushed_authorization, form, verify=verify)
     return PushedRequest(client.client_id, response)
 

@@ -113,7 +113,8 @@ def _authorize(stack: StackOutputs, client_id: str, **params: str) -> tuple[int,
     request = {"client_id": client_id, "redirect_uri": redirect_uri, "scope": "openid", "state": "s", "nonce": "n"}
     discovery = requests.get(f"{stack.issuer}/.well-known/openid-configuration", verify=stack.tls_verify, timeout=30)
     endpoints = oauth.Endpoints.from_discovery(discovery.json())
-    pushed = oauth.push(endpoints, oauth.Client(client_id, redirect_uri), request | params, verify=stack.tls_verify)
+    client = oauth.Client.public(client_id, redirect_uri)  # binds the code to a key, as the realm demands
+    pushed = oauth.push(endpoints, client, request | params, verify=stack.tls_verify)
     if pushed.request_uri is None:
         return pushed.response.status_code, {"error": [pushed.error or ""]}
     browser = requests.Session()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from idpkit.compliance import REQUIREMENTS
-from idpkit.realm import secure_defaults
+from idpkit.realm import loader, secure_defaults
 from idpkit.realm.model import Client, ClientScope, KeycloakModel, RealmSettings
 from idpkit.realm.secure_defaults import CATALOGUE, SecureDefault
 
@@ -16,6 +18,7 @@ _UNDECLARABLE = {
     ("client", "protocolMappers"),
     ("clientScope", "scopeMappings.realm"),
     ("realm", "attributes.parRequestUriLifespan"),  # a Keycloak realm attribute: the kit's own fields map to them
+    ("realm", "webAuthnPolicyRpId"),  # held empty: passkeys scoped to the issuer's own host, never a parent domain
 }
 
 
@@ -53,3 +56,14 @@ def test_fields_are_unique() -> None:
 def test_lookup_by_field() -> None:
     assert secure_defaults.entry("client", "webOrigins").secure_default == []
     assert secure_defaults.entry("client", "attributes.access.token.lifespan").attribute == "access.token.lifespan"
+
+
+def test_client_acr_map_weakening_lowers_a_codified_acr() -> None:
+    entry = secure_defaults.entry("client", "attributes.acr.loa.map")
+    realm = loader.load("local").document.realm
+    codified = (realm.acr_loa_map if realm else None) or {}
+    lowered = {name: level for name, level in json.loads(entry.weaker_value).items() if name in codified}
+    assert any(level < codified[name] for name, level in lowered.items()), (
+        f"client.attributes.acr.loa.map: the weaker value {entry.weaker_value} lowers no acr of realm.acrLoaMap "
+        f"({codified}); name its highest acr"
+    )
